@@ -59,7 +59,9 @@ def fake_numeric_id(rng: random.Random) -> str:
     return str(rng.randrange(10**17, 10**18))
 
 
-def fake_datetime(rng: random.Random, start: datetime = ANCHOR - TWO_YEARS, end: datetime = ANCHOR) -> datetime:
+def fake_datetime(
+    rng: random.Random, start: datetime = ANCHOR - TWO_YEARS, end: datetime = ANCHOR
+) -> datetime:
     """An aware UTC instant between ``start`` and ``end``, with microseconds."""
     span = int((end - start).total_seconds() * 1_000_000)
     return start + timedelta(microseconds=rng.randrange(max(span, 1)))
@@ -84,7 +86,8 @@ def fake_hostname(rng: random.Random) -> str:
 
 def fake_ipv4(rng: random.Random) -> str:
     """A routable-looking IPv4 address from the documentation ranges."""
-    return f"{rng.choice((192, 198, 203))}.{rng.choice((0, 51, 18))}.{rng.randrange(0, 255)}.{rng.randrange(1, 255)}"
+    first, second = rng.choice((192, 198, 203)), rng.choice((0, 51, 18))
+    return f"{first}.{second}.{rng.randrange(0, 255)}.{rng.randrange(1, 255)}"
 
 
 def fake_ipv6(rng: random.Random) -> str:
@@ -119,7 +122,9 @@ def fake_cvss(rng: random.Random) -> tuple[float, str]:
 
 def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer serialised with orjson (fast enough for 1000-record pages)."""
-    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(payload), status_code=status_code, media_type="application/json", headers=headers
+    )
 
 
 def presented_token(request: Request, scheme: str) -> str | None:

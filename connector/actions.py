@@ -1,0 +1,66 @@
+"""Declarative actions: one YAML file per action, read into :class:`ActionSpec`.
+
+An action file says what the action is (name, title, description, whether it mutates), which
+schemas its input and output follow, and which vendors bind it, with the vendor endpoints each
+binding calls. The Python that runs a binding lives in that vendor's module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connector.errors import ConfigError
+
+
+class BindingSpec(BaseModel):
+    """What one vendor's binding of an action calls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    endpoints: list[str] = Field(description="METHOD /path of every vendor endpoint the binding uses")
+    vendor_filters: str | None = Field(None, description="schema file that input.vendor_filters must follow")
+    notes: str | None = None
+
+
+class ActionSpec(BaseModel):
+    """One action as declared in actions/<name>.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str
+    mutates: bool
+    input: str = Field(description="schema file name of the input")
+    output: str = Field(description="schema file name of the output")
+    vendors: dict[str, BindingSpec]
+
+    @property
+    def cli_name(self) -> str:
+        """The name as typed on the command line: ``get-threats``."""
+        return self.name.replace("_", "-")
+
+
+def load_action(path: Path) -> ActionSpec:
+    """Read one action file; an invalid one is a configuration error naming the file and field."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return ActionSpec.model_validate(document)
+    except yaml.YAMLError:
+        raise ConfigError(f"action file {path.name}: not valid YAML") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "(root)"
+        raise ConfigError(f"action file {path.name}: {where}: {error['msg']}") from None
+
+
+def load_actions(path: Path) -> list[ActionSpec]:
+    """Every action in a YAML file or in a folder of them."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    return [load_action(file) for file in files]
+
+
+def canonical_name(name: str) -> str:
+    """Accept ``get-threats``, ``get_threats`` and ``Get_Threats`` alike."""
+    return name.strip().lower().replace("-", "_")

@@ -1,0 +1,171 @@
+"""Connections: which vendor, where, with which secret, and how carefully.
+
+A connections file (``--config``, else ``$CONNECTOR_CONFIG``, else ``connections.yaml`` in the
+user's config folder) names connections::
+
+    connections:
+      s1:
+        vendor: sentinelone
+        base_url: https://usea1.sentinelone.net
+        secret: env:S1_TOKEN          # or file:/run/secrets/s1
+        timeout: {connect: 5, read: 30}
+        rate_limit: {requests: 10, per_seconds: 1}
+
+Secrets are references, never values: the value is read when a client is built and lives only
+in the Authorization header and in the log redactor.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connector.errors import ConfigError
+from connector.redaction import redactor
+
+SANDBOX = "sandbox"
+
+
+class Timeouts(BaseModel):
+    """Seconds to wait for a connection and for an answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(30.0, gt=0)
+
+
+class RateLimit(BaseModel):
+    """At most ``requests`` requests in any window of ``per_seconds`` seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+    requests: float = Field(gt=0)
+    per_seconds: float = Field(1.0, gt=0)
+
+
+class Connection(BaseModel):
+    """One named way to reach one vendor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    vendor: str
+    base_url: str
+    secret: str = Field(description="env:NAME or file:PATH")
+    verify_tls: bool | str = True
+    proxy: str | None = None
+    allow_insecure: bool = False
+    timeout: Timeouts = Timeouts()
+    rate_limit: RateLimit | None = None
+    retries: int = Field(4, ge=0, le=10)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_reference(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in ("env", "file") or ":" not in value or not value.split(":", 1)[1]:
+            raise ValueError("must be a reference, env:NAME or file:PATH (never the secret itself)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        return value.rstrip("/")
+
+    def check_transport_security(self) -> None:
+        """Refuse plain http to anything but loopback unless the connection allows it."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme == "http" and not self.allow_insecure and not _is_loopback(parts.hostname or ""):
+            raise ConfigError(
+                f"connection {self.name!r}: base_url: plain http to a non-loopback host is refused "
+                "(use https, or set allow_insecure: true)"
+            )
+
+    def token(self) -> str:
+        """Read the secret the reference points to; registered with the redactor before returning."""
+        scheme, _, where = self.secret.partition(":")
+        if scheme == "env":
+            value = os.environ.get(where, "")
+            origin = f"environment variable {where}"
+        elif scheme == "file":
+            path = Path(where).expanduser()
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"connection {self.name!r}: secret: cannot read {path}: {exc.strerror}") from None
+            origin = f"file {path}"
+        else:
+            value = where
+            origin = "the sandbox"
+        if not value.strip():
+            raise ConfigError(f"connection {self.name!r}: secret: {origin} is missing or empty")
+        redactor.add(value)
+        return value.strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def default_config_path() -> Path:
+    """Where connections are read from when neither --config nor CONNECTOR_CONFIG says."""
+    env = os.environ.get("CONNECTOR_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir("connector")) / "connections.yaml"
+
+
+def load_connections(path: Path | None = None) -> dict[str, Connection]:
+    """Read and validate a connections file; a missing default file is an empty set of connections."""
+    explicit = path is not None or bool(os.environ.get("CONNECTOR_CONFIG"))
+    path = path or default_config_path()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config: {path} does not exist")
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config: {path}{where}: not valid YAML") from None
+    if not isinstance(document, dict) or not isinstance(document.get("connections", {}), dict):
+        raise ConfigError(f"config: {path}: expected a mapping with a 'connections' mapping")
+    connections = {}
+    for name, body in (document.get("connections") or {}).items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"config: connections.{name}: expected a mapping")
+        try:
+            connections[str(name)] = Connection(name=str(name), **body)
+        except ValidationError as exc:
+            raise ConfigError(f"config: connections.{name}.{_first_error(exc)}") from None
+    return connections
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"]) or "(root)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{location}: {message}"
+
+
+def sandbox_connection(vendor: str, base_url: str, token: str) -> Connection:
+    """The built-in connection to the embedded simulator of ``vendor``."""
+    # Built without validation: the ``sandbox:`` reference is not allowed in a connections file.
+    return Connection.model_construct(
+        name=SANDBOX, vendor=vendor, base_url=f"{base_url}/{vendor}", secret=f"{SANDBOX}:{token}"
+    )

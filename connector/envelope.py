@@ -1,0 +1,58 @@
+"""The envelope every action returns, and the exit code a playbook branches on."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.errors import BadInput
+
+Status = Literal["success", "partial", "failed"]
+
+EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class ErrorItem(BaseModel):
+    """One thing that went wrong: its kind, one line of text, and the item it concerns if any."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    message: str
+    item: str | None = None
+
+
+class Meta(BaseModel):
+    """What the run cost and how it ran; bindings may add keys (``existed`` on create_incident)."""
+
+    model_config = ConfigDict(extra="allow")
+    duration_ms: int = 0
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    dry_run: bool = False
+
+
+class Envelope(BaseModel):
+    """The result of one action: status, output, errors and meta."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: str
+    vendor: str | None = None
+    connection: str | None = None
+    status: Status
+    output: dict[str, Any] = Field(default_factory=dict)
+    errors: list[ErrorItem] = Field(default_factory=list)
+    meta: Meta = Field(default_factory=Meta)
+
+    @property
+    def exit_code(self) -> int:
+        """0 success, 1 failed, 2 bad input or config, 3 partial success."""
+        if self.status == "success":
+            return EXIT_SUCCESS
+        if self.status == "partial":
+            return EXIT_PARTIAL
+        bad_input_kinds = {BadInput.kind, "config"}
+        if any(error.type in bad_input_kinds for error in self.errors):
+            return EXIT_BAD_INPUT
+        return EXIT_FAILED

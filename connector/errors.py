@@ -1,0 +1,71 @@
+"""The exceptions of connector, one root and three families.
+
+    ConnectorError                  root; carries one human line and an exit code
+    ├── BadInput                    exit 2: action input, CLI arguments, playbook
+    │   └── ConfigError             exit 2: connections file, secrets, base URLs
+    └── VendorError                 exit 1: the vendor or the network failed the action
+        ├── RetriableError          429, 5xx, connection errors: the HTTP layer retries these
+        ├── AuthError               401/403: wrong or missing token, missing permission
+        └── BadVendorAnswer         HTML page, truncated JSON, a shape the mapper cannot read
+
+Messages never contain secrets: the HTTP layer builds them from the method, the path and the
+vendor's own error text, never from headers.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Root of every error connector raises on purpose."""
+
+    exit_code = 1
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(ConnectorError):
+    """The caller asked for something invalid: nothing was sent to a vendor."""
+
+    exit_code = 2
+    kind = "bad_input"
+
+
+class ConfigError(BadInput):
+    """The connections file, a secret reference or a connection setting is invalid."""
+
+    kind = "config"
+
+
+class VendorError(ConnectorError):
+    """The vendor answered with an error, or could not be reached."""
+
+    kind = "vendor"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetriableError(VendorError):
+    """A failure worth another try: rate limited, a 5xx, a reset connection or a time-out."""
+
+    kind = "retriable"
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+
+class AuthError(VendorError):
+    """The vendor refused the token (401) or the permission (403)."""
+
+    kind = "auth"
+
+
+class BadVendorAnswer(VendorError):
+    """The vendor answered something that is not what its API documents."""
+
+    kind = "bad_answer"

@@ -1,0 +1,91 @@
+"""Formatting envelopes for people and programs: json, ndjson and table."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from connector.envelope import Envelope
+from connector.redaction import redactor
+
+FORMATS = ("json", "ndjson", "table")
+TABLE_COLUMNS = {
+    "threats": ("uid", "severity", "status", "title", "resources", "updated_at"),
+}
+MAX_CELL = 60
+
+
+def to_json(data: Any, *, pretty: bool = True) -> str:
+    """JSON text of ``data`` with secrets masked (pydantic models are dumped first)."""
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json")
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    return redactor.redact(orjson.dumps(data, option=option).decode())
+
+
+def records_of(output: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+    """The main list of an action's output (``threats``, ``events``...) and its key, if there is one."""
+    for key, value in output.items():
+        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            return key, value
+    return None
+
+
+def write_envelope(envelope: Envelope, fmt: str, stream: TextIO) -> None:
+    """Write ``envelope`` to ``stream`` in format ``fmt``."""
+    if fmt == "json":
+        stream.write(to_json(envelope) + "\n")
+        return
+    found = records_of(envelope.output)
+    if fmt == "ndjson":
+        if found is None:
+            stream.write(to_json(envelope, pretty=False) + "\n")
+            return
+        for record in found[1]:
+            stream.write(to_json(record, pretty=False) + "\n")
+        return
+    write_table(envelope, found, stream)
+
+
+def write_table(envelope: Envelope, found: tuple[str, list[dict[str, Any]]] | None, stream: TextIO) -> None:
+    """A readable table of the output's main list, or of its top-level fields."""
+    console = Console(file=stream, width=160, soft_wrap=False)
+    if found is None:
+        table = Table("field", "value", title=f"{envelope.action} ({envelope.status})")
+        for key, value in envelope.output.items():
+            table.add_row(key, _cell(value))
+        console.print(table)
+        return
+    key, records = found
+    columns = TABLE_COLUMNS.get(key) or tuple(
+        name for name, value in (records[0] if records else {}).items() if not isinstance(value, dict | list)
+    )[:6]
+    table = Table(*columns, title=f"{envelope.action}: {len(records)} {key} ({envelope.status})")
+    for record in records:
+        table.add_row(*(_cell(record.get(column)) for column in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value = ", ".join(str(item.get("name") or item.get("uid") or item) for item in value)
+    elif isinstance(value, dict | list):
+        value = orjson.dumps(value).decode()
+    text = redactor.redact("" if value is None else str(value))
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def summary_line(envelope: Envelope) -> str:
+    """One line for stderr: what ran, how it ended, what it cost."""
+    meta = envelope.meta
+    found = records_of(envelope.output)
+    counted = f", {len(found[1])} {found[0]}" if found else ""
+    where = f" via {envelope.vendor} ({envelope.connection})" if envelope.vendor else ""
+    return (
+        f"{envelope.action}{where}: {envelope.status}{counted}; {meta.requests} requests, "
+        f"{meta.pages} pages, {meta.retries} retries, {meta.duration_ms} ms"
+        + (" (dry run)" if meta.dry_run else "")
+    )

@@ -1,0 +1,167 @@
+"""The runner: from an action name and input to an envelope.
+
+validate input -> pick the connection and vendor -> the vendor binding (through the HTTP layer)
+-> validate output -> envelope. Every failure becomes an envelope with status ``failed`` and one
+error line; nothing raises out of :func:`arun_action` but programming errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connector.actions import ActionSpec
+from connector.connections import SANDBOX, Connection, load_connections, sandbox_connection
+from connector.envelope import Envelope, ErrorItem, Meta
+from connector.errors import BadInput, BadVendorAnswer, ConfigError, ConnectorError
+from connector.http import Sleep, VendorClient
+from connector.plugins import Host, default_host
+from connector.redaction import redactor
+from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
+
+
+async def arun_action(
+    action: str,
+    input: dict[str, Any] | None = None,
+    *,
+    connection: str | Connection | None = None,
+    vendor: str | None = None,
+    sandbox: bool | str = False,
+    dry_run: bool = False,
+    config: Path | None = None,
+    host: Host | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> Envelope:
+    """Run one action and return its envelope.
+
+    ``sandbox`` is True to start the embedded simulators for this call, or the base URL of a
+    sandbox already running. ``connection`` is a name from the connections file (``config``),
+    ``"sandbox"``, or a :class:`Connection`.
+    """
+    host = host or default_host()
+    started = time.perf_counter()
+    envelope = Envelope(action=action, vendor=vendor, status="failed", meta=Meta(dry_run=dry_run))
+    try:
+        spec = host.action(action)
+        if vendor is not None:
+            host.vendor(vendor)
+        envelope.action = spec.name
+        document = {} if input is None else input
+        host.schemas.validate(spec.input, document, "input")
+        if connection == SANDBOX and not sandbox:
+            sandbox = True
+        wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
+        with _sandbox_url(sandbox, wanted) as sandbox_url:
+            target = _connection(spec, connection, vendor, sandbox_url, config)
+            envelope.vendor, envelope.connection = target.vendor, target.name
+            await _run(host, spec, target, document, envelope, dry_run, transport, sleep)
+    except ConnectorError as exc:
+        envelope.status = "failed"
+        envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
+    envelope.meta.duration_ms = round((time.perf_counter() - started) * 1000)
+    if envelope.status == "failed":
+        host.hook.action_failed(envelope=envelope)
+    else:
+        host.hook.action_finished(envelope=envelope)
+    return envelope
+
+
+def run_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> Envelope:
+    """Synchronous :func:`arun_action`, for callers without an event loop (a SOAR's Python step)."""
+    return asyncio.run(arun_action(action, input, **options))
+
+
+async def _run(
+    host: Host,
+    spec: ActionSpec,
+    target: Connection,
+    document: dict[str, Any],
+    envelope: Envelope,
+    dry_run: bool,
+    transport: httpx.AsyncBaseTransport | None,
+    sleep: Sleep,
+) -> None:
+    vendor = host.vendor(target.vendor)
+    binding = vendor.bindings[spec.name]
+    filters_schema = spec.vendors[vendor.name].vendor_filters
+    if filters_schema and "vendor_filters" in document:
+        host.schemas.validate(filters_schema, document["vendor_filters"], "input.vendor_filters")
+    host.hook.action_started(action=spec.name, vendor=vendor.name, connection=target.name, input=document)
+    client = VendorClient(
+        connection=target, vendor=vendor, events=host.hook, transport=transport, sleep=sleep,
+        dry_run=dry_run, action=spec.name,
+    )
+    async with client:
+        try:
+            output = await binding(client, document)
+        finally:
+            counters = client.counters
+            envelope.meta = Meta(
+                requests=counters.requests, retries=counters.retries, pages=counters.pages,
+                dry_run=dry_run, **client.meta,
+            )
+    if dry_run and spec.mutates:
+        output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
+    else:
+        _check_output(host, spec, output)
+    envelope.output = output
+    envelope.errors.extend(client.item_errors)
+    if client.nothing_succeeded:
+        envelope.status = "failed"
+    else:
+        envelope.status = "partial" if client.item_errors else "success"
+
+
+def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any]) -> None:
+    try:
+        host.schemas.validate(spec.output, output, "output")
+    except BadInput as exc:
+        # The mapper produced something its own schema refuses: the vendor's answer was odd.
+        raise BadVendorAnswer(f"{spec.name}: the vendor's answer did not map to valid output: {exc.message}") from None
+
+
+def _connection(
+    spec: ActionSpec,
+    connection: str | Connection | None,
+    vendor: str | None,
+    sandbox_url: str | None,
+    config: Path | None,
+) -> Connection:
+    if isinstance(connection, Connection):
+        target = connection
+    elif sandbox_url is not None:
+        chosen = vendor or next(iter(spec.vendors))
+        target = sandbox_connection(chosen, sandbox_url, SandboxConfig().token)
+    elif connection:
+        known = load_connections(config)
+        if connection not in known:
+            raise ConfigError(f"connection {connection!r} is not defined (known: {', '.join(sorted(known)) or 'none'})")
+        target = known[connection]
+    else:
+        raise BadInput("no connection: give --connection NAME or --sandbox")
+    if vendor is not None and vendor != target.vendor:
+        raise BadInput(f"vendor {vendor!r} does not match connection {target.name!r} (vendor {target.vendor!r})")
+    if target.vendor not in spec.vendors:
+        raise BadInput(
+            f"action {spec.name} has no binding for vendor {target.vendor!r} (bound: {', '.join(spec.vendors)})"
+        )
+    return target
+
+
+@contextmanager
+def _sandbox_url(sandbox: bool | str, vendor: str) -> Iterator[str | None]:
+    if isinstance(sandbox, str):
+        yield sandbox
+    elif sandbox:
+        # Only the simulator this action talks to: seeding the others would only cost time.
+        with running_sandbox(SandboxConfig(vendors=(vendor,) if vendor in VENDORS else VENDORS)) as url:
+            yield url
+    else:
+        yield None

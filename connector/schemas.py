@@ -1,0 +1,86 @@
+"""JSON Schemas: loading them, validating against them, and one-line errors that name the field.
+
+Schemas are JSON files (draft 2020-12), one per file; a schema is known by its file name, which
+is also its ``$id``, so files refer to each other with ``{"$ref": "threat.json"}``. Running
+``python -m connector.schemas`` rewrites the schemas generated from pydantic models.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from connector.catalog import schemas_dir
+from connector.errors import BadInput
+from connector.threat import Event, Threat, schema_document
+
+
+class SchemaStore:
+    """All known schemas, resolvable by file name."""
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        self._schemas: dict[str, dict[str, Any]] = {}
+        for folder in folders:
+            for path in sorted(folder.glob("*.json")):
+                document = orjson.loads(path.read_bytes())
+                self._schemas[path.name] = {"$id": path.name, **document}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._schemas
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The schema stored as ``name`` (a file name such as ``get_threats.input.json``)."""
+        try:
+            return self._schemas[name]
+        except KeyError:
+            raise BadInput(f"schema {name!r} is not known") from None
+
+    @cached_property
+    def _registry(self) -> Registry[Any]:
+        resources = [(name, Resource.from_contents(doc, DRAFT202012)) for name, doc in self._schemas.items()]
+        return Registry().with_resources(resources)
+
+    def validator(self, name: str) -> Draft202012Validator:
+        """A validator for the schema ``name`` that resolves references to the other files."""
+        return Draft202012Validator(self.get(name), registry=self._registry, format_checker=FormatChecker())
+
+    def validate(self, name: str, instance: Any, label: str) -> None:
+        """Raise :class:`BadInput` with one line naming the path and the rule when ``instance`` is invalid."""
+        error = best_match(self.validator(name).iter_errors(instance))
+        if error is not None:
+            raise BadInput(describe_error(error, label))
+
+
+def describe_error(error: ValidationError, label: str) -> str:
+    """``label.path[0].field: what is wrong (rule: keyword)`` for one validation error."""
+    where = label + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+    return f"{where}: {error.message} (rule: {error.validator})"
+
+
+GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Event}
+"""Schemas written from pydantic models rather than by hand."""
+
+
+def write_generated(folder: Path = schemas_dir()) -> list[Path]:
+    """Rewrite every generated schema file; returns the paths written."""
+    written = []
+    for name, model in GENERATED.items():
+        path = folder / name
+        path.write_bytes(orjson.dumps(schema_document(model, name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write_generated():
+        sys.stdout.write(f"wrote {written_path}\n")

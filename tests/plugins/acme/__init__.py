@@ -1,0 +1,63 @@
+"""A third-party plugin, as a separate package would ship it: a vendor and an action of its own.
+
+It binds the built-in get_threats for its vendor ``acme`` and brings a new action, ``acme_ping``,
+with its schemas in the folder beside this file. Nothing in the host knows about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connector.hookspecs import hookimpl
+from connector.http import VendorClient
+from connector.threat import Kind, SeverityId, StatusId, Threat
+from connector.vendor import Vendor
+
+HERE = Path(__file__).parent
+SEVERITY = {"sev1": SeverityId.critical, "sev2": SeverityId.high}
+
+
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
+    """Acme's alerts as common threats."""
+    body = await client.request("GET", "/alerts")
+    threats = [
+        Threat(
+            uid=f"acme:{alert['id']}", vendor="acme", vendor_id=alert["id"], kind=Kind.detection,
+            title=alert["name"], severity_id=SEVERITY.get(alert["sev"], SeverityId.unknown),
+            status_id=StatusId.new, vendor_severity=alert["sev"],
+        ).model_dump(mode="json")
+        for alert in body["alerts"]
+    ]
+    return {"threats": threats, "count": len(threats)}
+
+
+async def acme_ping(client: VendorClient, params: dict[str, Any]) -> dict[str, Any]:
+    """Ask Acme whether it is there."""
+    body = await client.request("GET", "/ping", params={"echo": params["echo"]})
+    return {"pong": body["pong"]}
+
+
+@hookimpl
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    """The Acme vendor."""
+    register(
+        Vendor(
+            name="acme", title="Acme Alerts", auth_scheme="Bearer",
+            bindings={"get_threats": get_threats, "acme_ping": acme_ping},
+            endpoints={"get_threats": ["GET /alerts"]},
+        )
+    )
+
+
+@hookimpl
+def register_actions(register: Callable[[Path], None]) -> None:
+    """The acme_ping action."""
+    register(HERE / "actions")
+
+
+@hookimpl
+def register_schemas(register: Callable[[Path], None]) -> None:
+    """acme_ping's schemas."""
+    register(HERE / "schemas")

@@ -30,5 +30,8 @@ bench: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/python -m connector.schemas
 
+manifest: $(STAMP)
+	$(BIN)/python -m connector.manifest
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,46 @@
-"""connector: SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant."""
+"""connector: SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant.
 
+The Python API::
+
+    from connector import run_action, run_playbook
+
+    envelope = run_action("get_threats", {"severity": ["high"]}, sandbox=True, vendor="sentinelone")
+    result = run_playbook("examples/triage.yaml", sandbox=True)
+
+``arun_action`` and ``arun_playbook`` are the same for callers with an event loop. The names are
+imported on first use, so ``import connector`` stays cheap.
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("connector")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
+
+if TYPE_CHECKING:
+    from connector.envelope import Envelope
+    from connector.playbook import PlaybookResult, arun_playbook, run_playbook
+    from connector.runner import arun_action, run_action
+
+_HOMES = {
+    "Envelope": "connector.envelope",
+    "PlaybookResult": "connector.playbook",
+    "arun_action": "connector.runner",
+    "arun_playbook": "connector.playbook",
+    "run_action": "connector.runner",
+    "run_playbook": "connector.playbook",
+}
+
+__all__ = [
+    "Envelope", "PlaybookResult", "__version__", "arun_action", "arun_playbook", "run_action", "run_playbook",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The public API, imported from its module the first time it is asked for."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'connector' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

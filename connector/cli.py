@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import orjson
@@ -18,6 +18,10 @@ from connector import __version__
 from connector.envelope import EXIT_BAD_INPUT, Envelope
 from connector.errors import BadInput, ConnectorError
 from connector.output import FORMATS, summary_line, to_json, write_envelope
+from connector.playbook import PlaybookInvalid, load_checked, run_playbook
+from connector.playbook.pipes import mapped_input
+from connector.playbook.report import error_lines, write_result
+from connector.playbook.report import summary_line as playbook_summary_line
 from connector.plugins import default_host
 from connector.redaction import redactor
 from connector.runner import run_action
@@ -108,11 +112,20 @@ def describe(action: str) -> None:
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
+@click.option("--map", "maps", multiple=True, metavar="NAME=JMESPATH",
+              help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.")
 @click.pass_context
 def run(ctx: click.Context, action: str, connection: str | None, sandbox: bool, vendor: str | None,
-        input_: str | None, fmt: str, dry_run: bool) -> None:
-    """Run one action and print its envelope."""
-    document = read_input(input_)
+        input_: str | None, fmt: str, dry_run: bool, maps: tuple[str, ...]) -> None:
+    """Run one action and print its envelope.
+
+    \b
+    Pipes: feed one action's envelope to the next and pick its fields with --map:
+      connector run get-threats --sandbox \\
+        | connector run update-threat-status --sandbox --input - \\
+            --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
+    """
+    document = mapped_input(read_input(input_), maps)
     envelope = run_action(
         action, document, connection=connection, vendor=vendor, sandbox=sandbox, dry_run=dry_run,
         config=ctx.obj["config"],
@@ -126,6 +139,61 @@ def _finish(envelope: Envelope, fmt: str) -> None:
         _say(error.message if not error.item else f"{error.item}: {error.message}")
     _say(summary_line(envelope))
     sys.exit(envelope.exit_code)
+
+
+@cli.group()
+def playbook() -> None:
+    """Chain actions: check or run a playbook file (format: schemas/playbook.json)."""
+
+
+@playbook.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sandbox", is_flag=True, help="Check as `playbook run --sandbox` would run it.")
+@click.pass_context
+def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
+    """Check a playbook without running it: prints "ok: N steps", or each problem (exit 2)."""
+    try:
+        compiled, _targets = load_checked(file, default_host(), config=ctx.obj["config"], sandbox=sandbox)
+    except PlaybookInvalid as exc:
+        _refuse(exc)
+    click.echo(f"ok: {len(compiled.steps)} steps")
+
+
+@playbook.command("run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--input", "input_", metavar="JSON|@FILE|-", help="The playbook's inputs (default {}).")
+@click.option("--sandbox", is_flag=True, help="Run every step against one embedded sandbox (all vendors).")
+@click.option("--sandbox-url", metavar="URL", help="Run every step against a running `connector sandbox`.")
+@click.option("--dry-run", is_flag=True, help="Mutating steps: show the requests, send none.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 64),
+              help="for_each items run at once, for steps that set no concurrency (default 4).")
+@click.pass_context
+def playbook_run(ctx: click.Context, file: Path, input_: str | None, sandbox: bool, sandbox_url: str | None,
+                 dry_run: bool, fmt: str, concurrency: int | None) -> None:
+    """Check then run a playbook; prints every step's envelopes.
+
+    Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
+    1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
+    """
+    try:
+        result = run_playbook(
+            file, read_input(input_), sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
+            dry_run=dry_run, config=ctx.obj["config"], concurrency=concurrency,
+        )
+    except PlaybookInvalid as exc:
+        _refuse(exc)
+    write_result(result, fmt, sys.stdout)
+    for line in error_lines(result):
+        _say(line)
+    _say(playbook_summary_line(result))
+    sys.exit(result.exit_code)
+
+
+def _refuse(exc: PlaybookInvalid) -> NoReturn:
+    for problem in exc.problems:
+        _say(problem)
+    sys.exit(exc.exit_code)
 
 
 @cli.command()
@@ -142,13 +210,16 @@ def sandbox(host: str, port: int, seed: int, sizes: tuple[str, ...], faults: str
     from connector.sandbox import SandboxConfig, serve
     from connector.sandbox.faults import FaultPlan
 
-    config = SandboxConfig(
-        seed=seed,
-        sizes={**SandboxConfig().sizes, **_sizes(sizes)},
-        faults=FaultPlan.parse(faults, seed=seed) if faults else None,
-        latency_s=_seconds(latency, "--latency"),
-        rate_limits=not no_rate_limits,
-    )
+    try:
+        config = SandboxConfig(
+            seed=seed,
+            sizes={**SandboxConfig().sizes, **_sizes(sizes)},
+            faults=FaultPlan.parse(faults) if faults else None,
+            latency_s=_seconds(latency, "--latency"),
+            rate_limits=not no_rate_limits,
+        )
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     _say(f"sandbox on http://{host}:{port}/<vendor> (vendors: sentinelone, mysecutec, nameshield, ciso_assistant)")
     serve(config, host=host, port=port)
 

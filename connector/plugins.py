@@ -114,8 +114,8 @@ class Host:
                 if schema not in self.schemas:
                     raise ConfigError(f"action {spec.name}: schema {schema!r} is not known")
             for vendor_name in spec.vendors:
-                vendor = self.vendors.get(vendor_name)
-                if vendor is None or spec.name not in vendor.bindings:
+                bound = self.vendors.get(vendor_name)
+                if bound is None or spec.name not in bound.bindings:
                     raise ConfigError(f"action {spec.name}: vendor {vendor_name!r} has no binding for it")
 
 

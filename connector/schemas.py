@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from connector.catalog import schemas_dir
+from connector.connections import Connection
 from connector.errors import BadInput
 from connector.threat import Event, Threat, schema_document
 
@@ -67,7 +68,7 @@ def describe_error(error: ValidationError, label: str) -> str:
     return f"{where}: {error.message} (rule: {error.validator})"
 
 
-GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Event}
+GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Event, "connection.json": Connection}
 """Schemas written from pydantic models rather than by hand."""
 
 

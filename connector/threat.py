@@ -128,9 +128,9 @@ class Threat(BaseModel):
     kind: Kind
     title: str
     description: str | None = None
-    severity: str = Field(description="Lower-case name of severity_id")
+    severity: str = Field("unknown", description="Lower-case name of severity_id (filled from it)")
     severity_id: SeverityId
-    status: str = Field(description="Lower-case name of status_id")
+    status: str = Field("unknown", description="Lower-case name of status_id (filled from it)")
     status_id: StatusId
     confidence_id: ConfidenceId = ConfidenceId.unknown
     verdict: str | None = None

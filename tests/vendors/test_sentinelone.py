@@ -10,9 +10,18 @@ from typing import Any
 
 import pytest
 
-from connector.errors import BadVendorAnswer
+from connector.errors import BadInput, BadVendorAnswer
 from connector.threat import SeverityId, StatusId
 from connector.vendors.sentinelone import error_detail, normalize_threat, threat_query
+from connector.vendors.sentinelone.mapping import (
+    CONFIDENCE_BY_LEVEL,
+    INCIDENT_CHANGE_BY_STATUS,
+    SEVERITY_BY_CONFIDENCE,
+    STATUS_BY_INCIDENT_STATUS,
+    applied,
+    incident_change,
+    needs_status_check,
+)
 
 
 def _records(shared_dir: Path, name: str) -> list[dict[str, Any]]:
@@ -83,9 +92,16 @@ def test_every_real_record_keeps_raw_on_request(shared_dir: Path) -> None:
         ("something_new", "reopened", None, "unknown", "unknown"),
     ],
 )
-def test_severity_and_status_tables(confidence: str, incident: str, verdict: str | None, severity: str, status: str) -> None:
+def test_severity_and_status_tables(
+    confidence: str, incident: str, verdict: str | None, severity: str, status: str
+) -> None:
     threat = normalize_threat(
-        {"id": "1", "threatInfo": {"confidenceLevel": confidence, "incidentStatus": incident, "analystVerdict": verdict}}
+        {
+            "id": "1",
+            "threatInfo": {
+                "confidenceLevel": confidence, "incidentStatus": incident, "analystVerdict": verdict,
+            },
+        }
     )
     assert (threat.severity, threat.status) == (severity, status)
     assert threat.vendor_severity == confidence and threat.vendor_status == incident
@@ -116,6 +132,7 @@ def test_common_filters_map_onto_sentinelone_filters() -> None:
     assert query == {
         "confidenceLevels": "malicious,suspicious",
         "incidentStatuses": "unresolved",
+        "analystVerdictsNin": "false_positive",
         "updatedAt__gte": "2025-01-01T00:00:00Z",
         "query": "mimikatz",
         "ids": "1,2",
@@ -134,7 +151,134 @@ def test_error_detail_reads_the_errors_list() -> None:
 def test_filter_schema_has_every_documented_filter(shared_dir: Path) -> None:
     spec = (shared_dir / "spec/sentinelone-get-threats.txt").read_text()
     block = spec.split("inputs parameters (object)", 1)[1].split("output example", 1)[0]
-    documented = {name.strip() for name, _ in re.findall(r"([a-z0-9 ]+?) \((array|boolean|string|number)\)", block)}
+    found = re.findall(r"([a-z0-9 ]+?) \((array|boolean|string|number)\)", block)
+    documented = {name.strip() for name, _ in found}
     schema_path = Path(__file__).resolve().parents[2] / "schemas/sentinelone.threat_filters.json"
     names = json.loads(schema_path.read_text())["properties"]
     assert {name.lower().replace("__", " ") for name in names} == documented
+
+
+def test_severity_table_value_by_value() -> None:
+    as_ids = {level: int(severity) for level, severity in SEVERITY_BY_CONFIDENCE.items()}
+    assert as_ids == {"malicious": 4, "suspicious": 3, "n/a": 0}
+    assert {level: s.name for level, s in SEVERITY_BY_CONFIDENCE.items()} == {
+        "malicious": "high", "suspicious": "medium", "n/a": "unknown",
+    }
+    assert {level: c.name for level, c in CONFIDENCE_BY_LEVEL.items()} == {
+        "malicious": "high", "suspicious": "medium", "n/a": "unknown",
+    }
+
+
+def test_status_table_value_by_value() -> None:
+    assert {status: s.name for status, s in STATUS_BY_INCIDENT_STATUS.items()} == {
+        "unresolved": "new", "in_progress": "in_progress", "resolved": "resolved",
+    }
+    assert {status: int(s) for status, s in STATUS_BY_INCIDENT_STATUS.items()} == {
+        "unresolved": 1, "in_progress": 2, "resolved": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "change"),
+    [
+        ("new", {"incidentStatus": "unresolved"}),
+        ("in_progress", {"incidentStatus": "in_progress"}),
+        ("resolved", {"incidentStatus": "resolved"}),
+        ("false_positive", {"incidentStatus": "resolved", "analystVerdict": "false_positive"}),
+    ],
+)
+def test_update_status_table_value_by_value(status: str, change: dict[str, str]) -> None:
+    assert INCIDENT_CHANGE_BY_STATUS[status] == change
+    assert incident_change({"status": status}) == change
+    info = {"incidentStatus": change["incidentStatus"], "analystVerdict": change.get("analystVerdict")}
+    # What is written reads back as the status asked for (false_positive reads as suppressed).
+    read_back = {"false_positive": "suppressed"}.get(status, status)
+    assert normalize_threat({"id": "1", "threatInfo": info}).status == read_back
+
+
+def test_update_status_table_covers_exactly_what_sentinelone_can_say() -> None:
+    assert set(INCIDENT_CHANGE_BY_STATUS) == {"new", "in_progress", "resolved", "false_positive"}
+
+
+@pytest.mark.parametrize(
+    ("update", "change"),
+    [
+        ({"vendor_status": "in_progress", "status": "resolved"}, {"incidentStatus": "in_progress"}),
+        ({"status": "resolved", "verdict": "true_positive"},
+         {"incidentStatus": "resolved", "analystVerdict": "true_positive"}),
+        ({"status": "false_positive", "verdict": "false_positive"},
+         {"incidentStatus": "resolved", "analystVerdict": "false_positive"}),
+        ({"vendor_status": "unresolved", "verdict": "undefined"},
+         {"incidentStatus": "unresolved", "analystVerdict": "undefined"}),
+        ({"verdict": "suspicious"}, {"analystVerdict": "suspicious"}),
+    ],
+)
+def test_incident_change_combines_status_vendor_status_and_verdict(
+    update: dict[str, str], change: dict[str, str]
+) -> None:
+    assert incident_change(update) == change
+
+
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        ({"status": "closed"}, "input.status: 'closed' cannot be expressed for sentinelone"),
+        ({"status": "accepted"}, "input.status: 'accepted' cannot be expressed for sentinelone"),
+        ({"status": "suppressed"}, "input.status: 'suppressed' cannot be expressed for sentinelone"),
+        ({"vendor_status": "reopened"},
+         "input.vendor_status: 'reopened' is not a sentinelone incidentStatus"),
+        ({"status": "false_positive", "verdict": "suspicious"},
+         "input.verdict: 'suspicious' contradicts status false_positive"),
+    ],
+)
+def test_inexpressible_updates_are_bad_input(update: dict[str, str], message: str) -> None:
+    with pytest.raises(BadInput, match=re.escape(message)):
+        incident_change(update)
+
+
+def test_applied_compares_every_field_of_the_change() -> None:
+    record = {"threatInfo": {"incidentStatus": "resolved", "analystVerdict": "true_positive"}}
+    assert applied(record, {"incidentStatus": "resolved"})
+    assert applied(record, {"incidentStatus": "resolved", "analystVerdict": "true_positive"})
+    assert not applied(record, {"incidentStatus": "resolved", "analystVerdict": "false_positive"})
+    assert not applied({"threatInfo": None}, {"incidentStatus": "resolved"})
+
+
+NOT_FP = {"analystVerdictsNin": "false_positive"}
+
+
+@pytest.mark.parametrize(
+    ("status", "query", "checked"),
+    [
+        (["new"], {"incidentStatuses": "unresolved", **NOT_FP}, False),
+        (["in_progress", "resolved"], {"incidentStatuses": "in_progress,resolved", **NOT_FP}, False),
+        (["suppressed"], {"analystVerdicts": "false_positive"}, False),
+        (["suppressed", "closed"], {"analystVerdicts": "false_positive"}, False),
+        (["closed"], {"incidentStatuses": "", **NOT_FP}, False),
+        (["new", "suppressed"], {}, True),
+    ],
+)
+def test_common_status_filter_value_by_value(status: list[str], query: dict[str, str], checked: bool) -> None:
+    assert threat_query({"status": status}) == query
+    assert needs_status_check({"status": status}) is checked
+
+
+def test_vendor_filters_win_over_common_filters() -> None:
+    own = {"incidentStatuses": ["resolved"], "confidenceLevels": ["n/a"]}
+    query = threat_query({"status": ["new"], "severity": ["high"], "vendor_filters": own})
+    assert query["incidentStatuses"] == "resolved" and query["confidenceLevels"] == "n/a"
+    assert query["analystVerdictsNin"] == "false_positive", "keys the vendor filters do not set stay"
+
+
+@pytest.mark.parametrize(
+    ("severity", "levels"),
+    [
+        (["high"], "malicious"),
+        (["medium"], "suspicious"),
+        (["unknown"], "n/a"),
+        (["critical"], ""),
+        (["low", "informational"], ""),
+    ],
+)
+def test_common_severity_filter_value_by_value(severity: list[str], levels: str) -> None:
+    assert threat_query({"severity": severity}) == {"confidenceLevels": levels}

@@ -1,36 +1,31 @@
-"""SentinelOne Management API v2.1: client bindings and the mapping to the common Threat.
+"""SentinelOne: the mapping between its threat records and the common shapes, both ways.
 
-Auth is ``Authorization: ApiToken <token>``; lists page by cursor (``pagination.nextCursor``,
-null at the end, 1000 records at most per page); errors come as
-``{"errors": [{"code", "detail", "title"}]}``.
-
-Mapping (lossy spots marked):
+Reading (``GET /threats`` -> common Threat), lossy spots marked:
 - severity: classic threats carry none, so it is derived from ``confidenceLevel`` (LOSSY: a
   malicious threat is ``high``, never ``critical``).
 - status: ``incidentStatus`` unresolved/in_progress/resolved -> new/in_progress/resolved, and an
   analyst verdict of false_positive makes it ``suppressed`` whatever the incident status (LOSSY:
   the incident status is then only in ``vendor_status``).
 - unknown enum values map to ``unknown`` and keep the vendor's label.
+
+Writing (update_threat_status's common status -> ``POST threats/incident`` data):
+- new/in_progress/resolved -> incidentStatus unresolved/in_progress/resolved;
+- false_positive -> incidentStatus resolved + analystVerdict false_positive (it reads back as
+  ``suppressed``);
+- accepted/suppressed/closed have no SentinelOne equivalent and are refused as bad input.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from connector.errors import BadVendorAnswer
-from connector.hookspecs import hookimpl
-from connector.http import VendorClient
-from connector.paging import CursorPaging
+from connector.errors import BadInput, BadVendorAnswer
 from connector.threat import Attack, ConfidenceId, Kind, Observable, Resource, SeverityId, StatusId, Threat
-from connector.vendor import Vendor
 
 NAME = "sentinelone"
-THREATS = "/web/api/v2.1/threats"
-PAGE_SIZE = 1000
 
 SEVERITY_BY_CONFIDENCE = {
     "malicious": SeverityId.high,
@@ -48,6 +43,17 @@ STATUS_BY_INCIDENT_STATUS = {
     "resolved": StatusId.resolved,
 }
 SUPPRESSING_VERDICT = "false_positive"
+
+INCIDENT_CHANGE_BY_STATUS: dict[str, dict[str, str]] = {
+    "new": {"incidentStatus": "unresolved"},
+    "in_progress": {"incidentStatus": "in_progress"},
+    "resolved": {"incidentStatus": "resolved"},
+    "false_positive": {"incidentStatus": "resolved", "analystVerdict": SUPPRESSING_VERDICT},
+}
+"""update_threat_status's common status -> the ``data`` of ``POST threats/incident``."""
+INCIDENT_STATUSES = tuple(STATUS_BY_INCIDENT_STATUS)
+"""The incidentStatus values SentinelOne accepts (vendor_status must be one of them)."""
+
 HASHES = ("sha256", "sha1", "md5")
 _TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
@@ -118,7 +124,8 @@ def _ips(agent: dict[str, Any], detection: dict[str, Any]) -> list[str]:
     for interface in agent.get("networkInterfaces") or []:
         found.extend((interface or {}).get("inet") or [])
         found.extend((interface or {}).get("inet6") or [])
-    found.extend(ip for ip in (detection.get("agentIpV4"), detection.get("agentIpV6"), detection.get("externalIp")) if ip)
+    addresses = (detection.get("agentIpV4"), detection.get("agentIpV6"), detection.get("externalIp"))
+    found.extend(ip for ip in addresses if ip)
     return list(dict.fromkeys(str(ip) for ip in found))
 
 
@@ -164,17 +171,16 @@ def _attacks(indicators: list[dict[str, Any]]) -> list[Attack]:
 
 
 def threat_query(filters: dict[str, Any]) -> dict[str, Any]:
-    """The ``GET /threats`` query for get_threats' common filters plus the vendor's own."""
+    """The ``GET /threats`` query for get_threats' common filters plus the vendor's own.
+
+    A key set by both a common filter and ``vendor_filters`` takes the ``vendor_filters`` value.
+    """
     query: dict[str, Any] = {}
     if "severity" in filters:
         levels = [level for level, sev in SEVERITY_BY_CONFIDENCE.items() if sev.name in filters["severity"]]
         query["confidenceLevels"] = levels
     if "status" in filters:
-        wanted = set(filters["status"])
-        statuses = [s for s, mapped in STATUS_BY_INCIDENT_STATUS.items() if mapped.name in wanted]
-        if "suppressed" in wanted:
-            statuses = list(STATUS_BY_INCIDENT_STATUS)
-        query["incidentStatuses"] = statuses
+        query.update(_status_query(set(filters["status"])))
     if "since" in filters:
         query["updatedAt__gte"] = filters["since"]
     if "until" in filters:
@@ -189,52 +195,68 @@ def threat_query(filters: dict[str, Any]) -> dict[str, Any]:
     return {key: _query_value(value) for key, value in query.items()}
 
 
+def _status_query(wanted: set[str]) -> dict[str, list[str]]:
+    """The filters selecting exactly the common statuses ``wanted``, where SentinelOne can say it.
+
+    ``suppressed`` is a verdict, the others are incident statuses, and filters combine with AND:
+    a mix of both cannot be asked for, so it is left to :func:`needs_status_check` on each threat.
+    """
+    statuses = [s for s, mapped in STATUS_BY_INCIDENT_STATUS.items() if mapped.name in wanted]
+    if StatusId.suppressed.name not in wanted:
+        return {"incidentStatuses": statuses, "analystVerdictsNin": [SUPPRESSING_VERDICT]}
+    if not statuses:
+        return {"analystVerdicts": [SUPPRESSING_VERDICT]}
+    return {}
+
+
+def needs_status_check(filters: dict[str, Any]) -> bool:
+    """Whether the status filter could not be sent whole, so that returned threats must be checked."""
+    wanted = set(filters.get("status") or ())
+    incident = {status.name for status in STATUS_BY_INCIDENT_STATUS.values()}
+    return StatusId.suppressed.name in wanted and bool(incident & wanted)
+
+
+def incident_change(update: dict[str, Any]) -> dict[str, str]:
+    """The ``data`` of ``POST threats/incident`` (or ``threats/analyst-verdict``) for update_threat_status.
+
+    ``vendor_status`` overrides ``status``; a ``verdict`` is sent as analystVerdict. BadInput, naming
+    the field and SentinelOne's values, when the change cannot be expressed.
+    """
+    change: dict[str, str] = {}
+    if "vendor_status" in update:
+        if update["vendor_status"] not in INCIDENT_STATUSES:
+            raise BadInput(
+                f"input.vendor_status: {update['vendor_status']!r} is not a sentinelone incidentStatus "
+                f"(allowed: {', '.join(INCIDENT_STATUSES)})"
+            )
+        change["incidentStatus"] = update["vendor_status"]
+    elif "status" in update:
+        if update["status"] not in INCIDENT_CHANGE_BY_STATUS:
+            raise BadInput(
+                f"input.status: {update['status']!r} cannot be expressed for sentinelone (allowed: "
+                f"{', '.join(INCIDENT_CHANGE_BY_STATUS)}; or vendor_status {'|'.join(INCIDENT_STATUSES)})"
+            )
+        change.update(INCIDENT_CHANGE_BY_STATUS[update["status"]])
+    verdict = update.get("verdict")
+    if verdict is not None:
+        if change.get("analystVerdict", verdict) != verdict:
+            raise BadInput(
+                f"input.verdict: {verdict!r} contradicts status false_positive "
+                "(which sets the verdict false_positive)"
+            )
+        change["analystVerdict"] = verdict
+    return change
+
+
+def applied(record: dict[str, Any], change: dict[str, str]) -> bool:
+    """Whether a ``GET /threats`` record shows every field of ``change`` (incidentStatus, analystVerdict)."""
+    info = record.get("threatInfo") or {}
+    return all(info.get(key) == value for key, value in change.items())
+
+
 def _query_value(value: Any) -> str | int:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(str(item) for item in value)
     return value if isinstance(value, int) else str(value)
-
-
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
-    """Every threat matching the filters, walked by cursor."""
-    query = threat_query(filters)
-    if query.get("confidenceLevels") == "" or query.get("incidentStatuses") == "":
-        # The common values asked for have no SentinelOne equivalent: nothing can match.
-        return {"threats": [], "count": 0, "total": 0}
-    limit = filters.get("limit")
-    query.setdefault("limit", min(PAGE_SIZE, limit) if limit else PAGE_SIZE)
-    statuses = set(filters.get("status") or ())
-    include_raw = bool(filters.get("include_raw"))
-    threats: list[dict[str, Any]] = []
-    total: int | None = None
-    async for page in client.pages(THREATS, query, CursorPaging(), max_records=limit):
-        if total is None:
-            total = _total(page.body)
-        for record in page.records:
-            threat = normalize_threat(record, include_raw=include_raw)
-            if statuses and threat.status not in statuses:
-                continue
-            threats.append(client.emit(threat.model_dump(mode="json")))
-    return {"threats": threats, "count": len(threats), "total": total}
-
-
-def _total(body: Any) -> int | None:
-    total = (body.get("pagination") or {}).get("totalItems") if isinstance(body, dict) else None
-    return total if isinstance(total, int) else None
-
-
-@hookimpl
-def register_vendors(register: Callable[[Vendor], None]) -> None:
-    """SentinelOne and its bindings."""
-    register(
-        Vendor(
-            name=NAME,
-            title="SentinelOne Management API v2.1",
-            auth_scheme="ApiToken",
-            bindings={"get_threats": get_threats},
-            error_detail=error_detail,
-            rate_limit=(10.0, 1.0),
-        )
-    )

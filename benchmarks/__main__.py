@@ -1,0 +1,129 @@
+"""``make bench``: throughput and memory as ratios against baselines measured in the same run.
+
+1. Sandbox: SentinelOne pages of 1000 threats served per second over loopback, against a bare
+   Starlette app serving the same bytes from memory (the floor a simulator cannot beat).
+2. Client: get_threats records per second end to end (paging, mapping, output validation),
+   against fetching and decoding the same pages with plain httpx + orjson.
+3. Memory: peak Python allocations of a paged walk over every page, against fetching one page
+   (a ratio near 1 means memory stays flat however many pages there are).
+
+Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import orjson
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connector.connections import sandbox_connection
+from connector.http import VendorClient
+from connector.paging import CursorPaging
+from connector.plugins import default_host
+from connector.runner import arun_action
+from connector.sandbox import SandboxConfig, running_sandbox, serving
+
+THREATS = "/sentinelone/web/api/v2.1/threats"
+SIZE = 5000
+PAGE = 1000
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
+OUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+HEADERS = {"Authorization": "ApiToken sandbox-token"}
+
+
+def pages_per_second(base_url: str, path: str, params: dict[str, str]) -> float:
+    with httpx.Client(base_url=base_url, headers=HEADERS) as client:
+        client.get(path, params=params).raise_for_status()
+        started = time.perf_counter()
+        for _ in range(ROUNDS):
+            client.get(path, params=params).raise_for_status()
+        return ROUNDS / (time.perf_counter() - started)
+
+
+@contextmanager
+def static_server(body: bytes) -> Iterator[str]:
+    async def page(request: object) -> Response:
+        return Response(body, media_type="application/json")
+
+    with serving(Starlette(routes=[Route(THREATS, page)])) as url:
+        yield url
+
+
+def client_records_per_second(base_url: str) -> tuple[float, float]:
+    started = time.perf_counter()
+    envelope = asyncio.run(arun_action("get_threats", {}, sandbox=base_url, vendor="sentinelone"))
+    action_rate = envelope.output["count"] / (time.perf_counter() - started)
+    started = time.perf_counter()
+    count, cursor = 0, None
+    with httpx.Client(base_url=base_url, headers=HEADERS) as client:
+        while True:
+            params = {"limit": str(PAGE), **({"cursor": cursor} if cursor else {})}
+            body = orjson.loads(client.get(THREATS, params=params).content)
+            count += len(body["data"])
+            cursor = body["pagination"]["nextCursor"]
+            if not cursor:
+                break
+    return action_rate, count / (time.perf_counter() - started)
+
+
+def peak_bytes(base_url: str, max_records: int | None) -> int:
+    async def walk() -> None:
+        connection = sandbox_connection("sentinelone", base_url, "sandbox-token")
+        host = default_host()
+        async with VendorClient(connection, host.vendor("sentinelone"), host.hook) as client:
+            async for _page in client.pages("/web/api/v2.1/threats", {"limit": PAGE}, CursorPaging(),
+                                            max_records=max_records):
+                pass
+
+    tracemalloc.start()
+    asyncio.run(walk())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    config = SandboxConfig(rate_limits=False, sizes={"sentinelone": SIZE}, vendors=("sentinelone",))
+    with running_sandbox(config) as url:
+        params = {"limit": str(PAGE)}
+        sandbox_rate = pages_per_second(url, THREATS, params)
+        with httpx.Client(base_url=url, headers=HEADERS) as client:
+            body = client.get(THREATS, params=params).content
+        with static_server(body) as static_url:
+            static_rate = pages_per_second(static_url, THREATS, params)
+        action_rate, raw_rate = client_records_per_second(url)
+        one_page, all_pages = peak_bytes(url, PAGE), peak_bytes(url, None)
+    rows = [
+        ("sandbox: pages of 1000 S1 threats / s", sandbox_rate, "bare Starlette, same bytes", static_rate),
+        ("client: get_threats records / s", action_rate, "httpx + orjson, same pages", raw_rate),
+        (f"memory: peak of walking {SIZE // PAGE} pages (MiB)", all_pages / 2**20, "fetching 1 page", one_page / 2**20),
+    ]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`make bench` on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores; "
+        f"{ROUNDS} rounds; sandbox of {SIZE} SentinelOne threats. Ratios compare with a baseline measured "
+        "in the same run, so they hold across machines better than the absolute numbers.",
+        "",
+        "| measure | value | baseline | baseline value | ratio |",
+        "|---|---:|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {value:,.1f} | {base} | {base_value:,.1f} | {value / base_value:.2f} |"
+              for name, value, base, base_value in rows]
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

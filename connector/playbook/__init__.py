@@ -1,0 +1,36 @@
+"""Playbooks: named steps, each an action with its input, chained by JMESPath expressions.
+
+::
+
+    name: triage
+    inputs: {type: object, properties: {limit: {type: integer, default: 10}}}
+    steps:
+      - id: threats
+        action: get_threats
+        vendor: sentinelone
+        input: {severity: [high], limit: "${{ inputs.limit }}"}
+      - id: incidents
+        action: create_incident
+        for_each: steps.threats.output.threats
+        input: {from_threat: "${{ item }}"}
+      - id: progress
+        action: update_threat_status
+        when: steps.threats.output.count
+        on_error: continue
+        input: {ids: "${{ steps.threats.output.threats[].vendor_id }}", status: in_progress}
+    outputs:
+      incidents: steps.incidents.output.items[].incident.ref_id
+
+Expressions see ``inputs``, ``steps.<id>.output``, ``steps.<id>.status`` and, in a for_each step's
+input, ``item``; a for_each step's output is ``{"items": [each run's output, in order]}``. The
+file format is schemas/playbook.json. Everything is checked before a request is sent
+(:mod:`connector.playbook.check`); expressions are evaluated only where the author wrote them
+(:mod:`connector.playbook.expressions`).
+"""
+
+from connector.playbook.check import load_checked
+from connector.playbook.model import PlaybookInvalid
+from connector.playbook.report import PlaybookResult, StepReport
+from connector.playbook.run import arun_playbook, run_playbook
+
+__all__ = ["PlaybookInvalid", "PlaybookResult", "StepReport", "arun_playbook", "load_checked", "run_playbook"]

@@ -1,0 +1,253 @@
+"""Running a playbook: check it, then its steps in file order, each through the action runner.
+
+A step's ``when`` is evaluated first (falsy: the step is skipped); a ``for_each`` step runs once
+per item, at most ``concurrency`` at a time, its envelopes kept in the items' order. A step fails
+when its only run failed, or when every one of its items failed; some failed items make it
+partial. A failed step with ``on_error: stop`` ends the run: the steps after it are reported as
+not run, and what ran is still reported.
+
+With ``sandbox`` (True, or the URL of a sandbox already serving) every step runs against one
+sandbox for the whole run, so what a step creates is there for the next one; a step whose
+connection is ``sandbox`` uses that same sandbox even without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from connector.actions import canonical_name
+from connector.envelope import Envelope, ErrorItem
+from connector.errors import BadInput
+from connector.playbook.check import Target, load_checked
+from connector.playbook.expressions import render, truthy
+from connector.playbook.model import DEFAULT_CONCURRENCY, CompiledStep
+from connector.playbook.report import PlaybookResult, RunStatus, StepReport, Summary
+from connector.playbook.shapes import json_type
+from connector.plugins import Host, default_host
+from connector.runner import arun_action
+from connector.sandbox import SandboxConfig, running_sandbox
+from connector.schemas import SchemaStore, describe_error
+
+PlaybookSource = str | Path | Mapping[str, Any]
+
+
+async def arun_playbook(
+    playbook: PlaybookSource,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    sandbox: bool | str = False,
+    dry_run: bool = False,
+    config: Path | None = None,
+    concurrency: int | None = None,
+    host: Host | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> PlaybookResult:
+    """Check and run a playbook (a file path or a mapping); raises :class:`PlaybookInvalid` on check errors.
+
+    ``sandbox`` is True to start one sandbox for the run, or the URL of one already serving.
+    ``dry_run`` sends no writes: mutating steps report the requests they would send. ``concurrency``
+    bounds the for_each items run at once for steps that do not set their own (default 4).
+    """
+    host = host or default_host()
+    compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox))
+    book = compiled.playbook
+    values = resolve_inputs(book.inputs, inputs, host.schemas)
+    started = time.perf_counter()
+    sandboxed = sorted({str(target.vendor) for target in targets if target.connection is None})
+    with _shared_sandbox(sandbox, sandboxed) as sandbox_url:
+        limit = concurrency or DEFAULT_CONCURRENCY
+        engine = _Engine(host, values, sandbox_url, dry_run, config, limit, transport)
+        reports: list[StepReport] = []
+        stopped = False
+        for entry, target in zip(compiled.steps, targets, strict=True):
+            if stopped:
+                reports.append(_report(entry, target, "not_run"))
+                continue
+            report = await engine.step(entry, target)
+            reports.append(report)
+            stopped = report.status == "failed" and entry.step.on_error == "stop"
+    outputs, errors = engine.outputs(compiled.outputs)
+    troubled = errors or any(report.status in ("partial", "failed") for report in reports)
+    status: RunStatus = "failed" if stopped else "partial" if troubled else "success"
+    envelopes = [envelope for report in reports for envelope in report.envelopes]
+    summary = Summary(
+        steps=dict(Counter(report.status for report in reports)),
+        runs=len(envelopes),
+        requests=sum(envelope.meta.requests for envelope in envelopes),
+        duration_ms=round((time.perf_counter() - started) * 1000),
+    )
+    return PlaybookResult(
+        playbook=book.name, status=status, steps=reports, outputs=outputs, errors=errors, summary=summary
+    )
+
+
+def run_playbook(
+    playbook: PlaybookSource, inputs: Mapping[str, Any] | None = None, **options: Any,
+) -> PlaybookResult:
+    """Synchronous :func:`arun_playbook`, for callers without an event loop."""
+    return asyncio.run(arun_playbook(playbook, inputs, **options))
+
+
+def resolve_inputs(
+    schema: dict[str, Any] | None, given: Mapping[str, Any] | None, store: SchemaStore,
+) -> dict[str, Any]:
+    """The playbook's inputs: ``given`` plus the schema's top-level defaults, valid against the schema."""
+    values = dict(given or {})
+    if schema is None:
+        return values
+    for name, declared in (schema.get("properties") or {}).items():
+        if name not in values and isinstance(declared, dict) and "default" in declared:
+            values[name] = copy.deepcopy(declared["default"])
+    registry = _registry(schema, store)
+    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    error = best_match(validator.iter_errors(values))
+    if error is not None:
+        raise BadInput(describe_error(error, "inputs"))
+    return values
+
+
+class _Engine:
+    """One run's state: the scope expressions see, and how to reach the vendors."""
+
+    def __init__(
+        self, host: Host, inputs: dict[str, Any], sandbox_url: str | None, dry_run: bool, config: Path | None,
+        concurrency: int, transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.host, self.sandbox_url, self.dry_run, self.config = host, sandbox_url, dry_run, config
+        self.concurrency, self.transport = concurrency, transport
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.scope: dict[str, Any] = {"inputs": inputs, "steps": self.steps}
+
+    async def step(self, entry: CompiledStep, target: Target) -> StepReport:
+        """Run one step (once, or once per for_each item) and record what later steps see of it."""
+        report = _report(entry, target, "success")
+        try:
+            run = entry.when is None or truthy(self._evaluate("when", entry.when))
+            if not run:
+                report.status = "skipped"
+            elif entry.for_each is None:
+                report.envelopes = [await self._action(entry, target, self.scope)]
+            else:
+                report.envelopes = await self._for_each(entry, target)
+        except BadInput as exc:
+            report.envelopes = [self._failed(entry, target, exc.message)]
+        if report.status != "skipped":
+            report.status = _combined(report.envelopes)
+        self.steps[entry.step.id] = {"output": report.output, "status": report.status}
+        return report
+
+    def outputs(self, templates: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The playbook's outputs evaluated on what ran; one that fails to evaluate is null, with an error."""
+        values, errors = {}, []
+        for name, template in templates.items():
+            try:
+                values[name] = render(template, self.scope)
+            except BadInput as exc:
+                values[name] = None
+                errors.append(f"outputs.{name}: {exc.message}")
+        return values, errors
+
+    def _evaluate(self, where: str, template: Any) -> Any:
+        try:
+            return render(template, self.scope)
+        except BadInput as exc:
+            raise BadInput(f"{where}: {exc.message}") from None
+
+    async def _for_each(self, entry: CompiledStep, target: Target) -> list[Envelope]:
+        items = self._evaluate("for_each", entry.for_each)
+        if not isinstance(items, list):
+            raise BadInput(f"for_each: expected a list, got {json_type(items)}")
+        gate = asyncio.Semaphore(entry.step.concurrency or self.concurrency)
+
+        async def one(item: Any) -> Envelope:
+            async with gate:
+                return await self._action(entry, target, {**self.scope, "item": item})
+
+        # gather keeps the items' order whatever order they finish in.
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    async def _action(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> Envelope:
+        try:
+            document = render(entry.input, scope)
+        except BadInput as exc:
+            return self._failed(entry, target, f"input: {exc.message}")
+        spec = self.host.action(entry.step.action)
+        return await arun_action(
+            spec.name, document, connection=target.connection, vendor=target.vendor,
+            sandbox=self.sandbox_url if target.connection is None and self.sandbox_url else False,
+            dry_run=self.dry_run and spec.mutates, config=self.config, host=self.host,
+            transport=self.transport,
+        )
+
+    def _failed(self, entry: CompiledStep, target: Target, message: str) -> Envelope:
+        """The envelope of a run that never reached the runner: its input could not be evaluated."""
+        return Envelope(
+            action=canonical_name(entry.step.action), vendor=target.vendor, connection=target.connection,
+            status="failed", errors=[ErrorItem(type=BadInput.kind, message=message)],
+        )
+
+
+def _report(entry: CompiledStep, target: Target, status: Any) -> StepReport:
+    return StepReport(
+        id=entry.step.id, action=canonical_name(entry.step.action), vendor=target.vendor,
+        connection=target.connection or "sandbox", status=status, for_each=entry.for_each is not None,
+    )
+
+
+def _combined(envelopes: list[Envelope]) -> RunStatus:
+    statuses = {envelope.status for envelope in envelopes}
+    if not statuses or statuses == {"success"}:
+        return "success"
+    return "failed" if statuses == {"failed"} else "partial"
+
+
+@contextmanager
+def _shared_sandbox(sandbox: bool | str, vendors: list[str]) -> Iterator[str | None]:
+    """One sandbox for the whole run, so a step finds what an earlier one wrote; only the vendors
+    the steps use are seeded, which is most of the start-up time."""
+    if isinstance(sandbox, str):
+        yield sandbox
+    elif vendors:
+        with running_sandbox(SandboxConfig(vendors=tuple(vendors))) as url:
+            yield url
+    else:
+        yield None
+
+
+def _registry(schema: Mapping[str, Any], store: SchemaStore) -> Registry[Any]:
+    """The schema files an inline schema refers to (``{"$ref": "threat.json"}``), and theirs in turn."""
+    resources, pending = {}, [schema]
+    while pending:
+        document = pending.pop()
+        for ref in _refs(document):
+            name = ref.partition("#")[0]
+            if name and name not in resources and name in store:
+                resources[name] = store.get(name)
+                pending.append(resources[name])
+    return Registry().with_resources(
+        (name, Resource.from_contents(document, DRAFT202012)) for name, document in resources.items()
+    )
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)

@@ -1,0 +1,130 @@
+"""The Starlette app: routes, Bearer auth, the per-token rate limit and Nameshield's error shape."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connector.sandbox.common import json_response, token_matches
+from connector.sandbox.nameshield.data import VISIBLE_CUSTOMERS, generate_events
+from connector.sandbox.nameshield.params import bad_request, parse_list_query, parse_search_body
+from connector.sandbox.nameshield.store import EventStore
+
+RATE_LIMIT = 600
+RATE_WINDOW_SECONDS = 300.0
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` admitted requests per key in any ``window`` seconds; refused ones do not count."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+        """Count requests against ``clock`` (seconds, monotonic), which tests replace to avoid sleeping."""
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._admitted: dict[str, deque[float]] = {}
+
+    def acquire(self, key: str) -> float | None:
+        """Admit one request (None) or say how many seconds remain until the oldest slot frees."""
+        now = self._clock()
+        stamps = self._admitted.setdefault(key, deque())
+        while stamps and stamps[0] <= now - self._window:
+            stamps.popleft()
+        if len(stamps) < self._limit:
+            stamps.append(now)
+            return None
+        return stamps[0] + self._window - now
+
+
+def create_app(
+    *, seed: int, size: int, token: str, rate_limit: bool = True, clock: Callable[[], float] = time.monotonic
+) -> Starlette:
+    """The Nameshield CTI simulator with ``size`` seeded events, answering the Bearer ``token`` only.
+
+    Routes (relative to the mount point): ``GET /cti/v2/events``, ``GET /cti/v2/events/{id}`` and
+    ``POST /cti/v1/events/search``. With ``rate_limit``, 600 requests per 5 minutes per token, then
+    429 with ``Retry-After``; ``clock`` drives that window.
+    """
+    if size < 0:
+        raise ValueError(f"size must be zero or more, not {size}")
+    store = EventStore(generate_events(seed, size))
+    limiter = SlidingWindowLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS, clock) if rate_limit else None
+
+    def guarded(endpoint: Endpoint) -> Endpoint:
+        async def admit_then_answer(request: Request) -> Response:
+            if not token_matches(request, "Bearer", token):
+                raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            if limiter is not None:
+                wait = limiter.acquire(token)
+                if wait is not None:
+                    retry_after = str(max(1, math.ceil(wait)))
+                    raise HTTPException(429, "Too Many Requests", headers={"Retry-After": retry_after})
+            return await endpoint(request)
+
+        return admit_then_answer
+
+    async def list_events(request: Request) -> Response:
+        query = parse_list_query(request.query_params)
+        matches = store.select(query.predicates, query.orders)
+        start = query.page * query.size
+        total_pages = math.ceil(len(matches) / query.size)
+        return json_response({
+            "data": [event.json for event in matches[start:start + query.size]],
+            "current_page": query.page,
+            "total_pages": total_pages,
+            "total_items": len(matches),
+            "page_size": query.size,
+            "has_next": query.page + 1 < total_pages,
+            "has_previous": query.page > 0,
+        })
+
+    async def get_event(request: Request) -> Response:
+        event = store.get(request.path_params["event_id"])
+        # The stranger customer's events are hidden as if they did not exist, not refused with a 403.
+        if event is None or event.customer_id not in VISIBLE_CUSTOMERS:
+            raise HTTPException(404, "Event not found")
+        return json_response(event.json)
+
+    async def search_events(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
+            raise bad_request("Malformed JSON body") from None
+        query = parse_search_body(body)
+        matches = store.select(query.predicates)
+        results = matches[query.offset:query.offset + query.limit]
+        return json_response({
+            "message": "OK",
+            "data": {
+                "limit": query.limit,
+                "offset": query.offset,
+                "total": len(matches),
+                "results": [event.json for event in results],
+            },
+        })
+
+    routes = [
+        Route("/cti/v2/events", guarded(list_events), methods=["GET"]),
+        Route("/cti/v2/events/{event_id}", guarded(get_event), methods=["GET"]),
+        Route("/cti/v1/events/search", guarded(search_events), methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: render_error})
+
+
+async def render_error(request: Request, exc: Exception) -> Response:
+    """Every 4xx, including Starlette's own 404/405, as ``{"message": ..., "data": null}``."""
+    if not isinstance(exc, HTTPException):
+        raise exc
+    return json_response({"message": exc.detail, "data": None}, exc.status_code, dict(exc.headers or {}))

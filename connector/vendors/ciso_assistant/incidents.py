@@ -1,0 +1,188 @@
+"""Single-incident bindings: create (idempotent by ref_id), get (four formats), update, delete.
+
+Writes answer with the write face, which lacks timestamps and names; the bindings read the
+incident back (``GET /api/incidents/{id}/``) so every action returns the same complete record.
+Should that read fail, the write still happened: the record mapped from the write face is returned.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
+from connector.http import VendorClient
+from connector.paging import OffsetPaging
+from connector.threat import Threat
+from connector.vendors.ciso_assistant.mapping import (
+    body_from_threat,
+    content_ref_id,
+    incident_id,
+    normalize_incident,
+    write_body,
+)
+
+INCIDENTS = "/api/incidents/"
+PAGE_SIZE = 100
+PAGING = OffsetPaging(records_at=("results",), total_at=("count",))
+GLOBAL_FOLDER = "Global"
+DRY_RUN_ID = "dry-run"
+CREATE_DEFAULTS = {"status": "new", "severity": 6}
+"""What the vendor sets when a create leaves them out; shown in a dry run's planned incident."""
+FILE_FORMATS = {"markdown": ("md/", "text/markdown"), "pdf": ("pdf/", "application/pdf")}
+
+
+def detail_path(vendor_id: str, suffix: str = "") -> str:
+    """``/api/incidents/{id}/`` (plus a sub-resource such as ``cascade-info/``); DRF wants the slash."""
+    return f"{INCIDENTS}{vendor_id}/{suffix}"
+
+
+def _dump(client: VendorClient, threat: Threat) -> dict[str, Any]:
+    return client.emit(threat.model_dump(mode="json"))
+
+
+async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> Threat:
+    if not isinstance(written, dict):
+        raise BadVendorAnswer(f"{client.vendor.name}: a write answered {type(written).__name__}, no incident")
+    try:
+        current = await client.request("GET", detail_path(str(written.get("id"))))
+    except VendorError:
+        current = written
+    return normalize_incident(current, include_raw=include_raw)
+
+
+async def find_by_ref_id(client: VendorClient, ref_id: str) -> dict[str, Any] | None:
+    """The incident whose ref_id is exactly ``ref_id`` (the search matches substrings), or None."""
+    query = {"search": ref_id, "limit": PAGE_SIZE}
+    async for page in client.pages(INCIDENTS, query, PAGING):
+        for record in page.records:
+            if record.get("ref_id") == ref_id:
+                return record
+    return None
+
+
+async def default_folder(client: VendorClient) -> str | None:
+    """The connection's ``options.folder``, else the Global folder as seen on an existing incident.
+
+    The API documents no folder endpoint, so the root folder is recognised on the first page of
+    incidents (read face: ``{"str": "Global", "id": ...}``). None when no incident lives there yet:
+    the vendor then files the incident under its default, Global.
+    """
+    configured = client.option.get("folder")
+    if configured:
+        return str(configured)
+    body = await client.request("GET", INCIDENTS, params={"limit": PAGE_SIZE})
+    for record in PAGING.records(body):
+        folder = record.get("folder")
+        if isinstance(folder, dict) and folder.get("str") == GLOBAL_FOLDER and folder.get("id"):
+            return str(folder["id"])
+    return None
+
+
+def _create_body(document: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if "from_threat" in document:
+        body = body_from_threat(Threat.model_validate(document["from_threat"]))
+    body.update(write_body(document))
+    if not body.get("ref_id"):
+        body["ref_id"] = content_ref_id(body)
+    return body
+
+
+async def create_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """Open an incident unless one with the same ref_id exists; a lost answer never creates twice."""
+    include_raw = bool(document.get("include_raw"))
+    body = _create_body(document)
+    ref_id = body["ref_id"]
+    if client.dry_run:
+        # A dry run sends nothing, reads included: whether the incident exists stays unknown (null).
+        body.setdefault("folder", client.option.get("folder"))
+        await client.request("POST", INCIDENTS, json={k: v for k, v in body.items() if v is not None})
+        planned = normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, **body})
+        return {"incident": planned.model_dump(mode="json"), "existed": None, "ref_id": ref_id}
+    found = await find_by_ref_id(client, ref_id)
+    client.meta["existed"] = found is not None
+    if found is not None:
+        return {"incident": _dump(client, normalize_incident(found, include_raw=include_raw)),
+                "existed": True, "ref_id": ref_id}
+    if "folder" not in body:
+        folder = await default_folder(client)
+        if folder:
+            body["folder"] = folder
+    try:
+        written = await client.request("POST", INCIDENTS, json=body)
+    except (RetriableError, BadVendorAnswer):
+        # Time-out, reset, 5xx or a garbled answer: the vendor may have created it all the same.
+        found = await find_by_ref_id(client, ref_id)
+        if found is None:
+            raise
+        client.meta["recovered"] = True
+        incident = normalize_incident(found, include_raw=include_raw)
+    else:
+        incident = await _read_back(client, written, include_raw)
+    return {"incident": _dump(client, incident), "existed": False, "ref_id": ref_id}
+
+
+async def get_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """One incident: the read face as a common record, the write face (object), or a Markdown/PDF report."""
+    vendor_id = incident_id(document["id"])
+    fmt = document.get("format", "json")
+    include_raw = bool(document.get("include_raw"))
+    if fmt == "json":
+        record = await client.request("GET", detail_path(vendor_id))
+        return {"format": fmt, "incident": _dump(client, _incident(client, record, include_raw))}
+    if fmt == "object":
+        record = await client.request("GET", detail_path(vendor_id, "object/"))
+        incident = _incident(client, record, include_raw)
+        return {"format": fmt, "incident": _dump(client, incident), "object": record}
+    suffix, expected = FILE_FORMATS[fmt]
+    response = await file_answer(client, detail_path(vendor_id, suffix), {}, expected)
+    content_type = response.headers["content-type"]
+    if fmt == "pdf":
+        return {"format": fmt, "content_type": content_type, "encoding": "base64",
+                "content": base64.b64encode(response.content).decode("ascii")}
+    return {"format": fmt, "content_type": content_type, "encoding": "text", "content": response.text}
+
+
+async def file_answer(client: VendorClient, path: str, params: dict[str, Any], expected: str) -> httpx.Response:
+    """The answer of a GET that returns a file; one of another media type (a sign-in page) is refused."""
+    response: httpx.Response = await client.request("GET", path, params=params, raw=True)
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    if media_type != expected:
+        raise BadVendorAnswer(f"{client.vendor.name}: GET {path}: answered {media_type or 'no type'}, not {expected}")
+    return response
+
+
+def _incident(client: VendorClient, record: Any, include_raw: bool) -> Threat:
+    if not isinstance(record, dict):
+        raise BadVendorAnswer(f"{client.vendor.name}: expected an incident, got {type(record).__name__}")
+    return normalize_incident(record, include_raw=include_raw)
+
+
+async def update_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """Change an incident: PATCH the given fields (default) or PUT them (``partial: false``)."""
+    vendor_id = incident_id(document["id"])
+    body = write_body(document)
+    if not body:
+        raise BadInput("input: give at least one incident field to change (name, status, severity, ...)")
+    method = "PATCH" if document.get("partial", True) else "PUT"
+    written = await client.request(method, detail_path(vendor_id), json=body)
+    if client.dry_run:
+        planned = normalize_incident({**body, "id": vendor_id})
+        return {"incident": planned.model_dump(mode="json")}
+    incident = await _read_back(client, written, bool(document.get("include_raw")))
+    return {"incident": _dump(client, incident)}
+
+
+async def delete_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """Delete an incident, or with ``preview`` only say what the delete would take along."""
+    vendor_id = incident_id(document["id"])
+    if document.get("preview"):
+        cascade = await client.request("GET", detail_path(vendor_id, "cascade-info/"))
+        if not isinstance(cascade, dict):
+            raise BadVendorAnswer(f"{client.vendor.name}: cascade-info answered {type(cascade).__name__}")
+        return {"id": vendor_id, "deleted": False, "cascade": cascade}
+    await client.request("DELETE", detail_path(vendor_id))
+    return {"id": vendor_id, "deleted": not client.dry_run}

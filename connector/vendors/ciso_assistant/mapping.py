@@ -1,0 +1,228 @@
+"""CISO Assistant incidents <-> the common Threat: the tables and the pure mapping functions.
+
+An incident has two faces. Create, update and ``object/`` answer with the write face (severity
+int, status slug, relations and folder as uuids); list and retrieve answer with the read face
+(display strings such as "Major" and "Dismissed", relations and folder as ``{"str", "id"}``,
+plus ``created_at``/``updated_at``). :func:`normalize_incident` reads both into the same Threat;
+the write face simply lacks the timestamps, the owners' and assets' names (so ``assignee`` and
+resource names), which the bindings fetch by reading the incident back after a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from connector.errors import BadVendorAnswer
+from connector.threat import Kind, Resource, SeverityId, StatusId, Threat
+
+NAME = "ciso_assistant"
+UID_PREFIX = f"{NAME}:"
+UNNAMED = "unnamed incident"
+NAME_MAX, REF_ID_MAX, LINK_MAX = 200, 100, 2048
+
+SEVERITY_BY_VALUE: dict[int, SeverityId] = {
+    1: SeverityId.critical,
+    2: SeverityId.high,
+    3: SeverityId.medium,
+    4: SeverityId.low,
+    5: SeverityId.informational,
+    6: SeverityId.unknown,
+}
+SEVERITY_LABELS: dict[int, str] = {
+    1: "Critical", 2: "Major", 3: "Moderate", 4: "Minor", 5: "Low", 6: "unknown",
+}
+STATUS_BY_SLUG: dict[str, StatusId] = {
+    "new": StatusId.new,
+    "ongoing": StatusId.in_progress,
+    "resolved": StatusId.resolved,
+    "closed": StatusId.closed,
+    "dismissed": StatusId.closed,  # LOSSY: only vendor_status tells dismissed from closed
+}
+STATUS_LABELS: dict[str, str] = {
+    "new": "New", "ongoing": "Ongoing", "resolved": "Resolved", "closed": "Closed", "dismissed": "Dismissed",
+}
+SLUG_BY_COMMON_STATUS: dict[str, str] = {
+    "new": "new", "in_progress": "ongoing", "resolved": "resolved", "closed": "closed",
+}
+VALUE_BY_COMMON_SEVERITY: dict[str, int] = {sev.name: value for value, sev in SEVERITY_BY_VALUE.items()}
+VALUE_BY_SEVERITY_ID: dict[int, int] = {
+    **{int(sev): value for value, sev in SEVERITY_BY_VALUE.items()},
+    SeverityId.fatal: 1,  # LOSSY: CISO Assistant has nothing above Critical
+    SeverityId.other: 6,
+}
+RELATIONS = ("filtering_labels", "threats", "owners", "assets", "qualifications", "entities")
+SCALARS = ("name", "description", "ref_id", "reported_at", "detection", "link", "is_published", "folder")
+THREAT_DETECTION = "externally_detected"
+
+_SEVERITY_BY_TEXT = {label.casefold(): value for value, label in SEVERITY_LABELS.items()}
+_SLUG_BY_TEXT = {
+    **{slug: slug for slug in STATUS_LABELS},
+    **{label.casefold(): slug for slug, label in STATUS_LABELS.items()},
+}
+
+
+def error_detail(body: Any) -> str | None:
+    """DRF's error bodies in one line: ``{"detail": ...}`` as is, ``{field: [msgs]}`` as ``field: msg``."""
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return str(body["detail"])
+    parts = _field_errors(body, "")
+    return "; ".join(parts) or None
+
+
+def _field_errors(body: Any, prefix: str) -> list[str]:
+    if isinstance(body, str):
+        return [f"{prefix}: {body}" if prefix else body]
+    if isinstance(body, list):
+        texts = [str(item) for item in body if isinstance(item, str | int | float)]
+        nested = [part for item in body if isinstance(item, dict | list)
+                  for part in _field_errors(item, prefix)]
+        joined = " ".join(texts)
+        return ([f"{prefix}: {joined}" if prefix else joined] if texts else []) + nested
+    if isinstance(body, dict):
+        return [
+            part
+            for key, value in body.items()
+            for part in _field_errors(value, f"{prefix}.{key}" if prefix else str(key))
+        ]
+    return []
+
+
+def severity_value(raw: Any) -> int | None:
+    """The native 1..6 of a severity as either face gives it (6, "6" or "unknown"); None if unknown."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if raw in SEVERITY_LABELS else None
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.isdigit():
+            return severity_value(int(text))
+        return _SEVERITY_BY_TEXT.get(text.casefold())
+    return None
+
+
+def status_slug(raw: Any) -> str | None:
+    """The native slug of a status as either face gives it ("dismissed" or "Dismissed"); None if unknown."""
+    return _SLUG_BY_TEXT.get(raw.strip().casefold()) if isinstance(raw, str) else None
+
+
+def native_severity(value: str | int) -> int:
+    """Input severity (common name or native 1..6, validated by the schema) -> native 1..6."""
+    return value if isinstance(value, int) else VALUE_BY_COMMON_SEVERITY[value]
+
+
+def native_statuses(value: str) -> list[str]:
+    """Input status (common or native) -> the native slugs it means; common closed takes dismissed too."""
+    if value == "closed":
+        return ["closed", "dismissed"]
+    return [SLUG_BY_COMMON_STATUS.get(value, value)]
+
+
+def native_status(value: str) -> str:
+    """Input status (common or native) -> the one native slug to write; closed writes closed."""
+    return SLUG_BY_COMMON_STATUS.get(value, value)
+
+
+def incident_id(value: str) -> str:
+    """The vendor id of an input id, which may be a common uid (``ciso_assistant:<uuid>``)."""
+    return value.removeprefix(UID_PREFIX).lower()
+
+
+def ref_id_for(uid: str) -> str:
+    """A ref_id for a threat uid: the uid itself, or when longer than 100 a stable prefix + digest."""
+    if len(uid) <= REF_ID_MAX:
+        return uid
+    digest = hashlib.sha256(uid.encode()).hexdigest()[:16]
+    return f"{uid[: REF_ID_MAX - len(digest) - 1]}~{digest}"
+
+
+def write_body(fields: dict[str, Any]) -> dict[str, Any]:
+    """The write-serializer body for the plain incident fields of an action input."""
+    body = {name: fields[name] for name in (*SCALARS, *RELATIONS) if name in fields}
+    if "severity" in fields:
+        body["severity"] = native_severity(fields["severity"])
+    if "status" in fields:
+        body["status"] = native_status(fields["status"])
+    return body
+
+
+def body_from_threat(threat: Threat) -> dict[str, Any]:
+    """The write body of an incident opened for a common threat (ref_id ties it to the threat)."""
+    title = threat.title if len(threat.title) <= NAME_MAX else threat.title[: NAME_MAX - 1] + "…"
+    body: dict[str, Any] = {
+        "name": title,
+        "description": threat.description,
+        "severity": VALUE_BY_SEVERITY_ID[int(threat.severity_id)],
+        "ref_id": ref_id_for(threat.uid),
+        "detection": THREAT_DETECTION,
+    }
+    if threat.url and len(threat.url) <= LINK_MAX:
+        body["link"] = threat.url
+    seen = threat.first_seen or threat.created_at
+    if seen is not None:
+        body["reported_at"] = seen.isoformat().replace("+00:00", "Z")
+    return body
+
+
+def content_ref_id(body: dict[str, Any]) -> str:
+    """A deterministic ref_id for a create that gave none, so that a retry finds the first create."""
+    seed = "\x1f".join(str(body.get(name) or "") for name in ("name", "description", "reported_at", "link"))
+    return "connector-" + hashlib.sha256(seed.encode()).hexdigest()[:20]
+
+
+def _refs(value: Any) -> list[tuple[str, str | None]]:
+    """(id, display string) of each relation, from ``{"str", "id"}`` objects or bare uuids."""
+    found: list[tuple[str, str | None]] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict) and item.get("id"):
+            found.append((str(item["id"]), str(item["str"]) if item.get("str") is not None else None))
+        elif isinstance(item, str) and item:
+            found.append((item, None))
+    return found
+
+
+def normalize_incident(record: dict[str, Any], *, include_raw: bool = False) -> Threat:
+    """Map one incident, read face or write face, to the common Threat (kind incident)."""
+    vendor_id = str(record.get("id") or "")
+    if not vendor_id:
+        raise BadVendorAnswer(f"{NAME}: an incident without id (keys: {', '.join(sorted(record))[:200]})")
+    raw_severity, raw_status = record.get("severity"), record.get("status")
+    severity = severity_value(raw_severity)
+    slug = status_slug(raw_status)
+    severity_id = SEVERITY_BY_VALUE[severity] if severity else SeverityId.unknown
+    status_id = STATUS_BY_SLUG[slug] if slug else StatusId.unknown
+    owners = _refs(record.get("owners"))
+    try:
+        return Threat(
+            uid=f"{UID_PREFIX}{vendor_id}",
+            vendor=NAME,
+            vendor_id=vendor_id,
+            kind=Kind.incident,
+            title=record.get("name") or UNNAMED,
+            description=record.get("description") or None,
+            severity_id=severity_id,
+            status_id=status_id,
+            first_seen=record.get("reported_at"),
+            created_at=record.get("created_at"),
+            updated_at=record.get("updated_at"),
+            resources=[
+                Resource(uid=uid, name=name, type="asset")
+                for uid, name in _refs(record.get("assets"))
+            ],
+            assignee=owners[0][1] if owners else None,
+            url=record.get("link") or None,
+            vendor_severity=SEVERITY_LABELS[severity] if severity else _label(raw_severity),
+            vendor_status=slug or _label(raw_status),
+            raw=record if include_raw else None,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise BadVendorAnswer(f"{NAME}: incident {vendor_id}: {field}: {error['msg']}") from None
+
+
+def _label(raw: Any) -> str | None:
+    return None if raw is None or raw == "" else str(raw)

@@ -1,0 +1,30 @@
+"""Dashboard reads of the incidents viewset: summary, monthly counts, breakdowns and the choice lists.
+
+The answers are the vendor's own JSON, passed through under ``metrics``: they are counts, not
+incidents, so there is no common shape to map them to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.http import VendorClient
+from connector.vendors.ciso_assistant.incidents import INCIDENTS
+
+METRIC_PATHS = {
+    "summary": "summary_stats/",
+    "monthly": "monthly_metrics/",
+    "severity_breakdown": "severity_breakdown/",
+    "detection_breakdown": "detection_breakdown/",
+    "qualifications_breakdown": "qualifications_breakdown/",
+}
+CHOICE_PATHS = {"severity": "severity/", "status": "status/", "detection": "detection/"}
+
+
+async def incident_metrics(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """One dashboard figure, or (``choices``) the severity, status and detection choice lists together."""
+    kind = document["kind"]
+    if kind == "choices":
+        choices = {name: await client.request("GET", INCIDENTS + path) for name, path in CHOICE_PATHS.items()}
+        return {"kind": kind, "metrics": choices}
+    return {"kind": kind, "metrics": await client.request("GET", INCIDENTS + METRIC_PATHS[kind])}

@@ -1,0 +1,97 @@
+"""Bindings over threat audit logs: get_threat_logs (one threat) and list_events (many, by time).
+
+list_events reads the logs of ``threat_ids``, or else of the threats updated since ``since`` (a
+change to a threat moves its ``updated_at``, so a threat with a log entry in the window was updated
+at or after its start; the end of the window is not sent, since the threat may have changed again
+after it). Each threat's log is read whole, oldest first, and the entries are kept to the window,
+merged and sorted oldest first (then by uid, so the order is stable for checkpoints).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.errors import BadInput, VendorError
+from connector.http import VendorClient
+from connector.threat import Event
+from connector.vendors.mysecutec.api import THREAT_LOGS, gather_bounded, not_found, read_pages, threat_path
+from connector.vendors.mysecutec.mapping import NAME, normalize_log
+from connector.vendors.mysecutec.query import instant, query_value
+from connector.vendors.mysecutec.reads import matching_threats
+
+LOG_ORDER = "created_at,id"
+OTHER_VENDORS_INPUTS = ("api", "criteria", "junction", "sort")
+"""list_events inputs of Nameshield's binding that mean nothing here."""
+THREAT_SELECTORS = ("severity", "search", "vendor_filters")
+"""list_events inputs that choose the threats when no threat_ids are given."""
+
+
+async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+    """One threat's audit log (vendor order, newest first unless ``sort`` says), from ``offset``."""
+    threat_id = input["threat_id"]
+    path = threat_path(THREAT_LOGS, threat_id, "input.threat_id")
+    query: dict[str, Any] = {"include_system": query_value(input.get("include_system", True))}
+    if input.get("sort"):
+        query["sort"] = query_value(input["sort"])
+    try:
+        listing = await read_pages(
+            client, path, query, "logs", max_records=input.get("limit"), offset=input.get("offset", 0)
+        )
+    except VendorError as exc:
+        if exc.status == 404:
+            raise VendorError(f"{NAME}: threat {threat_id} not found (GET {path}: 404)", 404) from None
+        raise
+    include_raw = bool(input.get("include_raw"))
+    logs = [client.emit(normalize_log(entry, include_raw=include_raw).model_dump(mode="json"))
+            for entry in listing.records]
+    return {"logs": logs, "count": len(logs), "total": listing.total}
+
+
+async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+    """Log entries of many threats in the since/until window, oldest first."""
+    for name in OTHER_VENDORS_INPUTS:
+        if name in input:
+            raise BadInput(f"input.{name}: not used by mysecutec (Nameshield only)")
+    if "threat_ids" in input:
+        for name in THREAT_SELECTORS:
+            if name in input:
+                raise BadInput(f"input.{name}: selects threats only when input.threat_ids is absent")
+        threat_ids = list(dict.fromkeys(input["threat_ids"]))
+        paths = [threat_path(THREAT_LOGS, tid, f"input.threat_ids[{i}]") for i, tid in enumerate(threat_ids)]
+    else:
+        selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
+        threats = (await matching_threats(client, selection, until=False)).threats
+        threat_ids = [threat.vendor_id for threat in threats]
+        paths = [threat_path(THREAT_LOGS, tid, "threat id from the list") for tid in threat_ids]
+    query = {"include_system": query_value(input.get("include_system", True)), "sort": LOG_ORDER}
+
+    async def read(path: str) -> list[dict[str, Any]] | VendorError:
+        try:
+            return (await read_pages(client, path, query, "logs")).records
+        except VendorError as exc:
+            if not_found(exc):
+                return exc
+            raise
+
+    answers = await gather_bounded(paths, read)
+    include_raw = bool(input.get("include_raw"))
+    since = instant(input["since"]) if "since" in input else None
+    until = instant(input["until"]) if "until" in input else None
+    events: list[Event] = []
+    for threat_id, answer in zip(threat_ids, answers, strict=True):
+        if isinstance(answer, VendorError):
+            client.item_failed(threat_id, "not_found", answer.message)
+            continue
+        events.extend(
+            event for event in (normalize_log(entry, include_raw=include_raw) for entry in answer)
+            if (since is None or event.time >= since) and (until is None or event.time <= until)
+        )
+    client.nothing_succeeded = bool(threat_ids) and len(client.item_errors) == len(threat_ids)
+    events.sort(key=lambda event: (event.time, event.uid))
+    total = len(events)
+    kept = events[: input["limit"]] if "limit" in input else events
+    return {
+        "events": [client.emit(event.model_dump(mode="json")) for event in kept],
+        "count": len(kept),
+        "total": total,
+    }

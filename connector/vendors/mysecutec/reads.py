@@ -1,0 +1,159 @@
+"""Bindings that read threats: get_threats, get_threat, test_connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connector.errors import AuthError, BadVendorAnswer, VendorError
+from connector.http import VendorClient
+from connector.threat import Threat
+from connector.vendors.mysecutec.api import (
+    THREAT,
+    THREATS,
+    gather_bounded,
+    not_found,
+    read_pages,
+    threat_path,
+)
+from connector.vendors.mysecutec.mapping import NAME, normalize_threat
+from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The threats a set of common filters selected, and the vendor's counts when it gave them."""
+
+    threats: list[Threat]
+    total: int | None = None
+    unfiltered_total: int | None = None
+
+
+async def matching_threats(client: VendorClient, filters: dict[str, Any], *, until: bool = True) -> Matches:
+    """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
+
+    The API has no id filter: ``ids`` alone are read one by one (``GET /threats/{id}``, an unknown
+    id matches nothing); with ``search`` or ``vendor_filters`` the list is read and kept to the ids.
+    """
+    query = threat_query(filters, until=until)
+    if query is None:
+        return Matches([], 0)
+    limit = filters.get("limit")
+    include_raw = bool(filters.get("include_raw"))
+    ids = filters.get("ids")
+    total = unfiltered = None
+    if ids and not ("search" in filters or "vendor_filters" in filters):
+        records = await _read_by_id(client, list(dict.fromkeys(ids)))
+    else:
+        stop_early = pushed_down(filters) and not ids
+        listing = await read_pages(client, THREATS, query, "threats",
+                                   max_records=limit if stop_early else None)
+        records, unfiltered = listing.records, listing.unfiltered_total
+        if ids:
+            wanted = set(ids)
+            records = [record for record in records if record.get("id") in wanted]
+        else:
+            total = listing.total
+    threats = []
+    for record in records:
+        threat = normalize_threat(record, include_raw=include_raw)
+        if keeps(threat, filters):
+            threats.append(threat)
+    return Matches(threats[:limit] if limit else threats, total, unfiltered)
+
+
+async def _read_by_id(client: VendorClient, ids: list[str]) -> list[dict[str, Any]]:
+    paths = [threat_path(THREAT, threat_id, f"input.ids[{index}]") for index, threat_id in enumerate(ids)]
+
+    async def fetch(path: str) -> dict[str, Any] | None:
+        try:
+            return _threat_record(await client.request("GET", path), path)
+        except VendorError as exc:
+            if not_found(exc):
+                return None
+            raise
+
+    found = await gather_bounded(paths, fetch)
+    missing = [threat_id for threat_id, record in zip(ids, found, strict=True) if record is None]
+    if missing:
+        client.meta["missing_ids"] = missing
+    return [record for record in found if record is not None]
+
+
+def _threat_record(body: Any, path: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadVendorAnswer(f"{NAME}: {path}: expected a threat object, got {type(body).__name__}")
+    return body
+
+
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
+    """Every threat matching the common and vendor filters, pages read concurrently."""
+    found = await matching_threats(client, filters)
+    threats = [client.emit(threat.model_dump(mode="json")) for threat in found.threats]
+    return {
+        "threats": threats,
+        "count": len(threats),
+        "total": found.total,
+        "unfiltered_total": found.unfiltered_total,
+    }
+
+
+async def threat_request(
+    client: VendorClient, method: str, threat_id: str, json: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """``GET``/``PATCH /tam/v1/threats/{id}``: the threat (None for a dry-run write); 404 in one line."""
+    path = threat_path(THREAT, threat_id, "input.threat_id")
+    try:
+        body = await client.request(method, path, json=json)
+    except VendorError as exc:
+        if exc.status == 404:
+            raise VendorError(f"{NAME}: threat {threat_id} not found ({method} {path}: 404)", 404) from None
+        raise
+    return None if body is None and client.dry_run else _threat_record(body, path)
+
+
+async def get_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+    """One threat by id."""
+    record = await threat_request(client, "GET", input["threat_id"])
+    assert record is not None, "a GET is sent even in a dry run"
+    threat = normalize_threat(record, include_raw=bool(input.get("include_raw")))
+    return {"threat": client.emit(threat.model_dump(mode="json"))}
+
+
+ANSWERED = "the API answered"
+ACCEPTED = "token accepted"
+
+
+def _check(name: str, ok: bool, message: str) -> dict[str, Any]:
+    return {"name": name, "ok": ok, "message": message}
+
+
+async def check_connection(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+    """Reachability, authentication and read permission, from one ``GET /threats/?limit=1``."""
+    unchecked = "not checked: an earlier check failed"
+    try:
+        body = await client.request("GET", THREATS, params={"limit": 1, "offset": 0})
+        if not isinstance(body, dict) or not isinstance(body.get("threats"), list):
+            raise BadVendorAnswer(f"{NAME}: GET {THREATS}: the answer is no threat list (is base_url right?)")
+    except AuthError as exc:
+        forbidden = exc.status == 403
+        checks = [
+            _check("reachability", True, ANSWERED),
+            _check("authentication", forbidden, ACCEPTED if forbidden else exc.message),
+            _check("permissions", False, exc.message if forbidden else unchecked),
+        ]
+    except VendorError as exc:
+        checks = [
+            _check("reachability", False, exc.message),
+            _check("authentication", False, unchecked),
+            _check("permissions", False, unchecked),
+        ]
+    else:
+        total = (body.get("pagination") or {}).get("total")
+        readable = f"may read threats ({total} in all)" if isinstance(total, int) else "may read threats"
+        checks = [
+            _check("reachability", True, ANSWERED),
+            _check("authentication", True, ACCEPTED),
+            _check("permissions", True, readable),
+        ]
+    return {"ok": all(check["ok"] for check in checks), "checks": checks}

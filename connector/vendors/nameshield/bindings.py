@@ -1,0 +1,186 @@
+"""The Nameshield bindings: list_events (v2 list, v1 search, v1 as fallback), get_event, test_connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
+from connector.http import VendorClient
+from connector.paging import OffsetPaging, PageNumberPaging
+from connector.threat import Event
+from connector.vendors.nameshield.mapping import NAME, normalize_event
+from connector.vendors.nameshield.query import Selection, check_input, selection, v1_body, v2_params
+
+EVENTS_V2 = "/cti/v2/events"
+SEARCH_V1 = "/cti/v1/events/search"
+ROUTE_GONE = frozenset({404, 410})
+"""What the v2 list answers once Nameshield has withdrawn it: list_events then uses the v1 search."""
+
+V2_PAGING = PageNumberPaging(records_at=("data",), has_next_at=("has_next",))
+V1_PAGING = OffsetPaging(records_at=("data", "results"), total_at=("data", "total"))
+CHECKS = ("reachability", "authentication", "permissions")
+
+
+class _Collector:
+    """Normalises records, drops repeats and what the vendor could not filter, and stops at the limit."""
+
+    def __init__(self, chosen: Selection, include_raw: bool) -> None:
+        self.chosen = chosen
+        self.include_raw = include_raw
+        self.kept: list[tuple[datetime, str, dict[str, Any]]] = []
+        self._seen: set[str] = set()
+
+    @property
+    def full(self) -> bool:
+        """Whether ``limit`` events are kept."""
+        return self.chosen.limit is not None and len(self.kept) >= self.chosen.limit
+
+    def add(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The event of ``record`` as output, or None when it is a repeat or filtered out."""
+        event: Event = normalize_event(record, include_raw=self.include_raw)
+        # Paging by page number or offset can show a record twice when events arrive mid-walk.
+        if event.vendor_id in self._seen or not self.chosen.keeps(event):
+            return None
+        self._seen.add(event.vendor_id)
+        output = event.model_dump(mode="json")
+        self.kept.append((event.time, event.vendor_id, output))
+        return output
+
+
+async def list_events(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """Domain events in the window, oldest first; the v1 search on request or when v2 is gone."""
+    api = document.get("api", "v2")
+    check_input(document, api)
+    chosen = selection(document)
+    if chosen.matches_nothing:
+        return {"events": [], "count": 0, "total": 0}
+    collector = _Collector(chosen, bool(document.get("include_raw")))
+    if api == "v1":
+        total = await _search_v1(client, v1_body(document, chosen), collector)
+    else:
+        try:
+            total = await _list_v2(client, v2_params(document, chosen), collector)
+        except VendorError as exc:
+            if exc.status not in ROUTE_GONE or client.counters.pages:
+                raise
+            lost = (
+                " (sort not applied)"
+                if document.get("sort") or "sort" in (document.get("vendor_filters") or {})
+                else ""
+            )
+            client.meta["fallback"] = (
+                f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
+            )
+            total = await _search_v1(client, v1_body(document, chosen, fallback=True), collector)
+    client.meta["api"] = "v1" if api == "v1" or "fallback" in client.meta else "v2"
+    events = [output for _, _, output in collector.kept]
+    return {"events": events, "count": len(events), "total": total if chosen.exact else None}
+
+
+async def _list_v2(client: VendorClient, params: dict[str, Any], collector: _Collector) -> int | None:
+    """Walk ``GET /cti/v2/events`` page by page until ``has_next`` is false; the vendor's total."""
+    total: int | None = None
+    # Leaving the walk early is safe: the client holds no open response between pages.
+    async for page in client.pages(EVENTS_V2, params, V2_PAGING):
+        total = _integer(page.body, "total_items") if total is None else total
+        for record in page.records:
+            output = collector.add(record)
+            if output is not None:
+                client.emit(output)
+            if collector.full:
+                return total
+    # An empty first page is not yielded by the client, so its total is read from nothing.
+    return len(collector.kept) if total is None else total
+
+
+async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Collector) -> int | None:
+    """Walk ``POST /cti/v1/events/search`` by offset; the events are then put oldest first."""
+    total: int | None = None
+    query: dict[str, Any] | None = body
+    while query is not None and not collector.full:
+        answer = await client.request("POST", SEARCH_V1, json=query)
+        if answer is None:
+            # A dry run plans every POST instead of sending it, even this read-only search: say so.
+            client.meta["not_sent"] = f"POST {SEARCH_V1} (a dry run sends no POST)"
+            break
+        if not isinstance(answer, dict):
+            raise BadVendorAnswer(f"{NAME}: POST {SEARCH_V1}: expected a SearchResult object")
+        records = V1_PAGING.records(answer)
+        client.counters.pages += 1
+        client.events.page_fetched(
+            vendor=NAME, path=SEARCH_V1, page=client.counters.pages, records=len(records)
+        )
+        if total is None:
+            total = _integer(answer.get("data"), "total")
+        for record in records:
+            collector.add(record)
+            if collector.full:
+                break
+        query = V1_PAGING.next_params(answer, query)
+    # The v1 search has no sort parameter, and list_events promises oldest first.
+    collector.kept.sort(key=lambda kept: (kept[0], kept[1]))
+    for _, _, output in collector.kept:
+        client.emit(output)
+    return total
+
+
+async def get_event(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """One event by id (or by its ``nameshield:<id>`` uid)."""
+    event_id = document["id"].removeprefix(f"{NAME}:")
+    try:
+        record = await client.request("GET", f"{EVENTS_V2}/{quote(event_id, safe='')}")
+    except VendorError as exc:
+        if exc.status == 404:
+            raise VendorError(
+                f"{NAME}: event {event_id} not found (GET {EVENTS_V2}/{{id}} answered 404)", 404
+            ) from None
+        raise
+    if not isinstance(record, dict):
+        raise BadVendorAnswer(
+            f"{NAME}: GET {EVENTS_V2}/{{id}}: expected an event object, got {type(record).__name__}"
+        )
+    event = normalize_event(record, include_raw=bool(document.get("include_raw")))
+    return {"event": client.emit(event.model_dump(mode="json"))}
+
+
+async def check_connection(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+    """Reachability, authentication and permission to list events, from one ``GET /cti/v2/events?size=1``."""
+    passed = {
+        "reachability": f"the API answered GET {EVENTS_V2}",
+        "authentication": "the token was accepted",
+        "permissions": "may list events",
+    }
+    failed: tuple[str, str] | None = None
+    try:
+        body = await client.request("GET", EVENTS_V2, params={"size": 1})
+    except (RetriableError, BadVendorAnswer) as exc:
+        failed = ("reachability", exc.message)
+    except AuthError as exc:
+        failed = ("authentication" if exc.status == 401 else "permissions", exc.message)
+    except VendorError as exc:
+        if exc.status == 404:
+            failed = ("reachability", f"{exc.message} (is the base URL the Nameshield API's?)")
+        else:
+            failed = ("permissions", exc.message)
+    else:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            failed = ("reachability", f"{NAME}: GET {EVENTS_V2}: answered, but not with a page of events")
+        elif (total := _integer(body, "total_items")) is not None:
+            passed["permissions"] = f"may list events ({total} visible to this token)"
+    stage = CHECKS.index(failed[0]) if failed else len(CHECKS)
+    checks = []
+    for index, name in enumerate(CHECKS):
+        if index < stage:
+            checks.append({"name": name, "ok": True, "message": passed[name]})
+        elif index == stage and failed:
+            checks.append({"name": name, "ok": False, "message": failed[1]})
+        else:
+            checks.append({"name": name, "ok": False, "message": f"not checked: {CHECKS[stage]} failed"})
+    return {"ok": failed is None, "checks": checks}
+
+
+def _integer(body: Any, key: str) -> int | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,508 @@
+"""Nameshield actions end to end against the sandbox simulator (in-process ASGI, no sockets),
+one cassette replay, and the table the CLI prints.
+
+Expected answers are computed from the seeded events with plain Python, not with the client's code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import cli
+from connector.connections import Connection, sandbox_connection
+from connector.envelope import Envelope
+from connector.runner import arun_action
+from connector.sandbox import SandboxConfig, build_app
+from connector.sandbox.faults import FaultPlan
+from connector.sandbox.nameshield import generate_events
+from connector.vendors.nameshield.mapping import normalize_event
+from tests.vcr_support import cassette
+
+SIZE = 150
+CONFIG = SandboxConfig(sizes={"nameshield": SIZE}, rate_limits=False, vendors=("nameshield",))
+EVENTS = generate_events(CONFIG.seed, SIZE)
+LEVEL_OF = {"high": "HIGH", "medium": "MEDIUM", "low": "LOW", "informational": "NONE"}
+
+
+def oldest_first(*customers: int, keep: Callable[[dict[str, Any]], bool] = lambda event: True) -> list[str]:
+    """uids of these customers' events that ``keep`` accepts, by date then id."""
+    chosen = [e for e in EVENTS if e["customer_id"] in customers and keep(e)]
+    return [f"nameshield:{e['id']}" for e in sorted(chosen, key=lambda e: (e["date"], e["id"]))]
+
+
+def level(*levels: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event["criticality"]["level"] in levels
+
+
+OWN = oldest_first(42)
+
+
+def whole_second(iso: str, *, up: bool) -> str:
+    """``iso`` in Nameshield's ``yyyy-MM-dd HH:mm:ss``, a fraction dropped or (``up``) rounded up."""
+    moment = datetime.fromisoformat(iso)
+    if up and moment.microsecond:
+        moment += timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Sandbox:
+    """Runs actions against one in-process simulator; ``gone`` makes the v2 list answer that status."""
+
+    def __init__(self) -> None:
+        self.app = build_app(CONFIG)
+        self.sent: list[httpx.Request] = []
+        self.slept: list[float] = []
+
+    def transport(self, gone: int | None = None) -> httpx.AsyncBaseTransport:
+        inner = httpx.ASGITransport(app=self.app)
+        sent = self.sent
+
+        class Recording(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                sent.append(request)
+                if gone and request.method == "GET" and request.url.path == "/nameshield/cti/v2/events":
+                    return httpx.Response(gone, json={"message": "This route has been removed", "data": None})
+                return await inner.handle_async_request(request)
+
+        return Recording()
+
+    def run(
+        self,
+        action: str,
+        document: dict[str, Any],
+        *,
+        gone: int | None = None,
+        connection: Connection | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        dry_run: bool = False,
+    ) -> Envelope:
+        self.sent.clear()
+        self.slept.clear()
+        target = connection or sandbox_connection("nameshield", "http://127.0.0.1", CONFIG.token)
+
+        async def no_wait(seconds: float) -> None:
+            self.slept.append(seconds)
+
+        return asyncio.run(
+            arun_action(
+                action,
+                document,
+                connection=target,
+                transport=transport or self.transport(gone),
+                sleep=no_wait,
+                dry_run=dry_run,
+            )
+        )
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox()
+
+
+def uids(envelope: Envelope) -> list[str]:
+    assert envelope.status == "success", envelope.errors
+    return [event["uid"] for event in envelope.output["events"]]
+
+
+def only_error(envelope: Envelope) -> str:
+    assert envelope.status == "failed" and len(envelope.errors) == 1
+    message = envelope.errors[0].message
+    assert "\n" not in message and "sandbox-token" not in message
+    return message
+
+
+# --- list_events, v2 ------------------------------------------------------------------------------
+
+
+def test_default_list_is_every_own_event_oldest_first(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {})
+    assert uids(envelope) == OWN
+    assert envelope.output["count"] == envelope.output["total"] == len(OWN)
+    assert (envelope.meta.requests, envelope.meta.pages) == (1, 1)
+    assert envelope.meta.model_extra == {"api": "v2"}
+    (request,) = sandbox.sent
+    assert request.url.params.multi_items() == [("sort", "date,asc"), ("size", "500")]
+    assert request.headers["authorization"] == f"Bearer {CONFIG.token}"
+    first = envelope.output["events"][0]
+    assert first == normalize_event(next(e for e in EVENTS if f"nameshield:{e['id']}" == OWN[0])).model_dump(
+        mode="json"
+    )
+
+
+def test_pages_are_walked_until_has_next_is_false(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"vendor_filters": {"size": 20}})
+    assert uids(envelope) == OWN
+    assert envelope.meta.requests == envelope.meta.pages == math.ceil(len(OWN) / 20)
+    assert [int(r.url.params.get("page", 0)) for r in sandbox.sent] == list(range(envelope.meta.pages))
+
+
+def test_limit_asks_for_a_small_page_and_stops(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"limit": 7})
+    assert uids(envelope) == OWN[:7]
+    assert envelope.output["total"] == len(OWN) and envelope.meta.requests == 1
+    assert sandbox.sent[0].url.params["size"] == "7"
+
+
+def test_one_severity_is_filtered_by_nameshield(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"severity": ["high"]})
+    expected = oldest_first(42, keep=level("HIGH"))
+    assert uids(envelope) == expected and expected
+    assert envelope.output["total"] == len(expected)
+    assert sandbox.sent[0].url.params["criticality"] == "HIGH"
+    assert {event["threat"]["severity"] for event in envelope.output["events"]} == {"high"}
+
+
+def test_several_severities_are_filtered_client_side_in_one_walk(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"severity": ["informational", "medium", "critical"], "limit": 12})
+    assert uids(envelope) == oldest_first(42, keep=level("NONE", "MEDIUM"))[:12]
+    assert envelope.output["total"] is None, "the vendor's total counts events the client dropped"
+    assert "criticality" not in sandbox.sent[0].url.params and sandbox.sent[0].url.params["size"] == "500"
+
+
+def test_critical_alone_matches_nothing_without_a_request(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"severity": ["critical"]})
+    assert envelope.output == {"events": [], "count": 0, "total": 0}
+    assert envelope.meta.requests == 0 and sandbox.sent == []
+
+
+def test_window_search_and_sort(sandbox: Sandbox) -> None:
+    dates = sorted(e["date"] for e in EVENTS if e["customer_id"] == 42)
+    since, until = dates[10], dates[60]
+    document = {"since": since, "until": until, "search": "acme", "sort": ["date,desc"]}
+    envelope = sandbox.run("list_events", document)
+    expected = oldest_first(42, keep=lambda e: since <= e["date"] <= until and "acme" in e["domain"])
+    assert uids(envelope) == expected[::-1] and expected
+    params = sandbox.sent[0].url.params
+    assert (params["startedAt"], params["endedAt"], params["domain"]) == (
+        whole_second(since, up=False),
+        whole_second(until, up=True),
+        "acme",
+    )
+    assert params.get_list("sort") == ["date,desc"]
+
+
+def test_sub_second_bounds_are_exact(sandbox: Sandbox) -> None:
+    own = sorted((e for e in EVENTS if e["customer_id"] == 42), key=lambda e: (e["date"], e["id"]))
+    first, last = own[5]["date"], own[9]["date"]
+    assert not first.endswith(".000Z") and not last.endswith(".000Z"), "the bounds must fall inside a second"
+    envelope = sandbox.run("list_events", {"since": first, "until": last})
+    assert uids(envelope) == OWN[5:10]
+    assert envelope.output["total"] is None, "whole-second bounds may count events the client dropped"
+
+
+def test_customer_filter_and_a_forbidden_customer(sandbox: Sandbox) -> None:
+    assert uids(sandbox.run("list_events", {"vendor_filters": {"customerId": 43}})) == oldest_first(43)
+    failed = sandbox.run("list_events", {"vendor_filters": {"customerId": 7}})
+    assert failed.exit_code == 1
+    assert only_error(failed) == "nameshield: GET /cti/v2/events: 403 Forbidden: Access denied to customer 7"
+
+
+def test_include_raw_keeps_the_vendor_record(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"limit": 3, "include_raw": True})
+    by_id = {e["id"]: e for e in EVENTS}
+    for event in envelope.output["events"]:
+        assert event["raw"] == by_id[event["vendor_id"]]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"sort": ["colour,asc"]}, "input.sort[0]: 'colour,asc' is not"),
+        (
+            {"criteria": [{"name": "domain", "operator": "CONTAINS", "value": "x"}]},
+            "input.criteria: only the v1 search",
+        ),
+        ({"threat_ids": ["t1"]}, "input.threat_ids: a MySecutec filter"),
+        (
+            {"vendor_filters": {"size": 900}},
+            "input.vendor_filters.size: 900 is greater than the maximum of 500",
+        ),
+        (
+            {"vendor_filters": {"startedAt": "2025-01-01T00:00:00Z"}},
+            "input.vendor_filters.startedAt: '2025-01-01T00:00:00Z' does not match",
+        ),
+        ({"vendor_filters": {"customer_id": 43}}, "input.vendor_filters.customer_id: a Nameshield v1 filter"),
+        (
+            {"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"},
+            "input.until: must not be before",
+        ),
+        ({"severity": ["severe"]}, "input.severity[0]: 'severe' is not one of"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(sandbox: Sandbox, document: dict[str, Any], message: str) -> None:
+    envelope = sandbox.run("list_events", document)
+    assert only_error(envelope).startswith(message)
+    assert envelope.exit_code == 2 and sandbox.sent == []
+
+
+def test_injected_429s_and_5xx_lose_nothing(sandbox: Sandbox) -> None:
+    faulty = build_app(
+        SandboxConfig(
+            sizes={"nameshield": SIZE},
+            rate_limits=False,
+            vendors=("nameshield",),
+            faults=FaultPlan.parse("429@1,503@3,429@4"),
+        )
+    )
+    envelope = sandbox.run("list_events", {"vendor_filters": {"size": 30}}, transport=httpx.ASGITransport(app=faulty))
+    assert uids(envelope) == OWN
+    assert envelope.meta.retries == 3 and envelope.meta.pages == math.ceil(len(OWN) / 30)
+    assert sandbox.slept == [1.0, 1.0, 1.0], "each Retry-After is honoured"
+
+
+# --- list_events, v1 and the fallback ----------------------------------------------------------------
+
+
+def test_v1_search_includes_subsidiaries_pages_by_offset_oldest_first(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"api": "v1", "vendor_filters": {"limit": 40}})
+    everyone = oldest_first(42, 43, 44)
+    assert uids(envelope) == everyone
+    assert envelope.output["total"] == len(everyone)
+    assert envelope.meta.pages == envelope.meta.requests == math.ceil(len(everyone) / 40)
+    assert envelope.meta.model_extra == {"api": "v1"}
+    offsets = [json.loads(r.content)["offset"] for r in sandbox.sent]
+    assert offsets == [40 * n for n in range(len(offsets))]
+    assert {r.method + " " + r.url.path for r in sandbox.sent} == {"POST /nameshield/cti/v1/events/search"}
+
+
+def test_v1_criteria_junction_and_children(sandbox: Sandbox) -> None:
+    document = {
+        "api": "v1",
+        "junction": "OR",
+        "severity": ["low"],
+        "criteria": [
+            {"name": "brand", "operator": "EQUALS", "value": "Umbrella"},
+            {"name": "type", "operator": "IN", "value": ["DOMAIN_REPORTED"]},
+        ],
+    }
+    expected = oldest_first(
+        42,
+        43,
+        44,
+        keep=lambda e: (
+            e["criticality"]["level"] == "LOW" and (e["brand"]["name"] == "Umbrella" or e["type"] == "DOMAIN_REPORTED")
+        ),
+    )
+    assert uids(sandbox.run("list_events", document)) == expected and expected
+    only_own = {
+        "api": "v1",
+        "search": "globex",
+        "vendor_filters": {"include_customer_children_events": False},
+    }
+    assert uids(sandbox.run("list_events", only_own)) == oldest_first(42, keep=lambda e: "globex" in e["domain"])
+
+
+def test_v1_search_retries_a_429_and_a_dry_run_says_it_sent_nothing(sandbox: Sandbox) -> None:
+    faulty = build_app(
+        SandboxConfig(
+            sizes={"nameshield": SIZE}, rate_limits=False, vendors=("nameshield",), faults=FaultPlan.parse("429@2")
+        )
+    )
+    document = {"api": "v1", "vendor_filters": {"limit": 50}}
+    envelope = sandbox.run("list_events", document, transport=httpx.ASGITransport(app=faulty))
+    assert uids(envelope) == oldest_first(42, 43, 44)
+    assert envelope.meta.retries == 1, "a refused search did nothing, so even a POST is sent again"
+    planned = sandbox.run("list_events", document, dry_run=True)
+    assert planned.output == {"events": [], "count": 0, "total": None}
+    assert planned.meta.model_extra == {"api": "v1", "not_sent": "POST /cti/v1/events/search (a dry run sends no POST)"}
+    assert sandbox.sent == []
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_v1_is_the_fallback_when_the_v2_list_is_gone(sandbox: Sandbox, status: int) -> None:
+    document = {"severity": ["medium"], "search": "o", "limit": 9}
+    v2 = sandbox.run("list_events", document)
+    fallback = sandbox.run("list_events", document, gone=status)
+    assert uids(fallback) == uids(v2) == oldest_first(42, keep=lambda e: level("MEDIUM")(e) and "o" in e["domain"])[:9]
+    assert fallback.meta.model_extra == {
+        "api": "v1",
+        "fallback": f"the v2 list answered {status}: used the deprecated v1 search",
+    }
+    body = json.loads(sandbox.sent[1].content)
+    assert body == {
+        "limit": 9,
+        "offset": 0,
+        "criticality": "MEDIUM",
+        "include_customer_children_events": False,
+        "query_parameters": [{"name": "domain", "operator": "CONTAINS", "value": "o"}],
+    }
+
+
+def test_fallback_says_when_the_sort_is_lost(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {"sort": ["date,desc"], "limit": 3}, gone=410)
+    assert uids(envelope) == OWN[:3]
+    assert envelope.meta.model_extra is not None
+    assert envelope.meta.model_extra["fallback"].endswith("(sort not applied)")
+
+
+def test_other_v2_errors_do_not_fall_back(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("list_events", {}, gone=400)
+    assert only_error(envelope) == "nameshield: GET /cti/v2/events: 400 Bad Request: This route has been removed"
+    assert len(sandbox.sent) == 1
+
+
+# --- get_event ----------------------------------------------------------------------------------
+
+
+def test_get_event_by_id_and_by_uid(sandbox: Sandbox) -> None:
+    record = next(e for e in EVENTS if e["customer_id"] == 44)
+    by_id = sandbox.run("get_event", {"id": record["id"], "include_raw": True})
+    assert by_id.status == "success", by_id.errors
+    assert by_id.output == {"event": normalize_event(record, include_raw=True).model_dump(mode="json")}
+    by_uid = sandbox.run("get_event", {"id": f"nameshield:{record['id']}"})
+    assert by_uid.output["event"]["uid"] == f"nameshield:{record['id']}" and by_uid.output["event"]["raw"] is None
+    assert sandbox.sent[0].url.path == f"/nameshield/cti/v2/events/{record['id']}"
+
+
+def test_get_event_unknown_or_hidden_is_one_line_exit_1(sandbox: Sandbox) -> None:
+    stranger = next(e for e in EVENTS if e["customer_id"] == 7)
+    for event_id in ("00000000-0000-4000-8000-000000000000", stranger["id"]):
+        envelope = sandbox.run("get_event", {"id": event_id})
+        assert (
+            only_error(envelope) == f"nameshield: event {event_id} not found (GET /cti/v2/events/{{id}} answered 404)"
+        )
+        assert envelope.exit_code == 1
+
+
+def test_get_event_refuses_an_id_that_is_not_one(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("get_event", {"id": "../v1/events/search"})
+    assert only_error(envelope).startswith("input.id: '../v1/events/search' does not match")
+    assert envelope.exit_code == 2 and sandbox.sent == []
+
+
+# --- test_connection --------------------------------------------------------------------------------
+
+
+def checks(envelope: Envelope) -> list[tuple[str, bool, str]]:
+    assert envelope.status == "success", envelope.errors
+    return [(c["name"], c["ok"], c["message"]) for c in envelope.output["checks"]]
+
+
+def test_connection_passes_every_check(sandbox: Sandbox) -> None:
+    envelope = sandbox.run("test_connection", {})
+    assert envelope.output["ok"] is True
+    assert checks(envelope) == [
+        ("reachability", True, "the API answered GET /cti/v2/events"),
+        ("authentication", True, "the token was accepted"),
+        ("permissions", True, f"may list events ({len(OWN)} visible to this token)"),
+    ]
+    assert sandbox.sent[0].url.params["size"] == "1"
+
+
+def test_connection_with_a_wrong_token_fails_authentication(sandbox: Sandbox) -> None:
+    wrong = sandbox_connection("nameshield", "http://127.0.0.1", "not-the-token")
+    envelope = sandbox.run("test_connection", {}, connection=wrong)
+    assert envelope.output["ok"] is False
+    assert checks(envelope) == [
+        ("reachability", True, "the API answered GET /cti/v2/events"),
+        ("authentication", False, "nameshield: GET /cti/v2/events: 401 Unauthorized: Unauthorized"),
+        ("permissions", False, "not checked: authentication failed"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "failed", "message"),
+    [
+        (
+            httpx.Response(403, json={"message": "Forbidden: missing CTI scope", "data": None}),
+            "permissions",
+            "nameshield: GET /cti/v2/events: 403 Forbidden: Forbidden: missing CTI scope",
+        ),
+        (
+            httpx.Response(404, text="no such route"),
+            "reachability",
+            "nameshield: GET /cti/v2/events: 404 Not Found: no such route (is the base URL the Nameshield API's?)",
+        ),
+        (
+            httpx.Response(200, json={"hello": "world"}),
+            "reachability",
+            "nameshield: GET /cti/v2/events: answered, but not with a page of events",
+        ),
+        (
+            httpx.Response(503, json={"message": "maintenance"}),
+            "reachability",
+            "nameshield: GET /cti/v2/events: 503 Service Unavailable: maintenance",
+        ),
+        (
+            httpx.ConnectError("connection refused"),
+            "reachability",
+            "nameshield: GET /cti/v2/events: cannot connect (connection refused)",
+        ),
+    ],
+)
+def test_connection_names_the_failed_check(
+    sandbox: Sandbox, answer: httpx.Response | Exception, failed: str, message: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    envelope = sandbox.run("test_connection", {}, transport=httpx.MockTransport(handler))
+    results = checks(envelope)
+    names = [name for name, _, _ in results]
+    assert envelope.output["ok"] is False
+    assert results[names.index(failed)] == (failed, False, message)
+    assert all(ok for name, ok, _ in results[: names.index(failed)])
+    assert all(text == f"not checked: {failed} failed" for _, _, text in results[names.index(failed) + 1 :])
+
+
+# --- replayed traffic and the CLI table ----------------------------------------------------------------
+
+
+def test_cassette_replay_of_every_action() -> None:
+    small = SandboxConfig(sizes={"nameshield": 30}, rate_limits=False, vendors=("nameshield",))
+    events = generate_events(small.seed, 30)
+    own = sorted((e for e in events if e["customer_id"] == 42), key=lambda e: (e["date"], e["id"]))
+    with cassette("nameshield_actions", small) as base_url:
+
+        def run(action: str, document: dict[str, Any]) -> Envelope:
+            return asyncio.run(arun_action(action, document, sandbox=base_url, vendor="nameshield"))
+
+        listed = run("list_events", {"limit": 10, "vendor_filters": {"size": 4}})
+        searched = run("list_events", {"api": "v1", "severity": ["high", "low"], "vendor_filters": {"limit": 5}})
+        got = run("get_event", {"id": listed.output["events"][0]["uid"]})
+        tested = run("test_connection", {})
+    assert [e["vendor_id"] for e in listed.output["events"]] == [e["id"] for e in own[:10]]
+    assert (listed.meta.pages, listed.output["total"]) == (3, len(own))
+    children = sorted(
+        (e for e in events if e["customer_id"] in (42, 43, 44) and e["criticality"]["level"] in ("HIGH", "LOW")),
+        key=lambda e: (e["date"], e["id"]),
+    )
+    assert [e["vendor_id"] for e in searched.output["events"]] == [e["id"] for e in children]
+    assert searched.meta.pages == math.ceil(sum(e["customer_id"] in (42, 43, 44) for e in events) / 5)
+    assert got.output["event"] == listed.output["events"][0]
+    assert tested.output["ok"] is True
+
+
+def test_cli_prints_a_readable_table_of_high_events() -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "list-events",
+            "--sandbox",
+            "--vendor",
+            "nameshield",
+            "--input",
+            '{"severity":["high"]}',
+            "--format",
+            "table",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "list_events:" in lines[0] and "events (success)" in lines[0]
+    assert all(column in lines[2] for column in ("uid", "type", "time", "summary"))
+    rows = [line for line in lines if "nameshield:" in line]
+    assert rows and all("HIGH: " in row for row in rows)

@@ -1,0 +1,114 @@
+"""Connections: the file format, secret references and transport safety, each error one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.connections import Connection, load_connections, sandbox_connection
+from connector.errors import ConfigError
+from connector.redaction import redactor
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "connections.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_valid_file_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+connections:
+  s1:
+    vendor: sentinelone
+    base_url: https://usea1.sentinelone.net/
+    secret: env:S1_TOKEN
+    timeout: {connect: 3, read: 10}
+    rate_limit: {requests: 5, per_seconds: 1}
+""")
+    s1 = load_connections(path)["s1"]
+    assert (s1.vendor, s1.base_url, s1.timeout.read, s1.rate_limit and s1.rate_limit.requests) == (
+        "sentinelone", "https://usea1.sentinelone.net", 10.0, 5.0,
+    )
+    assert s1.verify_tls is True and s1.allow_insecure is False
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("connections:\n  s1:\n    vendor: sentinelone\n    base_url: ftp://x\n    secret: env:A\n",
+         "config: connections.s1.base_url: must be an http(s) URL with a host"),
+        ("connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: hunter2\n",
+         "config: connections.s1.secret: must be a reference, env:NAME or file:PATH (never the secret itself)"),
+        ("connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: env:A\n    colour: red\n",
+         "config: connections.s1.colour: Extra inputs are not permitted"),
+        ("connections:\n  s1:\n    base_url: https://x\n    secret: env:A\n", "config: connections.s1.vendor: Field required"),
+        ("connections: [1, 2]\n", "expected a mapping with a 'connections' mapping"),
+        ("connections:\n  s1: [\n", "line 3: not valid YAML"),
+    ],
+)
+def test_bad_files_name_the_field(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_connections(write(tmp_path, body))
+    assert message in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_connections(tmp_path / "nope.yaml")
+
+
+def test_secrets_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKEN_A", "env-secret-123")
+    secret_file = tmp_path / "token"
+    secret_file.write_text("file-secret-456\n")
+    from_env = Connection(name="a", vendor="sentinelone", base_url="https://x", secret="env:TOKEN_A")
+    from_file = Connection(name="b", vendor="sentinelone", base_url="https://x", secret=f"file:{secret_file}")
+    assert from_env.token() == "env-secret-123"
+    assert from_file.token() == "file-secret-456"
+    assert redactor.redact("x env-secret-123 file-secret-456") == "x *** ***"
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_missing_or_empty_secret(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+    if value is None:
+        monkeypatch.delenv("TOKEN_B", raising=False)
+    else:
+        monkeypatch.setenv("TOKEN_B", value)
+    connection = Connection(name="b", vendor="sentinelone", base_url="https://x", secret="env:TOKEN_B")
+    with pytest.raises(ConfigError, match="connection 'b': secret: environment variable TOKEN_B is missing or empty"):
+        connection.token()
+
+
+def test_unreadable_secret_file(tmp_path: Path) -> None:
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret=f"file:{tmp_path}/none")
+    with pytest.raises(ConfigError, match="secret: cannot read"):
+        connection.token()
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure", "refused"),
+    [
+        ("http://s1.example.com", False, True),
+        ("http://s1.example.com", True, False),
+        ("http://127.0.0.1:8800", False, False),
+        ("http://localhost:8800", False, False),
+        ("http://[::1]:8800", False, False),
+        ("https://s1.example.com", False, False),
+    ],
+)
+def test_plain_http_only_to_loopback(url: str, insecure: bool, refused: bool) -> None:
+    connection = Connection(name="s", vendor="sentinelone", base_url=url, secret="env:X", allow_insecure=insecure)
+    if refused:
+        with pytest.raises(ConfigError, match="plain http to a non-loopback host is refused"):
+            connection.check_transport_security()
+    else:
+        connection.check_transport_security()
+
+
+def test_sandbox_connection_points_at_the_vendor_mount() -> None:
+    connection = sandbox_connection("nameshield", "http://127.0.0.1:1234", "sandbox-token")
+    assert connection.base_url == "http://127.0.0.1:1234/nameshield"
+    assert connection.token() == "sandbox-token"

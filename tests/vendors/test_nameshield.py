@@ -1,0 +1,463 @@
+"""Nameshield mapping and query building: the real payload, the spec's examples, the tables value by value."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from connector.catalog import schemas_dir
+from connector.errors import BadInput, BadVendorAnswer
+from connector.plugins import default_host
+from connector.threat import Event, SeverityId, StatusId
+from connector.vendors.nameshield.mapping import (
+    CRITICALITY_BY_SEVERITY,
+    SEVERITY_BY_CRITICALITY,
+    TITLE_BY_TYPE,
+    error_detail,
+    normalize_event,
+)
+from connector.vendors.nameshield.query import (
+    SORT_PATTERN,
+    V1_FILTERS,
+    V2_FILTERS,
+    V2_TO_V1,
+    check_input,
+    selection,
+    v1_body,
+    v2_params,
+    vendor_time,
+)
+
+FILTERS_SCHEMA = schemas_dir() / "nameshield.event_filters.json"
+
+
+def _spec(shared_dir: Path) -> str:
+    return (shared_dir / "spec/cti-domain-events.txt").read_text()
+
+
+def _documented_json(spec: str, opening: str) -> Any:
+    """The JSON example that starts at ``opening`` in the spec text."""
+    start = spec.index(opening)
+    document, _ = json.JSONDecoder().raw_decode(spec[start:])
+    return document
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    return normalize_event(record).model_dump(mode="json")
+
+
+def test_real_v2_get_payload_normalises_field_by_field(shared_dir: Path) -> None:
+    record = json.loads((shared_dir / "fixtures/real/nameshield/get_event_v2_doc_example.json").read_text())
+    event = normalize_event(record, include_raw=True)
+    assert event.uid == "nameshield:2fc25065-5fa1-4766-93a3-471f36599f1d"
+    assert (event.vendor, event.vendor_id, event.type) == (
+        "nameshield",
+        "2fc25065-5fa1-4766-93a3-471f36599f1d",
+        "DOMAIN_REPORTED",
+    )
+    assert event.time == datetime(2023, 10, 27, 9, 42, 58, tzinfo=UTC)
+    assert event.summary == "HIGH: Reported domain example.com (Example)"
+    assert event.raw == record
+    threat = event.threat
+    assert threat is not None
+    assert threat.uid == event.uid and threat.kind == "detection"
+    assert threat.title == "Reported domain example.com (Example)"
+    assert (threat.severity, threat.severity_id, threat.vendor_severity) == ("high", SeverityId.high, "HIGH")
+    assert (threat.status, threat.status_id, threat.vendor_status) == ("new", StatusId.new, None)
+    assert threat.first_seen == threat.last_seen == threat.created_at == event.time
+    assert threat.updated_at is None
+    assert threat.description == (
+        "2023-10-26T07:28:10.670Z: Lorem ipsum dolor sit amet, qui minim labore adipisicing minim sint "
+        "cillum sint consectetur cupidatat."
+    )
+    assert [resource.model_dump() for resource in threat.resources] == [
+        {"uid": "1", "name": "Example", "type": "brand", "hostname": None, "ip": [], "os": None}
+    ]
+    assert [(o.type, o.value, o.name) for o in threat.observables] == [
+        ("domain", "example.com", "domain"),
+        ("ip", "13.107.246.42", "observed_data.dns_records.ip"),
+        ("hostname", "cng4cvfbf6g4eaby.example.com", "observed_data.dns_records.name"),
+        ("email", "owner@example.com", "observed_data.whois.owner_email"),
+        ("url", "https://example.com", "observed_data.website.final_url"),
+        ("url", "http://www.example.com", "observed_data.website.origin_url"),
+    ]
+    (indicator,) = threat.indicators
+    assert indicator.domain == "example.com"
+    assert [record.model_dump() for record in indicator.dns_records] == [
+        {"type": "CNAME", "name": "cng4cvfbf6g4eaby.example.com", "ip": "13.107.246.42", "country_code": "ZZ"}
+    ]
+    assert indicator.whois == record["observed_data"]["whois"]
+    assert indicator.whois is not None and indicator.whois["registrar_name"] == "Nameshield"
+    assert indicator.website == record["observed_data"]["website"]
+    assert threat.raw is None, "the raw record is kept once, on the event"
+    assert normalize_event(record).raw is None
+
+
+def test_spec_v2_list_example_normalises(shared_dir: Path) -> None:
+    page = _documented_json(_spec(shared_dir), '{\n"data": [')
+    assert (page["has_next"], page["total_items"]) == (False, 1)
+    (event,) = (normalize_event(record) for record in page["data"])
+    assert event.vendor_id == "2fc25065-4766-5fa1-93a3-471f36599f1d"
+    assert event.time == datetime(2025, 1, 27, 9, 42, 58, tzinfo=UTC)
+    threat = event.threat
+    assert threat is not None
+    assert (threat.severity, threat.vendor_severity) == ("low", "LOW")
+    assert threat.description is not None and threat.description.startswith("2025-01-27T17:28:10.670Z: Lorem ipsum")
+    dns = threat.indicators[0].dns_records
+    assert [(r.type, r.ip, r.country_code) for r in dns] == [
+        ("NS", "1.1.1.42", "CH"),
+        ("MX", "2.2.2.42", "FR"),
+        ("A", "3.3.3.42", "CH"),
+        ("CNAME", "4.4.4.42", "ZZ"),
+    ]
+    observed = [o.value for o in threat.observables]
+    assert observed[:3] == ["example.com", "1.1.1.42", "ns.example.net"]
+    assert observed.count("https://example.com") == 1
+    assert "example.example.com" in observed and "owner@example.com" in observed
+
+
+def test_spec_v1_search_example_normalises(shared_dir: Path) -> None:
+    answer = _documented_json(_spec(shared_dir), '{\n"message": "OK"')
+    assert answer["data"]["total"] == 1
+    (event,) = (normalize_event(record) for record in answer["data"]["results"])
+    assert event.uid == "nameshield:2fc25065-5fa1-4766-93a3-471f36599f1d"
+    assert event.summary == "HIGH: Reported domain example.com (Example)"
+    assert event.threat is not None and event.threat.indicators[0].whois is not None
+    assert event.threat.indicators[0].whois["expiration_date"] == "2024-09-21T22:00:00.000Z"
+
+
+def test_spec_v2_request_example_is_what_the_query_builds(shared_dir: Path) -> None:
+    spec = _spec(shared_dir)
+    documented = parse_qs(urlsplit(re.search(r"GET (/cti/v2/events\?\S+)", spec)[1]).query)  # type: ignore[index]
+    assert documented == {"criticality": ["LOW"], "startedAt": ["2024-12-31 15:30:45"]}
+    document = {"severity": ["low"], "since": "2024-12-31T15:30:45Z"}
+    params = v2_params(document, selection(document))
+    assert params == {
+        "criticality": "LOW",
+        "startedAt": "2024-12-31 15:30:45",
+        "sort": ["date,asc"],
+        "size": 500,
+    }
+
+
+def test_spec_v1_request_example_is_what_the_body_builds(shared_dir: Path) -> None:
+    spec = _spec(shared_dir)
+    documented = _documented_json(spec, '{\n"query_parameters"')
+    document = {
+        "api": "v1",
+        "criteria": documented["query_parameters"],
+        "limit": 10,
+        "since": "2023-10-01T00:00:00Z",
+        "until": "2023-10-31T00:00:00Z",
+    }
+    body = v1_body(document, selection(document))
+    # The example spells started_At; the parameter table (and this client) say started_at.
+    assert body == {
+        "query_parameters": [{"name": "domain", "operator": "ENDS_WITH", "value": ".com"}],
+        "limit": 10,
+        "offset": 0,
+        "started_at": documented["started_At"],
+        "ended_at": documented["ended_at"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("level", "severity", "severity_id"),
+    [
+        ("HIGH", "high", 4),
+        ("MEDIUM", "medium", 3),
+        ("LOW", "low", 2),
+        ("NONE", "informational", 1),
+        ("CRITICAL", "unknown", 0),
+        ("", "unknown", 0),
+    ],
+)
+def test_severity_table_value_by_value(level: str, severity: str, severity_id: int) -> None:
+    threat = normalize_event(
+        {"id": "e1", "date": "2025-01-01T00:00:00Z", "domain": "a.com", "criticality": {"level": level}}
+    ).threat
+    assert threat is not None
+    assert (threat.severity, int(threat.severity_id), threat.vendor_severity) == (
+        severity,
+        severity_id,
+        level,
+    )
+
+
+def test_tables_are_the_designed_ones() -> None:
+    assert {level: int(sev) for level, sev in SEVERITY_BY_CRITICALITY.items()} == {
+        "HIGH": 4,
+        "MEDIUM": 3,
+        "LOW": 2,
+        "NONE": 1,
+    }
+    assert CRITICALITY_BY_SEVERITY == {
+        "high": "HIGH",
+        "medium": "MEDIUM",
+        "low": "LOW",
+        "informational": "NONE",
+    }
+    assert TITLE_BY_TYPE == {"DOMAIN_DETECTED": "Typosquat domain", "DOMAIN_REPORTED": "Reported domain"}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "title"),
+    [
+        ("DOMAIN_DETECTED", "Typosquat domain example-login.com (Example)"),
+        ("DOMAIN_REPORTED", "Reported domain example-login.com (Example)"),
+        ("DOMAIN_SEIZED", "Suspicious domain example-login.com (Example)"),
+        (None, "Suspicious domain example-login.com (Example)"),
+    ],
+)
+def test_title_by_event_type(event_type: str | None, title: str) -> None:
+    record = {
+        "id": "e1",
+        "date": "2025-01-01T00:00:00Z",
+        "type": event_type,
+        "domain": "example-login.com",
+        "brand": {"id": 1, "name": "Example"},
+        "criticality": {"level": "MEDIUM"},
+    }
+    event = normalize_event(record)
+    assert event.threat is not None and event.threat.title == title
+    assert event.type == (event_type or "UNKNOWN")
+    assert event.summary == f"MEDIUM: {title}"
+
+
+def test_patchy_record_normalises_with_empty_parts() -> None:
+    record = {
+        "id": "e2",
+        "date": "2025-03-01T10:00:00.123Z",
+        "type": "DOMAIN_DETECTED",
+        "domain": "acme-pay.io",
+        "brand": None,
+        "criticality": None,
+        "comments": [],
+        "observed_data": {"dns_records": [], "whois": None, "website": None},
+    }
+    event = normalize_event(record)
+    threat = event.threat
+    assert threat is not None
+    assert threat.title == "Typosquat domain acme-pay.io"
+    assert (threat.severity, threat.vendor_severity) == ("unknown", None)
+    assert threat.description is None and threat.resources == []
+    assert [o.value for o in threat.observables] == ["acme-pay.io"]
+    assert threat.indicators[0].model_dump() == {
+        "domain": "acme-pay.io",
+        "whois": None,
+        "dns_records": [],
+        "website": None,
+    }
+    assert event.summary == "UNKNOWN: Typosquat domain acme-pay.io"
+
+
+def test_redacted_whois_and_unresolved_dns_give_no_observables() -> None:
+    record = {
+        "id": "e3",
+        "date": "2025-03-01T10:00:00Z",
+        "domain": "x.com",
+        "observed_data": {
+            "dns_records": [{"type": "A", "name": "x.com", "ip": None}],
+            "whois": {"owner_email": None},
+            "website": {"final_url": None, "origin_url": "http://x.com"},
+        },
+    }
+    threat = normalize_event(record).threat
+    assert threat is not None
+    assert [(o.type, o.value) for o in threat.observables] == [("domain", "x.com"), ("url", "http://x.com")]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"date": "2025-01-01T00:00:00Z", "domain": "a.com"}, "nameshield: an event without id"),
+        ({"id": "e4", "date": "2025-01-01T00:00:00Z"}, "nameshield: event e4: domain: missing"),
+        (
+            {"id": "e5", "date": "yesterday", "domain": "a.com"},
+            "nameshield: event e5: first_seen: Input should be a valid datetime",
+        ),
+        ({"id": "e6", "domain": "a.com"}, "nameshield: event e6: time: "),
+        (
+            {
+                "id": "e7",
+                "date": "2025-01-01T00:00:00Z",
+                "domain": "a.com",
+                "observed_data": {"dns_records": [{"ip": 42}]},
+            },
+            "nameshield: event e7: indicators.0.dns_records.0.ip: Input should be a valid string",
+        ),
+    ],
+)
+def test_unreadable_records_are_clean_failures(record: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadVendorAnswer) as caught:
+        normalize_event(record)
+    assert caught.value.message.startswith(message)
+    assert "\n" not in caught.value.message
+
+
+def test_vendor_registration() -> None:
+    vendor = default_host().vendor("nameshield")
+    assert (vendor.auth_scheme, vendor.rate_limit, vendor.error_detail) == ("Bearer", (600.0, 300.0), error_detail)
+    assert set(vendor.bindings) == {"list_events", "get_event", "test_connection"}
+    assert default_host().action("list_events").vendors["nameshield"].vendor_filters == FILTERS_SCHEMA.name
+
+
+def test_error_detail_reads_the_message() -> None:
+    assert error_detail({"message": "Invalid criticality 'X'", "data": None}) == "Invalid criticality 'X'"
+    assert error_detail({"data": None}) is None
+    assert error_detail(["not", "an", "object"]) is None
+
+
+def test_filter_schema_has_every_documented_parameter(shared_dir: Path) -> None:
+    documented = set(re.findall(r"^([a-zA-Z_]+)(?:URL|Body)(?:No|Yes)", _spec(shared_dir), re.MULTILINE))
+    assert {
+        "size",
+        "page",
+        "customerId",
+        "startedAt",
+        "query_parameters",
+        "offset",
+        "include_customer_children_events",
+    } <= documented
+    schema = json.loads(FILTERS_SCHEMA.read_text())
+    assert set(schema["properties"]) == documented - {"page", "offset"}, "paging stays the connector's"
+    assert set(schema["properties"]) == V2_FILTERS | V1_FILTERS
+    assert schema["$defs"]["sort"]["pattern"] == SORT_PATTERN
+    assert set(V2_TO_V1) <= V2_FILTERS and set(V2_TO_V1.values()) <= V1_FILTERS
+
+
+def test_common_filters_map_onto_v2_parameters() -> None:
+    document = {
+        "since": "2025-01-01T00:00:00.250+01:00",
+        "until": "2025-02-01T12:00:00.5Z",
+        "severity": ["medium"],
+        "search": "acme",
+        "sort": ["criticality,desc", "date"],
+        "limit": 20,
+        "vendor_filters": {"customerId": 43, "sort": "domain,asc"},
+    }
+    chosen = selection(document)
+    assert chosen.since == datetime(2024, 12, 31, 23, 0, 0, 250000, tzinfo=UTC)
+    assert not chosen.exact, "sub-second bounds are finished client-side"
+    assert v2_params(document, chosen) == {
+        "startedAt": "2024-12-31 23:00:00",
+        "endedAt": "2025-02-01 12:00:01",
+        "criticality": "MEDIUM",
+        "domain": "acme",
+        "sort": ["domain,asc"],
+        "size": 500,
+        "customerId": 43,
+    }
+
+
+def test_one_severity_is_the_vendors_filter_several_are_the_clients() -> None:
+    one = selection({"severity": ["high"], "limit": 5})
+    assert one.exact and v2_params({}, one) == {"criticality": "HIGH", "sort": ["date,asc"], "size": 5}
+    several = selection({"severity": ["high", "informational"], "limit": 5})
+    assert not several.exact and "criticality" not in v2_params({}, several)
+    assert v2_params({}, several)["size"] == 500
+    assert not selection({"severity": ["unknown"]}).exact
+    assert selection({"severity": ["critical"]}).matches_nothing
+    assert not selection({"severity": ["critical", "low"]}).matches_nothing
+
+
+def test_selection_keeps_exact_bounds_and_severities() -> None:
+    chosen = selection(
+        {"since": "2025-01-01T00:00:00.500Z", "until": "2025-01-02T00:00:00Z", "severity": ["low", "high"]}
+    )
+
+    def event(date: str, level: str) -> Event:
+        return normalize_event({"id": date, "date": date, "domain": "a.com", "criticality": {"level": level}})
+
+    assert not chosen.keeps(event("2025-01-01T00:00:00.400Z", "LOW"))
+    assert chosen.keeps(event("2025-01-01T00:00:00.500Z", "LOW"))
+    assert chosen.keeps(event("2025-01-02T00:00:00.000Z", "HIGH"))
+    assert not chosen.keeps(event("2025-01-02T00:00:00.001Z", "HIGH"))
+    assert not chosen.keeps(event("2025-01-01T12:00:00Z", "MEDIUM"))
+
+
+def test_v1_body_and_the_fallback_translation() -> None:
+    document = {
+        "api": "v1",
+        "search": "globex",
+        "criteria": [{"name": "type", "operator": "EQUALS", "value": "DOMAIN_REPORTED"}],
+        "junction": "AND",
+        "severity": ["low"],
+        "vendor_filters": {"customer_id": 43, "include_customer_children_events": False, "limit": 50},
+    }
+    assert v1_body(document, selection(document)) == {
+        "limit": 50,
+        "offset": 0,
+        "criticality": "LOW",
+        "customer_id": 43,
+        "include_customer_children_events": False,
+        "junction": "AND",
+        "query_parameters": [
+            {"name": "type", "operator": "EQUALS", "value": "DOMAIN_REPORTED"},
+            {"name": "domain", "operator": "CONTAINS", "value": "globex"},
+        ],
+    }
+    v2_document = {
+        "until": "2025-01-01T00:00:00Z",
+        "search": "ignored",
+        "vendor_filters": {
+            "customerId": 44,
+            "domain": "hooli",
+            "sort": "date,desc",
+            "startedAt": "2024-01-01 00:00:00",
+        },
+    }
+    assert v1_body(v2_document, selection(v2_document), fallback=True) == {
+        "limit": 500,
+        "offset": 0,
+        "ended_at": "2025-01-01 00:00:00",
+        "include_customer_children_events": False,
+        "customer_id": 44,
+        "started_at": "2024-01-01 00:00:00",
+        "query_parameters": [{"name": "domain", "operator": "CONTAINS", "value": "hooli"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "api", "message"),
+    [
+        ({"threat_ids": ["1"]}, "v2", "input.threat_ids: a MySecutec filter, not used by Nameshield"),
+        ({"include_system": True}, "v1", "input.include_system: a MySecutec filter"),
+        ({"criteria": []}, "v2", "input.criteria: only the v1 search takes criteria (set api to v1)"),
+        ({"junction": "OR"}, "v2", "input.junction: only the v1 search takes criteria"),
+        (
+            {"sort": ["date,asc", "color"]},
+            "v2",
+            "input.sort[1]: 'color' is not 'attribute[,attribute...][,asc|desc]'",
+        ),
+        ({"sort": ["date,desc"]}, "v1", "input.sort: the v1 search cannot sort"),
+        (
+            {"vendor_filters": {"sort": "date"}},
+            "v1",
+            "input.vendor_filters.sort: a Nameshield v2 filter, not valid with api v1",
+        ),
+        (
+            {"vendor_filters": {"customer_id": 43}},
+            "v2",
+            "input.vendor_filters.customer_id: a Nameshield v1 filter",
+        ),
+        ({"junction": "OR", "search": "x"}, "v1", "input.search: cannot be combined with junction OR"),
+    ],
+)
+def test_inputs_that_do_not_apply_are_refused_in_one_line(document: dict[str, Any], api: str, message: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        check_input(document, api)
+    assert caught.value.message.startswith(message)
+
+
+def test_window_checks() -> None:
+    with pytest.raises(BadInput, match=r"^input.until: must not be before input.since$"):
+        selection({"since": "2025-01-02T00:00:00Z", "until": "2025-01-01T00:00:00Z"})
+    assert vendor_time(datetime(2025, 1, 1, 23, 59, 59, 1, tzinfo=UTC), round_up=True) == "2025-01-02 00:00:00"
+    assert vendor_time(datetime(2025, 1, 1, 23, 59, 59, 1, tzinfo=UTC)) == "2025-01-01 23:59:59"

@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 import orjson
@@ -176,6 +177,8 @@ def playbook_run(ctx: click.Context, file: Path, input_: str | None, sandbox: bo
     Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
     1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
     """
+    if sandbox_url and urlsplit(sandbox_url).scheme not in ("http", "https"):
+        raise BadInput(f"--sandbox-url: {sandbox_url!r} is not an http(s) URL like http://127.0.0.1:8800")
     try:
         result = run_playbook(
             file, read_input(input_), sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -189,7 +189,7 @@ class VendorClient:
 
     async def pages(
         self, path: str, params: dict[str, Any], paging: Paging, *, max_records: int | None = None
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """Yield page by page until the vendor says there are no more (or ``max_records`` were read)."""
         seen_queries: set[bytes] = set()
         remaining = max_records

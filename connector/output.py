@@ -14,6 +14,8 @@ from connector.redaction import redactor
 FORMATS = ("json", "ndjson", "table")
 TABLE_COLUMNS = {
     "threats": ("uid", "severity", "status", "title", "resources", "updated_at"),
+    "events": ("time", "type", "summary", "uid"),
+    "incidents": ("uid", "severity", "status", "title", "updated_at"),
 }
 MAX_CELL = 60
 

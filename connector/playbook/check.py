@@ -146,7 +146,7 @@ def check_playbook(
             resolve_target(step.id, step.connection, step.vendor, spec, host, connections, sandbox, problems)
         )
         steps = Record("steps", dict(done), _missing_step(step.id, ids[position + 1 :], ids))
-        outer = _scope(inputs, steps, None, "for_each or when")
+        outer = _scope(inputs, steps, None, "its for_each or when")
         item = _item_shape(entry, outer, schemas, problems)
         scope = _scope(inputs, steps, item, "input")
         _check_expressions(f"step {step.id}: when", entry.when, outer, schemas, problems)
@@ -154,7 +154,7 @@ def check_playbook(
         if spec is not None:
             _check_literal_input(step.id, entry.input, spec, targets[-1].vendor, host, schemas, problems)
         done[step.id] = _step_shape(step.id, spec, entry.for_each is not None, schemas)
-    final = _scope(inputs, Record("steps", done, _missing_step("", [], ids)), None, "outputs")
+    final = _scope(inputs, Record("steps", done, _missing_step("", [], ids)), None, "the outputs")
     for name, template in compiled.outputs.items():
         _check_expressions(f"outputs.{name}", template, final, schemas, problems)
     return targets, problems
@@ -168,7 +168,7 @@ def _scope(inputs: Shape, steps: Shape, item: Shape | None, where: str) -> Recor
     def missing(name: str) -> str:
         if name == "item":
             return "item: only defined in the input of a step with for_each" + (
-                f", not in its {where}" if where != "input" else ""
+                f", not in {where}" if where != "input" else ""
             )
         return f"{name}: not in scope (expressions start with inputs, steps or item)"
 

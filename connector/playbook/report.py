@@ -98,6 +98,8 @@ def write_table(result: PlaybookResult, stream: TextIO) -> None:
     table = Table("step", "action", "vendor", "status", "runs", "result", title=title)
     for step in result.steps:
         runs = f"{len(step.envelopes)} items" if step.for_each else str(len(step.envelopes))
+        if step.status in ("skipped", "not_run"):
+            runs = ""
         table.add_row(step.id, step.action, step.vendor or "", step.status, runs, _clip(describe_step(step)))
     console.print(table)
     if result.outputs:

@@ -210,7 +210,7 @@ def test_ids_are_read_one_by_one(sandbox: Sandbox) -> None:
         ({"vendor_filters": {"first_seen_from": "last week"}}, "input.vendor_filters.first_seen_from: 'last week'"),
         ({"since": "2025-01-01T00:00:00Z", "vendor_filters": {"updated_at_from": "2025-01-01"}},
          "input.vendor_filters.updated_at_from: also set by a common filter; give only one of them"),
-        ({"ids": ["../filter"]}, "input.ids[0]: '../filter' is not a threat id"),
+        ({"ids": ["a1", "a1", "../filter"]}, "input.ids[2]: '../filter' is not a threat id"),
     ],
 )
 def test_bad_filters_are_bad_input(sandbox: Sandbox, document: dict[str, Any], message: str) -> None:
@@ -431,7 +431,7 @@ def test_list_events_of_threats_updated_in_the_window(sandbox: Sandbox) -> None:
         ({"api": "v1"}, "input.api: not used by mysecutec (Nameshield only)"),
         ({"threat_ids": ["x"], "severity": ["high"]},
          "input.severity: selects threats only when input.threat_ids is absent"),
-        ({"threat_ids": ["a/b"]}, "input.threat_ids[0]: 'a/b' is not a threat id"),
+        ({"threat_ids": ["a1", "a1", "a/b"]}, "input.threat_ids[2]: 'a/b' is not a threat id"),
     ],
 )
 def test_list_events_bad_input(sandbox: Sandbox, document: dict[str, Any], message: str) -> None:
@@ -518,6 +518,15 @@ def test_every_threat_exactly_once_under_injected_faults(small_pages: int) -> No
     assert envelope.status == "success", envelope.errors
     assert ids_of(envelope.output) == oldest_first(LIVE)
     assert envelope.meta.retries == 5
+
+
+def test_a_page_that_keeps_failing_fails_the_read_in_one_line(small_pages: int) -> None:
+    broken = Sandbox(SandboxConfig(sizes={VENDOR: SIZE}, rate_limits=False, vendors=(VENDOR,),
+                                   faults=FaultPlan.parse("500@2-60")))
+    envelope = broken.run("get_threats", {})
+    assert (envelope.status, envelope.exit_code, envelope.output) == ("failed", 1, {})
+    assert [e.message for e in envelope.errors] == [
+        "mysecutec: GET /tam/v1/threats/: 500 Internal Server Error: Internal Server Error"]
 
 
 def test_cassette_replay_of_a_concurrent_paged_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ the common filters -> list query, the bulk status table and the vendor filter sc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import pytest
 from connector.errors import BadInput, BadVendorAnswer
 from connector.sandbox.mysecutec.data import build_threats
 from connector.threat import Kind, SeverityId, StatusId
+from connector.vendors.mysecutec.api import gather_bounded
 from connector.vendors.mysecutec.mapping import error_detail, log_summary, normalize_log, normalize_threat
 from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 from connector.vendors.mysecutec.writes import bulk_user_status
@@ -305,3 +307,30 @@ def test_filter_schema_has_every_documented_filter(shared_dir: Path) -> None:
     }
     for name, what in enums.items():
         assert sorted(properties[name]["items"]["enum"]) == sorted(_valid_values(text, what)), name
+
+
+def test_gather_bounded_keeps_order_holds_the_bound_and_cancels_on_failure() -> None:
+    running: list[int] = []
+    most = 0
+    cancelled: list[int] = []
+
+    async def call(item: int) -> int:
+        nonlocal most
+        running.append(item)
+        most = max(most, len(running))
+        try:
+            await asyncio.sleep(0.001 * (10 - item))
+            if item == 5:
+                raise ValueError("five")
+            return item * 10
+        except asyncio.CancelledError:
+            cancelled.append(item)
+            raise
+        finally:
+            running.remove(item)
+
+    assert asyncio.run(gather_bounded(range(5), call, limit=2)) == [0, 10, 20, 30, 40]
+    assert most == 2
+    with pytest.raises(ValueError, match="five"):
+        asyncio.run(gather_bounded(range(10), call, limit=3))
+    assert cancelled and running == [], "the calls still running were cancelled and awaited"

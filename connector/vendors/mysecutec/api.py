@@ -60,14 +60,24 @@ def not_found(error: VendorError) -> bool:
 async def gather_bounded(
     items: Iterable[T], call: Callable[[T], Awaitable[R]], limit: int = CONCURRENCY
 ) -> list[R]:
-    """``call`` on every item, at most ``limit`` at a time; the results in the items' order."""
+    """``call`` on every item, at most ``limit`` at a time; the results in the items' order.
+
+    The first failure cancels the calls still running, so none outlives the client it uses.
+    """
     gate = asyncio.Semaphore(limit)
 
     async def one(item: T) -> R:
         async with gate:
             return await call(item)
 
-    return list(await asyncio.gather(*(one(item) for item in items)))
+    tasks = [asyncio.ensure_future(one(item)) for item in items]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _count(body: Any, key: str) -> int | None:

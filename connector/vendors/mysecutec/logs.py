@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.errors import BadInput, VendorError
+from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.threat import Event
-from connector.vendors.mysecutec.api import THREAT_LOGS, gather_bounded, not_found, read_pages, threat_path
+from connector.vendors.mysecutec.api import THREAT_LOGS, THREATS, gather_bounded, not_found, read_pages, threat_path
 from connector.vendors.mysecutec.mapping import NAME, normalize_log
 from connector.vendors.mysecutec.query import instant, query_value
 from connector.vendors.mysecutec.reads import matching_threats
@@ -56,13 +56,18 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, 
         for name in THREAT_SELECTORS:
             if name in input:
                 raise BadInput(f"input.{name}: selects threats only when input.threat_ids is absent")
-        threat_ids = list(dict.fromkeys(input["threat_ids"]))
-        paths = [threat_path(THREAT_LOGS, tid, f"input.threat_ids[{i}]") for i, tid in enumerate(threat_ids)]
+        by_id = {tid: threat_path(THREAT_LOGS, tid, f"input.threat_ids[{i}]")
+                 for i, tid in enumerate(input["threat_ids"])}
+        threat_ids, paths = list(by_id), list(by_id.values())
     else:
         selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
         threats = (await matching_threats(client, selection, until=False)).threats
         threat_ids = [threat.vendor_id for threat in threats]
-        paths = [threat_path(THREAT_LOGS, tid, "threat id from the list") for tid in threat_ids]
+        try:
+            paths = [threat_path(THREAT_LOGS, tid, "threat id") for tid in threat_ids]
+        except BadInput as exc:
+            # The vendor's own data, not the caller's: a bad answer, not bad input.
+            raise BadVendorAnswer(f"{NAME}: GET {THREATS}: listed a {exc.message}") from None
     query = {"include_system": query_value(input.get("include_system", True)), "sort": LOG_ORDER}
 
     async def read(path: str) -> list[dict[str, Any]] | VendorError:

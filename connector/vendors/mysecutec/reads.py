@@ -43,7 +43,7 @@ async def matching_threats(client: VendorClient, filters: dict[str, Any], *, unt
     ids = filters.get("ids")
     total = unfiltered = None
     if ids and not ("search" in filters or "vendor_filters" in filters):
-        records = await _read_by_id(client, list(dict.fromkeys(ids)))
+        records = await _read_by_id(client, ids)
     else:
         stop_early = pushed_down(filters) and not ids
         listing = await read_pages(client, THREATS, query, "threats",
@@ -63,7 +63,9 @@ async def matching_threats(client: VendorClient, filters: dict[str, Any], *, unt
 
 
 async def _read_by_id(client: VendorClient, ids: list[str]) -> list[dict[str, Any]]:
-    paths = [threat_path(THREAT, threat_id, f"input.ids[{index}]") for index, threat_id in enumerate(ids)]
+    # Checked in input order (the error names the index), each id read once.
+    by_id = {threat_id: threat_path(THREAT, threat_id, f"input.ids[{i}]") for i, threat_id in enumerate(ids)}
+    ids, paths = list(by_id), list(by_id.values())
 
     async def fetch(path: str) -> dict[str, Any] | None:
         try:

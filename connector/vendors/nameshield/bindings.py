@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -70,9 +71,7 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> dict[st
                 if document.get("sort") or "sort" in (document.get("vendor_filters") or {})
                 else ""
             )
-            client.meta["fallback"] = (
-                f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
-            )
+            client.meta["fallback"] = f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
             total = await _search_v1(client, v1_body(document, chosen, fallback=True), collector)
     client.meta["api"] = "v1" if api == "v1" or "fallback" in client.meta else "v2"
     events = [output for _, _, output in collector.kept]
@@ -82,15 +81,16 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> dict[st
 async def _list_v2(client: VendorClient, params: dict[str, Any], collector: _Collector) -> int | None:
     """Walk ``GET /cti/v2/events`` page by page until ``has_next`` is false; the vendor's total."""
     total: int | None = None
-    # Leaving the walk early is safe: the client holds no open response between pages.
-    async for page in client.pages(EVENTS_V2, params, V2_PAGING):
-        total = _integer(page.body, "total_items") if total is None else total
-        for record in page.records:
-            output = collector.add(record)
-            if output is not None:
-                client.emit(output)
-            if collector.full:
-                return total
+    # The walk may stop at the limit, before the vendor's last page: close it there and then.
+    async with aclosing(client.pages(EVENTS_V2, params, V2_PAGING)) as pages:
+        async for page in pages:
+            total = _integer(page.body, "total_items") if total is None else total
+            for record in page.records:
+                output = collector.add(record)
+                if output is not None:
+                    client.emit(output)
+                if collector.full:
+                    return total
     # An empty first page is not yielded by the client, so its total is read from nothing.
     return len(collector.kept) if total is None else total
 
@@ -109,9 +109,7 @@ async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Col
             raise BadVendorAnswer(f"{NAME}: POST {SEARCH_V1}: expected a SearchResult object")
         records = V1_PAGING.records(answer)
         client.counters.pages += 1
-        client.events.page_fetched(
-            vendor=NAME, path=SEARCH_V1, page=client.counters.pages, records=len(records)
-        )
+        client.events.page_fetched(vendor=NAME, path=SEARCH_V1, page=client.counters.pages, records=len(records))
         if total is None:
             total = _integer(answer.get("data"), "total")
         for record in records:
@@ -138,9 +136,7 @@ async def get_event(client: VendorClient, document: dict[str, Any]) -> dict[str,
             ) from None
         raise
     if not isinstance(record, dict):
-        raise BadVendorAnswer(
-            f"{NAME}: GET {EVENTS_V2}/{{id}}: expected an event object, got {type(record).__name__}"
-        )
+        raise BadVendorAnswer(f"{NAME}: GET {EVENTS_V2}/{{id}}: expected an event object, got {type(record).__name__}")
     event = normalize_event(record, include_raw=bool(document.get("include_raw")))
     return {"event": client.emit(event.model_dump(mode="json"))}
 

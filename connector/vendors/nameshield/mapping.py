@@ -23,9 +23,7 @@ SEVERITY_BY_CRITICALITY: dict[str, SeverityId] = {
 }
 """criticality.level -> OCSF severity_id (DESIGN §4); any other level maps to unknown (0)."""
 
-CRITICALITY_BY_SEVERITY: dict[str, str] = {
-    severity.name: level for level, severity in SEVERITY_BY_CRITICALITY.items()
-}
+CRITICALITY_BY_SEVERITY: dict[str, str] = {severity.name: level for level, severity in SEVERITY_BY_CRITICALITY.items()}
 """The common severity name -> the one criticality level the API can filter on."""
 
 TITLE_BY_TYPE: dict[str, str] = {
@@ -154,14 +152,10 @@ def _observables(domain: str, observed: dict[str, Any]) -> list[Observable]:
     for record in observed.get("dns_records") or []:
         if isinstance(record, dict):
             if record.get("ip"):
-                found.append(
-                    Observable(type="ip", value=str(record["ip"]), name="observed_data.dns_records.ip")
-                )
+                found.append(Observable(type="ip", value=str(record["ip"]), name="observed_data.dns_records.ip"))
             if record.get("name"):
                 found.append(
-                    Observable(
-                        type="hostname", value=str(record["name"]), name="observed_data.dns_records.name"
-                    )
+                    Observable(type="hostname", value=str(record["name"]), name="observed_data.dns_records.name")
                 )
     for part, key, kind in OBSERVABLE_SOURCES:
         value = _part(observed, part).get(key)

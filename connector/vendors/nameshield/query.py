@@ -71,9 +71,7 @@ class Selection:
 
     def keeps(self, event: Event) -> bool:
         """Whether ``event`` passes the filters the vendor could not apply."""
-        if self.severities is not None and (
-            event.threat is None or event.threat.severity not in self.severities
-        ):
+        if self.severities is not None and (event.threat is None or event.threat.severity not in self.severities):
             return False
         if self.since is not None and event.time < self.since:
             return False
@@ -94,9 +92,7 @@ def check_input(document: dict[str, Any], api: str) -> None:
     allowed, other = (V2_FILTERS, "v1") if api == "v2" else (V1_FILTERS, "v2")
     for name in filters:
         if name not in allowed:
-            raise BadInput(
-                f"input.vendor_filters.{name}: a Nameshield {other} filter, not valid with api {api}"
-            )
+            raise BadInput(f"input.vendor_filters.{name}: a Nameshield {other} filter, not valid with api {api}")
     if api == "v2":
         for name in ("criteria", "junction"):
             if name in document:
@@ -111,9 +107,7 @@ def check_input(document: dict[str, Any], api: str) -> None:
         if "sort" in document or "sort" in filters:
             raise BadInput("input.sort: the v1 search cannot sort (its results are returned oldest first)")
         if document.get("junction") == "OR" and "search" in document:
-            raise BadInput(
-                "input.search: cannot be combined with junction OR (add a domain criterion instead)"
-            )
+            raise BadInput("input.search: cannot be combined with junction OR (add a domain criterion instead)")
 
 
 def selection(document: dict[str, Any]) -> Selection:

@@ -82,8 +82,9 @@ def peak_bytes(base_url: str, max_records: int | None) -> int:
         connection = sandbox_connection("sentinelone", base_url, "sandbox-token")
         host = default_host()
         async with VendorClient(connection, host.vendor("sentinelone"), host.hook) as client:
-            async for _page in client.pages("/web/api/v2.1/threats", {"limit": PAGE}, CursorPaging(),
-                                            max_records=max_records):
+            async for _page in client.pages(
+                "/web/api/v2.1/threats", {"limit": PAGE}, CursorPaging(), max_records=max_records
+            ):
                 pass
 
     tracemalloc.start()
@@ -119,8 +120,10 @@ def main() -> None:
         "| measure | value | baseline | baseline value | ratio |",
         "|---|---:|---|---:|---:|",
     ]
-    lines += [f"| {name} | {value:,.1f} | {base} | {base_value:,.1f} | {value / base_value:.2f} |"
-              for name, value, base, base_value in rows]
+    lines += [
+        f"| {name} | {value:,.1f} | {base} | {base_value:,.1f} | {value / base_value:.2f} |"
+        for name, value, base, base_value in rows
+    ]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

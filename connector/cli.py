@@ -68,8 +68,12 @@ def read_input(value: str | None) -> dict[str, Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="connector")
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="CONNECTOR_CONFIG",
-              help="Connections file (default: $CONNECTOR_CONFIG, else the user's config folder).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CONNECTOR_CONFIG",
+    help="Connections file (default: $CONNECTOR_CONFIG, else the user's config folder).",
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, config: Path | None) -> None:
     """SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant."""
@@ -113,11 +117,25 @@ def describe(action: str) -> None:
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
-@click.option("--map", "maps", multiple=True, metavar="NAME=JMESPATH",
-              help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="NAME=JMESPATH",
+    help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.",
+)
 @click.pass_context
-def run(ctx: click.Context, action: str, connection: str | None, sandbox: bool, vendor: str | None,
-        input_: str | None, fmt: str, dry_run: bool, maps: tuple[str, ...]) -> None:
+def run(
+    ctx: click.Context,
+    action: str,
+    connection: str | None,
+    sandbox: bool,
+    vendor: str | None,
+    input_: str | None,
+    fmt: str,
+    dry_run: bool,
+    maps: tuple[str, ...],
+) -> None:
     """Run one action and print its envelope.
 
     \b
@@ -128,7 +146,12 @@ def run(ctx: click.Context, action: str, connection: str | None, sandbox: bool, 
     """
     document = mapped_input(read_input(input_), maps)
     envelope = run_action(
-        action, document, connection=connection, vendor=vendor, sandbox=sandbox, dry_run=dry_run,
+        action,
+        document,
+        connection=connection,
+        vendor=vendor,
+        sandbox=sandbox,
+        dry_run=dry_run,
         config=ctx.obj["config"],
     )
     _finish(envelope, fmt)
@@ -167,11 +190,22 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
 @click.option("--sandbox-url", metavar="URL", help="Run every step against a running `connector sandbox`.")
 @click.option("--dry-run", is_flag=True, help="Mutating steps: show the requests, send none.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
-@click.option("--concurrency", type=click.IntRange(1, 64),
-              help="for_each items run at once, for steps that set no concurrency (default 4).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    help="for_each items run at once, for steps that set no concurrency (default 4).",
+)
 @click.pass_context
-def playbook_run(ctx: click.Context, file: Path, input_: str | None, sandbox: bool, sandbox_url: str | None,
-                 dry_run: bool, fmt: str, concurrency: int | None) -> None:
+def playbook_run(
+    ctx: click.Context,
+    file: Path,
+    input_: str | None,
+    sandbox: bool,
+    sandbox_url: str | None,
+    dry_run: bool,
+    fmt: str,
+    concurrency: int | None,
+) -> None:
     """Check then run a playbook; prints every step's envelopes.
 
     Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
@@ -181,8 +215,12 @@ def playbook_run(ctx: click.Context, file: Path, input_: str | None, sandbox: bo
         raise BadInput(f"--sandbox-url: {sandbox_url!r} is not an http(s) URL like http://127.0.0.1:8800")
     try:
         result = run_playbook(
-            file, read_input(input_), sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
-            dry_run=dry_run, config=ctx.obj["config"], concurrency=concurrency,
+            file,
+            read_input(input_),
+            sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
+            dry_run=dry_run,
+            config=ctx.obj["config"],
+            concurrency=concurrency,
         )
     except PlaybookInvalid as exc:
         _refuse(exc)
@@ -207,8 +245,9 @@ def _refuse(exc: PlaybookInvalid) -> NoReturn:
 @click.option("--faults", metavar="SPEC", help="Fault injection, e.g. '429:0.1,503:0.05,reset:0.02'.")
 @click.option("--latency", default="0ms", show_default=True, help="Added to every answer, e.g. 20ms.")
 @click.option("--no-rate-limits", is_flag=True, help="Switch off the vendors' documented rate limits.")
-def sandbox(host: str, port: int, seed: int, sizes: tuple[str, ...], faults: str | None, latency: str,
-            no_rate_limits: bool) -> None:
+def sandbox(
+    host: str, port: int, seed: int, sizes: tuple[str, ...], faults: str | None, latency: str, no_rate_limits: bool
+) -> None:
     """Serve the four vendor simulators on loopback until interrupted."""
     from connector.sandbox import SandboxConfig, serve
     from connector.sandbox.faults import FaultPlan

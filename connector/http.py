@@ -198,7 +198,9 @@ class VendorClient:
         while query is not None:
             fingerprint = orjson.dumps(query, option=orjson.OPT_SORT_KEYS)
             if fingerprint in seen_queries:
-                raise BadVendorAnswer(f"{self.vendor.name}: GET {path}: the vendor sent the same page twice (paging loop)")
+                raise BadVendorAnswer(
+                    f"{self.vendor.name}: GET {path}: the vendor sent the same page twice (paging loop)"
+                )
             seen_queries.add(fingerprint)
             body = await self.request("GET", path, params=query)
             records = paging.records(body)
@@ -219,8 +221,12 @@ class VendorClient:
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         self.events.retry_scheduled(
-            vendor=self.vendor.name, method=method, path=path, attempt=state.attempt_number,
-            delay_s=delay, reason=str(error),
+            vendor=self.vendor.name,
+            method=method,
+            path=path,
+            attempt=state.attempt_number,
+            delay_s=delay,
+            reason=str(error),
         )
 
     async def _send_once(
@@ -242,8 +248,12 @@ class VendorClient:
             raise RetriableError(f"{where}: connection failed ({_reason(exc)})") from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.events.response_received(
-            vendor=self.vendor.name, method=method, path=path, status=response.status_code,
-            elapsed_ms=elapsed_ms, attempt=attempt,
+            vendor=self.vendor.name,
+            method=method,
+            path=path,
+            status=response.status_code,
+            elapsed_ms=elapsed_ms,
+            attempt=attempt,
         )
         self._raise_for_status(where, response)
         if raw:

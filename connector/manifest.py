@@ -29,7 +29,9 @@ def build_manifest(host: Host | None = None) -> dict[str, Any]:
                 "title": vendor.title,
                 "auth": f"Authorization: {vendor.auth_scheme} <token>",
                 "rate_limit": (
-                    {"requests": vendor.rate_limit[0], "per_seconds": vendor.rate_limit[1]} if vendor.rate_limit else None
+                    {"requests": vendor.rate_limit[0], "per_seconds": vendor.rate_limit[1]}
+                    if vendor.rate_limit
+                    else None
                 ),
                 "actions": sorted(spec.name for spec in actions if vendor.name in spec.vendors),
             }

@@ -62,9 +62,12 @@ def write_table(envelope: Envelope, found: tuple[str, list[dict[str, Any]]] | No
         console.print(table)
         return
     key, records = found
-    columns = TABLE_COLUMNS.get(key) or tuple(
-        name for name, value in (records[0] if records else {}).items() if not isinstance(value, dict | list)
-    )[:6]
+    columns = (
+        TABLE_COLUMNS.get(key)
+        or tuple(name for name, value in (records[0] if records else {}).items() if not isinstance(value, dict | list))[
+            :6
+        ]
+    )
     table = Table(*columns, title=f"{envelope.action}: {len(records)} {key} ({envelope.status})")
     for record in records:
         table.add_row(*(_cell(record.get(column)) for column in columns))
@@ -88,6 +91,5 @@ def summary_line(envelope: Envelope) -> str:
     where = f" via {envelope.vendor} ({envelope.connection})" if envelope.vendor else ""
     return (
         f"{envelope.action}{where}: {envelope.status}{counted}; {meta.requests} requests, "
-        f"{meta.pages} pages, {meta.retries} retries, {meta.duration_ms} ms"
-        + (" (dry run)" if meta.dry_run else "")
+        f"{meta.pages} pages, {meta.retries} retries, {meta.duration_ms} ms" + (" (dry run)" if meta.dry_run else "")
     )

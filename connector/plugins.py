@@ -107,7 +107,10 @@ class Host:
                 if spec is None:
                     raise ConfigError(f"vendor {vendor.name}: binds unknown action {action_name!r}")
                 if vendor.name not in spec.vendors:
-                    added = {**spec.vendors, vendor.name: BindingSpec(endpoints=list(vendor.endpoints.get(action_name, [])))}
+                    added = {
+                        **spec.vendors,
+                        vendor.name: BindingSpec(endpoints=list(vendor.endpoints.get(action_name, []))),
+                    }
                     self.actions[action_name] = spec.model_copy(update={"vendors": added})
         for spec in self.actions.values():
             for schema in (spec.input, spec.output):
@@ -123,4 +126,3 @@ class Host:
 def default_host() -> Host:
     """The host with the built-in and installed plugins, built once per process."""
     return Host()
-

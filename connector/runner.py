@@ -95,8 +95,13 @@ async def _run(
         host.schemas.validate(filters_schema, document["vendor_filters"], "input.vendor_filters")
     host.hook.action_started(action=spec.name, vendor=vendor.name, connection=target.name, input=document)
     client = VendorClient(
-        connection=target, vendor=vendor, events=host.hook, transport=transport, sleep=sleep,
-        dry_run=dry_run, action=spec.name,
+        connection=target,
+        vendor=vendor,
+        events=host.hook,
+        transport=transport,
+        sleep=sleep,
+        dry_run=dry_run,
+        action=spec.name,
     )
     async with client:
         try:
@@ -104,8 +109,11 @@ async def _run(
         finally:
             counters = client.counters
             envelope.meta = Meta(
-                requests=counters.requests, retries=counters.retries, pages=counters.pages,
-                dry_run=dry_run, **client.meta,
+                requests=counters.requests,
+                retries=counters.retries,
+                pages=counters.pages,
+                dry_run=dry_run,
+                **client.meta,
             )
     if dry_run and spec.mutates:
         output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}

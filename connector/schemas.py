@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
+from pydantic import BaseModel
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -72,12 +72,15 @@ GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Ev
 """Schemas written from pydantic models rather than by hand."""
 
 
-def write_generated(folder: Path = schemas_dir()) -> list[Path]:
-    """Rewrite every generated schema file; returns the paths written."""
+def write_generated(folder: Path | None = None) -> list[Path]:
+    """Rewrite every generated schema file (in schemas/ unless ``folder``); returns the paths written."""
+    folder = folder or schemas_dir()
     written = []
     for name, model in GENERATED.items():
         path = folder / name
-        path.write_bytes(orjson.dumps(schema_document(model, name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        path.write_bytes(
+            orjson.dumps(schema_document(model, name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        )
         written.append(path)
     return written
 

@@ -13,5 +13,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def shared_dir() -> Path:
     """The ../shared folder beside the clone (vendor specs and real payloads); skip when it is absent."""
     if not SHARED.is_dir():
-        pytest.skip(f"../shared is not beside the clone (looked in {SHARED}); vendor specs and real payloads unavailable")
+        pytest.skip(
+            f"../shared is not beside the clone (looked in {SHARED}); vendor specs and real payloads unavailable"
+        )
     return SHARED

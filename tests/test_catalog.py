@@ -25,11 +25,17 @@ SENTINELONE_ENDPOINTS = {
 NAMESHIELD_EXTRA = {"GET /cti/v2/events/{}"}
 # CISO Assistant's spec names operations; DRF's router gives each its method and path.
 CISO_OPERATIONS = {
-    "list": "GET /api/incidents/", "create": "POST /api/incidents/", "retrieve": "GET /api/incidents/{}/",
-    "update": "PUT /api/incidents/{}/", "partial_update": "PATCH /api/incidents/{}/",
-    "destroy": "DELETE /api/incidents/{}/", "cascade_info_retrieve": "GET /api/incidents/{}/cascade-info/",
-    "md_retrieve": "GET /api/incidents/{}/md/", "object_retrieve": "GET /api/incidents/{}/object/",
-    "pdf_retrieve": "GET /api/incidents/{}/pdf/", "batch_action_create": "POST /api/incidents/batch-action/",
+    "list": "GET /api/incidents/",
+    "create": "POST /api/incidents/",
+    "retrieve": "GET /api/incidents/{}/",
+    "update": "PUT /api/incidents/{}/",
+    "partial_update": "PATCH /api/incidents/{}/",
+    "destroy": "DELETE /api/incidents/{}/",
+    "cascade_info_retrieve": "GET /api/incidents/{}/cascade-info/",
+    "md_retrieve": "GET /api/incidents/{}/md/",
+    "object_retrieve": "GET /api/incidents/{}/object/",
+    "pdf_retrieve": "GET /api/incidents/{}/pdf/",
+    "batch_action_create": "POST /api/incidents/batch-action/",
 }
 
 
@@ -42,7 +48,9 @@ def normalise(endpoint: str) -> str:
 def documented_endpoints(shared: Path) -> set[str]:
     found = set(SENTINELONE_ENDPOINTS) | NAMESHIELD_EXTRA
     for name in ("mysecutec-tam-threats.txt", "cti-domain-events.txt"):
-        for method, path in re.findall(r"^(GET|POST|PATCH|PUT|DELETE) (/\S+)$", (shared / "spec" / name).read_text(), re.M):
+        for method, path in re.findall(
+            r"^(GET|POST|PATCH|PUT|DELETE) (/\S+)$", (shared / "spec" / name).read_text(), re.M
+        ):
             if "?" not in path and not re.search(r"/t\d{4}", path):  # skip the worked examples
                 found.add(f"{method} {path}")
     ciso = (shared / "spec/ciso-assistant-incidents.txt").read_text()

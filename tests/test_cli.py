@@ -17,9 +17,15 @@ from connector.sandbox.faults import FaultPlan
 CONNECTOR = [sys.executable, "-m", "connector"]
 
 
-def connector(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def connector(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CONNECTOR, *args], capture_output=True, text=True, input=stdin, timeout=120,
+        [*CONNECTOR, *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
         env={**os.environ, "CONNECTOR_CONFIG": "", **(env or {})},
     )
 
@@ -80,12 +86,24 @@ def test_describe_shows_schemas_and_bindings() -> None:
 
 
 def test_run_prints_the_envelope(config: Path) -> None:
-    result = connector("--config", str(config), "run", "get-threats", "--connection", "s1",
-                       "--input", '{"limit": 3}', env={"S1_TOKEN": "sandbox-token"})
+    result = connector(
+        "--config",
+        str(config),
+        "run",
+        "get-threats",
+        "--connection",
+        "s1",
+        "--input",
+        '{"limit": 3}',
+        env={"S1_TOKEN": "sandbox-token"},
+    )
     assert result.returncode == 0, result.stderr
     envelope = orjson.loads(result.stdout)
     assert (envelope["action"], envelope["vendor"], envelope["connection"], envelope["status"]) == (
-        "get_threats", "sentinelone", "s1", "success",
+        "get_threats",
+        "sentinelone",
+        "s1",
+        "success",
     )
     assert envelope["output"]["count"] == 3 and len(envelope["output"]["threats"]) == 3
     assert envelope["meta"]["requests"] == 1 and envelope["meta"]["pages"] == 1
@@ -96,12 +114,35 @@ def test_input_from_file_and_stdin_and_ndjson(tmp_path: Path, config: Path) -> N
     source = tmp_path / "in.json"
     source.write_text('{"limit": 2}')
     env = {"S1_TOKEN": "sandbox-token"}
-    from_file = connector("--config", str(config), "run", "get-threats", "-c", "s1", "--input", f"@{source}",
-                          "--format", "ndjson", env=env)
+    from_file = connector(
+        "--config",
+        str(config),
+        "run",
+        "get-threats",
+        "-c",
+        "s1",
+        "--input",
+        f"@{source}",
+        "--format",
+        "ndjson",
+        env=env,
+    )
     lines = from_file.stdout.splitlines()
     assert len(lines) == 2 and orjson.loads(lines[0])["vendor"] == "sentinelone"
-    from_stdin = connector("--config", str(config), "run", "get-threats", "-c", "s1", "--input", "-", "--format",
-                           "table", env=env, stdin='{"limit": 2}')
+    from_stdin = connector(
+        "--config",
+        str(config),
+        "run",
+        "get-threats",
+        "-c",
+        "s1",
+        "--input",
+        "-",
+        "--format",
+        "table",
+        env=env,
+        stdin='{"limit": 2}',
+    )
     assert from_stdin.returncode == 0 and "get_threats: 2 threats (success)" in from_stdin.stdout
 
 
@@ -113,16 +154,26 @@ def test_input_from_file_and_stdin_and_ndjson(tmp_path: Path, config: Path) -> N
         (["run", "get-threatz", "-c", "s1"], "connector: action 'get-threatz' is not known"),
         (["run", "get-threats", "--sandbox", "--vendor", "acme"], "connector: vendor 'acme' is not known"),
         (["run", "get-threats", "-c", "nope"], "connector: connection 'nope' is not defined"),
-        (["run", "get-threats", "-c", "s1_unset"],
-         "secret: environment variable S1_TOKEN_UNSET_FOR_TEST is missing or empty"),
-        (["run", "get-threats", "-c", "s1", "--input", '{"severity": ["urgent"]}'],
-         "connector: input.severity[0]: 'urgent' is not one of"),
-        (["run", "get-threats", "-c", "s1", "--input", '{"limit": 0}'],
-         "connector: input.limit: 0 is less than the minimum of 1 (rule: minimum)"),
-        (["run", "get-threats", "-c", "s1", "--input", '{"since": "last tuesday"}'],
-         "connector: input.since: 'last tuesday' is not a 'date-time' (rule: format)"),
-        (["run", "get-threats", "-c", "s1", "--input", '{"vendor_filters": {"fooBar": 1}}'],
-         "connector: input.vendor_filters: Additional properties are not allowed ('fooBar' was unexpected)"),
+        (
+            ["run", "get-threats", "-c", "s1_unset"],
+            "secret: environment variable S1_TOKEN_UNSET_FOR_TEST is missing or empty",
+        ),
+        (
+            ["run", "get-threats", "-c", "s1", "--input", '{"severity": ["urgent"]}'],
+            "connector: input.severity[0]: 'urgent' is not one of",
+        ),
+        (
+            ["run", "get-threats", "-c", "s1", "--input", '{"limit": 0}'],
+            "connector: input.limit: 0 is less than the minimum of 1 (rule: minimum)",
+        ),
+        (
+            ["run", "get-threats", "-c", "s1", "--input", '{"since": "last tuesday"}'],
+            "connector: input.since: 'last tuesday' is not a 'date-time' (rule: format)",
+        ),
+        (
+            ["run", "get-threats", "-c", "s1", "--input", '{"vendor_filters": {"fooBar": 1}}'],
+            "connector: input.vendor_filters: Additional properties are not allowed ('fooBar' was unexpected)",
+        ),
         (["run", "get-threats", "-c", "s1_plain"], "plain http to a non-loopback host is refused"),
         (["run", "get-threats"], "connector: no connection: give --connection NAME or --sandbox"),
         (["run", "get-threats", "-c", "s1", "--format", "xml"], "connector: Invalid value for '--format'"),
@@ -151,8 +202,10 @@ def test_odd_vendor_answers_are_one_line_and_exit_1(tmp_path: Path, fault: str, 
     config = SandboxConfig(rate_limits=False, vendors=("sentinelone",), faults=FaultPlan.parse(fault))
     with running_sandbox(config) as url:
         path = tmp_path / "c.yaml"
-        path.write_text(f"connections:\n  s1:\n    vendor: sentinelone\n    base_url: {url}/sentinelone\n"
-                        "    secret: env:S1_TOKEN\n    retries: 1\n")
+        path.write_text(
+            f"connections:\n  s1:\n    vendor: sentinelone\n    base_url: {url}/sentinelone\n"
+            "    secret: env:S1_TOKEN\n    retries: 1\n"
+        )
         result = connector("--config", str(path), "run", "get-threats", "-c", "s1", env={"S1_TOKEN": "sandbox-token"})
     assert result.returncode == 1
     assert expected in one_line(result)

@@ -18,7 +18,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_valid_file_is_read(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 connections:
   s1:
     vendor: sentinelone
@@ -26,10 +28,14 @@ connections:
     secret: env:S1_TOKEN
     timeout: {connect: 3, read: 10}
     rate_limit: {requests: 5, per_seconds: 1}
-""")
+""",
+    )
     s1 = load_connections(path)["s1"]
     assert (s1.vendor, s1.base_url, s1.timeout.read, s1.rate_limit and s1.rate_limit.requests) == (
-        "sentinelone", "https://usea1.sentinelone.net", 10.0, 5.0,
+        "sentinelone",
+        "https://usea1.sentinelone.net",
+        10.0,
+        5.0,
     )
     assert s1.verify_tls is True and s1.allow_insecure is False
 
@@ -37,13 +43,23 @@ connections:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("connections:\n  s1:\n    vendor: sentinelone\n    base_url: ftp://x\n    secret: env:A\n",
-         "config: connections.s1.base_url: must be an http(s) URL with a host"),
-        ("connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: hunter2\n",
-         "config: connections.s1.secret: must be a reference, env:NAME or file:PATH (never the secret itself)"),
-        ("connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: env:A\n    colour: red\n",
-         "config: connections.s1.colour: Extra inputs are not permitted"),
-        ("connections:\n  s1:\n    base_url: https://x\n    secret: env:A\n", "config: connections.s1.vendor: Field required"),
+        (
+            "connections:\n  s1:\n    vendor: sentinelone\n    base_url: ftp://x\n    secret: env:A\n",
+            "config: connections.s1.base_url: must be an http(s) URL with a host",
+        ),
+        (
+            "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: hunter2\n",
+            "config: connections.s1.secret: must be a reference, env:NAME or file:PATH (never the secret itself)",
+        ),
+        (
+            "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n"
+            "    secret: env:A\n    colour: red\n",
+            "config: connections.s1.colour: Extra inputs are not permitted",
+        ),
+        (
+            "connections:\n  s1:\n    base_url: https://x\n    secret: env:A\n",
+            "config: connections.s1.vendor: Field required",
+        ),
         ("connections: [1, 2]\n", "expected a mapping with a 'connections' mapping"),
         ("connections:\n  s1: [\n", "line 3: not valid YAML"),
     ],

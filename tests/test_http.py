@@ -37,9 +37,18 @@ def make_client(
     handler: Callable[[httpx.Request], httpx.Response], recorder: Recorder, **connection: Any
 ) -> VendorClient:
     vendor = default_host().vendor("sentinelone")
-    settings = {"name": "s1", "vendor": "sentinelone", "base_url": "https://s1.example", "secret": "env:S1_TEST", **connection}
+    settings = {
+        "name": "s1",
+        "vendor": "sentinelone",
+        "base_url": "https://s1.example",
+        "secret": "env:S1_TEST",
+        **connection,
+    }
     return VendorClient(
-        connection=Connection(**settings), vendor=vendor, events=recorder, transport=httpx.MockTransport(handler),
+        connection=Connection(**settings),
+        vendor=vendor,
+        events=recorder,
+        transport=httpx.MockTransport(handler),
         sleep=recorder.sleep,
     )
 
@@ -52,7 +61,12 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 def collect(client: VendorClient, path: str, params: dict[str, Any], paging: Any, **kw: Any) -> list[Any]:
     async def go() -> list[Any]:
         async with client:
-            return [record for page in [p async for p in client.pages(path, params, paging, **kw)] for record in page.records]
+            return [
+                record
+                for page in [p async for p in client.pages(path, params, paging, **kw)]
+                for record in page.records
+            ]
+
     return asyncio.run(go())
 
 
@@ -101,14 +115,20 @@ def test_offset_and_page_number_paging() -> None:
         offset = int(request.url.params["offset"])
         return httpx.Response(200, json={"items": [{"n": n} for n in range(offset, min(offset + 2, 5))], "total": 5})
 
-    records = collect(make_client(offsets, Recorder()), "/x", {"limit": 2, "offset": 0}, OffsetPaging(("items",), ("total",)))
+    records = collect(
+        make_client(offsets, Recorder()), "/x", {"limit": 2, "offset": 0}, OffsetPaging(("items",), ("total",))
+    )
     assert [r["n"] for r in records] == [0, 1, 2, 3, 4]
 
     def numbered(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
         return httpx.Response(200, json={"data": [{"p": page}], "has_next": page < 2})
 
-    assert [r["p"] for r in collect(make_client(numbered, Recorder()), "/e", {"page": 0}, PageNumberPaging())] == [0, 1, 2]
+    assert [r["p"] for r in collect(make_client(numbered, Recorder()), "/e", {"page": 0}, PageNumberPaging())] == [
+        0,
+        1,
+        2,
+    ]
 
 
 def test_429_and_503_are_retried_honouring_retry_after() -> None:
@@ -168,14 +188,26 @@ def test_unsafe_write_is_not_retried_after_a_5xx_but_is_after_a_429() -> None:
 @pytest.mark.parametrize(
     ("response", "error", "text"),
     [
-        (httpx.Response(401, json={"errors": [{"title": "Authentication Failed", "detail": "bad token"}]}), AuthError,
-         "sentinelone: GET /threats: 401 Unauthorized: Authentication Failed: bad token"),
-        (httpx.Response(400, json={"errors": [{"title": "Validation Error", "detail": "limit"}]}), VendorError,
-         "sentinelone: GET /threats: 400 Bad Request: Validation Error: limit"),
-        (httpx.Response(200, text="<html><body>Gateway</body></html>", headers={"content-type": "text/html"}),
-         RetriableError, "answered with an HTML page instead of JSON"),
-        (httpx.Response(200, content=b'{"data": [{"id": 1', headers={"content-type": "application/json"}),
-         RetriableError, "answered with invalid JSON (truncated body?)"),
+        (
+            httpx.Response(401, json={"errors": [{"title": "Authentication Failed", "detail": "bad token"}]}),
+            AuthError,
+            "sentinelone: GET /threats: 401 Unauthorized: Authentication Failed: bad token",
+        ),
+        (
+            httpx.Response(400, json={"errors": [{"title": "Validation Error", "detail": "limit"}]}),
+            VendorError,
+            "sentinelone: GET /threats: 400 Bad Request: Validation Error: limit",
+        ),
+        (
+            httpx.Response(200, text="<html><body>Gateway</body></html>", headers={"content-type": "text/html"}),
+            RetriableError,
+            "answered with an HTML page instead of JSON",
+        ),
+        (
+            httpx.Response(200, content=b'{"data": [{"id": 1', headers={"content-type": "application/json"}),
+            RetriableError,
+            "answered with invalid JSON (truncated body?)",
+        ),
     ],
 )
 def test_failures_become_one_line(response: httpx.Response, error: type[Exception], text: str) -> None:

@@ -4,7 +4,10 @@ no template injection, the CLI, the Python API and the examples against the sand
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +233,7 @@ def test_check_knows_for_each_items_and_the_items_output(world: World) -> None:
         ping("d", "x", for_each="steps.alerts.output.count"),
         ping("e", "x", for_each="list: ${{ steps.alerts.output.threats }}"),
         ping("f", "x", for_each=["literal", "items"], when="${{ item }}"),
+        ping("g", "${{ item.titel }}", for_each="[steps.alerts.output.threats, steps.alerts.output.threats][]"),
     ]) == [
         "step typo: input.echo: item.titl: no field 'titl' in Threat (did you mean 'title'?)",
         "step b: input.echo: steps.each.output.items[].pongg: no field 'pongg' in acme_ping.output.json "
@@ -239,6 +243,7 @@ def test_check_knows_for_each_items_and_the_items_output(world: World) -> None:
         "step d: for_each: steps.alerts.output.count is an integer, not a list",
         "step e: for_each: must be a single expression or a list, not text around ${{ }}",
         "step f: when: item: only defined in the input of a step with for_each, not in its for_each or when",
+        "step g: input.echo: item.titel: no field 'titel' in Threat (did you mean 'title'?)",
     ]
 
 
@@ -254,7 +259,12 @@ def test_check_validates_the_literal_input_and_excuses_what_expressions_give(wor
          "input": {"ids": "${{ inputs.ids }}", "status": "done"}},
         {"id": "g", "action": "get_threats", **sandbox, "input": {"vendor_filters": {"nope": 1}}},
         {"id": "h", "action": "acme_ping", "connection": "acme1", "input": {"echo": "${{ a[?b== }}"}},
-    ]) == [
+    ])
+    # update_threat_status's own schema may grow: its lines are matched loosely.
+    anyof, status = problems.pop(6), problems.pop(6)
+    assert re.fullmatch(r"step e: input: needs one of 'status', 'vendor_status'(, '\w+')* \(rule: anyOf\)", anyof)
+    assert status.startswith("step f: input.status: 'done' is not one of ['new', 'in_progress', ")
+    assert problems == [
         "step h: input.echo: `a[?b==`: not a valid JMESPath expression: Incomplete expression",
         "step a: input.severity[0]: 'severe' is not one of ['unknown', 'informational', 'low', 'medium', 'high', "
         "'critical'] (rule: enum)",
@@ -262,13 +272,9 @@ def test_check_validates_the_literal_input_and_excuses_what_expressions_give(wor
         "step c: input: 'echo' is a required property (rule: required)",
         "step d: input: 'echo' is a required property (rule: required)",
         "step d: input.echoo: no field 'echoo' in acme_ping.input.json (did you mean 'echo'?)",
-        "step f: input.status: 'done' is not one of ['new', 'in_progress', 'resolved', 'false_positive', 'accepted', "
-        "'suppressed', 'closed'] (rule: enum)",
         "step g: input.vendor_filters: Additional properties are not allowed ('nope' was unexpected) "
         "(rule: additionalProperties)",
     ]
-    # update_threat_status wants one of several fields (its anyOf of required ones): the line names them all.
-    assert re.fullmatch(r"step e: input: needs one of 'status', 'vendor_status'(, '\w+')* \(rule: anyOf\)", anyof)
 
 
 def test_check_excuses_if_then_required_when_an_expression_gives_the_deciding_field(world: World) -> None:
@@ -404,8 +410,8 @@ def test_an_input_that_fails_to_evaluate_fails_its_run_only(world: World) -> Non
 # --- no template injection ---------------------------------------------------------------------
 
 def test_vendor_values_holding_expressions_stay_data(world: World) -> None:
-    world.api.alerts = [{"id": "a1", "name": "${{ inputs.secret }}", "sev": "sev1"},
-                        {"id": "a2", "name": "x ${{ steps }} y", "sev": "sev2"}]
+    world.api.alerts = [{"id": "a1", "name": "${{ inputs }}", "sev": "sev1"},
+                        {"id": "a2", "name": "x ${{ inputs.secret }} y", "sev": "sev2"}]
     result = world.play(
         [alerts(), ping("whole", "${{ steps.alerts.output.threats[0].title }}"),
          ping("mixed", "title=${{ steps.alerts.output.threats[0].title }}"),
@@ -415,11 +421,11 @@ def test_vendor_values_holding_expressions_stay_data(world: World) -> None:
         outputs={"titles": "steps.alerts.output.threats[].title"},
     )
     assert result.status == "success"
-    assert world.api.pings[:2] == ["${{ inputs.secret }}", "title=${{ inputs.secret }}"]
-    assert sorted(world.api.pings[2:4]) == sorted(["${{ inputs.secret }}", "x ${{ steps }} y"])
-    assert world.api.pings[4] == "${{ inputs.secret }}"
-    assert result.outputs == {"titles": ["${{ inputs.secret }}", "x ${{ steps }} y"]}
-    assert "s3cr3t" not in orjson.dumps(result.model_dump(mode="json", exclude={"outputs"})).decode()
+    assert world.api.pings[:2] == ["${{ inputs }}", "title=${{ inputs }}"]
+    assert sorted(world.api.pings[2:4]) == sorted(["${{ inputs }}", "x ${{ inputs.secret }} y"])
+    assert world.api.pings[4] == "${{ inputs }}"
+    assert result.outputs == {"titles": ["${{ inputs }}", "x ${{ inputs.secret }} y"]}
+    assert not any("s3cr3t" in ping for ping in world.api.pings)
 
 
 def test_input_values_holding_expressions_stay_data(world: World) -> None:
@@ -616,6 +622,20 @@ def test_cli_table_shows_created_then_existed_incidents(sandbox_url: str) -> Non
     second = invoke("playbook", "run", "--sandbox-url", sandbox_url, "--format", "table", "--input", since, path)
     assert re.search(r"incidents .* success\s+│ 2 items\s+│ 2 created", first.stdout), first.stdout
     assert re.search(r"incidents .* success\s+│ 2 items\s+│ 2 existed", second.stdout), second.stdout
+    assert re.search(r"created\s+│ none", second.stdout) and re.search(r"existed\s+│ 2: nameshield:", second.stdout)
+
+
+def test_the_readme_command_runs_triage_in_its_own_process() -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "connector", "playbook", "run", str(ROOT / "examples/triage.yaml"), "--sandbox",
+         "--format", "table", "--input", '{"limit": 2}'],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "CONNECTOR_CONFIG": ""},
+    )
+    assert process.returncode == 0, process.stderr
+    assert re.search(r"incidents\s+│ create_incident\s+│ ciso_assistant\s+│ success\s+│ 4 items\s+│ 4 created",
+                     process.stdout), process.stdout
+    summary = r"connector: playbook triage: success; 5 steps \(5 success\), 8 actions, \d+ requests, \d+ ms\n"
+    assert re.fullmatch(summary, process.stderr)
 
 
 def test_cli_run_exit_codes_follow_the_steps(sandbox_url: str, tmp_path: Path) -> None:
@@ -640,7 +660,8 @@ def test_cli_run_exit_codes_follow_the_steps(sandbox_url: str, tmp_path: Path) -
 @pytest.mark.parametrize(("args", "message"), [
     (["--sandbox-url", "foo"], "--sandbox-url: 'foo' is not an http(s) URL like http://127.0.0.1:8800"),
     (["--sandbox", "--input", '{"limit": 0}'], "inputs.limit: 0 is less than the minimum of 1 (rule: minimum)"),
-    (["--sandbox", "--input", "[1"], "input (--input): not valid JSON: unexpected end of data: line 1 column 3 (char 2)"),
+    (["--sandbox", "--input", "[1"],
+     "input (--input): not valid JSON: unexpected end of data: line 1 column 3 (char 2)"),
 ])
 def test_cli_run_refuses_bad_arguments_before_starting_anything(args: list[str], message: str) -> None:
     with pytest.raises(BadInput) as caught:
@@ -651,3 +672,13 @@ def test_cli_run_refuses_bad_arguments_before_starting_anything(args: list[str],
 def test_cli_run_names_a_missing_file() -> None:
     with pytest.raises(BadInput, match=r"^playbook: cannot read .*absent.yaml: No such file or directory$"):
         invoke("playbook", "run", "--sandbox", str(PLAYBOOKS / "absent.yaml"))
+
+
+def test_unquoted_timestamps_in_yaml_stay_text(acme_host: Host, tmp_path: Path) -> None:
+    path = tmp_path / "dates.yaml"
+    path.write_text("name: dates\nsteps:\n  - id: events\n    action: list_events\n    vendor: nameshield\n"
+                    "    input: {since: 2026-10-01T00:00:00Z, until: 2026-11-01}\n")
+    with pytest.raises(PlaybookInvalid) as caught:
+        load_checked(path, acme_host, sandbox=True)
+    # The date-time stays the text written (valid); the bare date is text too, and not a date-time.
+    assert caught.value.problems == ["step events: input.until: '2026-11-01' is not a 'date-time' (rule: format)"]

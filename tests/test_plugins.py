@@ -47,7 +47,9 @@ def test_third_party_plugin_adds_vendor_binding_and_action(acme_connection: Conn
     assert threats.output["threats"][0]["uid"] == "acme:a1"
     assert threats.output["threats"][0]["severity"] == "critical"
 
-    pong = asyncio.run(arun_action("acme-ping", {"echo": "hi"}, connection=acme_connection, host=host, transport=transport))
+    pong = asyncio.run(
+        arun_action("acme-ping", {"echo": "hi"}, connection=acme_connection, host=host, transport=transport)
+    )
     assert (pong.status, pong.vendor, pong.output) == ("success", "acme", {"pong": "hi"})
 
     invalid = asyncio.run(arun_action("acme_ping", {}, connection=acme_connection, host=host, transport=transport))

@@ -15,17 +15,19 @@
         input: {from_threat: "${{ item }}"}
       - id: progress
         action: update_threat_status
-        when: steps.threats.output.count
+        when: steps.threats.output.threats
         on_error: continue
         input: {ids: "${{ steps.threats.output.threats[].vendor_id }}", status: in_progress}
     outputs:
-      incidents: steps.incidents.output.items[].incident.ref_id
+      incidents: steps.incidents.output.items[].ref_id
 
 Expressions see ``inputs``, ``steps.<id>.output``, ``steps.<id>.status`` and, in a for_each step's
-input, ``item``; a for_each step's output is ``{"items": [each run's output, in order]}``. The
-file format is schemas/playbook.json. Everything is checked before a request is sent
-(:mod:`connector.playbook.check`); expressions are evaluated only where the author wrote them
-(:mod:`connector.playbook.expressions`).
+input, ``item``; a for_each step's output is ``{"items": [each run's output, in order]}`` (``{}``
+for a run that failed). ``when`` and ``for_each`` take a bare expression or ``${{ }}``; they are
+evaluated once per step, before its runs, and ``when`` follows JMESPath truth (an empty list is
+false, ``0`` is true). The file format is schemas/playbook.json. Everything is checked before a
+request is sent (:mod:`connector.playbook.check`); expressions are evaluated only where the author
+wrote them (:mod:`connector.playbook.expressions`).
 """
 
 from connector.playbook.check import load_checked

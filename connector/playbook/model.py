@@ -25,6 +25,17 @@ SCHEMA = "playbook.json"
 DEFAULT_CONCURRENCY = 4
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as written, except that timestamps stay text: JSON has no dates, and the actions take
+    RFC 3339 strings, so ``since: 2026-10-01T00:00:00Z`` must not turn into a datetime."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class PlaybookInvalid(BadInput):
     """The playbook cannot run: every problem found, one line each, and nothing was sent."""
 
@@ -89,7 +100,7 @@ def read_playbook(source: str | Path | Mapping[str, Any], host: Host) -> Playboo
         except OSError as exc:
             raise BadInput(f"playbook: cannot read {path}: {exc.strerror}") from None
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_Loader)  # a SafeLoader: no arbitrary objects
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark else ""

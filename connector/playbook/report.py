@@ -105,7 +105,7 @@ def write_table(result: PlaybookResult, stream: TextIO) -> None:
     if result.outputs:
         outputs = Table("output", "value")
         for name, value in result.outputs.items():
-            outputs.add_row(name, _clip(to_json(value, pretty=False)))
+            outputs.add_row(name, _clip(_shown(value)))
         console.print(outputs)
 
 
@@ -165,6 +165,14 @@ def _tally(envelope: Envelope, tally: Counter[str]) -> None:
         tally["failed"] += summary.get("total_failed", 0)
     elif found is not None:
         tally[found[0]] += len(found[1])
+
+
+def _shown(value: Any) -> str:
+    """A list as its length and items (``3: a, b, c``), anything else as compact JSON."""
+    if isinstance(value, list) and value:
+        items = ", ".join(item if isinstance(item, str) else to_json(item, pretty=False) for item in value)
+        return f"{len(value)}: {items}"
+    return "none" if value == [] else to_json(value, pretty=False)
 
 
 def _clip(text: str) -> str:

@@ -174,8 +174,11 @@ def walk(node: Node, current: Shape, schemas: Schemas) -> Shape:
     if kind == "function_expression":
         return _function(node, current, schemas)
     if kind == "multi_select_list":
-        for child in children:
-            walk(child, current, schemas)
+        shapes = [walk(child, current, schemas) for child in children]
+        # [a.threats, b.threats][] is how two lists are joined: keep what their items are.
+        if shapes and all(isinstance(shape, Fragment) for shape in shapes):
+            joined = tuple(part for shape in shapes if isinstance(shape, Fragment) for part in shape.parts)
+            return ListOf(current.label, Fragment(current.label, joined))
         return ListOf(current.label, Anything(current.label))
     # Comparisons, and/or/not, multi-select hashes, literals: check what they read, not what they give.
     for child in children:
@@ -204,10 +207,13 @@ def _function(node: Node, current: Shape, schemas: Schemas) -> Shape:
 
 def _flattened(item: Shape, schemas: Schemas) -> Shape:
     """``list[]`` flattens one level: lists of lists become lists of their items, other items stay."""
-    try:
-        return items_of(item, schemas) if isinstance(item, ListOf | Fragment) else item
-    except Problem:
-        return item
+    if isinstance(item, ListOf):
+        return item.items
+    if isinstance(item, Fragment):
+        parts = [part for top in item.parts for part in schemas.parts(top)]
+        if any("items" in schema for schema, _doc in parts) or "array" in _declared_types(parts):
+            return items_of(item, schemas)
+    return item
 
 
 def _fragment_field(shape: Fragment, name: str, label: str, schemas: Schemas) -> Shape:

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/connector run get-threats --sandbox --input '{"severity": ["high"], "limit": 15}' --format table
+	$(BIN)/connector playbook run examples/triage.yaml --sandbox --format table
 
 lint: $(STAMP)
 	$(BIN)/ruff check connector tests

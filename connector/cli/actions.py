@@ -1,0 +1,98 @@
+"""Commands on single actions: list, describe and run."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from connector.cli.common import read_input, say
+from connector.envelope import Envelope
+from connector.output import FORMATS, summary_line, to_json, write_envelope
+from connector.playbook.pipes import mapped_input
+from connector.plugins import default_host
+from connector.runner import run_action
+
+
+@click.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_actions(fmt: str) -> None:
+    """List every action with its vendors."""
+    host = default_host()
+    specs = sorted(host.actions.values(), key=lambda spec: spec.name)
+    if fmt == "json":
+        rows = [{"name": s.name, "title": s.title, "mutates": s.mutates, "vendors": list(s.vendors)} for s in specs]
+        click.echo(to_json(rows))
+        return
+    width = max(len(spec.cli_name) for spec in specs)
+    for spec in specs:
+        mark = "mutates" if spec.mutates else "read"
+        click.echo(f"{spec.cli_name:<{width}}  {mark:<7}  {', '.join(spec.vendors):<32}  {spec.title}")
+
+
+@click.command()
+@click.argument("action")
+def describe(action: str) -> None:
+    """Show an action: what it does, its vendors and endpoints, its input and output schemas."""
+    host = default_host()
+    spec = host.action(action)
+    document = spec.model_dump(exclude={"input", "output"})
+    document["input_schema"] = host.schemas.get(spec.input)
+    document["output_schema"] = host.schemas.get(spec.output)
+    click.echo(to_json(document))
+
+
+@click.command()
+@click.argument("action")
+@click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
+@click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
+@click.option("--vendor", help="Which vendor (with --sandbox; must match the connection otherwise).")
+@click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="NAME=JMESPATH",
+    help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    action: str,
+    connection: str | None,
+    sandbox: bool,
+    vendor: str | None,
+    input_: str | None,
+    fmt: str,
+    dry_run: bool,
+    maps: tuple[str, ...],
+) -> None:
+    """Run one action and print its envelope.
+
+    \b
+    Pipes: feed one action's envelope to the next and pick its fields with --map:
+      connector run get-threats --sandbox \\
+        | connector run update-threat-status --sandbox --input - \\
+            --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
+    """
+    document = mapped_input(read_input(input_), maps)
+    envelope = run_action(
+        action,
+        document,
+        connection=connection,
+        vendor=vendor,
+        sandbox=sandbox,
+        dry_run=dry_run,
+        config=ctx.obj["config"],
+    )
+    _finish(envelope, fmt)
+
+
+def _finish(envelope: Envelope, fmt: str) -> None:
+    write_envelope(envelope, fmt, sys.stdout)
+    for error in envelope.errors:
+        say(error.message if not error.item else f"{error.item}: {error.message}")
+    say(summary_line(envelope))
+    sys.exit(envelope.exit_code)

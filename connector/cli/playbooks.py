@@ -1,0 +1,90 @@
+"""The ``playbook`` commands: check and run a playbook file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+import click
+
+from connector.cli.common import read_input, say
+from connector.errors import BadInput
+from connector.output import FORMATS
+from connector.playbook import PlaybookInvalid, load_checked, run_playbook
+from connector.playbook.report import error_lines, summary_line, write_result
+from connector.plugins import default_host
+
+
+@click.group()
+def playbook() -> None:
+    """Chain actions: check or run a playbook file (format: schemas/playbook.json)."""
+
+
+@playbook.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sandbox", is_flag=True, help="Check as `playbook run --sandbox` would run it.")
+@click.pass_context
+def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
+    """Check a playbook without running it: prints "ok: N steps", or each problem (exit 2)."""
+    try:
+        compiled, _targets = load_checked(file, default_host(), config=ctx.obj["config"], sandbox=sandbox)
+    except PlaybookInvalid as exc:
+        refuse(exc)
+    click.echo(f"ok: {len(compiled.steps)} steps")
+
+
+@playbook.command("run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--input", "input_", metavar="JSON|@FILE|-", help="The playbook's inputs (default {}).")
+@click.option("--sandbox", is_flag=True, help="Run every step against one embedded sandbox (all vendors).")
+@click.option("--sandbox-url", metavar="URL", help="Run every step against a running `connector sandbox`.")
+@click.option("--dry-run", is_flag=True, help="Mutating steps: show the requests, send none.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    help="for_each items run at once, for steps that set no concurrency (default 4).",
+)
+@click.pass_context
+def playbook_run(
+    ctx: click.Context,
+    file: Path,
+    input_: str | None,
+    sandbox: bool,
+    sandbox_url: str | None,
+    dry_run: bool,
+    fmt: str,
+    concurrency: int | None,
+) -> None:
+    """Check then run a playbook; prints every step's envelopes.
+
+    Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
+    1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
+    """
+    if sandbox_url and urlsplit(sandbox_url).scheme not in ("http", "https"):
+        raise BadInput(f"--sandbox-url: {sandbox_url!r} is not an http(s) URL like http://127.0.0.1:8800")
+    try:
+        result = run_playbook(
+            file,
+            read_input(input_),
+            sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
+            dry_run=dry_run,
+            config=ctx.obj["config"],
+            concurrency=concurrency,
+        )
+    except PlaybookInvalid as exc:
+        refuse(exc)
+    write_result(result, fmt, sys.stdout)
+    for line in error_lines(result):
+        say(line)
+    say(summary_line(result))
+    sys.exit(result.exit_code)
+
+
+def refuse(exc: PlaybookInvalid) -> NoReturn:
+    """Print each problem of an invalid playbook on its own line and exit with its code (2)."""
+    for problem in exc.problems:
+        say(problem)
+    sys.exit(exc.exit_code)

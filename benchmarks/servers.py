@@ -1,0 +1,104 @@
+"""The servers a benchmark measures, each run in a child process pinned to one core.
+
+They live in their own module because child processes are spawned and must import their target
+by name (a package's ``__main__`` cannot be re-imported that way).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connector.sandbox import SandboxConfig, serve
+
+THREATS = "/sentinelone/web/api/v2.1/threats"
+SIZE = 5000
+SANDBOX = SandboxConfig(rate_limits=False, sizes={"sentinelone": SIZE}, vendors=("sentinelone",))
+
+
+def first_core() -> int | None:
+    """The lowest CPU this process may run on, or None where affinity is not supported."""
+    return min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
+def keep_off_first_core() -> None:
+    """Move the calling process (the benchmark's client) to the other cores, when there are any."""
+    core = first_core()
+    if core is not None and len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(0, os.sched_getaffinity(0) - {core})
+
+
+def _pin_to_first_core() -> None:
+    core = first_core()
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+
+
+def serve_sandbox(port: int) -> None:
+    """The sandbox as ``connector sandbox`` serves it: SentinelOne only, rate limits off."""
+    _pin_to_first_core()
+    serve(SANDBOX, port=port, access_log=False)
+
+
+def serve_static(port: int, body: bytes) -> None:
+    """The floor: a bare Starlette app answering the threats path with ``body`` from memory."""
+
+    async def page(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    _pin_to_first_core()
+    uvicorn.run(Starlette(routes=[Route(THREATS, page)]), host="127.0.0.1", port=port, log_level="warning")
+
+
+@dataclass(frozen=True)
+class ChildServer:
+    """A server running in a child process: where it answers, and how much CPU it has used so far."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process (Linux /proc), or None where unavailable."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def in_child_process(target: Callable[..., None], *args: object) -> Iterator[ChildServer]:
+    """Run ``target(port, *args)`` in a child process; yields it once it answers, stops it after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = multiprocessing.get_context("spawn").Process(target=target, args=(port, *args), daemon=True)
+    process.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/", timeout=1)
+            break
+        except httpx.TransportError:
+            if not process.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("benchmark server did not start") from None
+            time.sleep(0.1)
+    try:
+        yield ChildServer(url, process.pid or 0)
+    finally:
+        process.terminate()
+        process.join(10)

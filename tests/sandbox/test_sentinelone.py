@@ -14,7 +14,6 @@ import pytest
 from starlette.types import ASGIApp
 
 from connector.sandbox.sentinelone import create_app
-from connector.sandbox.sentinelone.app import TokenBucket
 from connector.sandbox.sentinelone.query import DOCUMENTED_PARAMS
 
 TOKEN = "s1-test-token"
@@ -420,19 +419,6 @@ def test_rate_limit_on_a_fake_clock() -> None:
     assert client.get("/web/api/v2.1/system/info").status_code == 200  # only /threats is limited
     now[0] += 0.1
     assert [client.get(THREATS).status_code for _ in range(2)] == [200, 429]
-
-
-def test_token_bucket_refills_at_its_rate() -> None:
-    now = [0.0]
-    bucket = TokenBucket(rate=10, burst=2, clock=lambda: now[0])
-    assert [bucket.take(), bucket.take()] == [0.0, 0.0]
-    assert bucket.take() == pytest.approx(0.1)
-    now[0] = 0.15  # 1.5 tokens refilled: one request passes, the next waits for the missing half
-    assert bucket.take() == 0.0
-    assert bucket.take() == pytest.approx(0.05)
-    now[0] = 10.0  # a long pause refills only up to the burst
-    assert [bucket.take(), bucket.take()] == [0.0, 0.0]
-    assert bucket.take() == pytest.approx(0.1)
 
 
 def test_same_seed_same_bytes_other_seed_other_data() -> None:

@@ -37,6 +37,7 @@ from connector.sandbox.ciso_assistant.store import (
     seed_store,
 )
 from connector.sandbox.common import ANCHOR, json_response, presented_token, token_matches
+from connector.sandbox.limits import SlidingWindow
 
 LIST_PATH = "/api/incidents/"
 THROTTLE_REQUESTS = 20
@@ -57,24 +58,6 @@ class Reject(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(status, body)
         self.response = json_response(body, status)
-
-
-class Throttle:
-    """DRF's SimpleRateThrottle: at most ``requests`` per ``window`` seconds, over a sliding history."""
-
-    def __init__(self, requests: int, window: float, clock: Clock) -> None:
-        self.requests, self.window, self.clock = requests, window, clock
-        self.history: list[float] = []
-
-    def wait(self) -> float | None:
-        """None when the request may pass (and is counted); otherwise the seconds until one may."""
-        now = self.clock()
-        self.history = [moment for moment in self.history if moment > now - self.window]
-        if len(self.history) < self.requests:
-            self.history.insert(0, now)
-            return None
-        remaining = self.window - (now - self.history[-1])
-        return max(remaining / (self.requests - len(self.history) + 1), 0.0)
 
 
 def _throttled(wait: float) -> Response:
@@ -249,15 +232,15 @@ def _list_url(request: Request) -> str:
     return str(request.scope.get("root_path", "")) + LIST_PATH
 
 
-def _endpoint(handlers: Mapping[str, Handler], token: str, throttle: Throttle | None) -> Handler:
+def _endpoint(handlers: Mapping[str, Handler], token: str, throttle: SlidingWindow | None) -> Handler:
     """DRF's order: authenticate, throttle, then dispatch on the method (405 when it has no handler)."""
 
     async def endpoint(request: Request) -> Response:
         refusal = _unauthenticated(request, token)
         if refusal is not None:
             return refusal
-        wait = throttle.wait() if throttle is not None else None
-        if wait is not None:
+        wait = throttle.take() if throttle is not None else 0.0
+        if wait:
             return _throttled(wait)
         handler = handlers.get("GET" if request.method == "HEAD" else request.method)
         if handler is None:
@@ -295,7 +278,7 @@ def create_app(
         return max(real, ANCHOR + timedelta(seconds=clock() - started))
 
     api = IncidentsApi(seed_store(seed, size), now)
-    throttle = Throttle(THROTTLE_REQUESTS, THROTTLE_WINDOW, clock) if rate_limit else None
+    throttle = SlidingWindow(THROTTLE_REQUESTS, THROTTLE_WINDOW, clock) if rate_limit else None
     routes = [
         Route(path, _endpoint(handlers, token, throttle), methods=_METHODS)
         for path, handlers in api.routes().items()

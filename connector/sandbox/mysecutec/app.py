@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connector.sandbox.common import json_response, token_matches
+from connector.sandbox.limits import TokenBucket
 from connector.sandbox.mysecutec.aggregate import ThreatAggregateRequest, aggregate, facet_counts
 from connector.sandbox.mysecutec.bodies import (
     PATCH_USER_STATUSES,
@@ -52,30 +53,10 @@ LIST_PATH = "/tam/v1/threats/"
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
-class RateLimiter:
-    """A token bucket refilled at ``rate`` per second, holding at most ``rate`` tokens."""
-
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        self._rate = rate
-        self._tokens = rate
-        self._clock = clock
-        self._last = clock()
-
-    def acquire(self) -> float:
-        """Take a token: 0.0 when the request may proceed, else the seconds until one is available."""
-        now = self._clock()
-        self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return 0.0
-        return (1 - self._tokens) / self._rate
-
-
 class _Gate:
     """ASGI middleware: the token check, then the rate limit, before any route runs."""
 
-    def __init__(self, app: ASGIApp, token: str, limiter: RateLimiter | None) -> None:
+    def __init__(self, app: ASGIApp, token: str, limiter: TokenBucket | None) -> None:
         self._app = app
         self._token = token
         self._limiter = limiter
@@ -88,7 +69,7 @@ class _Gate:
         if not token_matches(Request(scope), "Bearer", self._token):
             response = error_response(401, "unauthorized", "Missing or invalid bearer token",
                                       {"WWW-Authenticate": 'Bearer realm="mysecutec"'})
-        elif self._limiter is not None and (wait := self._limiter.acquire()) > 0:
+        elif self._limiter is not None and (wait := self._limiter.take()) > 0:
             response = error_response(429, "rate_limited",
                                       f"Rate limit of {RATE_LIMIT_PER_SECOND} requests per second exceeded",
                                       {"Retry-After": str(max(1, math.ceil(wait)))})
@@ -227,7 +208,7 @@ def create_app(
         Route("/tam/v1/threats/{threat_id}", endpoints.threat, methods=["GET", "PATCH"]),
         Route("/tam/v1/threats/{threat_id}/logs", endpoints.logs, methods=["GET"]),
     ]
-    limiter = RateLimiter(RATE_LIMIT_PER_SECOND, clock) if rate_limit else None
+    limiter = TokenBucket(RATE_LIMIT_PER_SECOND, RATE_LIMIT_PER_SECOND, clock) if rate_limit else None
     return Starlette(
         routes=routes,
         middleware=[Middleware(_Gate, token=token, limiter=limiter)],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -15,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connector.sandbox.common import json_response, token_matches
+from connector.sandbox.limits import SlidingWindow
 from connector.sandbox.nameshield.data import VISIBLE_CUSTOMERS, generate_events
 from connector.sandbox.nameshield.params import bad_request, parse_list_query, parse_search_body
 from connector.sandbox.nameshield.store import EventStore
@@ -23,28 +23,6 @@ RATE_LIMIT = 600
 RATE_WINDOW_SECONDS = 300.0
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-class SlidingWindowLimiter:
-    """At most ``limit`` admitted requests per key in any ``window`` seconds; refused ones do not count."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
-        """Count requests against ``clock`` (seconds, monotonic), which tests replace to avoid sleeping."""
-        self._limit = limit
-        self._window = window
-        self._clock = clock
-        self._admitted: dict[str, deque[float]] = {}
-
-    def acquire(self, key: str) -> float | None:
-        """Admit one request (None) or say how many seconds remain until the oldest slot frees."""
-        now = self._clock()
-        stamps = self._admitted.setdefault(key, deque())
-        while stamps and stamps[0] <= now - self._window:
-            stamps.popleft()
-        if len(stamps) < self._limit:
-            stamps.append(now)
-            return None
-        return stamps[0] + self._window - now
 
 
 def create_app(
@@ -59,15 +37,15 @@ def create_app(
     if size < 0:
         raise ValueError(f"size must be zero or more, not {size}")
     store = EventStore(generate_events(seed, size))
-    limiter = SlidingWindowLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS, clock) if rate_limit else None
+    limiter = SlidingWindow(RATE_LIMIT, RATE_WINDOW_SECONDS, clock) if rate_limit else None
 
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def admit_then_answer(request: Request) -> Response:
             if not token_matches(request, "Bearer", token):
                 raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
             if limiter is not None:
-                wait = limiter.acquire(token)
-                if wait is not None:
+                wait = limiter.take(token)
+                if wait:
                     retry_after = str(max(1, math.ceil(wait)))
                     raise HTTPException(429, "Too Many Requests", headers={"Retry-After": retry_after})
             return await endpoint(request)

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from connector.sandbox.common import json_response, token_matches
+from connector.sandbox.limits import TokenBucket
 from connector.sandbox.sentinelone.data import ANALYST_VERDICTS, INCIDENT_STATUSES, generate_threats
 from connector.sandbox.sentinelone.filters import ApiError, validation_error
 from connector.sandbox.sentinelone.query import body_filter_params, parse_list_query
@@ -29,25 +30,6 @@ SYSTEM_INFO = {"build": "sandbox", "patch": "2", "release": "24.1", "version": "
 """What ``GET /system/info`` answers: the cheap authenticated call a connection test uses."""
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-class TokenBucket:
-    """A token bucket on an injectable monotonic clock (tests pass a fake one instead of sleeping)."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self._tokens = burst
-        self._at = clock()
-
-    def take(self) -> float:
-        """Take one token: 0.0 when allowed, else the seconds until one is available."""
-        now = self.clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens >= 1.0 - 1e-9:  # tolerate float drift: 0.1 s at 10/s must give a whole token
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self.rate
 
 
 class PiecesResponse(Response):

@@ -114,35 +114,11 @@ def test_input_from_file_and_stdin_and_ndjson(tmp_path: Path, config: Path) -> N
     source = tmp_path / "in.json"
     source.write_text('{"limit": 2}')
     env = {"S1_TOKEN": "sandbox-token"}
-    from_file = connector(
-        "--config",
-        str(config),
-        "run",
-        "get-threats",
-        "-c",
-        "s1",
-        "--input",
-        f"@{source}",
-        "--format",
-        "ndjson",
-        env=env,
-    )
+    run_s1 = ("--config", str(config), "run", "get-threats", "-c", "s1", "--input")
+    from_file = connector(*run_s1, f"@{source}", "--format", "ndjson", env=env)
     lines = from_file.stdout.splitlines()
     assert len(lines) == 2 and orjson.loads(lines[0])["vendor"] == "sentinelone"
-    from_stdin = connector(
-        "--config",
-        str(config),
-        "run",
-        "get-threats",
-        "-c",
-        "s1",
-        "--input",
-        "-",
-        "--format",
-        "table",
-        env=env,
-        stdin='{"limit": 2}',
-    )
+    from_stdin = connector(*run_s1, "-", "--format", "table", env=env, stdin='{"limit": 2}')
     assert from_stdin.returncode == 0 and "get_threats: 2 threats (success)" in from_stdin.stdout
 
 

@@ -30,6 +30,7 @@ from connector.runner import arun_action
 from connector.sandbox import FaultPlan, SandboxConfig, build_app
 from connector.sandbox.ciso_assistant.store import Incident, seed_store
 from connector.threat import Threat
+from tests.actions.recording import RecordingTransport
 from tests.vcr_support import CASSETTES, cassette
 
 VENDOR = "ciso_assistant"
@@ -77,14 +78,7 @@ class Sandbox:
         self.sent: list[httpx.Request] = []
 
     def transport(self) -> httpx.AsyncBaseTransport:
-        inner, sent = httpx.ASGITransport(app=self.app), self.sent
-
-        class Recording(httpx.AsyncBaseTransport):
-            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-                sent.append(request)
-                return await inner.handle_async_request(request)
-
-        return Recording()
+        return RecordingTransport(self.app, self.sent)
 
     def run(
         self,

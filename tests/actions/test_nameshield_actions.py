@@ -25,6 +25,7 @@ from connector.sandbox import SandboxConfig, build_app
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.nameshield import generate_events
 from connector.vendors.nameshield.mapping import normalize_event
+from tests.actions.recording import RecordingTransport
 from tests.vcr_support import cassette
 
 SIZE = 150
@@ -63,17 +64,12 @@ class Sandbox:
         self.slept: list[float] = []
 
     def transport(self, gone: int | None = None) -> httpx.AsyncBaseTransport:
-        inner = httpx.ASGITransport(app=self.app)
-        sent = self.sent
+        def v2_gone(request: httpx.Request) -> httpx.Response | None:
+            if gone and request.method == "GET" and request.url.path == "/nameshield/cti/v2/events":
+                return httpx.Response(gone, json={"message": "This route has been removed", "data": None})
+            return None
 
-        class Recording(httpx.AsyncBaseTransport):
-            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-                sent.append(request)
-                if gone and request.method == "GET" and request.url.path == "/nameshield/cti/v2/events":
-                    return httpx.Response(gone, json={"message": "This route has been removed", "data": None})
-                return await inner.handle_async_request(request)
-
-        return Recording()
+        return RecordingTransport(self.app, self.sent, v2_gone)
 
     def run(
         self,

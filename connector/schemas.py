@@ -8,7 +8,7 @@ is also its ``$id``, so files refer to each other with ``{"$ref": "threat.json"}
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -59,13 +59,52 @@ class SchemaStore:
         """Raise :class:`BadInput` with one line naming the path and the rule when ``instance`` is invalid."""
         error = best_match(self.validator(name).iter_errors(instance))
         if error is not None:
-            raise BadInput(describe_error(error, label))
+            raise BadInput(describe_error(error, label, self._forms(name)))
+
+    def _forms(self, name: str) -> FormNamer:
+        resolver = self._registry.resolver(base_uri=name)
+
+        def form(branch: Any) -> str:
+            # A branch of anyOf/oneOf, told by its type: "string", "array", or a const/enum's values.
+            if isinstance(branch, dict) and "$ref" in branch:
+                try:
+                    branch = resolver.lookup(branch["$ref"]).contents
+                except Exception:  # an unresolvable ref still names something readable
+                    return str(branch["$ref"]).rsplit("/", 1)[-1]
+            if not isinstance(branch, dict):
+                return "any value" if branch is True else "nothing"
+            if "const" in branch:
+                return repr(branch["const"])
+            if "enum" in branch:
+                return " or ".join(repr(value) for value in branch["enum"])
+            if "required" in branch and "type" not in branch:
+                return "with " + " and ".join(branch["required"])
+            kind = branch.get("type", "value")
+            kinds = " or ".join(kind) if isinstance(kind, list) else str(kind)
+            return f"{kinds} ({branch['description']})" if "description" in branch else kinds
+
+        return form
 
 
-def describe_error(error: ValidationError, label: str) -> str:
-    """``label.path[0].field: what is wrong (rule: keyword)`` for one validation error."""
+FormNamer = Callable[[Any], str]
+
+
+def describe_error(error: ValidationError, label: str, form: FormNamer | None = None) -> str:
+    """``label.path[0].field: what is wrong (rule: keyword)`` for one validation error.
+
+    For anyOf/oneOf, whose own message ("not valid under any of the given schemas") names no rule a
+    person can act on, ``form`` names each allowed form of the value instead.
+    """
     where = label + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
-    return f"{where}: {error.message} (rule: {error.validator})"
+    message = error.message
+    if form is not None and error.validator in ("anyOf", "oneOf") and isinstance(error.validator_value, list):
+        forms = "; ".join(dict.fromkeys(form(branch) for branch in error.validator_value))
+        instance = error.instance
+        subject = repr(instance)
+        if isinstance(instance, dict | list):
+            subject = "the object" if isinstance(instance, dict) else "the array"
+        message = f"{subject} is none of the allowed forms: {forms}"
+    return f"{where}: {message} (rule: {error.validator})"
 
 
 GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Event, "connection.json": Connection}

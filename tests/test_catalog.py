@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
 from connector.catalog import manifest_path, schemas_dir
+from connector.errors import BadInput
 from connector.manifest import render_manifest
 from connector.plugins import default_host
 from connector.schemas import GENERATED
@@ -91,3 +94,30 @@ def test_every_action_schema_is_valid_draft_2020_12() -> None:
         for name in (spec.input, spec.output):
             Draft202012Validator.check_schema(host.schemas.get(name))
         assert spec.vendors, f"action {spec.name} has no vendor"
+
+
+@pytest.mark.parametrize(
+    ("schema", "document", "message"),
+    [
+        (
+            "update_threat_status.input.json",
+            {"ids": ["1"]},
+            "input: the object is none of the allowed forms: with status; with vendor_status; with verdict"
+            " (rule: anyOf)",
+        ),
+        (
+            "nameshield.event_filters.json",
+            {"sort": 5},
+            "input.sort: 5 is none of the allowed forms: string; array (rule: anyOf)",
+        ),
+        (
+            "get_threats.input.json",
+            {"since": "yesterday"},
+            "input.since: 'yesterday' is not a 'date-time' (rule: format)",
+        ),
+    ],
+)
+def test_invalid_input_is_one_line_naming_field_and_rule(schema: str, document: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadInput) as raised:
+        default_host().schemas.validate(schema, document, "input")
+    assert raised.value.message == message

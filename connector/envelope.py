@@ -23,14 +23,20 @@ class ErrorItem(BaseModel):
 
 
 class Meta(BaseModel):
-    """What the run cost and how it ran; bindings may add keys (``existed`` on create_incident)."""
+    """What the run cost and how it ran; bindings may add keys (``existed`` on create_incident).
+
+    The counts come from the run's lifecycle events (:mod:`connector.events.counters`); ``run_id``
+    is the id those events carried (None for an envelope no runner made).
+    """
 
     model_config = ConfigDict(extra="allow")
     duration_ms: int = 0
     requests: int = 0
     retries: int = 0
     pages: int = 0
+    records: int = 0
     dry_run: bool = False
+    run_id: str | None = None
 
 
 class Envelope(BaseModel):

@@ -4,7 +4,12 @@ Registration hooks receive a ``register`` callback instead of returning lists, s
 add several things. Event hooks are fired by the runner and the HTTP layer in this order for one
 action: action_started, then per request request_sent / response_received (and retry_scheduled
 before a retry), page_fetched per page, record_emitted per record, and last action_finished or
-action_failed.
+action_failed. An action refused before it started (unknown action, invalid input, no such
+connection) fires action_failed alone.
+
+Every event hook receives ``run_id``, the short id of one action run (also in the envelope's
+``meta.run_id``): actions run concurrently (a playbook's ``for_each``), so a plugin that keeps
+state per run keys it by ``run_id``. An implementation takes only the arguments it names.
 """
 
 from __future__ import annotations
@@ -39,40 +44,44 @@ def register_schemas(register: Callable[[Path], None]) -> None:
 
 
 @hookspec
-def action_started(action: str, vendor: str, connection: str, input: dict[str, Any]) -> None:
-    """An action is about to run, its input already validated."""
+def action_started(run_id: str, action: str, vendor: str, connection: str, input: dict[str, Any]) -> None:
+    """An action is about to run, its input already validated (``input`` may hold secrets a caller put there)."""
 
 
 @hookspec
-def request_sent(vendor: str, method: str, path: str, attempt: int) -> None:
-    """The HTTP layer sent a request (path without query; no headers, so no secret)."""
+def request_sent(run_id: str, vendor: str, method: str, path: str, attempt: int) -> None:
+    """The HTTP layer sent a request (path without query; no headers, so no secret); ``attempt`` counts from 1."""
 
 
 @hookspec
-def response_received(vendor: str, method: str, path: str, status: int, elapsed_ms: float, attempt: int) -> None:
-    """An answer arrived for the request sent just before."""
+def response_received(
+    run_id: str, vendor: str, method: str, path: str, status: int, elapsed_ms: float, attempt: int
+) -> None:
+    """An answer arrived for the request sent just before (a connection error fires no answer)."""
 
 
 @hookspec
-def retry_scheduled(vendor: str, method: str, path: str, attempt: int, delay_s: float, reason: str) -> None:
+def retry_scheduled(
+    run_id: str, vendor: str, method: str, path: str, attempt: int, delay_s: float, reason: str
+) -> None:
     """A request failed in a retriable way and will be sent again after ``delay_s`` seconds."""
 
 
 @hookspec
-def page_fetched(vendor: str, path: str, page: int, records: int) -> None:
-    """One page of a paged read arrived (``page`` counts from 1)."""
+def page_fetched(run_id: str, vendor: str, path: str, page: int, records: int) -> None:
+    """One page of a paged read arrived (``page`` counts from 1; ``records`` as the vendor sent them)."""
 
 
 @hookspec
-def record_emitted(action: str, record: dict[str, Any]) -> None:
+def record_emitted(run_id: str, action: str, record: dict[str, Any]) -> None:
     """An action produced one record of its output (a threat, an event, an incident)."""
 
 
 @hookspec
-def action_finished(envelope: Envelope) -> None:
-    """An action ended with status success or partial."""
+def action_finished(run_id: str, envelope: Envelope) -> None:
+    """An action ended with status success or partial; ``envelope.meta`` holds its final counts."""
 
 
 @hookspec
-def action_failed(envelope: Envelope) -> None:
-    """An action ended with status failed."""
+def action_failed(run_id: str, envelope: Envelope) -> None:
+    """An action ended with status failed (its errors say why)."""

@@ -36,15 +36,6 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
-class Counters:
-    """What one action run cost: the numbers that end up in the envelope's meta."""
-
-    requests: int = 0
-    retries: int = 0
-    pages: int = 0
-
-
-@dataclass
 class PlannedRequest:
     """A write that a dry run would have sent (the token is never part of it)."""
 
@@ -83,7 +74,11 @@ class Paging(Protocol):
 
 
 class Events(Protocol):
-    """The lifecycle hooks the HTTP layer fires (pluggy's hook relay satisfies it)."""
+    """The lifecycle hooks the HTTP layer fires (pluggy's hook relay satisfies it).
+
+    What a run cost (requests, retries, pages, records) is counted from these events by the
+    built-in :mod:`connector.events.counters` plugin, not here.
+    """
 
     request_sent: Callable[..., Any]
     response_received: Callable[..., Any]
@@ -103,7 +98,8 @@ class VendorClient:
     sleep: Sleep = asyncio.sleep
     dry_run: bool = False
     action: str = ""
-    counters: Counters = field(default_factory=Counters)
+    run_id: str = ""
+    """The run the events belong to (the runner sets it; a client used on its own has none)."""
     planned: list[PlannedRequest] = field(default_factory=list)
     item_errors: list[ErrorItem] = field(default_factory=list)
     """Per-item failures of a bulk operation; any makes the envelope ``partial``."""
@@ -139,8 +135,12 @@ class VendorClient:
 
     def emit(self, record: dict[str, Any]) -> dict[str, Any]:
         """Announce one output record to the lifecycle hooks; returns it for chaining."""
-        self.events.record_emitted(action=self.action, record=record)
+        self.events.record_emitted(run_id=self.run_id, action=self.action, record=record)
         return record
+
+    def page_fetched(self, path: str, page: int, records: int) -> None:
+        """Announce one page of a paged read (``page`` from 1): :meth:`pages` does, and bindings paging by hand."""
+        self.events.page_fetched(run_id=self.run_id, vendor=self.vendor.name, path=path, page=page, records=records)
 
     def item_failed(self, item: str, kind: str, message: str) -> None:
         """Record that one item of a bulk operation failed, keeping the others going."""
@@ -205,8 +205,7 @@ class VendorClient:
             body = await self.request("GET", path, params=query)
             records = paging.records(body)
             page_number += 1
-            self.counters.pages += 1
-            self.events.page_fetched(vendor=self.vendor.name, path=path, page=page_number, records=len(records))
+            self.page_fetched(path, page_number, len(records))
             if remaining is not None:
                 records = records[:remaining]
                 remaining -= len(records)
@@ -217,10 +216,10 @@ class VendorClient:
             query = paging.next_params(body, query)
 
     def _note_retry(self, method: str, path: str, state: RetryCallState) -> None:
-        self.counters.retries += 1
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         self.events.retry_scheduled(
+            run_id=self.run_id,
             vendor=self.vendor.name,
             method=method,
             path=path,
@@ -235,9 +234,8 @@ class VendorClient:
         if self._limiter is not None:
             await self._limiter.acquire()
         where = f"{self.vendor.name}: {method} {path}"
-        self.events.request_sent(vendor=self.vendor.name, method=method, path=path, attempt=attempt)
+        self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
         started = time.perf_counter()
-        self.counters.requests += 1
         try:
             response = await self._http.request(method, path, params=params, json=json)
         except httpx.ConnectError as exc:
@@ -248,6 +246,7 @@ class VendorClient:
             raise RetriableError(f"{where}: connection failed ({_reason(exc)})") from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.events.response_received(
+            run_id=self.run_id,
             vendor=self.vendor.name,
             method=method,
             path=path,

@@ -29,6 +29,7 @@ LOAD_ENV = "CONNECTOR_LOAD_PLUGINS"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "connector.builtin",
+    "connector.events.counters",
     "connector.vendors.sentinelone",
     "connector.vendors.mysecutec",
     "connector.vendors.nameshield",

@@ -3,11 +3,15 @@
 validate input -> pick the connection and vendor -> the vendor binding (through the HTTP layer)
 -> validate output -> envelope. Every failure becomes an envelope with status ``failed`` and one
 error line; nothing raises out of :func:`arun_action` but programming errors.
+
+Each run has a ``run_id`` that every lifecycle event of it carries; the envelope's counts are the
+built-in counters plugin's count of those events (:mod:`connector.events.counters`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +24,7 @@ from connector.actions import ActionSpec
 from connector.connections import SANDBOX, Connection, load_connections, sandbox_connection
 from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, BadVendorAnswer, ConfigError, ConnectorError
+from connector.events import counters
 from connector.http import Sleep, VendorClient
 from connector.plugins import Host, default_host
 from connector.redaction import redactor
@@ -38,16 +43,19 @@ async def arun_action(
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = asyncio.sleep,
+    run_id: str | None = None,
 ) -> Envelope:
     """Run one action and return its envelope.
 
     ``sandbox`` is True to start the embedded simulators for this call, or the base URL of a
     sandbox already running. ``connection`` is a name from the connections file (``config``),
-    ``"sandbox"``, or a :class:`Connection`.
+    ``"sandbox"``, or a :class:`Connection`. ``run_id`` names the run in its events and meta
+    (default: a fresh random one; one given must be unique among the runs going at once).
     """
     host = host or default_host()
+    run_id = run_id or new_run_id()
     started = time.perf_counter()
-    envelope = Envelope(action=action, vendor=vendor, status="failed", meta=Meta(dry_run=dry_run))
+    envelope = Envelope(action=action, vendor=vendor, status="failed", meta=Meta(dry_run=dry_run, run_id=run_id))
     try:
         spec = host.action(action)
         if vendor is not None:
@@ -61,16 +69,25 @@ async def arun_action(
         with _sandbox_url(sandbox, wanted) as sandbox_url:
             target = _connection(spec, connection, vendor, sandbox_url, config)
             envelope.vendor, envelope.connection = target.vendor, target.name
-            await _run(host, spec, target, document, envelope, dry_run, transport, sleep)
+            await _run(host, spec, target, document, envelope, run_id, dry_run, transport, sleep)
     except ConnectorError as exc:
         envelope.status = "failed"
         envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
-    envelope.meta.duration_ms = round((time.perf_counter() - started) * 1000)
+    finally:
+        # Taken even when a programming error escapes, so the counters plugin forgets the run.
+        counts = counters.take(run_id)
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    envelope.meta = envelope.meta.model_copy(update={"duration_ms": duration_ms, **counts.as_dict()})
     if envelope.status == "failed":
-        host.hook.action_failed(envelope=envelope)
+        host.hook.action_failed(run_id=run_id, envelope=envelope)
     else:
-        host.hook.action_finished(envelope=envelope)
+        host.hook.action_finished(run_id=run_id, envelope=envelope)
     return envelope
+
+
+def new_run_id() -> str:
+    """A fresh run id: 12 random hex digits, short enough to read in a log line."""
+    return secrets.token_hex(6)
 
 
 def run_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> Envelope:
@@ -84,6 +101,7 @@ async def _run(
     target: Connection,
     document: dict[str, Any],
     envelope: Envelope,
+    run_id: str,
     dry_run: bool,
     transport: httpx.AsyncBaseTransport | None,
     sleep: Sleep,
@@ -93,7 +111,8 @@ async def _run(
     filters_schema = spec.vendors[vendor.name].vendor_filters
     if filters_schema and "vendor_filters" in document:
         host.schemas.validate(filters_schema, document["vendor_filters"], "input.vendor_filters")
-    host.hook.action_started(action=spec.name, vendor=vendor.name, connection=target.name, input=document)
+    # The client reads the connection's secret, which registers it with the redactor: done before
+    # action_started, so a plugin redacting the input (the audit log) already knows the secret.
     client = VendorClient(
         connection=target,
         vendor=vendor,
@@ -102,19 +121,16 @@ async def _run(
         sleep=sleep,
         dry_run=dry_run,
         action=spec.name,
+        run_id=run_id,
     )
     async with client:
+        host.hook.action_started(
+            run_id=run_id, action=spec.name, vendor=vendor.name, connection=target.name, input=document
+        )
         try:
             output = await binding(client, document)
         finally:
-            counters = client.counters
-            envelope.meta = Meta(
-                requests=counters.requests,
-                retries=counters.retries,
-                pages=counters.pages,
-                dry_run=dry_run,
-                **client.meta,
-            )
+            envelope.meta = Meta(dry_run=dry_run, run_id=run_id, **client.meta)
     if dry_run and spec.mutates:
         output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
     else:

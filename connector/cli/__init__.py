@@ -18,6 +18,7 @@ from connector.cli.playbooks import playbook
 from connector.cli.sandbox import sandbox
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import ConnectorError
+from connector.events import audit_log
 
 __all__ = ["cli", "main"]
 
@@ -31,11 +32,19 @@ __all__ = ["cli", "main"]
     envvar="CONNECTOR_CONFIG",
     help="Connections file (default: $CONNECTOR_CONFIG, else the user's config folder).",
 )
+@click.option(
+    "--audit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CONNECTOR_AUDIT",
+    help="Append one JSON line per lifecycle event to FILE, secrets redacted (default: $CONNECTOR_AUDIT).",
+)
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, config: Path | None) -> None:
+def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | None) -> None:
     """SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant."""
     setup_logging(verbose)
     ctx.obj = {"config": config}
+    if audit is not None:
+        ctx.with_resource(audit_log(audit, option="--audit"))
 
 
 for command in (list_actions, describe, run, playbook, sandbox):

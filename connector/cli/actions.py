@@ -8,6 +8,7 @@ import click
 
 from connector.cli.common import read_input, say
 from connector.envelope import Envelope
+from connector.events.progress import showing_progress
 from connector.output import FORMATS, summary_line, to_json, write_envelope
 from connector.playbook.pipes import mapped_input
 from connector.plugins import default_host
@@ -57,6 +58,7 @@ def describe(action: str) -> None:
     metavar="NAME=JMESPATH",
     help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.",
 )
+@click.option("--progress/--no-progress", default=True, help="A live progress line on stderr, when it is a terminal.")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -68,6 +70,7 @@ def run(
     fmt: str,
     dry_run: bool,
     maps: tuple[str, ...],
+    progress: bool,
 ) -> None:
     """Run one action and print its envelope.
 
@@ -78,15 +81,16 @@ def run(
             --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
     """
     document = mapped_input(read_input(input_), maps)
-    envelope = run_action(
-        action,
-        document,
-        connection=connection,
-        vendor=vendor,
-        sandbox=sandbox,
-        dry_run=dry_run,
-        config=ctx.obj["config"],
-    )
+    with showing_progress(default_host(), enabled=progress):
+        envelope = run_action(
+            action,
+            document,
+            connection=connection,
+            vendor=vendor,
+            sandbox=sandbox,
+            dry_run=dry_run,
+            config=ctx.obj["config"],
+        )
     _finish(envelope, fmt)
 
 

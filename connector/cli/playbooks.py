@@ -11,6 +11,7 @@ import click
 
 from connector.cli.common import read_input, say
 from connector.errors import BadInput
+from connector.events.progress import showing_progress
 from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
 from connector.playbook.report import error_lines, summary_line, write_result
@@ -47,6 +48,7 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
     type=click.IntRange(1, 64),
     help="for_each items run at once, for steps that set no concurrency (default 4).",
 )
+@click.option("--progress/--no-progress", default=True, help="A live progress line on stderr, when it is a terminal.")
 @click.pass_context
 def playbook_run(
     ctx: click.Context,
@@ -57,6 +59,7 @@ def playbook_run(
     dry_run: bool,
     fmt: str,
     concurrency: int | None,
+    progress: bool,
 ) -> None:
     """Check then run a playbook; prints every step's envelopes.
 
@@ -66,14 +69,15 @@ def playbook_run(
     if sandbox_url and urlsplit(sandbox_url).scheme not in ("http", "https"):
         raise BadInput(f"--sandbox-url: {sandbox_url!r} is not an http(s) URL like http://127.0.0.1:8800")
     try:
-        result = run_playbook(
-            file,
-            read_input(input_),
-            sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
-            dry_run=dry_run,
-            config=ctx.obj["config"],
-            concurrency=concurrency,
-        )
+        with showing_progress(default_host(), enabled=progress):
+            result = run_playbook(
+                file,
+                read_input(input_),
+                sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
+                dry_run=dry_run,
+                config=ctx.obj["config"],
+                concurrency=concurrency,
+            )
     except PlaybookInvalid as exc:
         refuse(exc)
     write_result(result, fmt, sys.stdout)

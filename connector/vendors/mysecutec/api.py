@@ -100,7 +100,7 @@ async def read_pages(
     first_query = {**query, "limit": size, "offset": offset}
     first = await client.request("GET", path, params=first_query)
     pages = [paging.records(first)]
-    _page_fetched(client, path, 1, len(pages[0]))
+    client.page_fetched(path, 1, len(pages[0]))
     total, unfiltered = _count(first, "total"), _count(first, "unfiltered_total")
     available = None if total is None else max(total - offset, 0)
     wanted = available if max_records is None or available is None else min(available, max_records)
@@ -119,16 +119,11 @@ async def read_pages(
         async def fetch(start: int) -> list[dict[str, Any]]:
             body = await client.request("GET", path, params={**query, "limit": step, "offset": start})
             records = paging.records(body)
-            _page_fetched(client, path, (start - offset) // step + 1, len(records))
+            client.page_fetched(path, (start - offset) // step + 1, len(records))
             return records
 
         pages.extend(await gather_bounded(starts, fetch))
     return Listing(_distinct(pages, max_records), total, unfiltered)
-
-
-def _page_fetched(client: VendorClient, path: str, number: int, records: int) -> None:
-    client.counters.pages += 1
-    client.events.page_fetched(vendor=client.vendor.name, path=path, page=number, records=records)
 
 
 def _distinct(pages: list[list[dict[str, Any]]], max_records: int | None) -> list[dict[str, Any]]:

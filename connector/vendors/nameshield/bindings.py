@@ -31,6 +31,8 @@ class _Collector:
         self.chosen = chosen
         self.include_raw = include_raw
         self.kept: list[tuple[datetime, str, dict[str, Any]]] = []
+        self.pages = 0
+        """Pages of the v2 list read: once one was, a 404 is no longer the sign of a withdrawn route."""
         self._seen: set[str] = set()
 
     @property
@@ -64,7 +66,7 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> dict[st
         try:
             total = await _list_v2(client, v2_params(document, chosen), collector)
         except VendorError as exc:
-            if exc.status not in ROUTE_GONE or client.counters.pages:
+            if exc.status not in ROUTE_GONE or collector.pages:
                 raise
             lost = (
                 " (sort not applied)"
@@ -84,6 +86,7 @@ async def _list_v2(client: VendorClient, params: dict[str, Any], collector: _Col
     # The walk may stop at the limit, before the vendor's last page: close it there and then.
     async with aclosing(client.pages(EVENTS_V2, params, V2_PAGING)) as pages:
         async for page in pages:
+            collector.pages += 1
             total = _integer(page.body, "total_items") if total is None else total
             for record in page.records:
                 output = collector.add(record)
@@ -99,6 +102,7 @@ async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Col
     """Walk ``POST /cti/v1/events/search`` by offset; the events are then put oldest first."""
     total: int | None = None
     query: dict[str, Any] | None = body
+    page = 0
     while query is not None and not collector.full:
         answer = await client.request("POST", SEARCH_V1, json=query)
         if answer is None:
@@ -108,8 +112,8 @@ async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Col
         if not isinstance(answer, dict):
             raise BadVendorAnswer(f"{NAME}: POST {SEARCH_V1}: expected a SearchResult object")
         records = V1_PAGING.records(answer)
-        client.counters.pages += 1
-        client.events.page_fetched(vendor=NAME, path=SEARCH_V1, page=client.counters.pages, records=len(records))
+        page += 1
+        client.page_fetched(SEARCH_V1, page, len(records))
         if total is None:
             total = _integer(answer.get("data"), "total")
         for record in records:

@@ -1,0 +1,12 @@
+"""Built-in plugins on the lifecycle events (the hooks of :mod:`connector.hookspecs`).
+
+- :mod:`connector.events.counters`: the envelope's meta counts, per run (always registered).
+- :mod:`connector.events.progress`: a live progress line on a terminal's stderr (the CLI's
+  ``run`` and ``playbook run``).
+- :mod:`connector.events.audit`: an opt-in JSONL audit log (``--audit FILE``, or
+  :func:`audit_log` from Python).
+"""
+
+from connector.events.audit import AuditLog, audit_log
+
+__all__ = ["AuditLog", "audit_log"]

@@ -1,0 +1,141 @@
+"""A live progress line on stderr for each running action: records, pages, rate, requests, retries.
+
+Registered by the CLI commands ``run`` and ``playbook run`` through :func:`showing_progress`, and
+only when stderr is a terminal: piped or redirected, nothing is shown. The line is drawn with rich
+on stderr, so stdout carries the envelope alone whatever ``--format`` says, and it is erased when
+the action ends. The numbers are the counters plugin's (:mod:`connector.events.counters`): its hooks
+run first, this plugin's last.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from connector.events import counters
+from connector.hookspecs import hookimpl
+from connector.plugins import Host
+
+REDRAW_EVERY_S = 0.1
+"""At most this often a record redraws the line: thousands of records a second need not each draw."""
+
+
+@dataclass(frozen=True)
+class _Shown:
+    action: str
+    started: float
+
+
+class Progress:
+    """The plugin: one line per action running, drawn on ``console`` (which must be a terminal)."""
+
+    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.console = console
+        self._clock = clock
+        self._runs: dict[str, _Shown] = {}
+        self._live: Live | None = None
+        self._drawn_at = float("-inf")
+
+    def lines(self) -> Group:
+        """What the display shows now: one line per action running."""
+        return Group(*(self._line(run_id, shown) for run_id, shown in self._runs.items()))
+
+    def stop(self) -> None:
+        """Erase the display (the CLI calls it even when an action never ended)."""
+        self._runs.clear()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    @hookimpl(trylast=True)
+    def action_started(self, run_id: str, action: str) -> None:
+        """Show a line for the action."""
+        self._runs[run_id] = _Shown(action, self._clock())
+        if self._live is None:
+            # Redrawn on events, not by a timer thread; stdout is left alone for the envelope.
+            self._live = Live(
+                console=self.console, get_renderable=self.lines, auto_refresh=False, transient=True,
+                redirect_stdout=False, redirect_stderr=False,
+            )
+            self._live.start()
+        self._draw()
+
+    @hookimpl(trylast=True)
+    def request_sent(self, run_id: str) -> None:
+        """Count the request on the line (bulk updates show progress by their requests)."""
+        self._draw(run_id, throttled=True)
+
+    @hookimpl(trylast=True)
+    def retry_scheduled(self, run_id: str) -> None:
+        """Show the retry at once: a wait follows."""
+        self._draw(run_id)
+
+    @hookimpl(trylast=True)
+    def page_fetched(self, run_id: str) -> None:
+        """Show the page."""
+        self._draw(run_id)
+
+    @hookimpl(trylast=True)
+    def record_emitted(self, run_id: str) -> None:
+        """Count the record, redrawing at most every :data:`REDRAW_EVERY_S`."""
+        self._draw(run_id, throttled=True)
+
+    @hookimpl
+    def action_finished(self, run_id: str) -> None:
+        """Remove the action's line."""
+        self._end(run_id)
+
+    @hookimpl
+    def action_failed(self, run_id: str) -> None:
+        """Remove the action's line."""
+        self._end(run_id)
+
+    def _draw(self, run_id: str | None = None, *, throttled: bool = False) -> None:
+        if self._live is None or (run_id is not None and run_id not in self._runs):
+            return
+        now = self._clock()
+        if throttled and now - self._drawn_at < REDRAW_EVERY_S:
+            return
+        self._drawn_at = now
+        self._live.refresh()
+
+    def _end(self, run_id: str) -> None:
+        if self._runs.pop(run_id, None) is not None and not self._runs:
+            self.stop()
+        else:
+            self._draw()
+
+    def _line(self, run_id: str, shown: _Shown) -> Text:
+        counts = counters.current(run_id) or counters.Counts()
+        parts = []
+        if counts.pages or counts.records:
+            elapsed = self._clock() - shown.started
+            rate = counts.records / elapsed if elapsed > 0 else 0.0
+            shown_rate = f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
+            parts += [f"{counts.records:,} records", f"{counts.pages:,} pages", f"{shown_rate} records/s"]
+        parts += [f"{counts.requests:,} requests", f"{counts.retries:,} retries"]
+        return Text.assemble((shown.action, "bold"), "  ", " · ".join(parts))
+
+
+@contextmanager
+def showing_progress(
+    host: Host, *, enabled: bool = True, console: Console | None = None
+) -> Iterator[Progress | None]:
+    """Show the progress of the actions run on ``host`` inside the block, if ``console`` (stderr) is a terminal."""
+    shown_on = console or Console(stderr=True)
+    if not enabled or not shown_on.is_terminal:
+        yield None
+        return
+    progress = Progress(shown_on)
+    host.pm.register(progress)
+    try:
+        yield progress
+    finally:
+        host.pm.unregister(progress)
+        progress.stop()

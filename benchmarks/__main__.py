@@ -36,7 +36,7 @@ from connector.connections import sandbox_connection
 from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.plugins import default_host
-from connector.runner import arun_action
+from connector.runner import run_action
 
 PAGE = 1000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))
@@ -63,7 +63,7 @@ def pages_per_second(server: ChildServer, params: dict[str, str]) -> tuple[float
 
 def client_records_per_second(base_url: str) -> tuple[float, float]:
     started = time.perf_counter()
-    envelope = asyncio.run(arun_action("get_threats", {}, sandbox=base_url, vendor="sentinelone"))
+    envelope = run_action("get_threats", {}, sandbox=base_url, vendor="sentinelone")
     action_rate = envelope.output["count"] / (time.perf_counter() - started)
     started = time.perf_counter()
     count, cursor = 0, None

@@ -29,6 +29,7 @@ from connector.http import Sleep, VendorClient
 from connector.plugins import Host, default_host
 from connector.redaction import redactor
 from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
+from connector.sync import run_sync
 
 
 async def arun_action(
@@ -92,7 +93,7 @@ def new_run_id() -> str:
 
 def run_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> Envelope:
     """Synchronous :func:`arun_action`, for callers without an event loop (a SOAR's Python step)."""
-    return asyncio.run(arun_action(action, input, **options))
+    return run_sync(arun_action(action, input, **options))
 
 
 async def _run(

@@ -40,6 +40,7 @@ from connector.plugins import Host, default_host
 from connector.runner import arun_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
+from connector.sync import run_sync
 
 PlaybookSource = str | Path | Mapping[str, Any]
 
@@ -98,7 +99,7 @@ def run_playbook(
     playbook: PlaybookSource, inputs: Mapping[str, Any] | None = None, **options: Any,
 ) -> PlaybookResult:
     """Synchronous :func:`arun_playbook`, for callers without an event loop."""
-    return asyncio.run(arun_playbook(playbook, inputs, **options))
+    return run_sync(arun_playbook(playbook, inputs, **options))
 
 
 def resolve_inputs(

@@ -7,7 +7,10 @@ limit, and turns every failure into one of the :mod:`connector.errors` classes w
 message built from the method, the path and the vendor's own words, never from headers.
 
 Writes are retried only where a retry cannot apply them twice: after a 429 (the vendor refused
-before doing anything) or a connection that never opened. Paged reads go through
+before doing anything) or a connection that never opened; a POST that only reads (a search, an
+aggregate) says ``read_only=True`` and is treated like a GET. Clients of one connection share
+its rate limit within an event loop, so actions run at once (a playbook's ``for_each``) hold to
+it together. Paged reads go through
 :meth:`VendorClient.pages`, which yields one page at a time so memory stays flat.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -125,8 +129,7 @@ class VendorClient:
             follow_redirects=False,
         )
         limit = self.connection.rate_limit
-        rate = (limit.requests, limit.per_seconds) if limit else self.vendor.rate_limit
-        self._limiter = AsyncLimiter(*rate) if rate else None
+        self._rate = (limit.requests, limit.per_seconds) if limit else self.vendor.rate_limit
 
     @property
     def option(self) -> dict[str, Any]:
@@ -164,16 +167,18 @@ class VendorClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         raw: bool = False,
+        read_only: bool = False,
     ) -> Any:
         """Send one request with retries; the decoded JSON answer (``raw``: the response itself).
 
         In a dry run a write is recorded in :attr:`planned` and not sent; None is returned.
+        ``read_only`` marks a POST that changes nothing (a search): sent in dry runs, retried like a GET.
         """
         method = method.upper()
-        if self.dry_run and method not in SAFE_METHODS:
+        safe = method in SAFE_METHODS or read_only
+        if self.dry_run and not safe:
             self.planned.append(PlannedRequest(method, path, params, json))
             return None
-        safe = method in SAFE_METHODS
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: _worth_retrying(exc, safe)),
             stop=stop_after_attempt(self.connection.retries + 1),
@@ -184,7 +189,8 @@ class VendorClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._send_once(method, path, params, json, raw, attempt.retry_state.attempt_number)
+                number = attempt.retry_state.attempt_number
+                return await self._send_once(method, path, params, json, raw, safe, number)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def pages(
@@ -229,10 +235,10 @@ class VendorClient:
         )
 
     async def _send_once(
-        self, method: str, path: str, params: dict[str, Any] | None, json: Any, raw: bool, attempt: int
+        self, method: str, path: str, params: dict[str, Any] | None, json: Any, raw: bool, safe: bool, attempt: int
     ) -> Any:
-        if self._limiter is not None:
-            await self._limiter.acquire()
+        if self._rate is not None:
+            await _shared_limiter(self.connection, self._rate).acquire()
         where = f"{self.vendor.name}: {method} {path}"
         self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
         started = time.perf_counter()
@@ -257,7 +263,7 @@ class VendorClient:
         self._raise_for_status(where, response)
         if raw:
             return response
-        return self._decode(where, response, method in SAFE_METHODS)
+        return self._decode(where, response, safe)
 
     def _raise_for_status(self, where: str, response: httpx.Response) -> None:
         status = response.status_code
@@ -294,6 +300,22 @@ class VendorClient:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise broken(f"{where}: {response.status_code}: answered with invalid JSON (truncated body?)") from None
+
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter:
+    # One limiter per connection and rate in each event loop: a limiter's waiters belong to the
+    # loop that made them, and a later asyncio.run gets a fresh one.
+    per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
+    key = (connection.name, connection.base_url, rate)
+    limiter = per_loop.get(key)
+    if limiter is None:
+        limiter = per_loop[key] = AsyncLimiter(*rate)
+    return limiter
 
 
 class _Refused(RetriableError):

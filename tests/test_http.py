@@ -256,3 +256,48 @@ def test_dry_run_records_writes_and_sends_nothing() -> None:
 
 def test_error_parser_is_the_vendors() -> None:
     assert default_host().vendor("sentinelone").error_detail is error_detail
+
+
+def test_read_only_post_is_retried_like_a_get_and_sent_in_a_dry_run() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503) if len(calls) == 1 else httpx.Response(200, json={"data": []})
+
+    recorder = Recorder()
+    client = make_client(handler, recorder)
+    client.dry_run = True
+
+    async def go() -> Any:
+        async with client:
+            return await client.request("POST", "/search", json={"q": 1}, read_only=True)
+
+    assert asyncio.run(go()) == {"data": []}
+    assert calls == ["POST", "POST"] and client.planned == [] and len(recorder.sleeps) == 1
+
+
+def test_clients_of_one_connection_share_its_rate_limit_within_a_loop() -> None:
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, json={})
+
+    limit = {"rate_limit": {"requests": 2, "per_seconds": 3600}}
+
+    async def two_clients_three_requests() -> list[str]:
+        first, second = make_client(handler, Recorder(), **limit), make_client(handler, Recorder(), **limit)
+        async with first, second:
+            await first.request("GET", "/a")
+            await second.request("GET", "/b")
+            # The connection's budget (2 an hour) is spent by the two clients together: a third waits.
+            late = asyncio.ensure_future(second.request("GET", "/c"))
+            await asyncio.sleep(0.05)
+            late.cancel()
+        return sent
+
+    assert asyncio.run(two_clients_three_requests()) == ["/a", "/b"]
+    sent.clear()
+    # A new event loop starts with the full budget again.
+    assert asyncio.run(two_clients_three_requests()) == ["/a", "/b"]

@@ -29,9 +29,7 @@ async def get_threat_filters(client: VendorClient, input: dict[str, Any]) -> dic
 
 async def aggregate_threats(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
     """Threat counts grouped by fields (``severity``, ``first_seen_at.year``, ``data.item_type``...)."""
-    body = await client.request("POST", AGGREGATE, json=input)
-    if body is None and client.dry_run:
-        return {"results": [], "total": 0}
+    body = await client.request("POST", AGGREGATE, json=input, read_only=True)
     results = body.get("results") if isinstance(body, dict) else None
     if not isinstance(results, list):
         raise BadVendorAnswer(f"{NAME}: POST {AGGREGATE}: the answer has no results list")

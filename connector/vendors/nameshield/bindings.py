@@ -104,11 +104,7 @@ async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Col
     query: dict[str, Any] | None = body
     page = 0
     while query is not None and not collector.full:
-        answer = await client.request("POST", SEARCH_V1, json=query)
-        if answer is None:
-            # A dry run plans every POST instead of sending it, even this read-only search: say so.
-            client.meta["not_sent"] = f"POST {SEARCH_V1} (a dry run sends no POST)"
-            break
+        answer = await client.request("POST", SEARCH_V1, json=query, read_only=True)
         if not isinstance(answer, dict):
             raise BadVendorAnswer(f"{NAME}: POST {SEARCH_V1}: expected a SearchResult object")
         records = V1_PAGING.records(answer)

@@ -16,6 +16,7 @@ from connector.cli.actions import describe, list_actions, run
 from connector.cli.common import say, setup_logging
 from connector.cli.playbooks import playbook
 from connector.cli.sandbox import sandbox
+from connector.cli.watch import watch
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import ConnectorError
 from connector.events import audit_log
@@ -47,7 +48,7 @@ def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | Non
         ctx.with_resource(audit_log(audit, option="--audit"))
 
 
-for command in (list_actions, describe, run, playbook, sandbox):
+for command in (list_actions, describe, run, playbook, sandbox, watch):
     cli.add_command(command)
 
 

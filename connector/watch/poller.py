@@ -1,0 +1,210 @@
+"""The poll loop: read a window, hand each new or changed item to the sink, commit after each one.
+
+One poll::
+
+    poll_start = now (never before the bookmark)
+    read the action with since = max(bookmark - lookback, seen_since), until = poll_start
+    for each item in (stamp, uid) order, inside that window:
+        skip it when seen[uid] >= its stamp (already handled, this version or a later one)
+        hand it to the sink; on success seen[uid] = stamp and the checkpoint is written
+    when every item is handled: bookmark = poll_start, seen_since = bookmark - lookback, seen pruned
+
+The bookmark never passes the moment the poll started, so an item changed while a poll runs
+(stamped after poll_start) is read by the next poll. Items sharing one stamp are told apart by
+uid, so a poll that stops among them resumes exactly where it stopped. A poll that stops early
+(a vendor fault, a failed playbook, a signal) leaves the bookmark where it was: the next poll
+reads the same window again and skips what ``seen`` holds. ``seen_since`` only moves forward,
+so a longer ``--lookback`` on a restart never reaches back to items handled but already forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, TypeVar
+
+from connector.envelope import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, Envelope
+from connector.errors import BadInput
+from connector.watch.checkpoint import Checkpoint, CheckpointStore
+from connector.watch.items import ItemKey, Watchable, key_of, rfc3339
+from connector.watch.sinks import Sink
+
+logger = logging.getLogger(__name__)
+
+Fetch = Callable[[datetime, datetime], Awaitable[Envelope]]
+"""Runs the watched action on the window [since, until] (inclusive) and returns its envelope."""
+
+Clock = Callable[[], datetime]
+
+PollStatus = Literal["complete", "partial", "failed", "stopped"]
+_T = TypeVar("_T")
+
+
+def utc_now() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class PollReport:
+    """How one poll ended: handled and skipped items, and the problem that ended it early, if any."""
+
+    status: PollStatus
+    handled: int = 0
+    skipped: int = 0
+    problem: str | None = None
+
+
+class Watcher:
+    """Polls one action for one checkpoint; see the module docstring for the algorithm.
+
+    ``fetch`` reads a window, ``sink`` handles each item, ``clock`` gives poll_start (tests pass
+    their own) and ``say`` receives the line that says why a poll ended early.
+    """
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        checkpoint: Checkpoint,
+        watched: Watchable,
+        fetch: Fetch,
+        sink: Sink,
+        *,
+        lookback: timedelta,
+        clock: Clock = utc_now,
+        say: Callable[[str], None] = logger.warning,
+    ) -> None:
+        self.store, self.checkpoint, self.watched = store, checkpoint, watched
+        self.fetch, self.sink, self.lookback, self.clock, self.say = fetch, sink, lookback, clock, say
+        self.handled = 0
+        self.stop_reason: str | None = None
+        self._stopping = asyncio.Event()
+
+    def stop(self, reason: str) -> None:
+        """Ask the watch to stop after the item in hand (and its commit); the wait between polls ends now."""
+        self.stop_reason = self.stop_reason or reason
+        self._stopping.set()
+
+    async def poll(self) -> PollReport:
+        """One poll; see the module docstring. Raises BadInput when the action refuses its input or config."""
+        checkpoint = self.checkpoint
+        poll_start = max(self.clock(), checkpoint.bookmark)
+        since = max(checkpoint.bookmark - self.lookback, checkpoint.seen_since)
+        envelope = await self._unless_stopped(self.fetch(since, poll_start))
+        if envelope is None:
+            return PollReport("stopped")
+        if envelope.status == "failed":
+            if envelope.exit_code == BadInput.exit_code:
+                # Bad input or config never heals by polling again.
+                raise BadInput(_first_error(envelope))
+            return PollReport("failed", problem=f"{self.watched.action} failed: {_first_error(envelope)}")
+        items = sorted(
+            ((key_of(item, self.watched), item) for item in envelope.output.get(self.watched.records) or []),
+            key=lambda pair: pair[0],
+        )
+        report = PollReport("complete")
+        for key, item in items:
+            handled_stamp = checkpoint.seen.get(key.uid)
+            if not since <= key.stamp <= poll_start or (handled_stamp is not None and handled_stamp >= key.stamp):
+                # Outside the window asked for (a vendor that filters loosely), or this version or a
+                # later one was handled already.
+                report.skipped += 1
+                continue
+            if self._stopping.is_set():
+                report.status = "stopped"
+                return report
+            problem = await self.sink.handle(item, key)
+            if problem is not None:
+                report.status, report.problem = "failed", problem
+                return report
+            self._commit(key)
+            report.handled += 1
+        if envelope.status == "partial":
+            # Some records could not be read: the bookmark stays, so the next poll reads them again.
+            report.status = "partial"
+            report.problem = (
+                f"{self.watched.action} was partial ({_first_error(envelope)}); "
+                f"the bookmark stays at {rfc3339(checkpoint.bookmark)}"
+            )
+            return report
+        checkpoint.bookmark = poll_start
+        checkpoint.seen_since = max(checkpoint.seen_since, poll_start - self.lookback)
+        checkpoint.prune()
+        self.store.save(checkpoint)
+        return report
+
+    async def run(self, *, every: float, once: bool, signals: bool = True) -> int:
+        """Poll until stopped (or once); returns the exit code: 0, 1 a failed poll, 3 a partial one (with once)."""
+        if signals:
+            self._install_signal_handlers()
+        while True:
+            report = await self.poll()
+            self._tell(report)
+            if self.stop_reason is not None or report.status == "stopped":
+                return EXIT_SUCCESS
+            if once:
+                return {"complete": EXIT_SUCCESS, "partial": EXIT_PARTIAL}.get(report.status, EXIT_FAILED)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=every)
+                return EXIT_SUCCESS
+            except TimeoutError:
+                continue
+
+    def summary(self) -> str:
+        """One line: how many items were handled, where the checkpoint is and its bookmark."""
+        return (
+            f"watch {self.watched.action} ({self.checkpoint.connection}): "
+            f"{self.handled} item{'' if self.handled == 1 else 's'} handled; "
+            f"checkpoint {self.store.path} at {rfc3339(self.checkpoint.bookmark)}"
+        )
+
+    def _commit(self, key: ItemKey) -> None:
+        checkpoint = self.checkpoint
+        checkpoint.seen[key.uid] = key.stamp
+        checkpoint.output, checkpoint.output_length = self.sink.output, self.sink.length
+        self.store.save(checkpoint)
+        self.handled += 1
+
+    def _tell(self, report: PollReport) -> None:
+        if report.problem is not None:
+            self.say(report.problem)
+        logger.info(
+            "poll %s: %d handled, %d skipped; bookmark %s",
+            report.status, report.handled, report.skipped, rfc3339(self.checkpoint.bookmark),
+        )
+
+    async def _unless_stopped(self, work: Awaitable[_T]) -> _T | None:
+        """``work``'s result, or None when a stop came first (``work`` is then cancelled: nothing was handled)."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(number: signal.Signals) -> None:
+            self.stop(number.name)
+            # A second signal takes the default way out: the checkpoint is consistent at every instant.
+            for each in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(each)
+
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, on_signal, number)
+
+
+def _first_error(envelope: Envelope) -> str:
+    if not envelope.errors:
+        return envelope.status
+    error = envelope.errors[0]
+    more = f" (and {len(envelope.errors) - 1} more)" if len(envelope.errors) > 1 else ""
+    return (f"{error.item}: {error.message}" if error.item else error.message) + more

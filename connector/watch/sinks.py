@@ -1,0 +1,174 @@
+"""Where a watched item goes: an NDJSON line on stdout, an NDJSON line appended to a file, or a playbook.
+
+A sink's ``handle`` returns None once the item is handled, or one line saying why it was not (the
+watch then stops the poll there and the next poll tries the item again); it raises a
+:class:`~connector.errors.ConnectorError` when the watch cannot go on at all. ``output`` and
+``length`` are what the checkpoint records after each item: only :class:`FileSink` has a length.
+
+Each line is the item exactly as the action outputs it (one Threat or Event, secrets redacted);
+its ``uid`` and its stamp (``updated_at`` or ``time``) say which item and which version it is, so
+the watch adds no key of its own.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from connector.errors import BadInput, ConnectorError
+from connector.output import to_json
+from connector.playbook import PlaybookInvalid, arun_playbook, load_checked
+from connector.playbook.report import error_lines
+from connector.plugins import Host
+from connector.watch.checkpoint import Checkpoint
+from connector.watch.items import ItemKey
+
+ITEM_INPUT = "item"
+"""The playbook input that receives each watched item."""
+
+
+class Sink(Protocol):
+    """Handles one item at a time; see the module docstring."""
+
+    output: str | None
+    length: int
+
+    async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
+        """Handle ``item``: None when done, else one line saying why it was not handled."""
+
+    def close(self) -> None:
+        """Release what the sink holds (an open file)."""
+
+
+def ndjson_line(item: dict[str, Any]) -> str:
+    """One item as one line of JSON, secrets redacted, with its newline."""
+    return to_json(item, pretty=False) + "\n"
+
+
+class StdoutSink:
+    """NDJSON on a text stream. A line written just before a kill may be written again: at-least-once."""
+
+    output: str | None = None
+    length = 0
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+
+    async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
+        """Write and flush the item's line."""
+        try:
+            self._stream.write(ndjson_line(item))
+            self._stream.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): point stdout at /dev/null so the exit flush stays quiet.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            raise ConnectorError(f"stdout was closed before {key.uid} was written; stopping") from None
+        return None
+
+    def close(self) -> None:
+        """Nothing to release: stdout belongs to the process."""
+
+
+class FileSink:
+    """NDJSON appended to a file whose committed length the checkpoint keeps: exactly once, even on SIGKILL.
+
+    On start the file is cut back to the length the checkpoint committed, which removes a line
+    written but not committed before a kill; that item is then handled, and written, again.
+    """
+
+    def __init__(self, path: Path, checkpoint: Checkpoint) -> None:
+        self.path = path
+        self.output: str | None = str(path.resolve())
+        existed = path.exists()
+        try:
+            self._stream = open(path, "ab")  # noqa: SIM115 - held open for the whole watch, closed by close()
+        except OSError as exc:
+            raise BadInput(f"--output: cannot open {path}: {exc.strerror}") from None
+        try:
+            # Two watches cutting one file back to their own committed lengths would destroy each other's lines.
+            fcntl.flock(self._stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.length = self._committed_length(checkpoint, existed)
+            if os.fstat(self._stream.fileno()).st_size > self.length:
+                os.ftruncate(self._stream.fileno(), self.length)
+        except BlockingIOError:
+            self._stream.close()
+            raise BadInput(f"--output: {path} is in use by another watch") from None
+        except BadInput:
+            self._stream.close()
+            raise
+
+    def _committed_length(self, checkpoint: Checkpoint, existed: bool) -> int:
+        size = os.fstat(self._stream.fileno()).st_size
+        if not existed:
+            # Moved away (rotated) while the watch was stopped: a new file starts empty.
+            return 0
+        if checkpoint.output != self.output:
+            # Another file than the checkpoint's: what it holds is not the watch's to cut.
+            return size
+        if size < checkpoint.output_length:
+            raise BadInput(
+                f"--output: {self.path} holds {size} bytes but the checkpoint committed "
+                f"{checkpoint.output_length}: it was changed outside the watch (move it away to start a new file)"
+            )
+        return checkpoint.output_length
+
+    async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
+        """Append the item's line and fsync it, so the length committed next is on disk."""
+        line = ndjson_line(item).encode()
+        try:
+            self._stream.write(line)
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+        except OSError as exc:
+            raise ConnectorError(f"--output: cannot write {self.path}: {exc.strerror}") from None
+        self.length += len(line)
+        return None
+
+    def close(self) -> None:
+        """Close the file."""
+        self._stream.close()
+
+
+class PlaybookSink:
+    """Runs a playbook with the item as ``inputs.item``; the item counts as handled unless the run failed.
+
+    The playbook is read and checked once, at start; every run uses that same playbook, so editing
+    the file takes effect on the next start only.
+    """
+
+    output: str | None = None
+    length = 0
+
+    def __init__(self, path: Path, host: Host, *, sandbox: bool | str, config: Path | None) -> None:
+        compiled, _targets = load_checked(path, host, config=config, sandbox=bool(sandbox))
+        book = compiled.playbook
+        declared = (book.inputs or {}).get("properties") or {}
+        if ITEM_INPUT not in declared:
+            raise PlaybookInvalid([
+                f"playbook {path.name}: inputs.properties.{ITEM_INPUT}: missing (the watch passes each item as "
+                f"inputs.{ITEM_INPUT}; declare it, e.g. {ITEM_INPUT}: {{$ref: threat.json}})"
+            ])
+        self.name = book.name
+        self._source: Mapping[str, Any] = book.model_dump(mode="json", exclude_unset=True)
+        self._host, self._sandbox, self._config = host, sandbox, config
+
+    async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
+        """Run the playbook on the item; one line naming the item and the first error when it failed."""
+        try:
+            result = await arun_playbook(
+                self._source, {ITEM_INPUT: item}, sandbox=self._sandbox, config=self._config, host=self._host
+            )
+        except BadInput as exc:
+            # The item does not fit the playbook's inputs: no later poll would do better.
+            raise BadInput(f"playbook {self.name}: item {key.uid}: {exc.message}") from None
+        if result.status != "failed":
+            return None
+        first = next(iter(error_lines(result)), "a step failed")
+        return f"playbook {self.name} failed on {key.uid}: {first}"
+
+    def close(self) -> None:
+        """Nothing to release."""

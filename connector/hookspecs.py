@@ -3,9 +3,9 @@
 Registration hooks receive a ``register`` callback instead of returning lists, so one plugin can
 add several things. Event hooks are fired by the runner and the HTTP layer in this order for one
 action: action_started, then per request request_sent / response_received (and retry_scheduled
-before a retry), page_fetched per page, record_emitted per record, and last action_finished or
-action_failed. An action refused before it started (unknown action, invalid input, no such
-connection) fires action_failed alone.
+before a retry), page_fetched per page, record_emitted per record, items_processed as the ids of
+a bulk change settle, and last action_finished or action_failed. An action refused before it
+started (unknown action, invalid input, no such connection) fires action_failed alone.
 
 Every event hook receives ``run_id``, the short id of one action run (also in the envelope's
 ``meta.run_id``): actions run concurrently (a playbook's ``for_each``), so a plugin that keeps
@@ -75,6 +75,11 @@ def page_fetched(run_id: str, vendor: str, path: str, page: int, records: int) -
 @hookspec
 def record_emitted(run_id: str, action: str, record: dict[str, Any]) -> None:
     """An action produced one record of its output (a threat, an event, an incident)."""
+
+
+@hookspec
+def items_processed(run_id: str, action: str, succeeded: int, failed: int) -> None:
+    """A bulk change settled some of its ids: how many of them succeeded and failed (this step, not totals)."""
 
 
 @hookspec

@@ -89,6 +89,7 @@ class Events(Protocol):
     retry_scheduled: Callable[..., Any]
     page_fetched: Callable[..., Any]
     record_emitted: Callable[..., Any]
+    items_processed: Callable[..., Any]
 
 
 @dataclass
@@ -144,6 +145,10 @@ class VendorClient:
     def page_fetched(self, path: str, page: int, records: int) -> None:
         """Announce one page of a paged read (``page`` from 1): :meth:`pages` does, and bindings paging by hand."""
         self.events.page_fetched(run_id=self.run_id, vendor=self.vendor.name, path=path, page=page, records=records)
+
+    def items_processed(self, *, succeeded: int, failed: int) -> None:
+        """Announce ids of a bulk change settled (see :class:`connector.bulk.BulkReport`)."""
+        self.events.items_processed(run_id=self.run_id, action=self.action, succeeded=succeeded, failed=failed)
 
     def item_failed(self, item: str, kind: str, message: str) -> None:
         """Record that one item of a bulk operation failed, keeping the others going."""

@@ -111,6 +111,11 @@ class AuditLog:
         self._write("record_emitted", run_id, action=action, record=ids)
 
     @hookimpl
+    def items_processed(self, run_id: str, action: str, succeeded: int, failed: int) -> None:
+        """Log how many ids of a bulk change settled (which ones failed is in the envelope's errors)."""
+        self._write("items_processed", run_id, action=action, succeeded=succeeded, failed=failed)
+
+    @hookimpl
     def action_finished(self, run_id: str, envelope: Envelope) -> None:
         """Log the outcome, then sync the file."""
         self._write("action_finished", run_id, **_outcome(envelope))

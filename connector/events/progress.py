@@ -1,4 +1,4 @@
-"""A live progress line on stderr for each running action: records, pages, rate, requests, retries.
+"""A live progress line on stderr for each running action: records, pages, rate, ids updated, requests, retries.
 
 Registered by the CLI commands ``run`` and ``playbook run`` through :func:`showing_progress`, and
 only when stderr is a terminal: piped or redirected, nothing is shown. The line is drawn with rich
@@ -26,10 +26,12 @@ REDRAW_EVERY_S = 0.1
 """At most this often a record redraws the line: thousands of records a second need not each draw."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Shown:
     action: str
     started: float
+    updated: int = 0
+    failed: int = 0
 
 
 class Progress:
@@ -68,7 +70,7 @@ class Progress:
 
     @hookimpl(trylast=True)
     def request_sent(self, run_id: str) -> None:
-        """Count the request on the line (bulk updates show progress by their requests)."""
+        """Count the request on the line."""
         self._draw(run_id, throttled=True)
 
     @hookimpl(trylast=True)
@@ -85,6 +87,15 @@ class Progress:
     def record_emitted(self, run_id: str) -> None:
         """Count the record, redrawing at most every :data:`REDRAW_EVERY_S`."""
         self._draw(run_id, throttled=True)
+
+    @hookimpl(trylast=True)
+    def items_processed(self, run_id: str, succeeded: int, failed: int) -> None:
+        """Count the ids a bulk change settled."""
+        shown = self._runs.get(run_id)
+        if shown is not None:
+            shown.updated += succeeded
+            shown.failed += failed
+            self._draw(run_id, throttled=True)
 
     @hookimpl
     def action_finished(self, run_id: str) -> None:
@@ -114,11 +125,14 @@ class Progress:
     def _line(self, run_id: str, shown: _Shown) -> Text:
         counts = counters.current(run_id) or counters.Counts()
         parts = []
-        if counts.pages or counts.records:
+        bulk = shown.updated or shown.failed
+        if counts.records or (counts.pages and not bulk):  # a bulk change's lookups are not its progress
             elapsed = self._clock() - shown.started
             rate = counts.records / elapsed if elapsed > 0 else 0.0
             shown_rate = f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
             parts += [f"{counts.records:,} records", f"{counts.pages:,} pages", f"{shown_rate} records/s"]
+        if bulk:
+            parts += [f"{shown.updated:,} updated", f"{shown.failed:,} failed"]
         parts += [f"{counts.requests:,} requests", f"{counts.retries:,} retries"]
         return Text.assemble((shown.action, "bold"), "  ", " · ".join(parts))
 

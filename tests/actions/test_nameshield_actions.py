@@ -310,7 +310,8 @@ def test_v1_search_retries_a_429_and_is_sent_in_a_dry_run(sandbox: Sandbox) -> N
     assert envelope.meta.retries == 1, "a refused search did nothing, so even a POST is sent again"
     dry = sandbox.run("list_events", document, dry_run=True)
     assert uids(dry) == uids(envelope), "the search changes nothing: a dry run sends it like a GET"
-    assert {(request.method, request.url.path) for request in sandbox.sent} == {("POST", "/nameshield/cti/v1/events/search")}
+    sent = {(request.method, request.url.path) for request in sandbox.sent}
+    assert sent == {("POST", "/nameshield/cti/v1/events/search")}
 
 
 @pytest.mark.parametrize("status", [404, 410])

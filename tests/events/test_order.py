@@ -6,8 +6,10 @@ import asyncio
 import inspect
 
 from connector import hookspecs
+from connector.connections import sandbox_connection
 from connector.plugins import Host
-from tests.events.support import THREATS, paged_run, simulator
+from connector.runner import arun_action
+from tests.events.support import THREATS, TOKEN, VENDOR, paged_run, simulator
 from tests.plugins import acme
 from tests.plugins.recorder import EventRecorder
 
@@ -87,3 +89,24 @@ def test_every_hook_is_implemented_by_a_test_plugin() -> None:
     relay = host.pm.hook
     implemented = {name for name in specs if any(i.plugin in plugins for i in getattr(relay, name).get_hookimpls())}
     assert implemented == specs
+
+
+def test_a_bulk_change_reports_its_ids_as_they_settle() -> None:
+    recorder = EventRecorder()
+    host = Host([recorder], entry_points=False)
+    transport = simulator()
+    listed = asyncio.run(paged_run(host, transport, {}))
+    known = [threat["vendor_id"] for threat in listed.output["threats"]][:3]
+    recorder.events.clear()
+    connection = sandbox_connection(VENDOR, "http://127.0.0.1:9", TOKEN)
+    document = {"ids": [*known, "404"], "status": "in_progress"}
+    envelope = asyncio.run(
+        arun_action("update_threat_status", document, connection=connection, host=host, transport=transport)
+    )
+    assert envelope.status == "partial"
+    assert envelope.output["succeeded"] == known
+    assert [(item["id"], item["error_type"]) for item in envelope.output["failed"]] == [("404", "not_found")]
+    settled = [event for event in recorder.events if event[0] == "items_processed"]
+    # The unknown id fails as soon as the lookup finds it missing; the chunk of known ids succeeds after its POST.
+    assert settled == [("items_processed", 0, 1), ("items_processed", 3, 0)]
+    assert recorder.events[-1][:2] == ("action_finished", "partial")

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from connector.connections import sandbox_connection
 from connector.events.progress import Progress, showing_progress
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
+from connector.runner import arun_action
 from tests.events.conftest import SECRET
-from tests.events.support import paged_run, simulator
+from tests.events.support import TOKEN, paged_run, simulator
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -188,3 +190,31 @@ def test_the_cli_playbook_run_draws_each_step(connections_file: Path, tmp_path: 
 
     stdout, stderr = on_terminal(cli(connections_file, "playbook", "run", str(book), "--no-progress"))
     assert b"records/s" not in stderr
+
+
+def test_a_bulk_change_shows_the_ids_updated_and_failed() -> None:
+    console, screen = terminal()
+    ticks = iter(range(1_000_000))
+    host = Host([Progress(console, clock=lambda: float(next(ticks)))], entry_points=False)
+    transport = simulator()
+    listed = asyncio.run(paged_run(host, transport, {}))
+    ids = [threat["vendor_id"] for threat in listed.output["threats"]][:3]
+    screen.seek(0)
+    screen.truncate()
+    connection = sandbox_connection("sentinelone", "http://127.0.0.1:9", TOKEN)
+    asyncio.run(
+        arun_action(
+            "update_threat_status", {"ids": [*ids, "404"], "status": "resolved"},
+            connection=connection, host=host, transport=transport,
+        )
+    )
+    # The lookup reads one page (not the bulk's progress, so not shown once ids settle); the unknown
+    # id fails after it, and the three known ones are updated by the POST.
+    assert frames(screen) == [
+        "update_threat_status  0 requests · 0 retries",
+        "update_threat_status  1 requests · 0 retries",
+        "update_threat_status  0 records · 1 pages · 0.0 records/s · 1 requests · 0 retries",
+        "update_threat_status  0 updated · 1 failed · 1 requests · 0 retries",
+        "update_threat_status  0 updated · 1 failed · 2 requests · 0 retries",
+        "update_threat_status  3 updated · 1 failed · 2 requests · 0 retries",
+    ]

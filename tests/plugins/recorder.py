@@ -56,6 +56,11 @@ class EventRecorder:
         self._saw(run_id, "record_emitted", record["uid"])
 
     @hookimpl
+    def items_processed(self, run_id: str, succeeded: int, failed: int) -> None:
+        """(items_processed, succeeded, failed)."""
+        self._saw(run_id, "items_processed", succeeded, failed)
+
+    @hookimpl
     def action_finished(self, run_id: str, envelope: Envelope) -> None:
         """(action_finished, status, requests, retries, pages, records)."""
         meta = envelope.meta

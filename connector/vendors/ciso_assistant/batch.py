@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.bulk import BulkReport, chunked
 from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
 from connector.http import VendorClient
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
@@ -51,10 +52,8 @@ async def incident_batch_action(client: VendorClient, document: dict[str, Any]) 
     """Run one batch action over every id, 100 per request, and report each id."""
     ids = list(dict.fromkeys(incident_id(value) for value in document["ids"]))
     template = batch_template(document)
-    succeeded: list[str] = []
-    failed: list[dict[str, str]] = []
-    for start in range(0, len(ids), BATCH_LIMIT):
-        chunk = ids[start : start + BATCH_LIMIT]
+    report = BulkReport(client)
+    for chunk in chunked(ids, BATCH_LIMIT):
         try:
             answer = await client.request("POST", BATCH, json={**template, "ids": chunk})
         except AuthError:
@@ -62,21 +61,12 @@ async def incident_batch_action(client: VendorClient, document: dict[str, Any]) 
         except VendorError as exc:
             unknown = isinstance(exc, RetriableError | BadVendorAnswer)
             message = exc.message + (" (outcome unknown: the vendor may have applied it)" if unknown else "")
-            failed.extend({"id": one, "error_type": exc.kind, "message": message} for one in chunk)
+            report.fail(chunk, exc.kind, message)
             continue
         if client.dry_run:
             continue
         done, refused = _outcome(answer, f"{client.vendor.name}: POST {BATCH}")
-        succeeded.extend(done)
-        failed.extend(refused)
-    for item in failed:
-        client.item_failed(item["id"], item["error_type"], item["message"])
-    client.nothing_succeeded = bool(failed) and not succeeded
-    attempted = len(succeeded) + len(failed)
-    summary = {
-        "total_attempted": attempted,
-        "total_successful": len(succeeded),
-        "total_failed": len(failed),
-        "success_rate": round(len(succeeded) / attempted, 4) if attempted else 0.0,
-    }
-    return {"action": template["action"], "succeeded": succeeded, "failed": failed, "summary": summary}
+        report.ok(done)
+        for item in refused:
+            report.fail([item["id"]], item["error_type"], item["message"])
+    return {"action": template["action"], **report.output()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.bulk import BulkReport, chunked
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.vendors.mysecutec.api import BULK_STATUS, gather_bounded
@@ -54,33 +55,27 @@ async def update_threat_status(client: VendorClient, input: dict[str, Any]) -> d
     if "note" in input:
         body["user_status_note"] = input["note"]
     ids = list(dict.fromkeys(input["ids"]))
-    chunks = [ids[start:start + BULK_MAX_IDS] for start in range(0, len(ids), BULK_MAX_IDS)]
+    chunks = chunked(ids, BULK_MAX_IDS)
+    report = BulkReport(client)
+    refusals: list[VendorError] = []
 
-    async def send(chunk: list[str]) -> dict[str, Outcome | None] | VendorError:
+    async def send(chunk: list[str]) -> None:
         try:
             answer = await client.request("PATCH", BULK_STATUS, json={"threat_ids": chunk, **body})
-            return {} if client.dry_run else _outcomes(chunk, answer)
+            outcomes = {} if client.dry_run else _outcomes(chunk, answer)
         except VendorError as exc:
-            return exc
+            refusals.append(exc)
+            report.fail(chunk, exc.kind, exc.message)
+            return
+        report.ok(threat_id for threat_id, outcome in outcomes.items() if outcome is None)
+        for threat_id, outcome in outcomes.items():
+            if outcome is not None:
+                report.fail([threat_id], *outcome)
 
-    answers = await gather_bounded(chunks, send)
-    if client.dry_run:
-        return {"succeeded": [], "failed": [], "summary": _summary(0, 0)}
-    refusals = [answer for answer in answers if isinstance(answer, VendorError)]
-    if len(refusals) == len(answers):
+    await gather_bounded(chunks, send)
+    if refusals and len(refusals) == len(chunks):
         raise refusals[0]
-    succeeded: list[str] = []
-    failed: list[dict[str, str]] = []
-    for chunk, answer in zip(chunks, answers, strict=True):
-        for threat_id in chunk:
-            outcome = (answer.kind, answer.message) if isinstance(answer, VendorError) else answer[threat_id]
-            if outcome is None:
-                succeeded.append(threat_id)
-                continue
-            failed.append({"id": threat_id, "error_type": outcome[0], "message": outcome[1]})
-            client.item_failed(threat_id, outcome[0], outcome[1])
-    client.nothing_succeeded = not succeeded
-    return {"succeeded": succeeded, "failed": failed, "summary": _summary(len(succeeded), len(failed))}
+    return report.output(order=ids)
 
 
 def _outcomes(chunk: list[str], answer: Any) -> dict[str, Outcome | None]:
@@ -101,16 +96,6 @@ def _outcomes(chunk: list[str], answer: Any) -> dict[str, Outcome | None]:
         if isinstance(item, dict) and item.get("threat_id") in outcomes:
             outcomes[item["threat_id"]] = None
     return outcomes
-
-
-def _summary(successful: int, failed: int) -> dict[str, Any]:
-    attempted = successful + failed
-    return {
-        "total_attempted": attempted,
-        "total_successful": successful,
-        "total_failed": failed,
-        "success_rate": round(successful / attempted, 4) if attempted else 0.0,
-    }
 
 
 async def update_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:

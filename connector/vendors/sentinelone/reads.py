@@ -5,9 +5,10 @@ Lists page by cursor (``pagination.nextCursor``, null at the end, 1000 records a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from connector.bulk import chunked
 from connector.errors import AuthError, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
@@ -20,12 +21,6 @@ PAGE_SIZE = 1000
 LOOKUP_CHUNK = 200
 """Ids per ``GET /threats?ids=``: they travel in the query string, and 200 ids of 18 digits (about
 3.8 KB) keep the URL under the 8 KB request line that common reverse proxies accept."""
-
-
-def chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +60,7 @@ def _total(body: Any) -> int | None:
 async def find_threats(client: VendorClient, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The raw records of the threats among ``ids`` that exist, by id (there is no single-threat GET)."""
     found: dict[str, dict[str, Any]] = {}
-    for chunk in chunks(list(ids), LOOKUP_CHUNK):
+    for chunk in chunked(list(ids), LOOKUP_CHUNK):
         query = {"ids": ",".join(chunk), "limit": len(chunk), "skipCount": "true"}
         async for page in client.pages(THREATS, query, CursorPaging()):
             found.update((str(record.get("id")), record) for record in page.records)

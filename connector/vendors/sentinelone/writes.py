@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from connector.bulk import BulkReport, chunked
 from connector.errors import AuthError, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.vendors.sentinelone.mapping import applied, incident_change
-from connector.vendors.sentinelone.reads import THREATS, chunks, find_threats, threat_notes
+from connector.vendors.sentinelone.reads import THREATS, find_threats, threat_notes
 
 INCIDENT = f"{THREATS}/incident"
 VERDICT = f"{THREATS}/analyst-verdict"
@@ -65,22 +66,21 @@ async def update_threat_status(client: VendorClient, update: dict[str, Any]) -> 
         # Without the lookup nothing is known per id: plan every POST for every id given.
         planned = [(path, change), (NOTES, {"text": note})] if note else [(path, change)]
         for where, data in planned:
-            for chunk in chunks(ids, WRITE_CHUNK):
+            for chunk in chunked(ids, WRITE_CHUNK):
                 await client.request("POST", where, json=_body(chunk, data))
-        return bulk_result([], [])
+        return BulkReport(client).output()
+    report = BulkReport(client)
     existing = await find_threats(client, ids)
-    failures = {i: Failure(i, "not_found", "no threat with this id") for i in ids if i not in existing}
-    for chunk in chunks([i for i in ids if i in existing], WRITE_CHUNK):
-        failures.update((f.id, f) for f in await _change(client, path, chunk, change))
-    if note:
-        changed = [i for i in ids if i not in failures]
-        for chunk in chunks(changed, WRITE_CHUNK):
-            failures.update((f.id, f) for f in await _note(client, chunk, note))
-    failed = [failures[i] for i in ids if i in failures]
-    for failure in failed:
-        client.item_failed(failure.id, failure.error_type, failure.message)
-    client.nothing_succeeded = len(failed) == len(ids)
-    return bulk_result([i for i in ids if i not in failures], failed)
+    report.fail([i for i in ids if i not in existing], "not_found", "no threat with this id")
+    for chunk in chunked([i for i in ids if i in existing], WRITE_CHUNK):
+        failures = {failure.id: failure for failure in await _change(client, path, chunk, change)}
+        changed = [i for i in chunk if i not in failures]
+        if note and changed:
+            failures.update((failure.id, failure) for failure in await _note(client, changed, note))
+        for failure in failures.values():
+            report.fail([failure.id], failure.error_type, failure.message)
+        report.ok(i for i in chunk if i not in failures)
+    return report.output(order=ids)
 
 
 async def _change(client: VendorClient, path: str, chunk: list[str], change: dict[str, str]) -> list[Failure]:
@@ -127,21 +127,6 @@ async def _note(client: VendorClient, chunk: list[str], text: str) -> list[Failu
     return failures
 
 
-def bulk_result(succeeded: list[str], failed: list[Failure]) -> dict[str, Any]:
-    """The ``{succeeded, failed, summary}`` output of a per-id bulk change."""
-    attempted = len(succeeded) + len(failed)
-    return {
-        "succeeded": succeeded,
-        "failed": [{"id": f.id, "error_type": f.error_type, "message": f.message} for f in failed],
-        "summary": {
-            "total_attempted": attempted,
-            "total_successful": len(succeeded),
-            "total_failed": len(failed),
-            "success_rate": round(len(succeeded) / attempted, 4) if attempted else 0.0,
-        },
-    }
-
-
 async def mitigate_threat(client: VendorClient, request: dict[str, Any]) -> dict[str, Any]:
     """Run a mitigation action (kill, quarantine...) on many threats; counts what SentinelOne affected."""
     action = request["action"]
@@ -163,7 +148,7 @@ async def _count_change(
     """
     ids = list(dict.fromkeys(raw_ids))
     affected = 0
-    for chunk in chunks(ids, WRITE_CHUNK):
+    for chunk in chunked(ids, WRITE_CHUNK):
         answer = await client.request("POST", path, json=_body(chunk, data))
         affected += 0 if client.dry_run else _affected(answer, path)
     if affected < len(ids) and not client.dry_run:

@@ -84,7 +84,7 @@ class Connection(BaseModel):
     def check_transport_security(self) -> None:
         """Refuse plain http to anything but loopback unless the connection allows it."""
         parts = urlsplit(self.base_url)
-        if parts.scheme == "http" and not self.allow_insecure and not _is_loopback(parts.hostname or ""):
+        if parts.scheme == "http" and not self.allow_insecure and not is_loopback(parts.hostname or ""):
             raise ConfigError(
                 f"connection {self.name!r}: base_url: plain http to a non-loopback host is refused "
                 "(use https, or set allow_insecure: true)"
@@ -112,7 +112,8 @@ class Connection(BaseModel):
         return value.strip()
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an IP address, brackets allowed) is this machine's loopback."""
     if host == "localhost":
         return True
     try:

@@ -89,6 +89,17 @@ class SchemaStore:
 FormNamer = Callable[[Any], str]
 
 
+def load_object(text: str | bytes, label: str) -> dict[str, Any]:
+    """The JSON object in ``text`` (blank text is ``{}``); BadInput naming ``label`` otherwise."""
+    try:
+        document = orjson.loads(text) if text.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise BadInput(f"{label}: not valid JSON: {exc.args[0]}") from None
+    if not isinstance(document, dict):
+        raise BadInput(f"{label}: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
 def describe_error(error: ValidationError, label: str, form: FormNamer | None = None) -> str:
     """``label.path[0].field: what is wrong (rule: keyword)`` for one validation error.
 

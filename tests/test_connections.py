@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,21 @@ def test_sandbox_connection_points_at_the_vendor_mount() -> None:
     connection = sandbox_connection("nameshield", "http://127.0.0.1:1234", "sandbox-token")
     assert connection.base_url == "http://127.0.0.1:1234/nameshield"
     assert connection.token() == "sandbox-token"
+
+
+def test_a_logged_traceback_is_redacted_too() -> None:
+    redactor.add("trace-secret-789")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(redactor)
+    log = logging.getLogger("tests.redaction")
+    log.addHandler(handler)
+    try:
+        raise RuntimeError("the vendor said trace-secret-789 is wrong")
+    except RuntimeError:
+        log.exception("failed with trace-secret-789")
+    finally:
+        log.removeHandler(handler)
+    written = stream.getvalue()
+    assert "trace-secret-789" not in written
+    assert "failed with ***" in written and "RuntimeError: the vendor said *** is wrong" in written

@@ -1,4 +1,4 @@
-"""The command line: list, describe, run, playbook and sandbox; one module per family of commands.
+"""The command line: list, describe, run, playbook, sandbox, watch and serve; one module per family of commands.
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.
@@ -16,6 +16,7 @@ from connector.cli.actions import describe, list_actions, run
 from connector.cli.common import say, setup_logging
 from connector.cli.playbooks import playbook
 from connector.cli.sandbox import sandbox
+from connector.cli.serve import serve
 from connector.cli.watch import watch
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import ConnectorError
@@ -48,7 +49,7 @@ def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | Non
         ctx.with_resource(audit_log(audit, option="--audit"))
 
 
-for command in (list_actions, describe, run, playbook, sandbox, watch):
+for command in (list_actions, describe, run, playbook, sandbox, serve, watch):
     cli.add_command(command)
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
 from connector.errors import BadInput
 from connector.redaction import redactor
+from connector.schemas import load_object
 
 
 def say(message: str) -> None:
@@ -42,13 +42,7 @@ def read_input(value: str | None) -> dict[str, Any]:
             raise BadInput(f"--input: cannot read {path}: {exc.strerror}") from None
     else:
         text, origin = value, "--input"
-    try:
-        document = orjson.loads(text) if text.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise BadInput(f"input ({origin}): not valid JSON: {exc.args[0]}") from None
-    if not isinstance(document, dict):
-        raise BadInput(f"input ({origin}): expected a JSON object, got {type(document).__name__}")
-    return document
+    return load_object(text, f"input ({origin})")
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

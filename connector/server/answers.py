@@ -1,0 +1,43 @@
+"""What the HTTP API answers: JSON bodies (secrets masked), HTTP statuses from exit codes.
+
+An action's envelope or a playbook's result is written exactly as ``--format json`` prints it;
+anything refused before a run is ``{"error": {"type": ..., "message": one line}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from connector.envelope import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS
+from connector.output import to_json
+
+EXIT_CODE_HEADER = "X-Connector-Exit-Code"
+
+HTTP_STATUS = {EXIT_SUCCESS: 200, EXIT_PARTIAL: 200, EXIT_FAILED: 502, EXIT_BAD_INPUT: 400}
+"""HTTP status per exit code. A partial success is 200: the work was done and the body says which
+items failed (``status: partial``, ``errors[].item``, and the exit-code header); 207 would promise a
+WebDAV multistatus body that this API does not send."""
+
+
+def json_answer(data: Any, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """``data`` (a pydantic model or plain data) as pretty JSON with every known secret masked."""
+    return Response(to_json(data) + "\n", status_code=status, headers=headers, media_type="application/json")
+
+
+def run_answer(result: Any, exit_code: int) -> Response:
+    """An envelope or playbook result, its HTTP status and the exit-code header from ``exit_code``."""
+    return json_answer(result, HTTP_STATUS[exit_code], {EXIT_CODE_HEADER: str(exit_code)})
+
+
+def error_answer(
+    status: int, kind: str, message: str, headers: Mapping[str, str] | None = None, *, exit_code: int | None = None
+) -> Response:
+    """``{"error": {"type": kind, "message": message}}``; a message of several lines is joined into one."""
+    line = "; ".join(part for part in message.splitlines() if part.strip()) or message
+    extra = dict(headers or {})
+    if exit_code is not None:
+        extra[EXIT_CODE_HEADER] = str(exit_code)
+    return json_answer({"error": {"type": kind, "message": line}}, status, extra)

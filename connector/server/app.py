@@ -1,0 +1,150 @@
+"""The HTTP API for SOAR platforms: run actions and playbooks, read the manifest.
+
+    GET  /healthz                   {"status": "ok", "version": ...}; the only route without a token
+    GET  /v1/actions                the manifest (manifest.yaml) as JSON
+    POST /v1/actions/{name}/run     {"input", "connection", "vendor"?, "dry_run"?} -> the envelope
+    POST /v1/playbooks/run          {"playbook": NAME | {...}, "input"?, "dry_run"?} -> the result
+
+A run answers what ``--format json`` prints, with the HTTP status from its exit code (see
+:data:`~connector.server.answers.HTTP_STATUS`) in the ``X-Connector-Exit-Code`` header too.
+Actions and playbooks run on the server's event loop through the same runner as the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connector import __version__
+from connector.catalog import manifest_path
+from connector.connections import SANDBOX
+from connector.envelope import EXIT_BAD_INPUT
+from connector.errors import BadInput
+from connector.playbook import arun_playbook
+from connector.playbook.model import read_playbook
+from connector.plugins import Host, default_host
+from connector.runner import arun_action
+from connector.server.answers import error_answer, json_answer, run_answer
+from connector.server.auth import BearerAuth
+from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
+from connector.server.limits import DEFAULT_MAX_BODY, BodyLimit
+
+HEALTH_PATH = "/healthz"
+NO_SANDBOX = "connection 'sandbox' is served only by `connector serve --sandbox`"
+
+_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the API runs: its token, body limit, playbooks folder, sandbox and connections file."""
+
+    token: str
+    max_body: int = DEFAULT_MAX_BODY
+    playbooks: Path | None = None
+    sandbox_url: str | None = None
+    config: Path | None = None
+
+
+def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
+    """The ASGI app of the API; serve it with uvicorn (``connector serve``) or any ASGI server."""
+    api = _Api(settings, host or default_host())
+    routes = [
+        Route(HEALTH_PATH, api.health, methods=["GET"]),
+        Route("/v1/actions", api.manifest, methods=["GET"]),
+        Route("/v1/actions/{name}/run", api.run_action, methods=["POST"]),
+        Route("/v1/playbooks/run", api.run_playbook, methods=["POST"]),
+    ]
+    middleware = [
+        # Authentication first: an unauthenticated caller learns nothing, not even the size limit.
+        Middleware(BearerAuth, token=settings.token, open_paths={HEALTH_PATH}),
+        Middleware(BodyLimit, max_bytes=settings.max_body),
+    ]
+    handlers = {HTTPException: _http_error, Exception: _internal_error}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+
+
+class _Api:
+    """The endpoints, sharing the settings, the plugin host and the manifest read at start-up."""
+
+    def __init__(self, settings: ServerSettings, host: Host) -> None:
+        self.settings, self.host = settings, host
+        self.manifest_document = yaml.safe_load(manifest_path().read_text(encoding="utf-8"))
+
+    async def health(self, request: Request) -> Response:
+        """Alive, and which version."""
+        return json_answer({"status": "ok", "version": __version__}, 200)
+
+    async def manifest(self, request: Request) -> Response:
+        """The connector manifest: vendors, their auth and the catalogue of actions."""
+        return json_answer(self.manifest_document, 200)
+
+    async def run_action(self, request: Request) -> Response:
+        """Run one action; the envelope, with the HTTP status of its exit code."""
+        try:
+            body = parse_body(await request.body(), ACTION_RUN)
+            sandbox = self._served_sandbox() if body["connection"] == SANDBOX else False
+        except BadInput as exc:
+            return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
+        envelope = await arun_action(
+            request.path_params["name"],
+            body.get("input", {}),
+            connection=body["connection"],
+            vendor=body.get("vendor"),
+            sandbox=sandbox,
+            dry_run=body.get("dry_run", False),
+            config=self.settings.config,
+            host=self.host,
+        )
+        return run_answer(envelope, envelope.exit_code)
+
+    async def run_playbook(self, request: Request) -> Response:
+        """Check and run a playbook from the playbooks folder or inline; its result, status from its exit code."""
+        try:
+            body = parse_body(await request.body(), PLAYBOOK_RUN)
+            source = body["playbook"]
+            book = read_playbook(
+                playbook_file(self.settings.playbooks, source) if isinstance(source, str) else source, self.host
+            )
+            if any(step.connection == SANDBOX for step in book.steps):
+                self._served_sandbox()
+            result = await arun_playbook(
+                book.model_dump(exclude_unset=True),
+                body.get("input", {}),
+                # With --sandbox every step runs against it, as `playbook run --sandbox-url` does.
+                sandbox=self.settings.sandbox_url or False,
+                dry_run=body.get("dry_run", False),
+                config=self.settings.config,
+                host=self.host,
+            )
+        except BadInput as exc:
+            return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
+        return run_answer(result, result.exit_code)
+
+    def _served_sandbox(self) -> str:
+        """The served sandbox's URL. Without ``--sandbox`` the runner would start a simulator per
+        request, seeding it on the event loop and stalling every other caller: refused instead."""
+        if self.settings.sandbox_url is None:
+            raise BadInput(NO_SANDBOX)
+        return self.settings.sandbox_url
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """404, 405 and 413 (a chunked body over the limit) as one-line JSON errors."""
+    assert isinstance(exc, HTTPException)
+    kind = _ERROR_KINDS.get(exc.status_code, "http_error")
+    message = exc.detail if exc.status_code == 413 else f"{request.method} {request.url.path}: {exc.detail}"
+    return error_answer(exc.status_code, kind, message, exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug: one line for the caller; the traceback goes to the server's (redacted) log."""
+    return error_answer(500, "internal", "internal error (see the server log)")

@@ -1,0 +1,65 @@
+"""Request bodies: JSON objects with known keys only, checked like the CLI checks its input.
+
+Every problem is one line in the CLI's style (``body.dry_run: 'yes' is not of type 'boolean'
+(rule: type)``), from the same :func:`connector.schemas.describe_error`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from connector.errors import BadInput
+from connector.schemas import describe_error, load_object
+
+PLAYBOOK_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
+"""A playbook name is a bare file stem: no dots or slashes, so it cannot leave the playbooks folder."""
+
+ACTION_RUN = Draft202012Validator({
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection"],
+    "properties": {
+        "input": {"type": "object"},
+        "connection": {"type": "string", "minLength": 1},
+        "vendor": {"type": "string", "minLength": 1},
+        "dry_run": {"type": "boolean"},
+    },
+})
+"""POST /v1/actions/{name}/run: the action's input, the connection to use, and how to run it."""
+
+PLAYBOOK_RUN = Draft202012Validator({
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["playbook"],
+    "properties": {
+        "playbook": {"type": ["string", "object"], "pattern": PLAYBOOK_NAME},
+        "input": {"type": "object"},
+        "dry_run": {"type": "boolean"},
+    },
+})
+"""POST /v1/playbooks/run: a playbook's name in the playbooks folder, or the playbook itself, and its inputs."""
+
+
+def parse_body(raw: bytes, validator: Draft202012Validator) -> dict[str, Any]:
+    """The JSON object in ``raw`` (an empty body is ``{}``), valid against ``validator``'s schema."""
+    document = load_object(raw, "body")
+    error = best_match(validator.iter_errors(document))
+    if error is not None:
+        raise BadInput(describe_error(error, "body"))
+    return document
+
+
+def playbook_file(folder: Path | None, name: str) -> Path:
+    """The file ``NAME.yaml`` or ``NAME.yml`` in ``folder``; ``name`` was checked against :data:`PLAYBOOK_NAME`."""
+    if folder is None:
+        raise BadInput("body.playbook: no playbooks folder is served (connector serve --playbooks DIR); send it inline")
+    for suffix in (".yaml", ".yml"):
+        candidate = folder / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    known = sorted({path.stem for path in folder.glob("*.y*ml") if path.suffix in (".yaml", ".yml")})
+    raise BadInput(f"body.playbook: no playbook {name!r} in the playbooks folder (known: {', '.join(known) or 'none'})")

@@ -29,10 +29,14 @@ def to_json(data: Any, *, pretty: bool = True) -> str:
 
 
 def records_of(output: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
-    """The main list of an action's output (``threats``, ``events``...) and its key, if there is one."""
-    for key, value in output.items():
-        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
-            return key, value
+    """The main list of an action's output (``threats``, ``events``...) and its key, if there is one.
+
+    An output holding several lists (a bulk change's ``succeeded`` and ``failed``) has none: shown as
+    one list, the others would be lost.
+    """
+    lists = [(key, value) for key, value in output.items() if isinstance(value, list)]
+    if len(lists) == 1 and all(isinstance(item, dict) for item in lists[0][1]):
+        return lists[0]
     return None
 
 
@@ -76,7 +80,9 @@ def write_table(envelope: Envelope, found: tuple[str, list[dict[str, Any]]] | No
 
 def _cell(value: Any) -> str:
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        value = ", ".join(str(item.get("name") or item.get("uid") or item) for item in value)
+        value = ", ".join(
+            str(item.get("name") or item.get("uid") or item.get("id") or orjson.dumps(item).decode()) for item in value
+        )
     elif isinstance(value, dict | list):
         value = orjson.dumps(value).decode()
     text = redactor.redact("" if value is None else str(value))
@@ -87,7 +93,10 @@ def summary_line(envelope: Envelope) -> str:
     """One line for stderr: what ran, how it ended, what it cost."""
     meta = envelope.meta
     found = records_of(envelope.output)
+    summary = envelope.output.get("summary")
     counted = f", {len(found[1])} {found[0]}" if found else ""
+    if isinstance(summary, dict) and "total_successful" in summary:
+        counted = f", {summary['total_successful']} succeeded, {summary.get('total_failed', 0)} failed"
     where = f" via {envelope.vendor} ({envelope.connection})" if envelope.vendor else ""
     return (
         f"{envelope.action}{where}: {envelope.status}{counted}; {meta.requests} requests, "

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.cli.common import read_input, say
+from connector.cli.common import checked_sandbox_url, read_input, say
 from connector.envelope import Envelope
 from connector.events.progress import showing_progress
 from connector.output import FORMATS, summary_line, to_json, write_envelope
@@ -47,6 +47,7 @@ def describe(action: str) -> None:
 @click.argument("action")
 @click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
 @click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
+@click.option("--sandbox-url", metavar="URL", help="Run against a running `connector sandbox`.")
 @click.option("--vendor", help="Which vendor (with --sandbox; must match the connection otherwise).")
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
@@ -65,6 +66,7 @@ def run(
     action: str,
     connection: str | None,
     sandbox: bool,
+    sandbox_url: str | None,
     vendor: str | None,
     input_: str | None,
     fmt: str,
@@ -87,7 +89,7 @@ def run(
             document,
             connection=connection,
             vendor=vendor,
-            sandbox=sandbox,
+            sandbox=checked_sandbox_url(sandbox_url) or sandbox,
             dry_run=dry_run,
             config=ctx.obj["config"],
         )

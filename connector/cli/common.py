@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -43,6 +44,15 @@ def read_input(value: str | None) -> dict[str, Any]:
     else:
         text, origin = value, "--input"
     return load_object(text, f"input ({origin})")
+
+
+def checked_sandbox_url(value: str | None) -> str | None:
+    """``--sandbox-url``: an http(s) URL of a running ``connector sandbox``, without a trailing slash."""
+    if value is None:
+        return None
+    if urlsplit(value).scheme not in ("http", "https"):
+        raise BadInput(f"--sandbox-url: {value!r} is not an http(s) URL like http://127.0.0.1:8800")
+    return value.rstrip("/")
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

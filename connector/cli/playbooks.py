@@ -5,12 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import urlsplit
 
 import click
 
-from connector.cli.common import read_input, say
-from connector.errors import BadInput
+from connector.cli.common import checked_sandbox_url, read_input, say
 from connector.events.progress import showing_progress
 from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
@@ -66,14 +64,12 @@ def playbook_run(
     Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
     1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
     """
-    if sandbox_url and urlsplit(sandbox_url).scheme not in ("http", "https"):
-        raise BadInput(f"--sandbox-url: {sandbox_url!r} is not an http(s) URL like http://127.0.0.1:8800")
     try:
         with showing_progress(default_host(), enabled=progress):
             result = run_playbook(
                 file,
                 read_input(input_),
-                sandbox=sandbox_url.rstrip("/") if sandbox_url else sandbox,
+                sandbox=checked_sandbox_url(sandbox_url) or sandbox,
                 dry_run=dry_run,
                 config=ctx.obj["config"],
                 concurrency=concurrency,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
-from connector.cli.common import read_input, say, seconds
+from connector.cli.common import checked_sandbox_url, read_input, say, seconds
 from connector.cli.playbooks import refuse
 from connector.errors import BadInput
 from connector.playbook import PlaybookInvalid
@@ -56,14 +55,12 @@ def watch(
     cleanly on Ctrl-C or SIGTERM. Exit (with --once): 0 poll complete, 1 the action or a playbook
     failed, 3 the action was partial (the same window is read again), 2 bad input.
     """
-    if sandbox_url and urlsplit(sandbox_url).scheme not in ("http", "https"):
-        raise BadInput(f"--sandbox-url: {sandbox_url!r} is not an http(s) URL like http://127.0.0.1:8800")
     polled = source(
         action,
         read_input(input_),
         connection=connection,
         vendor=vendor,
-        sandbox_url=sandbox_url.rstrip("/") if sandbox_url else None,
+        sandbox_url=checked_sandbox_url(sandbox_url),
         config=ctx.obj["config"],
     )
     try:

@@ -147,4 +147,5 @@ def test_a_logged_traceback_is_redacted_too() -> None:
         log.removeHandler(handler)
     written = stream.getvalue()
     assert "trace-secret-789" not in written
-    assert "failed with ***" in written and "RuntimeError: the vendor said *** is wrong" in written
+    # (Other tests in this process may have registered more secrets: only the start of each line is certain.)
+    assert "failed with ***" in written and "RuntimeError: the vendor said ***" in written

@@ -110,7 +110,7 @@ class CheckpointStore:
 
     def save(self, checkpoint: Checkpoint) -> None:
         """Replace the checkpoint atomically: temporary file, flush, fsync, rename, fsync the folder."""
-        data = orjson.dumps(checkpoint.model_dump(mode="json"))
+        data = checkpoint.model_dump_json().encode()
         with open(self._temporary, "wb") as stream:
             stream.write(data)
             stream.flush()

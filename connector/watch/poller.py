@@ -7,6 +7,8 @@ One poll::
     for each item in (stamp, uid) order, inside that window:
         skip it when seen[uid] >= its stamp (already handled, this version or a later one)
         hand it to the sink; on success seen[uid] = stamp and the checkpoint is written
+        (every sink.commit_every items: 1 for stdout and playbooks, more for --output,
+        whose uncommitted lines a restart cuts away, and always when the poll ends)
     when every item is handled: bookmark = poll_start, seen_since = bookmark - lookback, seen pruned
 
 The bookmark never passes the moment the poll started, so an item changed while a poll runs
@@ -25,7 +27,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from connector.envelope import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, Envelope
 from connector.errors import BadInput
@@ -81,6 +83,7 @@ class Watcher:
         self.store, self.checkpoint, self.watched = store, checkpoint, watched
         self.fetch, self.sink, self.lookback, self.clock, self.say = fetch, sink, lookback, clock, say
         self.handled = 0
+        self._uncommitted = 0
         self.stop_reason: str | None = None
         self._stopping = asyncio.Event()
 
@@ -106,6 +109,16 @@ class Watcher:
             ((key_of(item, self.watched), item) for item in envelope.output.get(self.watched.records) or []),
             key=lambda pair: pair[0],
         )
+        try:
+            return await self._handle(envelope, items, since, poll_start)
+        finally:
+            if self._uncommitted:
+                self._commit()
+
+    async def _handle(
+        self, envelope: Envelope, items: list[tuple[ItemKey, dict[str, Any]]], since: datetime, poll_start: datetime
+    ) -> PollReport:
+        checkpoint = self.checkpoint
         report = PollReport("complete")
         for key, item in items:
             handled_stamp = checkpoint.seen.get(key.uid)
@@ -121,7 +134,7 @@ class Watcher:
             if problem is not None:
                 report.status, report.problem = "failed", problem
                 return report
-            self._commit(key)
+            self._handled(key)
             report.handled += 1
         if envelope.status == "partial":
             # Some records could not be read: the bookmark stays, so the next poll reads them again.
@@ -134,7 +147,7 @@ class Watcher:
         checkpoint.bookmark = poll_start
         checkpoint.seen_since = max(checkpoint.seen_since, poll_start - self.lookback)
         checkpoint.prune()
-        self.store.save(checkpoint)
+        self._commit()
         return report
 
     async def run(self, *, every: float, once: bool, signals: bool = True) -> int:
@@ -162,12 +175,20 @@ class Watcher:
             f"checkpoint {self.store.path} at {rfc3339(self.checkpoint.bookmark)}"
         )
 
-    def _commit(self, key: ItemKey) -> None:
+    def _handled(self, key: ItemKey) -> None:
+        self.checkpoint.seen[key.uid] = key.stamp
+        self.handled += 1
+        self._uncommitted += 1
+        if self._uncommitted >= self.sink.commit_every:
+            self._commit()
+
+    def _commit(self) -> None:
+        # What was handled is made durable first, so the checkpoint never claims more than is on disk.
+        self.sink.sync()
         checkpoint = self.checkpoint
-        checkpoint.seen[key.uid] = key.stamp
         checkpoint.output, checkpoint.output_length = self.sink.output, self.sink.length
         self.store.save(checkpoint)
-        self.handled += 1
+        self._uncommitted = 0
 
     def _tell(self, report: PollReport) -> None:
         if report.problem is not None:

@@ -87,6 +87,7 @@ class RecordingSink:
 
     output: str | None = None
     length = 0
+    commit_every = 1
 
     def __init__(self) -> None:
         self.handled: list[tuple[str, datetime]] = []
@@ -100,6 +101,9 @@ class RecordingSink:
         if self.after is not None:
             self.after(len(self.handled))
         return None
+
+    def sync(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -263,3 +263,28 @@ def test_once_exit_codes_and_lines(tmp_path: Path, answers: list[Envelope], code
     watcher = make_watcher(tmp_path / "state.json", vendor, sink, clock, said=said)
     assert run(watcher.run(every=0, once=True, signals=False)) == code
     assert said == lines
+
+
+def test_a_sink_that_commits_in_groups_is_synced_before_each_commit_and_when_the_poll_ends(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    vendor, sink, clock = FakeVendor(), RecordingSink(), FakeClock(at(10))
+    sink.commit_every = 3
+    for second in range(7):
+        vendor.put(f"u{second}", at(second))
+    committed: list[int] = []
+    synced_at: list[int] = []
+    sink.sync = lambda: synced_at.append(len(sink.handled))  # type: ignore[method-assign]
+
+    def on_disk(handled: int) -> None:
+        checkpoint = CheckpointStore(state).load()
+        committed.append(len(checkpoint.seen) if checkpoint else 0)
+
+    sink.after = on_disk
+    report = run(make_watcher(state, vendor, sink, clock).poll())
+    assert (report.status, report.handled) == ("complete", 7)
+    # What a kill after each item would find on disk: the checkpoint moves every third item only
+    # (the sink, like --output, removes lines written after it on restart), and once more at the end.
+    assert committed == [0, 0, 0, 3, 3, 3, 6]
+    assert synced_at == [3, 6, 7]
+    final = CheckpointStore(state).load()
+    assert final is not None and len(final.seen) == 7 and final.bookmark == at(10)

@@ -5,7 +5,10 @@
    runs in its own process pinned to one core, as `connector sandbox` runs, and the client on the others.
 2. Client: get_threats records per second end to end (paging, mapping, output validation),
    against fetching and decoding the same pages with plain httpx + orjson.
-3. Memory: peak Python allocations of a paged walk over every page, against fetching one page
+3. Watch: items handled per second by a first poll over every threat (to ``--output``, which
+   commits its checkpoint every 200 items, and to stdout, which commits after each), against
+   get_threats reading the same threats: the cost of the checkpoint's fsyncs.
+4. Memory: peak Python allocations of a paged walk over every page, against fetching one page
    (a ratio near 1 means memory stays flat however many pages there are).
 
 Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything.
@@ -14,10 +17,14 @@ Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import platform
+import tempfile
 import time
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -37,6 +44,8 @@ from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.plugins import default_host
 from connector.runner import run_action
+from connector.sync import run_sync
+from connector.watch import awatch, source
 
 PAGE = 1000
 SANDBOX_TARGET = 50
@@ -96,6 +105,23 @@ def peak_bytes(base_url: str, max_records: int | None) -> int:
     return peak
 
 
+def watched_items_per_second(base_url: str, folder: Path) -> tuple[float, float]:
+    """(items/s of one first poll of every threat to ``--output`` and to stdout), each on a new checkpoint."""
+    rates = []
+    for output in (folder / "out.ndjson", None):
+        polled = source("get_threats", {}, sandbox_url=base_url, vendor="sentinelone")
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_sync(
+                awatch(
+                    polled, once=True, since=datetime(2000, 1, 1, tzinfo=UTC), output=output, signals=False,
+                    state=folder / f"state-{output is None}.json",
+                )
+            )
+        rates.append(SIZE / (time.perf_counter() - started))
+    return rates[0], rates[1]
+
+
 def main() -> None:
     keep_off_first_core()
     with in_child_process(serve_sandbox) as sandbox:
@@ -107,11 +133,15 @@ def main() -> None:
         with in_child_process(serve_static, body) as static:
             static_cpu_rate, static_rate = pages_per_second(static, params)
         action_rate, raw_rate = client_records_per_second(url)
+        with tempfile.TemporaryDirectory() as folder:
+            file_rate, stdout_rate = watched_items_per_second(url, Path(folder))
         one_page, all_pages = peak_bytes(url, PAGE), peak_bytes(url, None)
     rows = [
         ("sandbox: S1 pages of 1000 / s of server CPU", sandbox_cpu_rate, STATIC, static_cpu_rate),
         ("sandbox: S1 pages of 1000 / s, wall clock", sandbox_rate, STATIC, static_rate),
         ("client: get_threats records / s", action_rate, "httpx + orjson, same pages", raw_rate),
+        ("watch --output: items / s (commits every 200)", file_rate, "get_threats records / s", action_rate),
+        ("watch to stdout: items / s (a commit per item)", stdout_rate, "get_threats records / s", action_rate),
         (f"memory: peak of walking {SIZE // PAGE} pages (MiB)", all_pages / 2**20, "fetching 1 page", one_page / 2**20),
     ]
     lines = [

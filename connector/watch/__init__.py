@@ -11,9 +11,10 @@ Pieces: :mod:`~connector.watch.items` (which actions, each item's uid and stamp)
 :mod:`~connector.watch.sinks` (stdout, a file, a playbook), :mod:`~connector.watch.poller`
 (the poll algorithm and its guarantees) and :mod:`~connector.watch.run` (checks and set-up).
 
-Guarantees: the checkpoint is written after each handled item, atomically; the bookmark never
-passes the moment a poll started. With ``--output FILE`` each item version is written exactly
-once across kills (the file is cut back to its committed length on start). On stdout, or with a
+Guarantees: the checkpoint is written atomically after each handled item (with ``--output``,
+every 200 items and when a poll ends); the bookmark never passes the moment a poll started. With
+``--output FILE`` each item version is written exactly once across kills (the file is cut back to
+its committed length on start, so lines written after the last commit are written again). On stdout, or with a
 playbook, the one item in hand when the process is killed is handled again on restart
 (at-least-once for that item). A playbook that fails on an item is run on it again by the next
 poll: its actions should be idempotent (create_incident is, by external reference).

@@ -2,6 +2,7 @@
 
 Everything that can be wrong is found before the first request and raised as one BadInput line
 (exit 2): an action that cannot be watched, ``since``/``until`` in the input (the watch sets them),
+a ``limit`` (the rest of a window would be lost),
 an input the action refuses, a connection that is not defined, the embedded sandbox (it forgets
 everything when the process ends), a playbook that fails its check or does not declare
 ``inputs.item``, ``--since`` beside an existing checkpoint, a checkpoint of another watch, a
@@ -80,6 +81,9 @@ def source(
     for name in WINDOW_FIELDS:
         if name in document:
             raise BadInput(f"input.{name}: set by the watch (use --since for the starting point)")
+    if "limit" in document:
+        # The bookmark moves past the whole window once a poll completes: a limit would skip the rest of it.
+        raise BadInput("input.limit: the watch reads every item of each window (a limit would lose the rest)")
     host.schemas.validate(host.action(watched.action).input, document, "input")
     if (connection is None) == (sandbox_url is None):
         raise BadInput("watch: give --connection NAME or --sandbox-url URL (exactly one)")

@@ -39,6 +39,9 @@ def test_the_input_is_the_actions_without_the_window() -> None:
         "input.until: set by the watch (use --since for the starting point)"
     )
     assert refusal("get_threats", {"severity": ["severe"]}).startswith("input.severity[0]: 'severe' is not one of")
+    assert refusal("list_events", {"limit": 10}) == (
+        "input.limit: the watch reads every item of each window (a limit would lose the rest)"
+    )
 
 
 def test_exactly_one_place_to_run(tmp_path: Path) -> None:

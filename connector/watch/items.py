@@ -43,6 +43,14 @@ WATCHABLE: dict[str, Watchable] = {
 }
 
 
+WINDOW_VENDOR_FILTERS = frozenset({
+    "updatedAt__gt", "updatedAt__gte", "updatedAt__lt", "updatedAt__lte", "skip", "cursor", "countOnly",  # SentinelOne
+    "updated_at_from", "updated_at_to",  # MySecutec (it refuses them beside since/until anyway)
+    "startedAt", "endedAt", "started_at", "ended_at", "offset",  # Nameshield v2 and v1
+})
+"""Vendor filters that move the window or skip records: the watch sets the window and reads all of it."""
+
+
 @dataclass(frozen=True, order=True)
 class ItemKey:
     """An item's place in the watch: ordered by stamp, then uid, so ties have one order on every poll."""

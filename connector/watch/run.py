@@ -2,7 +2,7 @@
 
 Everything that can be wrong is found before the first request and raised as one BadInput line
 (exit 2): an action that cannot be watched, ``since``/``until`` in the input (the watch sets them),
-a ``limit`` (the rest of a window would be lost),
+a ``limit`` or a vendor filter that moves the window or skips records (the rest would be lost),
 an input the action refuses, a connection that is not defined, the embedded sandbox (it forgets
 everything when the process ends), a playbook that fails its check or does not declare
 ``inputs.item``, ``--since`` beside an existing checkpoint, a checkpoint of another watch, a
@@ -25,7 +25,7 @@ from connector.errors import BadInput, ConfigError
 from connector.plugins import Host, default_host
 from connector.runner import arun_action
 from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
-from connector.watch.items import Watchable, rfc3339, watchable
+from connector.watch.items import WINDOW_VENDOR_FILTERS, Watchable, rfc3339, watchable
 from connector.watch.poller import Clock, Watcher, utc_now
 from connector.watch.sinks import FileSink, PlaybookSink, Sink, StdoutSink
 
@@ -85,6 +85,9 @@ def source(
         # The bookmark moves past the whole window once a poll completes: a limit would skip the rest of it.
         raise BadInput("input.limit: the watch reads every item of each window (a limit would lose the rest)")
     host.schemas.validate(host.action(watched.action).input, document, "input")
+    clashing = sorted(WINDOW_VENDOR_FILTERS & set(document.get("vendor_filters") or {}))
+    if clashing:
+        raise BadInput(f"input.vendor_filters.{clashing[0]}: the watch sets the window and reads all of it")
     if (connection is None) == (sandbox_url is None):
         raise BadInput("watch: give --connection NAME or --sandbox-url URL (exactly one)")
     if connection == SANDBOX:

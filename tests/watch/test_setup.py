@@ -42,6 +42,9 @@ def test_the_input_is_the_actions_without_the_window() -> None:
     assert refusal("list_events", {"limit": 10}) == (
         "input.limit: the watch reads every item of each window (a limit would lose the rest)"
     )
+    assert refusal("get_threats", {"vendor_filters": {"skip": 5, "updatedAt__gt": "2026-01-01T00:00:00Z"}}) == (
+        "input.vendor_filters.skip: the watch sets the window and reads all of it"
+    )
 
 
 def test_exactly_one_place_to_run(tmp_path: Path) -> None:

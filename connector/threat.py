@@ -11,10 +11,14 @@ two drift.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from connector.errors import BadVendorAnswer
 
 
 class Kind(StrEnum):
@@ -191,6 +195,18 @@ class Event(BaseModel):
     threat: Threat | None = None
     change: Change | None = None
     raw: dict[str, Any] | None = None
+
+
+@contextmanager
+def building(what: str) -> Iterator[None]:
+    """Build a common record from a vendor's answer: a value the model refuses becomes one line,
+    ``<what>: <field>: <rule>``, as a :class:`BadVendorAnswer` (the vendor answered oddly)."""
+    try:
+        yield
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise BadVendorAnswer(f"{what}: {field}: {error['msg']}") from None
 
 
 def schema_document(model: type[BaseModel], name: str) -> dict[str, Any]:

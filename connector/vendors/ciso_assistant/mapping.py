@@ -13,10 +13,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import ValidationError
-
 from connector.errors import BadVendorAnswer
-from connector.threat import Kind, Resource, SeverityId, StatusId, Threat
+from connector.threat import Kind, Resource, SeverityId, StatusId, Threat, building
 
 NAME = "ciso_assistant"
 UID_PREFIX = f"{NAME}:"
@@ -195,7 +193,7 @@ def normalize_incident(record: dict[str, Any], *, include_raw: bool = False) -> 
     severity_id = SEVERITY_BY_VALUE[severity] if severity else SeverityId.unknown
     status_id = STATUS_BY_SLUG[slug] if slug else StatusId.unknown
     owners = _refs(record.get("owners"))
-    try:
+    with building(f"{NAME}: incident {vendor_id}"):
         return Threat(
             uid=f"{UID_PREFIX}{vendor_id}",
             vendor=NAME,
@@ -218,10 +216,6 @@ def normalize_incident(record: dict[str, Any], *, include_raw: bool = False) -> 
             vendor_status=slug or _label(raw_status),
             raw=record if include_raw else None,
         )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        raise BadVendorAnswer(f"{NAME}: incident {vendor_id}: {field}: {error['msg']}") from None
 
 
 def _label(raw: Any) -> str | None:

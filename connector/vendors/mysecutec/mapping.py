@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
-
 from connector.errors import BadVendorAnswer
 from connector.threat import (
     Change,
@@ -30,6 +28,7 @@ from connector.threat import (
     StatusId,
     Threat,
     Vulnerability,
+    building,
 )
 
 NAME = "mysecutec"
@@ -131,7 +130,7 @@ def normalize_threat(record: dict[str, Any], *, include_raw: bool = False) -> Th
     status_id = STATUS_BY_LABEL.get(status or "", StatusId.unknown)
     module = (record.get("tech_solution") or {}).get("license_module_slug")
     external_id = record.get("external_id")
-    try:
+    with building(f"{NAME}: threat {vendor_id}"):
         return Threat(
             uid=f"{NAME}:{vendor_id}",
             vendor=NAME,
@@ -154,8 +153,6 @@ def normalize_threat(record: dict[str, Any], *, include_raw: bool = False) -> Th
             vendor_status=status,
             raw=record if include_raw else None,
         )
-    except ValidationError as exc:
-        raise BadVendorAnswer(f"{NAME}: threat {vendor_id}: {_first_error(exc)}") from None
 
 
 def _asset(record: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +215,7 @@ def normalize_log(entry: dict[str, Any], *, include_raw: bool = False) -> Event:
     if isinstance(change_data.get("field"), str):
         change = Change(field=change_data["field"], old_value=change_data.get("old_value"),
                         new_value=change_data.get("new_value"))
-    try:
+    with building(f"{NAME}: threat log {log_id}"):
         # Validated from data: created_at is the vendor's timestamp text, parsed by the model.
         return Event.model_validate({
             "uid": f"{NAME}:{log_id}",
@@ -232,8 +229,6 @@ def normalize_log(entry: dict[str, Any], *, include_raw: bool = False) -> Event:
             "change": change,
             "raw": entry if include_raw else None,
         })
-    except ValidationError as exc:
-        raise BadVendorAnswer(f"{NAME}: threat log {log_id}: {_first_error(exc)}") from None
 
 
 def log_summary(operation: str, actor: Any, change_data: dict[str, Any]) -> str:
@@ -250,8 +245,3 @@ def log_summary(operation: str, actor: Any, change_data: dict[str, Any]) -> str:
 def _short(value: Any) -> str:
     text = "null" if value is None else " ".join(str(value).split())
     return text if len(text) <= _SUMMARY_VALUE_CHARS else text[: _SUMMARY_VALUE_CHARS - 1] + "…"
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    return ".".join(str(part) for part in error["loc"]) + f": {error['msg']}"

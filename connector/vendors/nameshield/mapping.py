@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from connector.errors import BadVendorAnswer
-from connector.threat import DnsRecord, Event, Kind, Observable, SeverityId, StatusId, Threat
+from connector.threat import DnsRecord, Event, Kind, Observable, SeverityId, StatusId, Threat, building
 
 NAME = "nameshield"
 
@@ -70,7 +68,7 @@ def normalize_event(record: dict[str, Any], *, include_raw: bool = False) -> Eve
     title = f"{TITLE_BY_TYPE.get(event_type, OTHER_TYPE_TITLE)} {domain}" + (
         f" ({brand['name']})" if brand.get("name") else ""
     )
-    try:
+    with building(f"{NAME}: event {vendor_id}"):
         # Validated from plain data: a bad value is then named by its path (indicators.0.dns_records.1.ip).
         threat = Threat.model_validate(
             {
@@ -103,10 +101,6 @@ def normalize_event(record: dict[str, Any], *, include_raw: bool = False) -> Eve
                 "raw": record if include_raw else None,
             }
         )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        raise BadVendorAnswer(f"{NAME}: event {vendor_id}: {field}: {error['msg']}") from None
 
 
 def _part(record: dict[str, Any], key: str) -> dict[str, Any]:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
-
 from connector.errors import BadInput, BadVendorAnswer
-from connector.threat import Attack, ConfidenceId, Kind, Observable, Resource, SeverityId, StatusId, Threat
+from connector.threat import Attack, ConfidenceId, Kind, Observable, Resource, SeverityId, StatusId, Threat, building
 
 NAME = "sentinelone"
 
@@ -82,7 +80,7 @@ def normalize_threat(record: dict[str, Any], *, include_raw: bool = False) -> Th
     status = STATUS_BY_INCIDENT_STATUS.get(incident_status or "", StatusId.unknown)
     if verdict == SUPPRESSING_VERDICT:
         status = StatusId.suppressed
-    try:
+    with building(f"{NAME}: threat {vendor_id}"):
         return Threat(
             uid=f"{NAME}:{vendor_id}",
             vendor=NAME,
@@ -106,10 +104,6 @@ def normalize_threat(record: dict[str, Any], *, include_raw: bool = False) -> Th
             vendor_status=incident_status,
             raw=record if include_raw else None,
         )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        raise BadVendorAnswer(f"{NAME}: threat {vendor_id}: {field}: {error['msg']}") from None
 
 
 def _description(info: dict[str, Any], agent: dict[str, Any]) -> str:

@@ -67,6 +67,15 @@ class Page:
     body: Any
 
 
+def query_value(value: Any) -> str | int:
+    """A filter value as vendors read it in a query string: lists comma-separated, booleans true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return value if isinstance(value, int) else str(value)
+
+
 class Paging(Protocol):
     """A paging style: where the records are in a page, and how to ask for the next one."""
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer
-from connector.http import VendorClient
+from connector.http import VendorClient, query_value
 from connector.vendors.mysecutec.api import AGGREGATE, FILTERS
 from connector.vendors.mysecutec.mapping import NAME
-from connector.vendors.mysecutec.query import query_value
 
 
 async def get_threat_filters(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:

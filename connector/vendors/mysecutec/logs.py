@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer, VendorError
-from connector.http import VendorClient
+from connector.http import VendorClient, query_value
 from connector.threat import Event
 from connector.vendors.mysecutec.api import THREAT_LOGS, THREATS, gather_bounded, not_found, read_pages, threat_path
 from connector.vendors.mysecutec.mapping import NAME, normalize_log
-from connector.vendors.mysecutec.query import instant, query_value
+from connector.vendors.mysecutec.query import instant
 from connector.vendors.mysecutec.reads import matching_threats
 
 LOG_ORDER = "created_at,id"

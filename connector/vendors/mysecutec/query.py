@@ -14,20 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from connector.errors import BadInput
+from connector.http import query_value
 from connector.threat import Threat
 from connector.vendors.mysecutec.mapping import SEVERITY_BY_LABEL, STATUS_BY_LABEL
 
 DEFAULT_SORT = "created_at,id"
 """Oldest first: a threat created while the pages are read lands after them instead of shifting them."""
-
-
-def query_value(value: Any) -> str | int:
-    """A filter value as the API reads it: lists comma-separated, booleans true/false."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(item) for item in value)
-    return value if isinstance(value, int) else str(value)
 
 
 def threat_query(filters: dict[str, Any], *, until: bool = True) -> dict[str, Any] | None:

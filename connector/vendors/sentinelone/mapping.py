@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer
+from connector.http import query_value
 from connector.threat import Attack, ConfidenceId, Kind, Observable, Resource, SeverityId, StatusId, Threat, building
 
 NAME = "sentinelone"
@@ -186,7 +187,7 @@ def threat_query(filters: dict[str, Any]) -> dict[str, Any]:
     if "asset" in filters:
         query["computerName__contains"] = [filters["asset"]]
     query.update(filters.get("vendor_filters") or {})
-    return {key: _query_value(value) for key, value in query.items()}
+    return {key: query_value(value) for key, value in query.items()}
 
 
 def _status_query(wanted: set[str]) -> dict[str, list[str]]:
@@ -246,11 +247,3 @@ def applied(record: dict[str, Any], change: dict[str, str]) -> bool:
     """Whether a ``GET /threats`` record shows every field of ``change`` (incidentStatus, analystVerdict)."""
     info = record.get("threatInfo") or {}
     return all(info.get(key) == value for key, value in change.items())
-
-
-def _query_value(value: Any) -> str | int:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(item) for item in value)
-    return value if isinstance(value, int) else str(value)

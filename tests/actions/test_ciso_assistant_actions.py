@@ -582,7 +582,7 @@ def checks(envelope: Envelope) -> list[tuple[str, bool, str]]:
 def test_connection_passes_every_check(reads: Sandbox) -> None:
     assert checks(reads.run("test_connection", {})) == [
         ("reachability", True, "http://127.0.0.1/ciso_assistant/api/incidents/ answered"),
-        ("authentication", True, "the token is accepted"),
+        ("authentication", True, "the token was accepted"),
         ("permissions", True, f"may read incidents ({SIZE} visible)"),
     ]
 

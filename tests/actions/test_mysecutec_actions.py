@@ -471,7 +471,7 @@ def test_test_connection_checks(sandbox: Sandbox) -> None:
     good = sandbox.ok("test_connection", {})
     assert good == {"ok": True, "checks": [
         {"name": "reachability", "ok": True, "message": "the API answered"},
-        {"name": "authentication", "ok": True, "message": "token accepted"},
+        {"name": "authentication", "ok": True, "message": "the token was accepted"},
         {"name": "permissions", "ok": True, "message": f"may read threats ({len(LIVE)} in all)"},
     ]}
     assert sandbox.queries()[0] == {"limit": "1", "offset": "0"}

@@ -417,7 +417,7 @@ def test_connection_with_a_wrong_token_fails_authentication(sandbox: Sandbox) ->
         (
             httpx.Response(404, text="no such route"),
             "reachability",
-            "nameshield: GET /cti/v2/events: 404 Not Found: no such route (is the base URL the Nameshield API's?)",
+            "nameshield: GET /cti/v2/events: 404 Not Found: no such route (is the base URL right?)",
         ),
         (
             httpx.Response(200, json={"hello": "world"}),

@@ -187,7 +187,7 @@ def test_connection_passes_every_check(sandbox: Sandbox) -> None:
         "ok": True,
         "checks": [
             {"name": "reachability", "ok": True, "message": "the console answered (version 24.1.2)"},
-            {"name": "authentication", "ok": True, "message": "the API token was accepted"},
+            {"name": "authentication", "ok": True, "message": "the token was accepted"},
             {"name": "permissions", "ok": True, "message": "the token may read threats"},
         ],
     }
@@ -248,7 +248,7 @@ def _no_such_route(request: httpx.Request) -> httpx.Response:
     [
         (_refused, "cannot connect (Connection refused)"),
         (_sign_in_page, "answered with an HTML page instead of JSON"),
-        (_no_such_route, "404 Not Found: Resource not found"),
+        (_no_such_route, "404 Not Found: Resource not found (is the base URL right?)"),
     ],
 )
 def test_connection_unreachable_fails_reachability(handler: Handler, message: str) -> None:

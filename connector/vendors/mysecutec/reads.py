@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connector.errors import AuthError, BadVendorAnswer, VendorError
+from connector.errors import BadVendorAnswer, VendorError
 from connector.http import VendorClient
+from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
 from connector.threat import Threat
 from connector.vendors.mysecutec.api import (
     THREAT,
@@ -122,40 +123,16 @@ async def get_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, A
     return {"threat": client.emit(threat.model_dump(mode="json"))}
 
 
-ANSWERED = "the API answered"
-ACCEPTED = "token accepted"
-
-
-def _check(name: str, ok: bool, message: str) -> dict[str, Any]:
-    return {"name": name, "ok": ok, "message": message}
-
-
 async def check_connection(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
     """Reachability, authentication and read permission, from one ``GET /threats/?limit=1``."""
-    unchecked = "not checked: an earlier check failed"
+    passed = {"reachability": "the API answered", "authentication": TOKEN_ACCEPTED, "permissions": "may read threats"}
     try:
         body = await client.request("GET", THREATS, params={"limit": 1, "offset": 0})
         if not isinstance(body, dict) or not isinstance(body.get("threats"), list):
             raise BadVendorAnswer(f"{NAME}: GET {THREATS}: the answer is no threat list (is base_url right?)")
-    except AuthError as exc:
-        forbidden = exc.status == 403
-        checks = [
-            _check("reachability", True, ANSWERED),
-            _check("authentication", forbidden, ACCEPTED if forbidden else exc.message),
-            _check("permissions", False, exc.message if forbidden else unchecked),
-        ]
     except VendorError as exc:
-        checks = [
-            _check("reachability", False, exc.message),
-            _check("authentication", False, unchecked),
-            _check("permissions", False, unchecked),
-        ]
-    else:
-        total = (body.get("pagination") or {}).get("total")
-        readable = f"may read threats ({total} in all)" if isinstance(total, int) else "may read threats"
-        checks = [
-            _check("reachability", True, ANSWERED),
-            _check("authentication", True, ACCEPTED),
-            _check("permissions", True, readable),
-        ]
-    return {"ok": all(check["ok"] for check in checks), "checks": checks}
+        return connection_report(passed, failed_check(exc))
+    total = (body.get("pagination") or {}).get("total")
+    if isinstance(total, int):
+        passed["permissions"] = f"may read threats ({total} in all)"
+    return connection_report(passed)

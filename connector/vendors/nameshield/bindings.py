@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
+from connector.errors import BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.paging import OffsetPaging, PageNumberPaging
+from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
 from connector.threat import Event
 from connector.vendors.nameshield.mapping import NAME, normalize_event
 from connector.vendors.nameshield.query import Selection, check_input, selection, v1_body, v2_params
@@ -21,7 +22,6 @@ ROUTE_GONE = frozenset({404, 410})
 
 V2_PAGING = PageNumberPaging(records_at=("data",), has_next_at=("has_next",))
 V1_PAGING = OffsetPaging(records_at=("data", "results"), total_at=("data", "total"))
-CHECKS = ("reachability", "authentication", "permissions")
 
 
 class _Collector:
@@ -145,36 +145,18 @@ async def check_connection(client: VendorClient, document: dict[str, Any]) -> di
     """Reachability, authentication and permission to list events, from one ``GET /cti/v2/events?size=1``."""
     passed = {
         "reachability": f"the API answered GET {EVENTS_V2}",
-        "authentication": "the token was accepted",
+        "authentication": TOKEN_ACCEPTED,
         "permissions": "may list events",
     }
-    failed: tuple[str, str] | None = None
     try:
         body = await client.request("GET", EVENTS_V2, params={"size": 1})
-    except (RetriableError, BadVendorAnswer) as exc:
-        failed = ("reachability", exc.message)
-    except AuthError as exc:
-        failed = ("authentication" if exc.status == 401 else "permissions", exc.message)
-    except VendorError as exc:
-        if exc.status == 404:
-            failed = ("reachability", f"{exc.message} (is the base URL the Nameshield API's?)")
-        else:
-            failed = ("permissions", exc.message)
-    else:
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            failed = ("reachability", f"{NAME}: GET {EVENTS_V2}: answered, but not with a page of events")
-        elif (total := _integer(body, "total_items")) is not None:
-            passed["permissions"] = f"may list events ({total} visible to this token)"
-    stage = CHECKS.index(failed[0]) if failed else len(CHECKS)
-    checks = []
-    for index, name in enumerate(CHECKS):
-        if index < stage:
-            checks.append({"name": name, "ok": True, "message": passed[name]})
-        elif index == stage and failed:
-            checks.append({"name": name, "ok": False, "message": failed[1]})
-        else:
-            checks.append({"name": name, "ok": False, "message": f"not checked: {CHECKS[stage]} failed"})
-    return {"ok": failed is None, "checks": checks}
+            raise BadVendorAnswer(f"{NAME}: GET {EVENTS_V2}: answered, but not with a page of events")
+    except VendorError as exc:
+        return connection_report(passed, failed_check(exc))
+    if (total := _integer(body, "total_items")) is not None:
+        passed["permissions"] = f"may list events ({total} visible to this token)"
+    return connection_report(passed)
 
 
 def _integer(body: Any, key: str) -> int | None:

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from connector.bulk import chunked
-from connector.errors import AuthError, VendorError
+from connector.errors import VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
+from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
 from connector.vendors.sentinelone.mapping import needs_status_check, normalize_threat, threat_query
 
 API = "/web/api/v2.1"
@@ -93,43 +94,25 @@ async def test_connection(client: VendorClient, request: dict[str, Any]) -> dict
     """Reachability and authentication with ``GET /system/info``, then permission to read threats.
 
     A 401 fails authentication, a 403 permissions; anything else failing the first call fails
-    reachability. None of these raise: the output says which check failed and why.
+    reachability, and failing the second permissions (see :mod:`connector.probe`).
     """
-    checks: list[dict[str, Any]] = []
+    passed = {
+        "reachability": "the console answered",
+        "authentication": TOKEN_ACCEPTED,
+        "permissions": "the token may read threats",
+    }
     try:
         info = await client.request("GET", SYSTEM_INFO)
-        checks.append(_check("reachability", True, f"the console answered (version {_version(info)})"))
-        checks.append(_check("authentication", True, "the API token was accepted"))
-        await client.request("GET", THREATS, params={"limit": 1, "skipCount": "true"})
-        checks.append(_check("permissions", True, "the token may read threats"))
-    except AuthError as exc:
-        checks = checks[:1] or [_check("reachability", True, "the console answered")]
-        if exc.status == 401:
-            checks.append(_check("authentication", False, exc.message))
-        else:
-            checks.append(_check("authentication", True, "the API token was accepted"))
-            checks.append(_check("permissions", False, exc.message))
     except VendorError as exc:
-        # No route, a 5xx, an HTML page: the API is not reachable as configured (or, once it answered,
-        # the threats list is not readable).
-        checks.append(_check("reachability" if not checks else "permissions", False, exc.message))
-    return _report(checks)
+        return connection_report(passed, failed_check(exc))
+    passed["reachability"] = f"the console answered (version {_version(info)})"
+    try:
+        await client.request("GET", THREATS, params={"limit": 1, "skipCount": "true"})
+    except VendorError as exc:
+        return connection_report(passed, failed_check(exc, answered=True))
+    return connection_report(passed)
 
 
 def _version(info: Any) -> str:
     data = info.get("data") if isinstance(info, dict) else None
     return str(data.get("version") or "unknown") if isinstance(data, dict) else "unknown"
-
-
-def _check(name: str, ok: bool, message: str) -> dict[str, Any]:
-    return {"name": name, "ok": ok, "message": message}
-
-
-def _report(checks: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every check, those not run because an earlier one failed marked as such."""
-    failed = next((check["name"] for check in checks if not check["ok"]), None)
-    done = {check["name"] for check in checks}
-    for name in ("reachability", "authentication", "permissions"):
-        if name not in done:
-            checks.append(_check(name, False, f"not checked: {failed} failed"))
-    return {"ok": failed is None, "checks": checks}

@@ -19,14 +19,15 @@ class Redactor(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._secrets: set[str] = set()
+        self._secrets: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
         """Remember ``secret`` so that it is masked from now on."""
         if len(secret) >= 4:
             with self._lock:
-                self._secrets.add(secret)
+                # Longest first: a secret that contains another must be masked whole, not around it.
+                self._secrets = tuple(sorted({*self._secrets, secret}, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""

@@ -149,3 +149,9 @@ def test_a_logged_traceback_is_redacted_too() -> None:
     assert "trace-secret-789" not in written
     # (Other tests in this process may have registered more secrets: only the start of each line is certain.)
     assert "failed with ***" in written and "RuntimeError: the vendor said ***" in written
+
+
+def test_a_secret_containing_another_is_masked_whole() -> None:
+    redactor.add("nest")
+    redactor.add("nested-secret-0042")
+    assert redactor.redact("token=nested-secret-0042 and nest") == "token=*** and ***"

@@ -296,7 +296,7 @@ def test_check_uses_the_declared_inputs_schema(world: World) -> None:
 
 
 def test_the_examples_pass_the_check(acme_host: Host) -> None:
-    for name, steps in (("triage.yaml", 5), ("domain-watch.yaml", 2)):
+    for name, steps in (("triage.yaml", 5), ("domain-watch.yaml", 2), ("threat-to-incident.yaml", 1)):
         compiled, targets = load_checked(ROOT / "examples" / name, acme_host, sandbox=True)
         assert len(compiled.steps) == steps
         assert all(target.connection is None for target in targets), "every step runs in the sandbox"

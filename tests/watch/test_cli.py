@@ -277,3 +277,23 @@ def test_one_watch_per_state_and_sigterm_stops_cleanly(tmp_path: Path, sandbox_u
     assert (checkpoint.seen, checkpoint.bookmark - checkpoint.seen_since) == ({}, timedelta(minutes=5))
     assert (checkpoint.output, checkpoint.output_length) == (str(output.resolve()), output.stat().st_size)
     assert len(ndjson(output.read_bytes())) == SIZE
+
+
+def test_the_example_playbook_opens_one_incident_per_watched_threat(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "threat-to-incident.yaml"
+    config = SandboxConfig(rate_limits=False, vendors=("sentinelone", "ciso_assistant"), sizes={"sentinelone": SIZE})
+    with running_sandbox(config) as url:
+        threats = run_action("get_threats", {"limit": 3}, sandbox=url, vendor="sentinelone").output["threats"]
+        polled = source("get_threats", {"ids": [t["vendor_id"] for t in threats]}, sandbox_url=url)
+        code = asyncio.run(
+            awatch(polled, once=True, since=parse_instant(SINCE), playbook=example, state=tmp_path / "state.json",
+                   signals=False)
+        )
+        assert code == 0
+        # Each threat's incident is there: creating it again finds it (idempotent by the threat's uid).
+        again = [
+            run_action("create_incident", {"from_threat": threat}, sandbox=url, vendor="ciso_assistant")
+            for threat in threats
+        ]
+    assert [(envelope.status, envelope.output["existed"]) for envelope in again] == [("success", True)] * 3
+    assert [envelope.output["ref_id"] for envelope in again] == [threat["uid"] for threat in threats]

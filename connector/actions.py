@@ -34,6 +34,9 @@ class ActionSpec(BaseModel):
     mutates: bool
     input: str = Field(description="schema file name of the input")
     output: str = Field(description="schema file name of the output")
+    records: str | None = Field(
+        None, description="output key of the list the bindings yield record by record, as they are read"
+    )
     vendors: dict[str, BindingSpec]
 
     @property

@@ -25,6 +25,9 @@ class ErrorItem(BaseModel):
 class Meta(BaseModel):
     """What the run cost and how it ran; bindings may add keys (``existed`` on create_incident).
 
+    ``dropped_values`` (field -> count) says which values mappers left out as unusable, and
+    ``resume`` where a failed paged read can go on from (give it back as ``input.resume``).
+
     The counts come from the run's lifecycle events (:mod:`connector.events.counters`); ``run_id``
     is the id those events carried (None for an envelope no runner made).
     """
@@ -35,6 +38,8 @@ class Meta(BaseModel):
     retries: int = 0
     pages: int = 0
     records: int = 0
+    skipped: int = 0
+    """Records the vendor sent that could not be mapped (each is an error item); see ``--strict``."""
     dry_run: bool = False
     run_id: str | None = None
 
@@ -46,8 +51,9 @@ class Envelope(BaseModel):
     action: str
     vendor: str | None = None
     connection: str | None = None
-    status: Status
     output: dict[str, Any] = Field(default_factory=dict)
+    """Before ``status``: a streamed envelope writes its records first and how the run ended after."""
+    status: Status
     errors: list[ErrorItem] = Field(default_factory=list)
     meta: Meta = Field(default_factory=Meta)
 

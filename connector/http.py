@@ -17,8 +17,10 @@ it together. Paged reads go through
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,14 +30,17 @@ import orjson
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connector import __version__
+from connector import __version__, hygiene
 from connector.connections import Connection
 from connector.envelope import ErrorItem
-from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
+from connector.errors import AuthError, BadInput, BadVendorAnswer, ConnectorError, RetriableError, VendorError
 from connector.vendor import Vendor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRY_AFTER_S = 60.0
+CONCURRENCY = 4
+"""Pages of one read in flight at once when their queries are known ahead; the rate limit still holds."""
+records_log = logging.getLogger("connector.records")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -61,10 +66,14 @@ class PlannedRequest:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a paged read: its records, and the decoded body for totals and the like."""
+    """One page of a paged read: its records, the decoded body for totals and the like, its number.
+
+    The first page is always yielded, even empty, so that its totals can be read.
+    """
 
     records: list[dict[str, Any]]
     body: Any
+    number: int = 1
 
 
 def query_value(value: Any) -> str | int:
@@ -84,6 +93,16 @@ class Paging(Protocol):
 
     def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
         """The query for the next page, or None when this page was the last."""
+
+    @property
+    def resume_key(self) -> str:
+        """The query parameter that says where a walk stands (cursor, offset, page)."""
+
+    def resumed(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` made fit to start from a resume point."""
+
+    def plan(self, body: Any, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Every query after the first page, when the first page tells how many there are."""
 
 
 class Events(Protocol):
@@ -120,7 +139,14 @@ class VendorClient:
     nothing_succeeded: bool = False
     """Set by a bulk binding when every item failed, which makes the envelope ``failed``."""
     meta: dict[str, Any] = field(default_factory=dict)
-    """Extra keys for the envelope's meta (``existed``, vendor totals...)."""
+    """Extra keys for the envelope's meta (``existed``, vendor totals, ``skipped``, ``resume``...)."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Output fields a records binding sets beside its records (``total``...)."""
+    strict: bool = False
+    """Whether the first record that cannot be mapped fails the run (else it is skipped and reported)."""
+    resume_from: dict[str, Any] | None = None
+    """Where a resumable paged read starts (the ``meta.resume`` of a failed run)."""
+    _mapped: int = 0
 
     def __post_init__(self) -> None:
         self.connection.check_transport_security()
@@ -208,32 +234,102 @@ class VendorClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def pages(
-        self, path: str, params: dict[str, Any], paging: Paging, *, max_records: int | None = None
+        self,
+        path: str,
+        params: dict[str, Any],
+        paging: Paging,
+        *,
+        max_records: int | None = None,
+        resumable: bool = False,
     ) -> AsyncGenerator[Page, None]:
-        """Yield page by page until the vendor says there are no more (or ``max_records`` were read)."""
-        seen_queries: set[bytes] = set()
+        """Yield page by page until the vendor says there are no more (or ``max_records`` were read).
+
+        The next page is fetched while the caller handles the current one; when the first page
+        tells how many there are (offset or page numbers with a total), the rest are fetched
+        :data:`CONCURRENCY` at a time and yielded in order. So at most that many pages, plus the
+        one in hand, are in memory. A ``resumable`` walk starts where :attr:`resume_from` says,
+        and when a page fails after its retries it leaves ``meta.resume``: where to go on from.
+        """
+        if self.resume_from is not None and not resumable:
+            raise BadInput("input.resume: this read cannot resume (it merges or sorts what it reads): run it whole")
+        query = self._start(params, paging) if resumable else dict(params)
         remaining = max_records
-        query: dict[str, Any] | None = dict(params)
-        page_number = 0
-        while query is not None:
-            fingerprint = orjson.dumps(query, option=orjson.OPT_SORT_KEYS)
-            if fingerprint in seen_queries:
-                raise BadVendorAnswer(
-                    f"{self.vendor.name}: GET {path}: the vendor sent the same page twice (paging loop)"
-                )
-            seen_queries.add(fingerprint)
-            body = await self.request("GET", path, params=query)
-            records = paging.records(body)
-            page_number += 1
-            self.page_fetched(path, page_number, len(records))
-            if remaining is not None:
-                records = records[:remaining]
-                remaining -= len(records)
-            if records:
-                yield Page(records, body)
-            if remaining == 0:
-                return
-            query = paging.next_params(body, query)
+        walk = _Walk(self, path, paging)
+        fetch: asyncio.Future[Any] | None = walk.first(query)
+        number = 0
+        try:
+            while fetch is not None:
+                try:
+                    body = await fetch
+                except VendorError:
+                    if resumable and paging.resume_key in query:
+                        self.meta["resume"] = {paging.resume_key: query[paging.resume_key]}
+                    raise
+                records = paging.records(body)
+                number += 1
+                self.page_fetched(path, number, len(records))
+                if number == 1:
+                    walk.plan(_enough(paging.plan(body, query), remaining, len(records)))
+                if remaining is not None:
+                    records = records[:remaining]
+                    remaining -= len(records)
+                # Asked for before the caller handles this page: the next one arrives meanwhile.
+                fetch, query = walk.following(body, query) if remaining != 0 else (None, query)
+                if records or number == 1:
+                    yield Page(records, body, number)
+        finally:
+            await walk.cancel()
+
+    def _start(self, params: dict[str, Any], paging: Paging) -> dict[str, Any]:
+        if not self.resume_from:
+            return dict(params)
+        resume, self.resume_from = self.resume_from, None
+        unknown = sorted(set(resume) - {paging.resume_key})
+        if unknown:
+            raise BadInput(
+                f"input.resume: {unknown[0]!r} is not where this read resumes from (it takes {paging.resume_key!r})"
+            )
+        return {**paging.resumed(params), **resume}
+
+    def map_record(self, mapper: Callable[..., dict[str, Any]], raw: Any, **options: Any) -> dict[str, Any] | None:
+        """``mapper(raw, **options)``, or None when this one record cannot be mapped.
+
+        A record that fails is reported as an error item (its vendor id, or ``#<index>`` among the
+        records read) and skipped, so one odd record never costs the others; with :attr:`strict`
+        it fails the run instead. Values the mapper dropped are counted in ``meta.dropped_values``.
+        """
+        index = self._mapped
+        self._mapped += 1
+        with hygiene.recording() as drops:
+            try:
+                record = mapper(raw, **options)
+            # Isolation is the point: whatever one record does to the mapper stays with that record.
+            except Exception as exc:
+                return self._skip(raw, index, exc)
+        if drops:
+            self._note_drops(raw, index, drops)
+        return record
+
+    def _skip(self, raw: Any, index: int, error: Exception) -> None:
+        item = _record_id(raw) or f"#{index}"
+        if isinstance(error, ConnectorError):
+            message = error.message
+        else:
+            message = f"{self.vendor.name}: record {item} cannot be mapped ({type(error).__name__}: {error})"
+        message = message.splitlines()[0][:300] if message else type(error).__name__
+        if self.strict:
+            raise BadVendorAnswer(f"{message} (--strict stops at the first bad record)") from None
+        self.item_failed(item, BadVendorAnswer.kind, message)
+        self.meta["skipped"] = self.meta.get("skipped", 0) + 1
+
+    def _note_drops(self, raw: Any, index: int, drops: list[hygiene.Dropped]) -> None:
+        counted: dict[str, int] = self.meta.setdefault("dropped_values", {})
+        for dropped in drops:
+            counted[dropped.field] = counted.get(dropped.field, 0) + 1
+        if records_log.isEnabledFor(logging.INFO):
+            item = _record_id(raw) or f"#{index}"
+            for dropped in drops:
+                records_log.info("%s: record %s: dropped %s (%s)", self.vendor.name, item, dropped.field, dropped.rule)
 
     def _note_retry(self, method: str, path: str, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -314,6 +410,84 @@ class VendorClient:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise broken(f"{where}: {response.status_code}: answered with invalid JSON (truncated body?)") from None
+
+
+class _Walk:
+    """The requests of one paged read: the next page asked for ahead, or a window of planned pages."""
+
+    def __init__(self, client: VendorClient, path: str, paging: Paging) -> None:
+        self._client, self._path, self._paging = client, path, paging
+        self._seen: set[bytes] = set()
+        self._planned: deque[dict[str, Any]] | None = None
+        self._in_flight: deque[tuple[dict[str, Any], asyncio.Future[Any]]] = deque()
+        self._ahead: asyncio.Future[Any] | None = None
+
+    def first(self, query: dict[str, Any]) -> asyncio.Future[Any]:
+        """Ask for the first page."""
+        self._ahead = self._fetch(query)
+        return self._ahead
+
+    def plan(self, queries: list[dict[str, Any]] | None) -> None:
+        """Every query still to send, known from the first page: they go out CONCURRENCY at a time."""
+        if queries is not None:
+            self._planned = deque(queries)
+            self._top_up()
+
+    def following(self, body: Any, query: dict[str, Any]) -> tuple[asyncio.Future[Any] | None, dict[str, Any]]:
+        """The next page's answer to await, with its query; None after the last page."""
+        if self._planned is not None:
+            if not self._in_flight:
+                return None, query
+            following, fetch = self._in_flight.popleft()
+            self._top_up()
+            return fetch, following
+        following = self._paging.next_params(body, query)
+        if following is None:
+            return None, query
+        self._ahead = self._fetch(following)
+        return self._ahead, following
+
+    async def cancel(self) -> None:
+        """Stop the requests still in flight (the caller stopped early, or a page failed)."""
+        asked = [fetch for _, fetch in self._in_flight] + ([self._ahead] if self._ahead else [])
+        self._in_flight.clear()
+        for fetch in asked:
+            fetch.cancel()
+        # Gathered even when already done, so that no failure is left unretrieved.
+        await asyncio.gather(*asked, return_exceptions=True)
+
+    def _top_up(self) -> None:
+        assert self._planned is not None
+        while self._planned and len(self._in_flight) < CONCURRENCY:
+            query = self._planned.popleft()
+            self._in_flight.append((query, self._fetch(query)))
+
+    def _fetch(self, query: dict[str, Any]) -> asyncio.Future[Any]:
+        fingerprint = orjson.dumps(query, option=orjson.OPT_SORT_KEYS)
+        if fingerprint in self._seen:
+            raise BadVendorAnswer(
+                f"{self._client.vendor.name}: GET {self._path}: the vendor sent the same page twice (paging loop)"
+            )
+        self._seen.add(fingerprint)
+        return asyncio.ensure_future(self._client.request("GET", self._path, params=query))
+
+
+def _enough(planned: list[dict[str, Any]] | None, remaining: int | None, served: int) -> list[dict[str, Any]] | None:
+    """The planned queries that ``remaining`` records need, when the first page served ``served``."""
+    if planned is None or remaining is None:
+        return planned
+    needed = 0 if remaining <= served else -(-(remaining - served) // max(served, 1))
+    return planned[:needed]
+
+
+def _record_id(raw: Any) -> str | None:
+    """A raw record's own id, to name it in an error line (None when it has none worth quoting)."""
+    if isinstance(raw, dict):
+        for key in ("id", "uuid", "uid"):
+            value = raw.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                return str(value)[:80]
+    return None
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (

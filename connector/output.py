@@ -56,6 +56,64 @@ def write_envelope(envelope: Envelope, fmt: str, stream: TextIO) -> None:
     write_table(envelope, found, stream)
 
 
+_MARK = "\x00records\x00"
+_MARK_JSON = orjson.dumps(_MARK).decode()
+
+
+class StreamWriter:
+    """Writes a run's records as they come, then the end of its envelope (see :func:`connector.astream_action`).
+
+    ``json`` writes the very bytes :func:`write_envelope` writes for the whole envelope: its head
+    up to the records' list when the first record comes, each record as it comes, and the rest
+    (count, status, errors, meta) at the end. ``ndjson`` writes a line per record. ``table`` keeps
+    the records until the end: a table's columns are sized on all of them. Each record is flushed
+    as it is written, so a reader downstream sees it at once.
+    """
+
+    def __init__(self, fmt: str, stream: TextIO) -> None:
+        self.fmt, self.stream = fmt, stream
+        self._head: str | None = None
+        self._indent = ""
+        self._held: list[dict[str, Any]] = []
+
+    def record(self, envelope: Envelope, key: str, record: dict[str, Any]) -> None:
+        """Write one record of ``envelope``'s output list ``key`` (the envelope as it stands)."""
+        if self.fmt == "ndjson":
+            self.stream.write(to_json(record, pretty=False) + "\n")
+        elif self.fmt == "json":
+            if self._head is None:
+                self._head = _around_records(envelope, key)[0]
+                self._indent = self._head[self._head.rindex("\n") + 1:]
+                self.stream.write(self._head)
+            else:
+                self.stream.write(",\n" + self._indent)
+            text = redactor.redact(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())
+            self.stream.write(text.replace("\n", "\n" + self._indent))
+        else:
+            self._held.append(record)
+            return
+        self.stream.flush()
+
+    def finish(self, envelope: Envelope, key: str | None) -> None:
+        """Write what follows the records: the rest of the envelope, or all of it."""
+        if key is not None and self.fmt == "table" and key in envelope.output:
+            envelope = envelope.model_copy(update={"output": {**envelope.output, key: self._held}})
+        if key is not None and self._head is not None:
+            self.stream.write(_around_records(envelope, key)[1] + "\n")
+        elif not (key is not None and self.fmt == "ndjson" and key in envelope.output):
+            write_envelope(envelope, self.fmt, self.stream)
+        self.stream.flush()
+
+
+def _around_records(envelope: Envelope, key: str) -> tuple[str, str]:
+    """The pretty JSON of ``envelope`` before and after the records of ``output[key]`` (from the
+    opening bracket's line to the first record's indent, and from after the last record on)."""
+    output = {**envelope.output, key: [_MARK]} if key in envelope.output else {key: [_MARK]}
+    text = to_json(envelope.model_copy(update={"output": output}))
+    at = text.index(_MARK_JSON)
+    return text[:at], text[at + len(_MARK_JSON):]
+
+
 def write_table(envelope: Envelope, found: tuple[str, list[dict[str, Any]]] | None, stream: TextIO) -> None:
     """A readable table of the output's main list, or of its top-level fields."""
     console = Console(file=stream, width=160, soft_wrap=False)
@@ -94,7 +152,10 @@ def summary_line(envelope: Envelope) -> str:
     meta = envelope.meta
     found = records_of(envelope.output)
     summary = envelope.output.get("summary")
-    counted = f", {len(found[1])} {found[0]}" if found else ""
+    counted = ""
+    if found:
+        count = envelope.output.get("count")
+        counted = f", {count if isinstance(count, int) else len(found[1])} {found[0]}"
     if isinstance(summary, dict) and "total_successful" in summary:
         counted = f", {summary['total_successful']} succeeded, {summary.get('total_failed', 0)} failed"
     where = f" via {envelope.vendor} ({envelope.connection})" if envelope.vendor else ""

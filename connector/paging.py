@@ -1,8 +1,11 @@
 """Paging styles as small strategies: where the records are, and what to ask for next.
 
-Each strategy answers two questions about a decoded page (see :class:`connector.http.Paging`).
-The HTTP layer drives them and stops on a repeated query, so a vendor that loops cannot make a
-read run forever.
+Each strategy answers questions about a decoded page (see :class:`connector.http.Paging`): the
+records, the query of the next page, and, for styles that number their pages, every remaining
+query at once once the first page told the total (so the HTTP layer can fetch them concurrently).
+``resume_key`` names the query parameter that says where a walk stands: a failed walk reports it
+(``meta.resume``) and a later run starts from it. The HTTP layer drives the strategies and stops
+on a repeated query, so a vendor that loops cannot make a read run forever.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def _records(body: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
     return found
 
 
+def _count(body: Any, path: tuple[str, ...] | None) -> int | None:
+    value = _dig(body, path) if path else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 @dataclass(frozen=True)
 class CursorPaging:
     """An opaque cursor in each page; the end is a null cursor (the string "null" counts too)."""
@@ -37,6 +45,11 @@ class CursorPaging:
     records_at: tuple[str, ...] = ("data",)
     cursor_at: tuple[str, ...] = ("pagination", "nextCursor")
     cursor_param: str = "cursor"
+
+    @property
+    def resume_key(self) -> str:
+        """The parameter a walk resumes from: the cursor."""
+        return self.cursor_param
 
     def records(self, body: Any) -> list[dict[str, Any]]:
         """The records of one page."""
@@ -48,8 +61,15 @@ class CursorPaging:
         # Some captured payloads carry the string "null"; the live API sends JSON null.
         if cursor in (None, "", "null"):
             return None
-        without_skip = {key: value for key, value in params.items() if key != "skip"}
-        return {**without_skip, self.cursor_param: cursor}
+        return {**self.resumed(params), self.cursor_param: cursor}
+
+    def resumed(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` fit to go on from a cursor: a skip would apply twice."""
+        return {key: value for key, value in params.items() if key != "skip"}
+
+    def plan(self, body: Any, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """A cursor is known one page at a time: nothing to plan."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,11 @@ class OffsetPaging:
     limit_param: str = "limit"
     offset_param: str = "offset"
 
+    @property
+    def resume_key(self) -> str:
+        """The parameter a walk resumes from: the offset."""
+        return self.offset_param
+
     def records(self, body: Any) -> list[dict[str, Any]]:
         """The records of one page."""
         return _records(body, self.records_at)
@@ -70,10 +95,30 @@ class OffsetPaging:
         limit = int(params[self.limit_param])
         offset = int(params.get(self.offset_param, 0)) + limit
         got = len(self.records(body))
-        total = _dig(body, self.total_at) if self.total_at else None
-        if got < limit or (isinstance(total, int) and offset >= total):
+        total = _count(body, self.total_at)
+        if got < limit or (total is not None and offset >= total):
             return None
         return {**params, self.offset_param: offset}
+
+    def resumed(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` as they are: the offset says it all."""
+        return params
+
+    def plan(self, body: Any, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Every query after the first page, from the total it gave (None without a total).
+
+        A vendor may serve fewer records than ``limit`` asked for (a cap): the plan steps by the
+        size it really served, so no record falls between two pages.
+        """
+        total = _count(body, self.total_at)
+        served = len(self.records(body))
+        if total is None or served == 0:
+            return None
+        limit = int(params[self.limit_param])
+        step = min(limit, served)
+        start = int(params.get(self.offset_param, 0))
+        return [{**params, self.limit_param: step, self.offset_param: offset}
+                for offset in range(start + served, total, step)]
 
 
 @dataclass(frozen=True)
@@ -83,6 +128,12 @@ class PageNumberPaging:
     records_at: tuple[str, ...] = ("data",)
     page_param: str = "page"
     has_next_at: tuple[str, ...] = ("has_next",)
+    total_pages_at: tuple[str, ...] | None = None
+
+    @property
+    def resume_key(self) -> str:
+        """The parameter a walk resumes from: the page number."""
+        return self.page_param
 
     def records(self, body: Any) -> list[dict[str, Any]]:
         """The records of one page."""
@@ -93,3 +144,16 @@ class PageNumberPaging:
         if not _dig(body, self.has_next_at):
             return None
         return {**params, self.page_param: int(params.get(self.page_param, 0)) + 1}
+
+    def resumed(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` as they are: the page number says it all."""
+        return params
+
+    def plan(self, body: Any, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Every query after the first page, from the number of pages it gave (None without it)."""
+        pages = _count(body, self.total_pages_at)
+        if pages is None or not _dig(body, self.has_next_at):
+            return None
+        current = int(params.get(self.page_param, 0))
+        return [{**params, self.page_param: number} for number in range(current + 1, max(pages, current + 1))]
+

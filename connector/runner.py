@@ -1,8 +1,16 @@
-"""The runner: from an action name and input to an envelope.
+"""The runner: from an action name and input to records and an envelope.
 
 validate input -> pick the connection and vendor -> the vendor binding (through the HTTP layer)
--> validate output -> envelope. Every failure becomes an envelope with status ``failed`` and one
-error line; nothing raises out of :func:`arun_action` but programming errors.
+-> records as they are mapped -> envelope. Every failure becomes an envelope with status
+``failed`` and one error line; nothing raises out of a run but programming errors.
+
+Actions whose file names a ``records`` key (get_threats, list_events...) have bindings that yield
+their records one at a time: :func:`astream_action` hands each to the caller as soon as it is
+mapped and gives the envelope at the end, so memory stays flat however many records a read
+returns. :func:`arun_action` collects them into the envelope's output instead. Records that
+cannot be mapped are skipped and reported (``partial``, see :meth:`VendorClient.map_record`);
+a page that fails after its retries ends the run ``failed`` with the records before it already
+handed out, and ``meta.resume`` saying where to go on from.
 
 Each run has a ``run_id`` that every lifecycle event of it carries; the envelope's counts are the
 built-in counters plugin's count of those events (:mod:`connector.events.counters`).
@@ -11,9 +19,10 @@ built-in counters plugin's count of those events (:mod:`connector.events.counter
 from __future__ import annotations
 
 import asyncio
+import inspect
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +41,150 @@ from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
 from connector.sync import run_sync
 
 
+class RecordStream:
+    """One run of an action, records first.
+
+    ``async for record in stream`` gives the records as they are mapped (none for an action
+    without a ``records`` key); once they are all read, :attr:`envelope` is the run's envelope,
+    whose output holds everything but the records (their list is empty; ``records_key`` names it).
+    """
+
+    def __init__(self, action: str, input: dict[str, Any] | None, options: dict[str, Any]) -> None:
+        self.records_key: str | None = None
+        self.envelope_so_far = Envelope(action=action, status="failed")
+        """The envelope as it stands while records come (which vendor and connection answer)."""
+        self._envelope: Envelope | None = None
+        self._records = self._run(action, input, **options)
+
+    def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
+        return self._records
+
+    @property
+    def envelope(self) -> Envelope:
+        """The run's envelope, once every record was read."""
+        if self._envelope is None:
+            raise RuntimeError("the envelope is known once every record of the stream was read")
+        return self._envelope
+
+    async def aclose(self) -> None:
+        """Stop the run early: its requests are cancelled and its connections closed."""
+        await self._records.aclose()
+
+    async def _run(
+        self,
+        action: str,
+        input: dict[str, Any] | None,
+        *,
+        connection: str | Connection | None = None,
+        vendor: str | None = None,
+        sandbox: bool | str = False,
+        dry_run: bool = False,
+        strict: bool = False,
+        config: Path | None = None,
+        host: Host | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        run_id: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        host = host or default_host()
+        run_id = run_id or new_run_id()
+        started = time.perf_counter()
+        envelope = Envelope(action=action, vendor=vendor, status="failed", meta=Meta(dry_run=dry_run, run_id=run_id))
+        self.envelope_so_far = envelope
+        try:
+            spec = host.action(action)
+            if vendor is not None:
+                host.vendor(vendor)
+            envelope.action = spec.name
+            self.records_key = spec.records
+            document = {} if input is None else input
+            host.schemas.validate(spec.input, document, "input")
+            if connection == SANDBOX and not sandbox:
+                sandbox = True
+            wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
+            with _sandbox_url(sandbox, wanted) as sandbox_url:
+                target = _connection(spec, connection, vendor, sandbox_url, config)
+                envelope.vendor, envelope.connection = target.vendor, target.name
+                run = _Run(host, spec, target, document, envelope, run_id)
+                client = VendorClient(
+                    connection=target,
+                    vendor=host.vendor(target.vendor),
+                    events=host.hook,
+                    transport=transport,
+                    sleep=sleep,
+                    dry_run=dry_run,
+                    action=spec.name,
+                    run_id=run_id,
+                    strict=strict,
+                    resume_from=document.get("resume") if spec.records else None,
+                )
+                async for record in run.records(client):
+                    yield record
+        except ConnectorError as exc:
+            envelope.status = "failed"
+            envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
+        finally:
+            # Taken even when a programming error escapes, so the counters plugin forgets the run.
+            counts = counters.take(run_id)
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        envelope.meta = envelope.meta.model_copy(update={"duration_ms": duration_ms, **counts.as_dict()})
+        if envelope.status == "failed":
+            host.hook.action_failed(run_id=run_id, envelope=envelope)
+        else:
+            host.hook.action_finished(run_id=run_id, envelope=envelope)
+        self._envelope = envelope
+
+
+def astream_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> RecordStream:
+    """Run one action, handing out its records as they are mapped; then ``stream.envelope``.
+
+    Takes the options of :func:`arun_action`. The records are not kept: the envelope's output
+    has an empty list where :func:`arun_action` puts them, and counts them in ``count``.
+    """
+    return RecordStream(action, input, options)
+
+
+def stream_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> SyncRecordStream:
+    """Synchronous :func:`astream_action`: iterate it for the records, then read ``.envelope``."""
+    return SyncRecordStream(astream_action(action, input, **options))
+
+
+class SyncRecordStream:
+    """A :class:`RecordStream` driven from synchronous code, on an event loop of its own."""
+
+    def __init__(self, stream: RecordStream) -> None:
+        self._stream = stream
+        self._loop = asyncio.new_event_loop()
+        self._records = aiter(stream)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            while True:
+                try:
+                    yield self._loop.run_until_complete(anext(self._records))
+                except StopAsyncIteration:
+                    return
+        finally:
+            self.close()
+
+    @property
+    def records_key(self) -> str | None:
+        """The output key the records belong to."""
+        return self._stream.records_key
+
+    @property
+    def envelope(self) -> Envelope:
+        """The run's envelope, once every record was read."""
+        return self._stream.envelope
+
+    def close(self) -> None:
+        """Stop the run if it is still going, and close its event loop."""
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._stream.aclose())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+
 async def arun_action(
     action: str,
     input: dict[str, Any] | None = None,
@@ -40,49 +193,29 @@ async def arun_action(
     vendor: str | None = None,
     sandbox: bool | str = False,
     dry_run: bool = False,
+    strict: bool = False,
     config: Path | None = None,
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = asyncio.sleep,
     run_id: str | None = None,
 ) -> Envelope:
-    """Run one action and return its envelope.
+    """Run one action and return its envelope, records included.
 
     ``sandbox`` is True to start the embedded simulators for this call, or the base URL of a
     sandbox already running. ``connection`` is a name from the connections file (``config``),
-    ``"sandbox"``, or a :class:`Connection`. ``run_id`` names the run in its events and meta
+    ``"sandbox"``, or a :class:`Connection`. ``strict`` fails the run at the first record that
+    cannot be mapped, instead of skipping it. ``run_id`` names the run in its events and meta
     (default: a fresh random one; one given must be unique among the runs going at once).
     """
-    host = host or default_host()
-    run_id = run_id or new_run_id()
-    started = time.perf_counter()
-    envelope = Envelope(action=action, vendor=vendor, status="failed", meta=Meta(dry_run=dry_run, run_id=run_id))
-    try:
-        spec = host.action(action)
-        if vendor is not None:
-            host.vendor(vendor)
-        envelope.action = spec.name
-        document = {} if input is None else input
-        host.schemas.validate(spec.input, document, "input")
-        if connection == SANDBOX and not sandbox:
-            sandbox = True
-        wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
-        with _sandbox_url(sandbox, wanted) as sandbox_url:
-            target = _connection(spec, connection, vendor, sandbox_url, config)
-            envelope.vendor, envelope.connection = target.vendor, target.name
-            await _run(host, spec, target, document, envelope, run_id, dry_run, transport, sleep)
-    except ConnectorError as exc:
-        envelope.status = "failed"
-        envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
-    finally:
-        # Taken even when a programming error escapes, so the counters plugin forgets the run.
-        counts = counters.take(run_id)
-    duration_ms = round((time.perf_counter() - started) * 1000)
-    envelope.meta = envelope.meta.model_copy(update={"duration_ms": duration_ms, **counts.as_dict()})
-    if envelope.status == "failed":
-        host.hook.action_failed(run_id=run_id, envelope=envelope)
-    else:
-        host.hook.action_finished(run_id=run_id, envelope=envelope)
+    stream = astream_action(
+        action, input, connection=connection, vendor=vendor, sandbox=sandbox, dry_run=dry_run, strict=strict,
+        config=config, host=host, transport=transport, sleep=sleep, run_id=run_id,
+    )
+    records = [record async for record in stream]
+    envelope = stream.envelope
+    if stream.records_key is not None and stream.records_key in envelope.output:
+        envelope.output[stream.records_key] = records
     return envelope
 
 
@@ -96,67 +229,82 @@ def run_action(action: str, input: dict[str, Any] | None = None, **options: Any)
     return run_sync(arun_action(action, input, **options))
 
 
-async def _run(
-    host: Host,
-    spec: ActionSpec,
-    target: Connection,
-    document: dict[str, Any],
-    envelope: Envelope,
-    run_id: str,
-    dry_run: bool,
-    transport: httpx.AsyncBaseTransport | None,
-    sleep: Sleep,
-) -> None:
-    vendor = host.vendor(target.vendor)
-    binding = vendor.bindings[spec.name]
-    filters_schema = spec.vendors[vendor.name].vendor_filters
-    if filters_schema and "vendor_filters" in document:
-        host.schemas.validate(filters_schema, document["vendor_filters"], "input.vendor_filters")
-    # The client reads the connection's secret, which registers it with the redactor: done before
-    # action_started, so a plugin redacting the input (the audit log) already knows the secret.
-    client = VendorClient(
-        connection=target,
-        vendor=vendor,
-        events=host.hook,
-        transport=transport,
-        sleep=sleep,
-        dry_run=dry_run,
-        action=spec.name,
-        run_id=run_id,
-    )
-    async with client:
-        host.hook.action_started(
-            run_id=run_id, action=spec.name, vendor=vendor.name, connection=target.name, input=document
-        )
-        try:
-            output = await binding(client, document)
-        finally:
-            envelope.meta = Meta(dry_run=dry_run, run_id=run_id, **client.meta)
-    if dry_run and spec.mutates:
-        output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
-    else:
-        _check_output(host, spec, output)
-    envelope.output = output
-    envelope.errors.extend(client.item_errors)
-    if client.nothing_succeeded:
-        envelope.status = "failed"
-    else:
-        envelope.status = "partial" if client.item_errors else "success"
+class _Run:
+    """The part of a run that talks to the vendor: the binding, its records, the output check."""
+
+    def __init__(
+        self, host: Host, spec: ActionSpec, target: Connection, document: dict[str, Any], envelope: Envelope,
+        run_id: str,
+    ) -> None:
+        self.host, self.spec, self.target, self.document = host, spec, target, document
+        self.envelope, self.run_id = envelope, run_id
+
+    async def records(self, client: VendorClient) -> AsyncGenerator[dict[str, Any], None]:
+        """Run the binding: its records one by one, then the envelope's output, status and errors."""
+        spec, envelope = self.spec, self.envelope
+        binding = client.vendor.bindings[spec.name]
+        filters_schema = spec.vendors[client.vendor.name].vendor_filters
+        if filters_schema and "vendor_filters" in self.document:
+            self.host.schemas.validate(filters_schema, self.document["vendor_filters"], "input.vendor_filters")
+        # The client read the connection's secret, which registered it with the redactor: before
+        # action_started, so a plugin redacting the input (the audit log) already knows the secret.
+        async with client:
+            self.host.hook.action_started(
+                run_id=self.run_id, action=spec.name, vendor=client.vendor.name, connection=self.target.name,
+                input=self.document,
+            )
+            count, first = 0, None
+            try:
+                result = binding(client, self.document)
+                if inspect.isawaitable(result):
+                    # A binding that returns its whole output (any action's, and a third-party
+                    # plugin's list action written that way): its records are handed out after it.
+                    output = await result
+                    if spec.records is not None:
+                        records, output[spec.records] = output.get(spec.records) or [], []
+                        for record in records:
+                            count, first = count + 1, first or record
+                            yield record
+                else:
+                    async for record in result:
+                        client.emit(record)
+                        count, first = count + 1, first or record
+                        yield record
+                    output = {spec.records: [], "count": count, **client.fields}
+            except ConnectorError:
+                if spec.records is not None and count:
+                    # What was handed out stays handed out: the envelope says how far the read went.
+                    envelope.output = {spec.records: [], "count": count, **client.fields}
+                raise
+            finally:
+                envelope.meta = Meta(dry_run=client.dry_run, run_id=self.run_id, **client.meta)
+        if client.dry_run and spec.mutates:
+            output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
+        else:
+            _check_output(self.host, spec, output, first)
+        envelope.output = output
+        envelope.errors.extend(client.item_errors)
+        if client.nothing_succeeded:
+            envelope.status = "failed"
+        else:
+            envelope.status = "partial" if client.item_errors else "success"
 
 
 SAMPLED_LIST_LENGTH = 2
 """Lists longer than this are validated on their first and last record only (see _check_output)."""
 
 
-def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any]) -> None:
-    # Records in long lists were each built by a pydantic model whose JSON Schema is the generated
-    # file they are checked against (a test keeps the two identical), so validating every one
-    # again costs seconds per thousand records for nothing; the first and last stand for the
-    # list, and everything else of the output is validated in full.
+def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any], first: dict[str, Any] | None) -> None:
+    # Records are built valid by construction (the mappers' tests check every one in full against
+    # the generated schema), so validating each again would cost more than mapping it: a streamed
+    # list is checked on its first record, other long lists on their first and last, and
+    # everything else of the output in full.
     sampled = {
         key: [value[0], value[-1]] if isinstance(value, list) and len(value) > SAMPLED_LIST_LENGTH else value
         for key, value in output.items()
     }
+    if spec.records is not None and first is not None:
+        sampled[spec.records] = [first]
     try:
         host.schemas.validate(spec.output, sampled, "output")
     except BadInput as exc:

@@ -2,19 +2,22 @@
 
 A binding is the vendor's implementation of one declared action: an async function that gets a
 ready :class:`~connector.http.VendorClient` and the validated input, and returns the action's
-output (already in the common shapes). Everything else about the vendor stays in its module.
+output (already in the common shapes). For an action whose file names a ``records`` key, the
+binding is better an async generator that yields the records one by one as pages arrive (mapped
+through :meth:`~connector.http.VendorClient.map_record`) and leaves the other output fields in
+``client.fields``; the runner counts them. Everything else about the vendor stays in its module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from connector.http import VendorClient
 
-Binding = Callable[["VendorClient", dict[str, Any]], Awaitable[dict[str, Any]]]
+Binding = Callable[["VendorClient", dict[str, Any]], Awaitable[dict[str, Any]] | AsyncIterator[dict[str, Any]]]
 ErrorParser = Callable[[Any], str | None]
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from connector.cli.common import checked_sandbox_url, read_input, say
 from connector.envelope import Envelope
 from connector.events.progress import showing_progress
-from connector.output import FORMATS, summary_line, to_json, write_envelope
+from connector.output import FORMATS, StreamWriter, summary_line, to_json
 from connector.playbook.pipes import mapped_input
 from connector.plugins import default_host
-from connector.runner import run_action
+from connector.runner import astream_action
+from connector.sync import run_sync
 
 
 @click.command("list")
@@ -50,8 +52,18 @@ def describe(action: str) -> None:
 @click.option("--sandbox-url", metavar="URL", help="Run against a running `connector sandbox`.")
 @click.option("--vendor", help="Which vendor (with --sandbox; must match the connection otherwise).")
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="json",
+    show_default=True,
+    help="json: the envelope, records written as they are read; ndjson: a record per line as it comes; "
+    "table: for people (waits for every record).",
+)
 @click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
+@click.option("--strict", is_flag=True, help="Fail at the first record the vendor sent that cannot be mapped "
+              "(default: skip it, report it, exit 3).")
 @click.option(
     "--map",
     "maps",
@@ -71,6 +83,7 @@ def run(
     input_: str | None,
     fmt: str,
     dry_run: bool,
+    strict: bool,
     maps: tuple[str, ...],
     progress: bool,
 ) -> None:
@@ -83,22 +96,28 @@ def run(
             --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
     """
     document = mapped_input(read_input(input_), maps)
+    writer = StreamWriter(fmt, sys.stdout)
     with showing_progress(default_host(), enabled=progress):
-        envelope = run_action(
-            action,
-            document,
+        envelope = run_sync(_stream(writer, action, document, dict(
             connection=connection,
             vendor=vendor,
             sandbox=checked_sandbox_url(sandbox_url) or sandbox,
             dry_run=dry_run,
+            strict=strict,
             config=ctx.obj["config"],
-        )
-    _finish(envelope, fmt)
-
-
-def _finish(envelope: Envelope, fmt: str) -> None:
-    write_envelope(envelope, fmt, sys.stdout)
+        )))
     for error in envelope.errors:
         say(error.message if not error.item else f"{error.item}: {error.message}")
     say(summary_line(envelope))
     sys.exit(envelope.exit_code)
+
+
+async def _stream(writer: StreamWriter, action: str, document: dict[str, Any], options: dict[str, Any]) -> Envelope:
+    """Run the action, writing each record as it comes and the envelope's end last."""
+    stream = astream_action(action, document, **options)
+    async for record in stream:
+        assert stream.records_key is not None, "only actions with a records key yield records"
+        writer.record(stream.envelope_so_far, stream.records_key, record)
+    envelope = stream.envelope
+    writer.finish(envelope, stream.records_key)
+    return envelope

@@ -520,13 +520,24 @@ def test_every_threat_exactly_once_under_injected_faults(small_pages: int) -> No
     assert envelope.meta.retries == 5
 
 
-def test_a_page_that_keeps_failing_fails_the_read_in_one_line(small_pages: int) -> None:
+def test_a_page_that_keeps_failing_ends_the_read_keeping_what_came_before_and_a_resume_reads_the_rest(
+    small_pages: int,
+) -> None:
     broken = Sandbox(SandboxConfig(sizes={VENDOR: SIZE}, rate_limits=False, vendors=(VENDOR,),
                                    faults=FaultPlan.parse("500@2-60")))
     envelope = broken.run("get_threats", {})
-    assert (envelope.status, envelope.exit_code, envelope.output) == ("failed", 1, {})
+    assert (envelope.status, envelope.exit_code) == ("failed", 1)
     assert [e.message for e in envelope.errors] == [
         "mysecutec: GET /tam/v1/threats/: 500 Internal Server Error: Internal Server Error"]
+    first = ids_of(envelope.output)
+    assert (len(first), envelope.output["count"], envelope.meta.resume) == (small_pages, small_pages,
+                                                                          {"offset": small_pages})
+    healthy = Sandbox(SandboxConfig(sizes={VENDOR: SIZE}, rate_limits=False, vendors=(VENDOR,)))
+    rest = healthy.run("get_threats", {"resume": envelope.meta.resume})
+    assert rest.status == "success", rest.errors
+    everything = healthy.run("get_threats", {})
+    assert first + ids_of(rest.output) == ids_of(everything.output)
+    assert len(set(ids_of(everything.output))) == everything.output["total"] > small_pages
 
 
 def test_cassette_replay_of_a_concurrent_paged_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,8 @@ import base64
 import csv
 import io
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -66,7 +68,7 @@ def _instant(filters: dict[str, Any], name: str) -> datetime | None:
     return datetime.fromisoformat(value.upper()) if value else None
 
 
-async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
+async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """Every incident matching the filters (or the first ``limit``), page by page."""
     since, until = _instant(filters, "since"), _instant(filters, "until")
     local_filter = since is not None or until is not None
@@ -74,19 +76,25 @@ async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> dict[
     query = incident_query(filters)
     query["limit"] = min(PAGE_SIZE, limit) if limit and not local_filter else PAGE_SIZE
     include_raw = bool(filters.get("include_raw"))
-    incidents: list[dict[str, Any]] = []
+    returned = 0
     total: int | None = None
     # Without a local filter max_records stops the paging; with one, the count of kept records does.
-    async for page in client.pages(INCIDENTS, query, PAGING, max_records=None if local_filter else limit):
-        if total is None and isinstance(page.body.get("count"), int):
-            total = page.body["count"]
-        for record in page.records:
-            incident = normalize_incident(record, include_raw=include_raw)
-            if _within(incident.updated_at, since, until) and (limit is None or len(incidents) < limit):
-                incidents.append(client.emit(incident.model_dump(mode="json")))
-        if limit is not None and len(incidents) >= limit:
-            break
-    return {"incidents": incidents, "count": len(incidents), "total": None if local_filter else total}
+    walk = client.pages(INCIDENTS, query, PAGING, max_records=None if local_filter else limit, resumable=True)
+    async with aclosing(walk) as pages:
+        async for page in pages:
+            if page.number == 1 and isinstance(page.body.get("count"), int):
+                total = page.body["count"]
+            for record in page.records:
+                incident = client.map_record(normalize_incident, record, include_raw=include_raw)
+                if incident is None or not _within(incident.updated_at, since, until):
+                    continue
+                yield incident.model_dump(mode="json")
+                returned += 1
+                if returned == limit:
+                    break
+            if returned == limit:
+                break
+    client.fields["total"] = None if local_filter else total
 
 
 async def export_incidents(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Lists answer ``{"pagination": {"limit", "offset", "total", "unfiltered_total"?}, "<records>": [...]}``.
 A read fetches the first page, learns the total and the page size the vendor really used (it may
-cap ``limit``), then fetches the other pages at most :data:`CONCURRENCY` at a time (the client's
-rate limiter still applies) and keeps them in offset order, dropping an id seen twice. Without a
+cap ``limit``), then the HTTP layer fetches the other pages a few at a time (the client's rate
+limiter still applies) and yields them in offset order; an id seen twice is dropped. Without a
 total in the first page it walks page after page instead.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -36,13 +37,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class Listing:
-    """Every record a paged read returned, in order, with the vendor's counts from the first page."""
+@dataclass
+class Totals:
+    """The vendor's counts from the first page of a list: matching records, and before filters."""
 
-    records: list[dict[str, Any]]
-    total: int | None
-    unfiltered_total: int | None
+    total: int | None = None
+    unfiltered_total: int | None = None
 
 
 def threat_path(template: str, threat_id: str, field: str) -> str:
@@ -90,52 +90,32 @@ async def read_pages(
     path: str,
     query: dict[str, Any],
     records_at: str,
+    totals: Totals,
     *,
     max_records: int | None = None,
     offset: int = 0,
-) -> Listing:
-    """Every record of an offset-paged list from ``offset`` (at most ``max_records``), pages in parallel."""
+    resumable: bool = False,
+) -> AsyncIterator[dict[str, Any]]:
+    """Every record of an offset-paged list from ``offset`` (at most ``max_records``), in order.
+
+    The first page gives the totals (into ``totals``) and the page size the vendor really used;
+    the other pages are fetched concurrently by the HTTP layer. A record that moved a page
+    between two reads shows twice: it is yielded once (so this read keeps the ids it has seen).
+    """
     paging = OffsetPaging(records_at=(records_at,), total_at=("pagination", "total"))
     size = min(PAGE_SIZE, max_records) if max_records else PAGE_SIZE
     first_query = {**query, "limit": size, "offset": offset}
-    first = await client.request("GET", path, params=first_query)
-    pages = [paging.records(first)]
-    client.page_fetched(path, 1, len(pages[0]))
-    total, unfiltered = _count(first, "total"), _count(first, "unfiltered_total")
-    available = None if total is None else max(total - offset, 0)
-    wanted = available if max_records is None or available is None else min(available, max_records)
-    if total is None:
-        # No total to plan with: follow the pages one after the other.
-        next_query = paging.next_params(first, first_query)
-        if next_query is not None:
-            remaining = None if max_records is None else max_records - len(pages[0])
-            async for page in client.pages(path, next_query, paging, max_records=remaining):
-                pages.append(page.records)
-    elif wanted is not None and len(pages[0]) < wanted:
-        # The vendor may cap limit: step by the page size it really served.
-        step = min(_count(first, "limit") or size, len(pages[0]) or size)
-        starts = list(range(offset + step, offset + wanted, step))
-
-        async def fetch(start: int) -> list[dict[str, Any]]:
-            body = await client.request("GET", path, params={**query, "limit": step, "offset": start})
-            records = paging.records(body)
-            client.page_fetched(path, (start - offset) // step + 1, len(records))
-            return records
-
-        pages.extend(await gather_bounded(starts, fetch))
-    return Listing(_distinct(pages, max_records), total, unfiltered)
-
-
-def _distinct(pages: list[list[dict[str, Any]]], max_records: int | None) -> list[dict[str, Any]]:
-    """The pages' records in order, each id once: a record that moved a page between two reads shows twice."""
     seen: set[Any] = set()
-    records = []
-    for page in pages:
-        for record in page:
-            key = record.get("id")
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            records.append(record)
-    return records if max_records is None else records[:max_records]
+    walk = client.pages(path, first_query, paging, max_records=max_records, resumable=resumable)
+    async with aclosing(walk) as pages:
+        async for page in pages:
+            if page.number == 1:
+                totals.total = _count(page.body, "total")
+                totals.unfiltered_total = _count(page.body, "unfiltered_total")
+            for record in page.records:
+                key = record.get("id")
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield record

@@ -9,12 +9,22 @@ merged and sorted oldest first (then by uid, so the order is stable for checkpoi
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient, query_value
 from connector.threat import Event
-from connector.vendors.mysecutec.api import THREAT_LOGS, THREATS, gather_bounded, not_found, read_pages, threat_path
+from connector.vendors.mysecutec.api import (
+    THREAT_LOGS,
+    THREATS,
+    Totals,
+    gather_bounded,
+    not_found,
+    read_pages,
+    threat_path,
+)
 from connector.vendors.mysecutec.mapping import NAME, normalize_log
 from connector.vendors.mysecutec.query import instant
 from connector.vendors.mysecutec.reads import matching_threats
@@ -26,29 +36,36 @@ THREAT_SELECTORS = ("severity", "search", "vendor_filters")
 """list_events inputs that choose the threats when no threat_ids are given."""
 
 
-async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """One threat's audit log (vendor order, newest first unless ``sort`` says), from ``offset``."""
     threat_id = input["threat_id"]
     path = threat_path(THREAT_LOGS, threat_id, "input.threat_id")
     query: dict[str, Any] = {"include_system": query_value(input.get("include_system", True))}
     if input.get("sort"):
         query["sort"] = query_value(input["sort"])
+    include_raw = bool(input.get("include_raw"))
+    totals = Totals()
+    entries = read_pages(client, path, query, "logs", totals, max_records=input.get("limit"),
+                         offset=input.get("offset", 0), resumable=True)
     try:
-        listing = await read_pages(
-            client, path, query, "logs", max_records=input.get("limit"), offset=input.get("offset", 0)
-        )
+        async with aclosing(entries) as each:
+            async for entry in each:
+                log = client.map_record(normalize_log, entry, include_raw=include_raw)
+                if log is not None:
+                    yield log.model_dump(mode="json")
     except VendorError as exc:
         if exc.status == 404:
             raise VendorError(f"{NAME}: threat {threat_id} not found (GET {path}: 404)", 404) from None
         raise
-    include_raw = bool(input.get("include_raw"))
-    logs = [client.emit(normalize_log(entry, include_raw=include_raw).model_dump(mode="json"))
-            for entry in listing.records]
-    return {"logs": logs, "count": len(logs), "total": listing.total}
+    client.fields["total"] = totals.total
 
 
-async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
-    """Log entries of many threats in the since/until window, oldest first."""
+async def list_events(client: VendorClient, input: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """Log entries of many threats in the since/until window, oldest first.
+
+    The entries of every threat are merged and sorted before the first is yielded, so this read
+    holds them all (it is bounded by the window) and cannot resume.
+    """
     for name in OTHER_VENDORS_INPUTS:
         if name in input:
             raise BadInput(f"input.{name}: not used by mysecutec (Nameshield only)")
@@ -61,8 +78,7 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, 
         threat_ids, paths = list(by_id), list(by_id.values())
     else:
         selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
-        threats = (await matching_threats(client, selection, until=False)).threats
-        threat_ids = [threat.vendor_id for threat in threats]
+        threat_ids = [threat.vendor_id async for threat in matching_threats(client, selection, Totals(), until=False)]
         try:
             paths = [threat_path(THREAT_LOGS, tid, "threat id") for tid in threat_ids]
         except BadInput as exc:
@@ -72,7 +88,7 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, 
 
     async def read(path: str) -> list[dict[str, Any]] | VendorError:
         try:
-            return (await read_pages(client, path, query, "logs")).records
+            return [entry async for entry in read_pages(client, path, query, "logs", Totals())]
         except VendorError as exc:
             if not_found(exc):
                 return exc
@@ -87,16 +103,13 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, 
         if isinstance(answer, VendorError):
             client.item_failed(threat_id, "not_found", answer.message)
             continue
+        mapped = (client.map_record(normalize_log, entry, include_raw=include_raw) for entry in answer)
         events.extend(
-            event for event in (normalize_log(entry, include_raw=include_raw) for entry in answer)
-            if (since is None or event.time >= since) and (until is None or event.time <= until)
+            event for event in mapped
+            if event is not None and (since is None or event.time >= since) and (until is None or event.time <= until)
         )
     client.nothing_succeeded = bool(threat_ids) and len(client.item_errors) == len(threat_ids)
     events.sort(key=lambda event: (event.time, event.uid))
-    total = len(events)
-    kept = events[: input["limit"]] if "limit" in input else events
-    return {
-        "events": [client.emit(event.model_dump(mode="json")) for event in kept],
-        "count": len(kept),
-        "total": total,
-    }
+    client.fields["total"] = len(events)
+    for event in events[: input["limit"]] if "limit" in input else events:
+        yield event.model_dump(mode="json")

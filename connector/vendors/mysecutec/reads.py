@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-from connector.errors import BadVendorAnswer, VendorError
+from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
 from connector.threat import Threat
 from connector.vendors.mysecutec.api import (
     THREAT,
     THREATS,
+    Totals,
     gather_bounded,
     not_found,
     read_pages,
@@ -21,46 +23,52 @@ from connector.vendors.mysecutec.mapping import NAME, normalize_threat
 from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 
-@dataclass(frozen=True)
-class Matches:
-    """The threats a set of common filters selected, and the vendor's counts when it gave them."""
-
-    threats: list[Threat]
-    total: int | None = None
-    unfiltered_total: int | None = None
-
-
-async def matching_threats(client: VendorClient, filters: dict[str, Any], *, until: bool = True) -> Matches:
+async def matching_threats(
+    client: VendorClient, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
+) -> AsyncIterator[Threat]:
     """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
 
     The API has no id filter: ``ids`` alone are read one by one (``GET /threats/{id}``, an unknown
     id matches nothing); with ``search`` or ``vendor_filters`` the list is read and kept to the ids.
+    The vendor's counts go into ``totals`` (``total`` only when the vendor's count is the answer's).
     """
     query = threat_query(filters, until=until)
     if query is None:
-        return Matches([], 0)
+        totals.total = 0
+        return
     limit = filters.get("limit")
     include_raw = bool(filters.get("include_raw"))
     ids = filters.get("ids")
-    total = unfiltered = None
+    listing = Totals()
+    records: AsyncIterator[dict[str, Any]]
     if ids and not ("search" in filters or "vendor_filters" in filters):
-        records = await _read_by_id(client, ids)
+        if resumable and "resume" in filters:
+            raise BadInput("input.resume: a read of threats by id cannot resume: run it whole")
+        records = _each(await _read_by_id(client, ids))
     else:
         stop_early = pushed_down(filters) and not ids
-        listing = await read_pages(client, THREATS, query, "threats",
-                                   max_records=limit if stop_early else None)
-        records, unfiltered = listing.records, listing.unfiltered_total
-        if ids:
-            wanted = set(ids)
-            records = [record for record in records if record.get("id") in wanted]
-        else:
-            total = listing.total
-    threats = []
+        records = read_pages(client, THREATS, query, "threats", listing,
+                             max_records=limit if stop_early else None, resumable=resumable)
+    wanted = set(ids or ())
+    kept = 0
+    async with aclosing(records) as each:
+        async for record in each:
+            if wanted and record.get("id") not in wanted:
+                continue
+            threat = client.map_record(normalize_threat, record, include_raw=include_raw)
+            if threat is None or not keeps(threat, filters):
+                continue
+            yield threat
+            kept += 1
+            if kept == limit:
+                break
+    totals.total = None if ids else listing.total
+    totals.unfiltered_total = listing.unfiltered_total
+
+
+async def _each(records: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     for record in records:
-        threat = normalize_threat(record, include_raw=include_raw)
-        if keeps(threat, filters):
-            threats.append(threat)
-    return Matches(threats[:limit] if limit else threats, total, unfiltered)
+        yield record
 
 
 async def _read_by_id(client: VendorClient, ids: list[str]) -> list[dict[str, Any]]:
@@ -89,16 +97,13 @@ def _threat_record(body: Any, path: str) -> dict[str, Any]:
     return body
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """Every threat matching the common and vendor filters, pages read concurrently."""
-    found = await matching_threats(client, filters)
-    threats = [client.emit(threat.model_dump(mode="json")) for threat in found.threats]
-    return {
-        "threats": threats,
-        "count": len(threats),
-        "total": found.total,
-        "unfiltered_total": found.unfiltered_total,
-    }
+    totals = Totals()
+    async with aclosing(matching_threats(client, filters, totals, resumable=True)) as threats:
+        async for threat in threats:
+            yield threat.model_dump(mode="json")
+    client.fields.update(total=totals.total, unfiltered_total=totals.unfiltered_total)
 
 
 async def threat_request(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from connector.errors import BadVendorAnswer, VendorError
+from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.paging import OffsetPaging, PageNumberPaging
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
@@ -20,7 +21,7 @@ SEARCH_V1 = "/cti/v1/events/search"
 ROUTE_GONE = frozenset({404, 410})
 """What the v2 list answers once Nameshield has withdrawn it: list_events then uses the v1 search."""
 
-V2_PAGING = PageNumberPaging(records_at=("data",), has_next_at=("has_next",))
+V2_PAGING = PageNumberPaging(records_at=("data",), has_next_at=("has_next",), total_pages_at=("total_pages",))
 V1_PAGING = OffsetPaging(records_at=("data", "results"), total_at=("data", "total"))
 
 
@@ -30,7 +31,8 @@ class _Collector:
     def __init__(self, chosen: Selection, include_raw: bool) -> None:
         self.chosen = chosen
         self.include_raw = include_raw
-        self.kept: list[tuple[datetime, str, dict[str, Any]]] = []
+        self.count = 0
+        """Events kept so far."""
         self.pages = 0
         """Pages of the v2 list read: once one was, a 404 is no longer the sign of a withdrawn route."""
         self._seen: set[str] = set()
@@ -38,33 +40,41 @@ class _Collector:
     @property
     def full(self) -> bool:
         """Whether ``limit`` events are kept."""
-        return self.chosen.limit is not None and len(self.kept) >= self.chosen.limit
+        return self.chosen.limit is not None and self.count >= self.chosen.limit
 
-    def add(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        """The event of ``record`` as output, or None when it is a repeat or filtered out."""
-        event: Event = normalize_event(record, include_raw=self.include_raw)
+    def add(self, client: VendorClient, record: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
+        """(time, id, output) of ``record``'s event, or None when it is a repeat, filtered out or unmappable."""
+        event: Event | None = client.map_record(normalize_event, record, include_raw=self.include_raw)
         # Paging by page number or offset can show a record twice when events arrive mid-walk.
-        if event.vendor_id in self._seen or not self.chosen.keeps(event):
+        if event is None or event.vendor_id in self._seen or not self.chosen.keeps(event):
             return None
         self._seen.add(event.vendor_id)
         output = event.model_dump(mode="json")
-        self.kept.append((event.time, event.vendor_id, output))
-        return output
+        self.count += 1
+        return event.time, event.vendor_id, output
 
 
-async def list_events(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
-    """Domain events in the window, oldest first; the v1 search on request or when v2 is gone."""
+async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """Domain events in the window, oldest first; the v1 search on request or when v2 is gone.
+
+    The v2 list is yielded as it is read (and can resume from a page); the v1 search has no sort,
+    so its events are collected and sorted first.
+    """
     api = document.get("api", "v2")
     check_input(document, api)
     chosen = selection(document)
     if chosen.matches_nothing:
-        return {"events": [], "count": 0, "total": 0}
+        client.fields["total"] = 0
+        return
     collector = _Collector(chosen, bool(document.get("include_raw")))
+    totals: dict[str, int | None] = {}
     if api == "v1":
-        total = await _search_v1(client, v1_body(document, chosen), collector)
+        async for event in _search_v1(client, v1_body(document, chosen), collector, totals):
+            yield event
     else:
         try:
-            total = await _list_v2(client, v2_params(document, chosen), collector)
+            async for event in _list_v2(client, v2_params(document, chosen), collector, totals):
+                yield event
         except VendorError as exc:
             if exc.status not in ROUTE_GONE or collector.pages:
                 raise
@@ -74,34 +84,41 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> dict[st
                 else ""
             )
             client.meta["fallback"] = f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
-            total = await _search_v1(client, v1_body(document, chosen, fallback=True), collector)
+            client.resume_from = None
+            async for event in _search_v1(client, v1_body(document, chosen, fallback=True), collector, totals):
+                yield event
     client.meta["api"] = "v1" if api == "v1" or "fallback" in client.meta else "v2"
-    events = [output for _, _, output in collector.kept]
-    return {"events": events, "count": len(events), "total": total if chosen.exact else None}
+    total = totals.get("total")
+    client.fields["total"] = (collector.count if total is None else total) if chosen.exact else None
 
 
-async def _list_v2(client: VendorClient, params: dict[str, Any], collector: _Collector) -> int | None:
-    """Walk ``GET /cti/v2/events`` page by page until ``has_next`` is false; the vendor's total."""
-    total: int | None = None
-    # The walk may stop at the limit, before the vendor's last page: close it there and then.
-    async with aclosing(client.pages(EVENTS_V2, params, V2_PAGING)) as pages:
+async def _list_v2(
+    client: VendorClient, params: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
+) -> AsyncIterator[dict[str, Any]]:
+    """Walk ``GET /cti/v2/events`` until ``has_next`` is false; the vendor's total into ``totals``."""
+    # When the vendor filters exactly, no page past the limit is worth asking for ahead of time.
+    enough = collector.chosen.limit if collector.chosen.exact else None
+    async with aclosing(client.pages(EVENTS_V2, params, V2_PAGING, max_records=enough, resumable=True)) as pages:
         async for page in pages:
             collector.pages += 1
-            total = _integer(page.body, "total_items") if total is None else total
+            if page.number == 1:
+                totals["total"] = _integer(page.body, "total_items")
             for record in page.records:
-                output = collector.add(record)
-                if output is not None:
-                    client.emit(output)
+                kept = collector.add(client, record)
+                if kept is not None:
+                    yield kept[2]
                 if collector.full:
-                    return total
-    # An empty first page is not yielded by the client, so its total is read from nothing.
-    return len(collector.kept) if total is None else total
+                    return
 
 
-async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Collector) -> int | None:
-    """Walk ``POST /cti/v1/events/search`` by offset; the events are then put oldest first."""
-    total: int | None = None
+async def _search_v1(
+    client: VendorClient, body: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
+) -> AsyncIterator[dict[str, Any]]:
+    """Walk ``POST /cti/v1/events/search`` by offset; the events are then yielded oldest first."""
+    if client.resume_from is not None:
+        raise BadInput("input.resume: the v1 search cannot resume (it sorts what it reads): run it whole")
     query: dict[str, Any] | None = body
+    held: list[tuple[datetime, str, dict[str, Any]]] = []
     page = 0
     while query is not None and not collector.full:
         answer = await client.request("POST", SEARCH_V1, json=query, read_only=True)
@@ -110,18 +127,19 @@ async def _search_v1(client: VendorClient, body: dict[str, Any], collector: _Col
         records = V1_PAGING.records(answer)
         page += 1
         client.page_fetched(SEARCH_V1, page, len(records))
-        if total is None:
-            total = _integer(answer.get("data"), "total")
+        if page == 1:
+            totals["total"] = _integer(answer.get("data"), "total")
         for record in records:
-            collector.add(record)
+            kept = collector.add(client, record)
+            if kept is not None:
+                held.append(kept)
             if collector.full:
                 break
         query = V1_PAGING.next_params(answer, query)
     # The v1 search has no sort parameter, and list_events promises oldest first.
-    collector.kept.sort(key=lambda kept: (kept[0], kept[1]))
-    for _, _, output in collector.kept:
-        client.emit(output)
-    return total
+    held.sort(key=lambda kept: (kept[0], kept[1]))
+    for _, _, output in held:
+        yield output
 
 
 async def get_event(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,11 @@ Lists page by cursor (``pagination.nextCursor``, null at the end, 1000 records a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from contextlib import aclosing
 from typing import Any
 
 from connector.bulk import chunked
-from connector.errors import VendorError
+from connector.errors import BadInput, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
@@ -24,33 +25,66 @@ LOOKUP_CHUNK = 200
 3.8 KB) keep the URL under the 8 KB request line that common reverse proxies accept."""
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
-    """Every threat matching the filters, walked by cursor; ``limit`` counts the threats returned."""
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """Every threat matching the filters, walked by cursor; ``limit`` counts the threats returned.
+
+    Many ``ids`` are asked for in chunks of :data:`LOOKUP_CHUNK` (one walk each), so no query
+    string grows past what proxies accept.
+    """
+    ids: list[str] = list(dict.fromkeys(filters.get("ids") or ()))
+    if len(ids) <= LOOKUP_CHUNK:
+        async for threat in _walk(client, filters, resumable=True):
+            yield threat
+        return
+    if "resume" in filters:
+        raise BadInput(f"input.resume: a read of more than {LOOKUP_CHUNK} ids cannot resume: run it whole")
+    limit: int | None = filters.get("limit")
+    returned, total = 0, 0
+    for chunk in chunked(ids, LOOKUP_CHUNK):
+        part = {**filters, "ids": chunk, **({"limit": limit - returned} if limit else {})}
+        async for threat in _walk(client, part, resumable=False):
+            returned += 1
+            yield threat
+        chunk_total = client.fields.pop("total", None)
+        total = total + chunk_total if isinstance(chunk_total, int) and total is not None else None
+        if limit and returned >= limit:
+            total = None
+            break
+    client.fields["total"] = total
+
+
+async def _walk(client: VendorClient, filters: dict[str, Any], *, resumable: bool) -> AsyncIterator[dict[str, Any]]:
+    """One cursor walk of ``GET /threats`` for get_threats' filters; ``total`` left in client.fields."""
     query = threat_query(filters)
     if query.get("confidenceLevels") == "" or query.get("incidentStatuses") == "":
         # The common values asked for have no SentinelOne equivalent: nothing can match.
-        return {"threats": [], "count": 0, "total": 0}
+        client.fields["total"] = 0
+        return
     limit: int | None = filters.get("limit")
     filtered_here = needs_status_check(filters)
     # When threats are dropped after reading, a page as small as the limit would mean many requests.
     query.setdefault("limit", min(PAGE_SIZE, limit) if limit and not filtered_here else PAGE_SIZE)
     statuses = set(filters.get("status") or ())
     include_raw = bool(filters.get("include_raw"))
-    threats: list[dict[str, Any]] = []
+    returned = 0
     total: int | None = None
-    async for page in client.pages(THREATS, query, CursorPaging()):
-        total = _total(page.body) if total is None else total
-        for record in page.records:
-            threat = normalize_threat(record, include_raw=include_raw)
-            if statuses and threat.status not in statuses:
-                filtered_here = True  # the vendor's total counts threats dropped here
-                continue
-            threats.append(client.emit(threat.model_dump(mode="json")))
-            if len(threats) == limit:
+    async with aclosing(client.pages(THREATS, query, CursorPaging(), resumable=resumable)) as pages:
+        async for page in pages:
+            total = _total(page.body) if total is None else total
+            for record in page.records:
+                threat = client.map_record(normalize_threat, record, include_raw=include_raw)
+                if threat is None:
+                    continue
+                if statuses and threat.status not in statuses:
+                    filtered_here = True  # the vendor's total counts threats dropped here
+                    continue
+                yield threat.model_dump(mode="json")
+                returned += 1
+                if returned == limit:
+                    break
+            if returned == limit:
                 break
-        if len(threats) == limit:
-            break
-    return {"threats": threats, "count": len(threats), "total": None if filtered_here else total}
+    client.fields["total"] = None if filtered_here else total
 
 
 def _total(body: Any) -> int | None:
@@ -68,17 +102,22 @@ async def find_threats(client: VendorClient, ids: Iterable[str]) -> dict[str, di
     return found
 
 
-async def threat_notes(client: VendorClient, threat_id: str) -> AsyncIterator[dict[str, Any]]:
+async def threat_notes(
+    client: VendorClient, threat_id: str, *, resumable: bool = False
+) -> AsyncIterator[dict[str, Any]]:
     """The raw notes of one threat, oldest first, page after page."""
-    async for page in client.pages(f"{THREATS}/{threat_id}/notes", {"limit": PAGE_SIZE}, CursorPaging()):
+    path = f"{THREATS}/{threat_id}/notes"
+    async for page in client.pages(path, {"limit": PAGE_SIZE}, CursorPaging(), resumable=resumable):
         for record in page.records:
             yield record
 
 
-async def get_threat_notes(client: VendorClient, request: dict[str, Any]) -> dict[str, Any]:
+async def get_threat_notes(client: VendorClient, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """Every note of one threat, oldest first (an unknown threat id has none, as SentinelOne answers)."""
-    notes = [client.emit(_note(record)) async for record in threat_notes(client, request["id"])]
-    return {"notes": notes, "count": len(notes)}
+    async for record in threat_notes(client, request["id"], resumable=True):
+        note = client.map_record(_note, record)
+        if note is not None:
+            yield note
 
 
 def _note(record: dict[str, Any]) -> dict[str, Any]:

@@ -441,11 +441,11 @@ class _Walk:
             following, fetch = self._in_flight.popleft()
             self._top_up()
             return fetch, following
-        following = self._paging.next_params(body, query)
-        if following is None:
+        after = self._paging.next_params(body, query)
+        if after is None:
             return None, query
-        self._ahead = self._fetch(following)
-        return self._ahead, following
+        self._ahead = self._fetch(after)
+        return self._ahead, after
 
     async def cancel(self) -> None:
         """Stop the requests still in flight (the caller stopped early, or a page failed)."""

@@ -23,7 +23,7 @@ import inspect
 import secrets
 import time
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,9 @@ class RecordStream:
                     strict=strict,
                     resume_from=document.get("resume") if spec.records else None,
                 )
-                async for record in run.records(client):
-                    yield record
+                async with aclosing(run.records(client)) as records:
+                    async for record in records:
+                        yield record
         except ConnectorError as exc:
             envelope.status = "failed"
             envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
@@ -266,10 +267,12 @@ class _Run:
                             count, first = count + 1, first or record
                             yield record
                 else:
-                    async for record in result:
-                        client.emit(record)
-                        count, first = count + 1, first or record
-                        yield record
+                    assert spec.records is not None, f"{spec.name}: a binding yields records only for a records action"
+                    async with aclosing(result) as records:
+                        async for record in records:
+                            client.emit(record)
+                            count, first = count + 1, first or record
+                            yield record
                     output = {spec.records: [], "count": count, **client.fields}
             except ConnectorError:
                 if spec.records is not None and count:

@@ -10,14 +10,14 @@ through :meth:`~connector.http.VendorClient.map_record`) and leaves the other ou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from connector.http import VendorClient
 
-Binding = Callable[["VendorClient", dict[str, Any]], Awaitable[dict[str, Any]] | AsyncIterator[dict[str, Any]]]
+Binding = Callable[["VendorClient", dict[str, Any]], Awaitable[dict[str, Any]] | AsyncGenerator[dict[str, Any], None]]
 ErrorParser = Callable[[Any], str | None]
 
 

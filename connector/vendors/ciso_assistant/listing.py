@@ -11,7 +11,7 @@ import base64
 import csv
 import io
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any
@@ -68,7 +68,7 @@ def _instant(filters: dict[str, Any], name: str) -> datetime | None:
     return datetime.fromisoformat(value.upper()) if value else None
 
 
-async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every incident matching the filters (or the first ``limit``), page by page."""
     since, until = _instant(filters, "since"), _instant(filters, "until")
     local_filter = since is not None or until is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -95,7 +95,7 @@ async def read_pages(
     max_records: int | None = None,
     offset: int = 0,
     resumable: bool = False,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Every record of an offset-paged list from ``offset`` (at most ``max_records``), in order.
 
     The first page gives the totals (into ``totals``) and the page size the vendor really used;

@@ -9,7 +9,7 @@ merged and sorted oldest first (then by uid, so the order is stable for checkpoi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -36,7 +36,7 @@ THREAT_SELECTORS = ("severity", "search", "vendor_filters")
 """list_events inputs that choose the threats when no threat_ids are given."""
 
 
-async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """One threat's audit log (vendor order, newest first unless ``sort`` says), from ``offset``."""
     threat_id = input["threat_id"]
     path = threat_path(THREAT_LOGS, threat_id, "input.threat_id")
@@ -60,7 +60,7 @@ async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncI
     client.fields["total"] = totals.total
 
 
-async def list_events(client: VendorClient, input: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def list_events(client: VendorClient, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Log entries of many threats in the since/until window, oldest first.
 
     The entries of every threat are merged and sorted before the first is yielded, so this read

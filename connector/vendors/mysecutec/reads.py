@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -25,7 +25,7 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 async def matching_threats(
     client: VendorClient, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
-) -> AsyncIterator[Threat]:
+) -> AsyncGenerator[Threat, None]:
     """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
 
     The API has no id filter: ``ids`` alone are read one by one (``GET /threats/{id}``, an unknown
@@ -40,7 +40,7 @@ async def matching_threats(
     include_raw = bool(filters.get("include_raw"))
     ids = filters.get("ids")
     listing = Totals()
-    records: AsyncIterator[dict[str, Any]]
+    records: AsyncGenerator[dict[str, Any], None]
     if ids and not ("search" in filters or "vendor_filters" in filters):
         if resumable and "resume" in filters:
             raise BadInput("input.resume: a read of threats by id cannot resume: run it whole")
@@ -66,7 +66,7 @@ async def matching_threats(
     totals.unfiltered_total = listing.unfiltered_total
 
 
-async def _each(records: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+async def _each(records: list[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
     for record in records:
         yield record
 
@@ -97,7 +97,7 @@ def _threat_record(body: Any, path: str) -> dict[str, Any]:
     return body
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every threat matching the common and vendor filters, pages read concurrently."""
     totals = Totals()
     async with aclosing(matching_threats(client, filters, totals, resumable=True)) as threats:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any
@@ -54,7 +54,7 @@ class _Collector:
         return event.time, event.vendor_id, output
 
 
-async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Domain events in the window, oldest first; the v1 search on request or when v2 is gone.
 
     The v2 list is yielded as it is read (and can resume from a page); the v1 search has no sort,
@@ -69,12 +69,14 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncIt
     collector = _Collector(chosen, bool(document.get("include_raw")))
     totals: dict[str, int | None] = {}
     if api == "v1":
-        async for event in _search_v1(client, v1_body(document, chosen), collector, totals):
-            yield event
+        async with aclosing(_search_v1(client, v1_body(document, chosen), collector, totals)) as events:
+            async for event in events:
+                yield event
     else:
         try:
-            async for event in _list_v2(client, v2_params(document, chosen), collector, totals):
-                yield event
+            async with aclosing(_list_v2(client, v2_params(document, chosen), collector, totals)) as events:
+                async for event in events:
+                    yield event
         except VendorError as exc:
             if exc.status not in ROUTE_GONE or collector.pages:
                 raise
@@ -85,8 +87,10 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncIt
             )
             client.meta["fallback"] = f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
             client.resume_from = None
-            async for event in _search_v1(client, v1_body(document, chosen, fallback=True), collector, totals):
-                yield event
+            fallback = _search_v1(client, v1_body(document, chosen, fallback=True), collector, totals)
+            async with aclosing(fallback) as events:
+                async for event in events:
+                    yield event
     client.meta["api"] = "v1" if api == "v1" or "fallback" in client.meta else "v2"
     total = totals.get("total")
     client.fields["total"] = (collector.count if total is None else total) if chosen.exact else None
@@ -94,7 +98,7 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncIt
 
 async def _list_v2(
     client: VendorClient, params: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Walk ``GET /cti/v2/events`` until ``has_next`` is false; the vendor's total into ``totals``."""
     # When the vendor filters exactly, no page past the limit is worth asking for ahead of time.
     enough = collector.chosen.limit if collector.chosen.exact else None
@@ -113,7 +117,7 @@ async def _list_v2(
 
 async def _search_v1(
     client: VendorClient, body: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Walk ``POST /cti/v1/events/search`` by offset; the events are then yielded oldest first."""
     if client.resume_from is not None:
         raise BadInput("input.resume: the v1 search cannot resume (it sorts what it reads): run it whole")

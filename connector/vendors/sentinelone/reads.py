@@ -5,7 +5,7 @@ Lists page by cursor (``pagination.nextCursor``, null at the end, 1000 records a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from typing import Any
 
@@ -25,7 +25,7 @@ LOOKUP_CHUNK = 200
 3.8 KB) keep the URL under the 8 KB request line that common reverse proxies accept."""
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every threat matching the filters, walked by cursor; ``limit`` counts the threats returned.
 
     Many ``ids`` are asked for in chunks of :data:`LOOKUP_CHUNK` (one walk each), so no query
@@ -33,18 +33,21 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncIte
     """
     ids: list[str] = list(dict.fromkeys(filters.get("ids") or ()))
     if len(ids) <= LOOKUP_CHUNK:
-        async for threat in _walk(client, filters, resumable=True):
-            yield threat
+        async with aclosing(_walk(client, filters, resumable=True)) as threats:
+            async for threat in threats:
+                yield threat
         return
     if "resume" in filters:
         raise BadInput(f"input.resume: a read of more than {LOOKUP_CHUNK} ids cannot resume: run it whole")
     limit: int | None = filters.get("limit")
-    returned, total = 0, 0
+    returned = 0
+    total: int | None = 0
     for chunk in chunked(ids, LOOKUP_CHUNK):
         part = {**filters, "ids": chunk, **({"limit": limit - returned} if limit else {})}
-        async for threat in _walk(client, part, resumable=False):
-            returned += 1
-            yield threat
+        async with aclosing(_walk(client, part, resumable=False)) as threats:
+            async for threat in threats:
+                returned += 1
+                yield threat
         chunk_total = client.fields.pop("total", None)
         total = total + chunk_total if isinstance(chunk_total, int) and total is not None else None
         if limit and returned >= limit:
@@ -53,7 +56,9 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncIte
     client.fields["total"] = total
 
 
-async def _walk(client: VendorClient, filters: dict[str, Any], *, resumable: bool) -> AsyncIterator[dict[str, Any]]:
+async def _walk(
+    client: VendorClient, filters: dict[str, Any], *, resumable: bool
+) -> AsyncGenerator[dict[str, Any], None]:
     """One cursor walk of ``GET /threats`` for get_threats' filters; ``total`` left in client.fields."""
     query = threat_query(filters)
     if query.get("confidenceLevels") == "" or query.get("incidentStatuses") == "":
@@ -104,20 +109,22 @@ async def find_threats(client: VendorClient, ids: Iterable[str]) -> dict[str, di
 
 async def threat_notes(
     client: VendorClient, threat_id: str, *, resumable: bool = False
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """The raw notes of one threat, oldest first, page after page."""
     path = f"{THREATS}/{threat_id}/notes"
-    async for page in client.pages(path, {"limit": PAGE_SIZE}, CursorPaging(), resumable=resumable):
-        for record in page.records:
-            yield record
+    async with aclosing(client.pages(path, {"limit": PAGE_SIZE}, CursorPaging(), resumable=resumable)) as pages:
+        async for page in pages:
+            for record in page.records:
+                yield record
 
 
-async def get_threat_notes(client: VendorClient, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def get_threat_notes(client: VendorClient, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every note of one threat, oldest first (an unknown threat id has none, as SentinelOne answers)."""
-    async for record in threat_notes(client, request["id"], resumable=True):
-        note = client.map_record(_note, record)
-        if note is not None:
-            yield note
+    async with aclosing(threat_notes(client, request["id"], resumable=True)) as records:
+        async for record in records:
+            note = client.map_record(_note, record)
+            if note is not None:
+                yield note
 
 
 def _note(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""A test vendor whose get_threats binding streams cursor pages through a naive mapper.
+
+The mapper indexes and calls what a record should hold, so an odd record makes it raise what
+real code raises (KeyError, TypeError, AttributeError, ValueError): the host must isolate each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from connector.hookspecs import hookimpl
+from connector.http import VendorClient
+from connector.paging import CursorPaging
+from connector.vendor import Vendor
+
+SEVERITY_ID = {"low": 2, "high": 4}
+
+
+def normalize(record: dict[str, Any]) -> dict[str, Any]:
+    """A record ``{id, name, severity, hosts: [{name}]}`` as a common threat, trusting its shape."""
+    return {
+        "uid": f"paged:{record['id']}",
+        "vendor": "paged",
+        "vendor_id": str(record["id"]),
+        "kind": "detection",
+        "title": record["name"].strip(),
+        "severity_id": SEVERITY_ID[record["severity"]],
+        "status_id": 1,
+        "resources": [{"name": host["name"]} for host in record["hosts"]],
+        "score": float(record.get("score", 0)),
+    }
+
+
+async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+    """Every item of ``GET /items``, page by cursor, mapped one by one."""
+    async for page in client.pages("/items", {"limit": 3}, CursorPaging(records_at=("items",)), resumable=True):
+        for record in page.records:
+            threat = client.map_record(normalize, record)
+            if threat is not None:
+                yield threat
+    client.fields["total"] = None
+
+
+@hookimpl
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    """The paged vendor."""
+    register(Vendor(name="paged", title="Paged test vendor", auth_scheme="Bearer",
+                    bindings={"get_threats": get_threats}, endpoints={"get_threats": ["GET /items"]}))

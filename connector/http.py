@@ -305,7 +305,8 @@ class VendorClient:
                 record = mapper(raw, **options)
             # Isolation is the point: whatever one record does to the mapper stays with that record.
             except Exception as exc:
-                return self._skip(raw, index, exc)
+                self._skip(raw, index, exc)
+                return None
         if drops:
             self._note_drops(raw, index, drops)
         return record

@@ -12,13 +12,10 @@ imported on first use, so ``import connector`` stays cheap.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("connector")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+__version__ = "0.1.0"
+"""The one place the version is written (pyproject.toml reads it from here)."""
 
 if TYPE_CHECKING:
     from connector.envelope import Envelope

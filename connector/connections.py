@@ -164,6 +164,10 @@ def _first_error(exc: ValidationError) -> str:
     return f"{location}: {message}"
 
 
+SANDBOX_TOKEN = "sandbox-token"
+"""The token the embedded sandbox accepts unless it is started with another."""
+
+
 def sandbox_connection(vendor: str, base_url: str, token: str) -> Connection:
     """The built-in connection to the embedded simulator of ``vendor``."""
     # Built without validation: the ``sandbox:`` reference is not allowed in a connections file.

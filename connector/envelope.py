@@ -6,11 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.errors import BadInput
+from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, BadInput
 
 Status = Literal["success", "partial", "failed"]
 
-EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_PARTIAL", "EXIT_SUCCESS", "Envelope", "ErrorItem", "Meta", "Status"]
 
 
 class ErrorItem(BaseModel):

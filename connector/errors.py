@@ -14,6 +14,9 @@ vendor's own error text, never from headers.
 
 from __future__ import annotations
 
+EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+"""The exit codes a playbook branches on: success, failed (vendor, network), bad input or config, partial."""
+
 
 class ConnectorError(Exception):
     """Root of every error connector raises on purpose."""

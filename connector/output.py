@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from connector.envelope import Envelope
 from connector.redaction import redactor
@@ -116,6 +114,10 @@ def _around_records(envelope: Envelope, key: str) -> tuple[str, str]:
 
 def write_table(envelope: Envelope, found: tuple[str, list[dict[str, Any]]] | None, stream: TextIO) -> None:
     """A readable table of the output's main list, or of its top-level fields."""
+    # Imported here: rich is for people's tables only, and json or ndjson output starts faster without it.
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(file=stream, width=160, soft_wrap=False)
     if found is None:
         table = Table("field", "value", title=f"{envelope.action} ({envelope.status})")

@@ -1,10 +1,12 @@
 """The plugin host: loads built-in and third-party plugins and collects what they register.
 
-Built-in features are ordinary plugins listed in :data:`DEFAULT_PLUGINS`. Third parties arrive
-through the ``connector`` entry-point group; ``CONNECTOR_LOAD_PLUGINS`` (a comma-separated list
-of entry-point names, empty for none) narrows which of those load. A hook implementation whose
-name matches no hook fails loudly at start-up (``check_pending``), and so does an action bound to
-a vendor that has no binding for it.
+Built-in features are ordinary plugins listed in :data:`DEFAULT_PLUGINS`; the built-in vendors
+(:data:`VENDOR_PLUGINS`) are plugins too, imported the first time a run needs one, so that a run
+against one vendor loads no other vendor's code. Third parties arrive through the ``connector``
+entry-point group; ``CONNECTOR_LOAD_PLUGINS`` (a comma-separated list of entry-point names, empty
+for none) narrows which of those load. A hook implementation whose name matches no hook fails
+loudly at start-up (``check_pending``), and so does an action bound to a vendor that has no
+binding for it (when that vendor is loaded).
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ from connector.vendor import Vendor
 ENTRY_POINT_GROUP = "connector"
 LOAD_ENV = "CONNECTOR_LOAD_PLUGINS"
 
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "connector.builtin",
-    "connector.events.counters",
-    "connector.vendors.sentinelone",
-    "connector.vendors.mysecutec",
-    "connector.vendors.nameshield",
-    "connector.vendors.ciso_assistant",
-)
+DEFAULT_PLUGINS: tuple[str, ...] = ("connector.builtin", "connector.events.counters")
+VENDOR_PLUGINS: dict[str, str] = {
+    "sentinelone": "connector.vendors.sentinelone",
+    "mysecutec": "connector.vendors.mysecutec",
+    "nameshield": "connector.vendors.nameshield",
+    "ciso_assistant": "connector.vendors.ciso_assistant",
+}
+"""Built-in vendor name -> its plugin module, imported on first use (see :meth:`Host.vendor`)."""
 
 
 class Host:
@@ -53,14 +55,20 @@ class Host:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise ConfigError(f"plugin {self.pm.get_name(exc.plugin)}: {exc}") from None
-        self.vendors: dict[str, Vendor] = {}
+        self._vendors: dict[str, Vendor] = {}
         self.actions: dict[str, ActionSpec] = {}
         schema_folders: list[Path] = []
-        self.pm.hook.register_vendors(register=self._add_vendor)
         self.pm.hook.register_actions(register=self._add_actions)
         self.pm.hook.register_schemas(register=schema_folders.append)
         self.schemas = SchemaStore(schema_folders)
-        self._check_bindings()
+        self.pm.hook.register_vendors(register=self._add_vendor)
+        for spec in self.actions.values():
+            for schema in (spec.input, spec.output):
+                if schema not in self.schemas:
+                    raise ConfigError(f"action {spec.name}: schema {schema!r} is not known")
+            for vendor_name in spec.vendors:
+                if vendor_name not in VENDOR_PLUGINS and vendor_name not in self._vendors:
+                    raise ConfigError(f"action {spec.name}: vendor {vendor_name!r} has no binding for it")
 
     @property
     def hook(self) -> Any:
@@ -74,11 +82,29 @@ class Host:
             raise BadInput(f"action {name!r} is not known (see `connector list`)")
         return self.actions[key]
 
+    @property
+    def vendors(self) -> dict[str, Vendor]:
+        """Every vendor, the built-in ones loaded (for listings and checks; a run uses :meth:`vendor`)."""
+        for name in VENDOR_PLUGINS:
+            self._load_vendor(name)
+        return self._vendors
+
     def vendor(self, name: str) -> Vendor:
-        """The vendor called ``name``; unknown names are bad input."""
-        if name not in self.vendors:
+        """The vendor called ``name``, its plugin loaded if it is a built-in one; unknown names are bad input."""
+        if name in VENDOR_PLUGINS:
+            self._load_vendor(name)
+        if name not in self._vendors:
             raise BadInput(f"vendor {name!r} is not known (known: {', '.join(sorted(self.vendors))})")
-        return self.vendors[name]
+        return self._vendors[name]
+
+    def _load_vendor(self, name: str) -> None:
+        module_name = VENDOR_PLUGINS[name]
+        if self.pm.has_plugin(module_name):
+            return
+        module = importlib.import_module(module_name)
+        self.pm.register(module, name=module_name)
+        others = [plugin for plugin in self.pm.get_plugins() if plugin is not module]
+        self.pm.subset_hook_caller("register_vendors", remove_plugins=others)(register=self._add_vendor)
 
     def _load_entry_points(self) -> None:
         chosen = os.environ.get(LOAD_ENV)
@@ -89,9 +115,10 @@ class Host:
             self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
 
     def _add_vendor(self, vendor: Vendor) -> None:
-        if vendor.name in self.vendors:
+        if vendor.name in self._vendors:
             raise ConfigError(f"plugin: vendor {vendor.name!r} is registered twice")
-        self.vendors[vendor.name] = vendor
+        self._vendors[vendor.name] = vendor
+        self._check_bindings(vendor)
 
     def _add_actions(self, path: Path) -> None:
         for spec in load_actions(path):
@@ -99,28 +126,19 @@ class Host:
                 raise ConfigError(f"plugin: action {spec.name!r} is registered twice")
             self.actions[spec.name] = spec
 
-    def _check_bindings(self) -> None:
+    def _check_bindings(self, vendor: Vendor) -> None:
         # A vendor plugin may bind an action declared elsewhere (a third-party vendor for
         # get_threats): the action then lists that vendor too.
-        for vendor in self.vendors.values():
-            for action_name in vendor.bindings:
-                spec = self.actions.get(action_name)
-                if spec is None:
-                    raise ConfigError(f"vendor {vendor.name}: binds unknown action {action_name!r}")
-                if vendor.name not in spec.vendors:
-                    added = {
-                        **spec.vendors,
-                        vendor.name: BindingSpec(endpoints=list(vendor.endpoints.get(action_name, []))),
-                    }
-                    self.actions[action_name] = spec.model_copy(update={"vendors": added})
+        for action_name in vendor.bindings:
+            spec = self.actions.get(action_name)
+            if spec is None:
+                raise ConfigError(f"vendor {vendor.name}: binds unknown action {action_name!r}")
+            if vendor.name not in spec.vendors:
+                added = {**spec.vendors, vendor.name: BindingSpec(endpoints=list(vendor.endpoints.get(action_name, [])))}
+                self.actions[action_name] = spec.model_copy(update={"vendors": added})
         for spec in self.actions.values():
-            for schema in (spec.input, spec.output):
-                if schema not in self.schemas:
-                    raise ConfigError(f"action {spec.name}: schema {schema!r} is not known")
-            for vendor_name in spec.vendors:
-                bound = self.vendors.get(vendor_name)
-                if bound is None or spec.name not in bound.bindings:
-                    raise ConfigError(f"action {spec.name}: vendor {vendor_name!r} has no binding for it")
+            if vendor.name in spec.vendors and spec.name not in vendor.bindings:
+                raise ConfigError(f"action {spec.name}: vendor {vendor.name!r} has no binding for it")
 
 
 @cache

@@ -30,14 +30,13 @@ from typing import Any
 import httpx
 
 from connector.actions import ActionSpec
-from connector.connections import SANDBOX, Connection, load_connections, sandbox_connection
+from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, load_connections, sandbox_connection
 from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, BadVendorAnswer, ConfigError, ConnectorError
 from connector.events import counters
 from connector.http import Sleep, VendorClient
 from connector.plugins import Host, default_host
 from connector.redaction import redactor
-from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
 from connector.sync import run_sync
 
 
@@ -326,7 +325,7 @@ def _connection(
         target = connection
     elif sandbox_url is not None:
         chosen = vendor or next(iter(spec.vendors))
-        target = sandbox_connection(chosen, sandbox_url, SandboxConfig().token)
+        target = sandbox_connection(chosen, sandbox_url, SANDBOX_TOKEN)
     elif connection:
         known = load_connections(config)
         if connection not in known:
@@ -348,6 +347,9 @@ def _sandbox_url(sandbox: bool | str, vendor: str) -> Iterator[str | None]:
     if isinstance(sandbox, str):
         yield sandbox
     elif sandbox:
+        # Imported only here: a run against a vendor (or a sandbox URL) needs no simulator code.
+        from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
+
         # Only the simulator this action talks to: seeding the others would only cost time.
         with running_sandbox(SandboxConfig(vendors=(vendor,) if vendor in VENDORS else VENDORS)) as url:
             yield url

@@ -155,3 +155,12 @@ def test_a_secret_containing_another_is_masked_whole() -> None:
     redactor.add("nest")
     redactor.add("nested-secret-0042")
     assert redactor.redact("token=nested-secret-0042 and nest") == "token=*** and ***"
+
+
+def test_the_built_in_sandbox_connection_sends_the_token_the_sandbox_accepts() -> None:
+    # Written on both sides on purpose: the sandbox imports nothing from the client, and the
+    # client does not load the simulators to run against a sandbox URL.
+    from connector.connections import SANDBOX_TOKEN
+    from connector.sandbox import SandboxConfig
+
+    assert SandboxConfig().token == SANDBOX_TOKEN

@@ -2,30 +2,71 @@
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.
+
+Commands are imported only when they run: ``connector --help`` reads their one-line help from
+:data:`COMMANDS` (a test keeps it equal to each command's own), so it imports click and nothing else.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import traceback
+from importlib import import_module
 from pathlib import Path
 
 import click
+from click.utils import make_default_short_help
 
 from connector import __version__
-from connector.cli.actions import describe, list_actions, run
 from connector.cli.common import say, setup_logging
-from connector.cli.playbooks import playbook
-from connector.cli.sandbox import sandbox
-from connector.cli.serve import serve
-from connector.cli.watch import watch
-from connector.envelope import EXIT_BAD_INPUT
-from connector.errors import ConnectorError
-from connector.events import audit_log
+from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "describe": ("connector.cli.actions:describe",
+                 "Show an action: what it does, its vendors and endpoints, its input and output schemas."),
+    "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
+    "playbook": ("connector.cli.playbooks:playbook", "Chain actions: check or run a playbook file."),
+    "run": ("connector.cli.actions:run", "Run one action and print its envelope."),
+    "sandbox": ("connector.cli.sandbox:sandbox",
+                "Serve the four vendor simulators on loopback until Ctrl-C."),
+    "serve": ("connector.cli.serve:serve",
+              "Serve the HTTP API until SIGINT or SIGTERM (see the README's Serve section)."),
+    "watch": ("connector.cli.watch:watch",
+              "Poll get_threats, list_events or list_incidents and handle each new or changed item once."),
+}
+"""Command name -> (``module:attribute`` of the command, its one-line help)."""
+
+EXIT_CODES = """\b
+Exit codes: 0 success, 1 the action failed (vendor, network), 2 bad input or
+configuration, 3 partial success (some items failed: see the envelope's errors)."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are called, not when the help lists them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        module, attribute = COMMANDS[cmd_name][0].split(":")
+        command: click.Command = getattr(import_module(module), attribute)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, make_default_short_help(COMMANDS[name][1], limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="connector")
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
 @click.option(
@@ -46,15 +87,16 @@ def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | Non
     setup_logging(verbose)
     ctx.obj = {"config": config}
     if audit is not None:
+        from connector.events.audit import audit_log
+
         ctx.with_resource(audit_log(audit, option="--audit"))
 
 
-for command in (list_actions, describe, run, playbook, sandbox, serve, watch):
-    cli.add_command(command)
-
-
 def main() -> None:
-    """Entry point: one line and exit code 2 for bad input or usage, never a traceback."""
+    """Entry point: one line and the documented exit code for every failure, never a traceback.
+
+    An error nobody foresaw is one line too, ``internal error: ...``, exit 1; ``-vv`` adds its traceback.
+    """
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -66,3 +108,15 @@ def main() -> None:
     except ConnectorError as exc:
         say(exc.message)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the promise is "never a traceback": the last guard keeps it
+        say(internal_error(exc))
+        sys.exit(EXIT_FAILED)
+
+
+def internal_error(error: BaseException) -> str:
+    """The one line for an unexpected error; its traceback is logged at -vv (debug)."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        say("".join(traceback.format_exception(error)).rstrip())
+    text = " ".join(str(error).split())[:200]
+    return f"internal error: {type(error).__name__}: {text} (please report; -vv shows the traceback)"
+

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import click
 
 from connector.cli.common import checked_sandbox_url, read_input, say
 from connector.envelope import Envelope
-from connector.events.progress import showing_progress
 from connector.output import FORMATS, StreamWriter, summary_line, to_json
 from connector.playbook.pipes import mapped_input
 from connector.plugins import default_host
@@ -97,7 +97,7 @@ def run(
     """
     document = mapped_input(read_input(input_), maps)
     writer = StreamWriter(fmt, sys.stdout)
-    with showing_progress(default_host(), enabled=progress):
+    with _progress_line(progress):
         envelope = run_sync(_stream(writer, action, document, dict(
             connection=connection,
             vendor=vendor,
@@ -110,6 +110,15 @@ def run(
         say(error.message if not error.item else f"{error.item}: {error.message}")
     say(summary_line(envelope))
     sys.exit(envelope.exit_code)
+
+
+def _progress_line(enabled: bool) -> AbstractContextManager[object]:
+    """The live progress line on stderr when it is a terminal (rich is imported only then)."""
+    if not (enabled and sys.stderr.isatty()):
+        return nullcontext()
+    from connector.events.progress import showing_progress
+
+    return showing_progress(default_host())
 
 
 async def _stream(writer: StreamWriter, action: str, document: dict[str, Any], options: dict[str, Any]) -> Envelope:

@@ -12,7 +12,6 @@ import click
 
 from connector.errors import BadInput
 from connector.redaction import redactor
-from connector.schemas import load_object
 
 
 def say(message: str) -> None:
@@ -31,6 +30,9 @@ def setup_logging(verbose: int) -> None:
 
 def read_input(value: str | None) -> dict[str, Any]:
     """Parse ``--input``: inline JSON, ``@FILE`` or ``-`` for stdin; it must be a JSON object."""
+    # Imported here, not at the top: the schemas module pulls jsonschema in, and --help needs none of it.
+    from connector.schemas import load_object
+
     if value is None:
         return {}
     if value == "-":

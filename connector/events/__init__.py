@@ -4,9 +4,7 @@
 - :mod:`connector.events.progress`: a live progress line on a terminal's stderr (the CLI's
   ``run`` and ``playbook run``).
 - :mod:`connector.events.audit`: an opt-in JSONL audit log (``--audit FILE``, or
-  :func:`audit_log` from Python).
+  :func:`connector.events.audit.audit_log` from Python).
+
+Nothing is imported here, so that loading the counters does not load the others.
 """
-
-from connector.events.audit import AuditLog, audit_log
-
-__all__ = ["AuditLog", "audit_log"]

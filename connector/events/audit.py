@@ -3,7 +3,7 @@
 Opt-in: the CLI's ``--audit FILE`` (or ``CONNECTOR_AUDIT``), or from Python::
 
     from connector import run_action
-    from connector.events import audit_log
+    from connector.events.audit import audit_log
 
     with audit_log("audit.jsonl"):
         run_action("get_threats", {"limit": 5}, sandbox=True)

@@ -30,9 +30,30 @@ request is sent (:mod:`connector.playbook.check`); expressions are evaluated onl
 wrote them (:mod:`connector.playbook.expressions`).
 """
 
-from connector.playbook.check import load_checked
-from connector.playbook.model import PlaybookInvalid
-from connector.playbook.report import PlaybookResult, StepReport
-from connector.playbook.run import arun_playbook, run_playbook
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connector.playbook.check import load_checked
+    from connector.playbook.model import PlaybookInvalid
+    from connector.playbook.report import PlaybookResult, StepReport
+    from connector.playbook.run import arun_playbook, run_playbook
+
+_HOMES = {
+    "PlaybookInvalid": "connector.playbook.model",
+    "PlaybookResult": "connector.playbook.report",
+    "StepReport": "connector.playbook.report",
+    "arun_playbook": "connector.playbook.run",
+    "load_checked": "connector.playbook.check",
+    "run_playbook": "connector.playbook.run",
+}
 
 __all__ = ["PlaybookInvalid", "PlaybookResult", "StepReport", "arun_playbook", "load_checked", "run_playbook"]
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names, imported from their module when first asked for (pipes need none of them)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'connector.playbook' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

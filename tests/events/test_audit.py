@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from connector.errors import ConfigError
-from connector.events import AuditLog, audit_log
+from connector.events.audit import AuditLog, audit_log
 from connector.plugins import Host
 from tests.events.conftest import SECRET
 from tests.events.support import THREATS, paged_run, simulator

@@ -134,7 +134,8 @@ class Host:
             if spec is None:
                 raise ConfigError(f"vendor {vendor.name}: binds unknown action {action_name!r}")
             if vendor.name not in spec.vendors:
-                added = {**spec.vendors, vendor.name: BindingSpec(endpoints=list(vendor.endpoints.get(action_name, [])))}
+                endpoints = list(vendor.endpoints.get(action_name, []))
+                added = {**spec.vendors, vendor.name: BindingSpec(endpoints=endpoints)}
                 self.actions[action_name] = spec.model_copy(update={"vendors": added})
         for spec in self.actions.values():
             if vendor.name in spec.vendors and spec.name not in vendor.bindings:

@@ -14,6 +14,7 @@ import click
 from connector import __version__
 from connector.cli.actions import describe, list_actions, run
 from connector.cli.common import say, setup_logging
+from connector.cli.export import export
 from connector.cli.playbooks import playbook
 from connector.cli.sandbox import sandbox
 from connector.cli.serve import serve
@@ -51,6 +52,7 @@ def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | Non
 
 for command in (list_actions, describe, run, playbook, sandbox, serve, watch):
     cli.add_command(command)
+cli.add_command(export)
 
 
 def main() -> None:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from connector.sandbox import serving
 from tests.export.conftest import BAD_TOKEN, TOKEN, direct, run_program
 
 pytest.importorskip("shuffle_sdk", reason="shuffle-sdk is in the dev extra that `make install` installs")
@@ -99,3 +111,117 @@ def test_bad_token_and_bad_input_are_envelopes(exported: Path, sandbox_url: str)
     assert (bad["exit_code"], bad["errors"][0]["message"]) == (2, "input.limit: 'many' is not an integer")
     unknown = standalone(exported, "get_threats", url=f"{sandbox_url}/sentinelone", vendor="", limit="1")
     assert unknown["errors"][0]["message"] == "vendor: missing (one of sentinelone, mysecutec)"
+
+
+class ShuffleBackend:
+    """What the app talks to in Shuffle's HTTP mode: the execution it asks for, and where it posts the result."""
+
+    def __init__(self) -> None:
+        self.results: list[dict[str, Any]] = []
+        self.execution: dict[str, Any] = {}
+        self.app = Starlette(routes=[
+            Route("/api/v1/streams/results", self._full_execution, methods=["POST"]),
+            Route("/api/v1/streams", self._stream, methods=["POST"]),
+        ])
+
+    async def _full_execution(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.execution)
+
+    async def _stream(self, request: Request) -> JSONResponse:
+        self.results.append(await request.json())
+        return JSONResponse({"success": True})
+
+
+@pytest.fixture(scope="module")
+def shuffle_worker(exported: Path) -> Iterator[Callable[..., dict[str, Any]]]:
+    """The app served as Shuffle runs it (SHUFFLE_SWARM_CONFIG=run), and a call posting as Shuffle's worker does."""
+    backend = ShuffleBackend()
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items() if key != "CONNECTOR_TOKEN"}
+    environment.update(SHUFFLE_SWARM_CONFIG="run", SHUFFLE_APP_EXPOSED_PORT=str(port))
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=app_dir(exported), env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    app_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(app_url, server)
+        with serving(backend.app) as backend_url, httpx.Client(base_url=app_url, timeout=120) as client:
+            def execute(action: str, **params: str) -> dict[str, Any]:
+                """Post one execution request to /api/v1/run and read the result the app posted back."""
+                step = {
+                    "app_name": "connector", "app_version": "0.1.0", "name": action, "label": action,
+                    "id": f"step-{action}", "environment": "Shuffle",
+                    "parameters": [{"name": name, "value": value} for name, value in params.items()],
+                }
+                backend.execution = {
+                    "execution_id": f"exec-{action}", "authorization": "exec-auth", "status": "EXECUTING",
+                    "workflow": {"id": "wf", "actions": [step], "branches": [], "execution_org": {"id": "org"}},
+                    "results": [], "execution_argument": "", "start": step["id"],
+                }
+                answer = client.post("/api/v1/run", json={
+                    "action": step, "authorization": "exec-auth", "execution_id": f"exec-{action}",
+                    "url": backend_url, "base_url": backend_url, "workflow_execution": backend.execution,
+                })
+                assert answer.json()["success"] is True, answer.text
+                posted = backend.results.pop()
+                assert posted["execution_id"] == f"exec-{action}"
+                assert posted["status"] == "SUCCESS"
+                assert TOKEN not in posted["result"] and BAD_TOKEN not in posted["result"]
+                result: dict[str, Any] = json.loads(posted["result"])
+                return result
+
+            yield execute
+    finally:
+        server.terminate()
+        errors = server.communicate(timeout=30)[1]
+    assert TOKEN not in errors and BAD_TOKEN not in errors
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_healthy(url: str, server: subprocess.Popen[str]) -> None:
+    """Until the app's server answers its health check (or the process has died)."""
+    for _ in range(600):
+        if server.poll() is not None:
+            pytest.fail(f"the Shuffle app exited: {server.stderr.read() if server.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/api/v1/health").text == "OK":
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail("the Shuffle app's server never answered /api/v1/health")
+
+
+def test_http_mode_runs_actions_and_a_playbook(shuffle_worker: Callable[..., dict[str, Any]], sandbox_url: str) -> None:
+    s1 = {"url": f"{sandbox_url}/sentinelone", "apikey": TOKEN, "verify_tls": "true"}
+    threats = shuffle_worker("get_threats", **s1, vendor="sentinelone", limit="2", status="new")
+    expected = direct("get_threats", {"limit": 2, "status": ["new"]}, "sentinelone", sandbox_url)
+    assert (threats["status"], threats["exit_code"]) == ("success", 0)
+    assert threats["output"]["threats"] == expected["threats"]
+
+    ids = ",".join(threat["vendor_id"] for threat in expected["threats"])
+    planned = shuffle_worker("update_threat_status", **s1, vendor="sentinelone", ids=ids, status="in_progress",
+                             dry_run="true")
+    assert (planned["meta"]["dry_run"], len(planned["output"]["planned_requests"])) == (True, 1)
+    changed = shuffle_worker("update_threat_status", **s1, vendor="sentinelone", ids=ids, status="in_progress",
+                             note="From Shuffle")
+    assert changed["output"]["summary"]["total_successful"] == 2
+    after = direct("get_threats", {"ids": ids.split(",")}, "sentinelone", sandbox_url)["threats"]
+    assert {threat["status"] for threat in after} == {"in_progress"}
+
+    incident = shuffle_worker("create_incident", url=f"{sandbox_url}/ciso_assistant", apikey=TOKEN,
+                              name="From the worker", ref_id="shuffle-http-1", status="in_progress")
+    assert (incident["output"]["existed"], incident["output"]["incident"]["status"]) == (False, "in_progress")
+
+    result = shuffle_worker("run_playbook", **s1, playbook=PLAYBOOK, inputs='{"limit": 1}', sandbox_url=sandbox_url)
+    assert (result["status"], len(result["outputs"]["uids"])) == ("success", 1)
+
+    refused = shuffle_worker("get_threats", **{**s1, "apikey": BAD_TOKEN}, vendor="sentinelone", limit="1")
+    assert (refused["status"], refused["exit_code"], refused["errors"][0]["type"]) == ("failed", 1, "auth")

@@ -177,5 +177,5 @@ def test_an_in_memory_connection_checks_its_fields_and_token() -> None:
 
 def test_a_connections_file_cannot_use_the_memory_scheme(tmp_path: Path) -> None:
     body = "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: memory:s1\n"
-    with pytest.raises(ConfigError, match="connections.s1.secret: must be a reference"):
+    with pytest.raises(ConfigError, match=r"connections\.s1\.secret: must be a reference"):
         load_connections(write(tmp_path, body))

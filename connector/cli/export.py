@@ -8,11 +8,12 @@ import click
 
 from connector.cli.common import say
 from connector.errors import BadInput
-from connector.export import PLATFORMS, export as write_export
+from connector.export import PLATFORMS
+from connector.export import export as write_export
 
 
 @click.command("export")
-@click.argument("platform", type=click.Choice(sorted(PLATFORMS)))
+@click.argument("platform", metavar="PLATFORM", type=click.Choice(sorted(PLATFORMS)))
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export(platform: str, directory: Path) -> None:
     """Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY.

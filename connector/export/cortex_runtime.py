@@ -46,7 +46,8 @@ def analyze(config: dict[str, Any], data_type: str, data: Any) -> Outcome:
     report = _report(envelope)
     if flavor.action == "list_incidents":
         # The vendor's search matches words anywhere; a reference lookup wants the one incident.
-        report["incidents"] = [record for record in report["incidents"] if (record.get("raw") or {}).get("ref_id") == data]
+        found = [record for record in report["incidents"] if (record.get("raw") or {}).get("ref_id") == data]
+        report["incidents"] = found
         report["count"] = report["total"] = len(report["incidents"])
     return report, None
 
@@ -58,9 +59,9 @@ def respond(config: dict[str, Any], data_type: str, data: Any) -> Outcome:
         return {}, problem
     if not isinstance(data, dict):
         return {}, f"data: expected the TheHive {data_type.removeprefix('thehive:')} object"
-    values, problem = _responder_input(flavor, data_type, data, config)
-    if problem:
-        return {}, problem
+    values, refused = _responder_input(flavor, data_type, data, config)
+    if refused:
+        return {}, refused
     envelope = runtime.run(flavor.action, values, lambda: _connection(flavor, config))
     if envelope.status == "failed":
         return {}, _error_line(envelope)
@@ -93,7 +94,8 @@ def _flavor(flavors: tuple[Flavor, ...], config: dict[str, Any], data_type: str)
     if flavor is None:
         return None, f"config.service: {service!r} at {vendor!r} is not a connector flavor (see the definitions)"
     if data_type not in flavor.data_types:
-        return None, f"dataType: {data_type!r} is not supported by {flavor.name} (supported: {', '.join(flavor.data_types)})"
+        supported = ", ".join(flavor.data_types)
+        return None, f"dataType: {data_type!r} is not supported by {flavor.name} (supported: {supported})"
     return flavor, ""
 
 
@@ -107,7 +109,9 @@ def _connection(flavor: Flavor, config: dict[str, Any]) -> Connection:
     )
 
 
-def _responder_input(flavor: Flavor, data_type: str, data: dict[str, Any], config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+def _responder_input(
+    flavor: Flavor, data_type: str, data: dict[str, Any], config: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
     kind = data_type.removeprefix("thehive:")
     identifier = data.get("_id") or data.get("id")
     if flavor.action == "create_incident":
@@ -117,7 +121,7 @@ def _responder_input(flavor: Flavor, data_type: str, data: dict[str, Any], confi
             "ref_id": f"thehive:{identifier}",
             "name": str(data.get("title") or f"TheHive case {identifier}")[:200],
             "description": data.get("description"),
-            "severity": _THEHIVE_SEVERITY.get(data.get("severity"), "unknown"),
+            "severity": _THEHIVE_SEVERITY.get(data.get("severity", 0), "unknown"),
             "reported_at": _instant(data.get("createdAt")),
             **_settings(flavor, config),
         }

@@ -128,7 +128,8 @@ def kind_of(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[Kind, tuple[s
 
 
 def _options(schema: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(value if isinstance(value, str) else json.dumps(value) for value in schema.get("enum", []) if value is not None)
+    values = [value for value in schema.get("enum", []) if value is not None]
+    return tuple(value if isinstance(value, str) else json.dumps(value) for value in values)
 
 
 def parse_value(param: Param, text: Any) -> Any:
@@ -212,7 +213,8 @@ def _properties(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     reference = schema.get("$ref", "")
     if reference.startswith("#/$defs/"):
-        return {**_resolve(defs[reference.removeprefix("#/$defs/")], defs), **{k: v for k, v in schema.items() if k != "$ref"}}
+        target = _resolve(defs[reference.removeprefix("#/$defs/")], defs)
+        return {**target, **{key: value for key, value in schema.items() if key != "$ref"}}
     return schema
 
 

@@ -68,7 +68,8 @@ def run(action: str, values: dict[str, Any], target: Callable[[], Connection], d
 
 def failed(action: str, exc: ConnectorError) -> Envelope:
     """The envelope of a run refused before it started (bad input or configuration)."""
-    return Envelope(action=action, status="failed", errors=[ErrorItem(type=exc.kind, message=redactor.redact(exc.message))])
+    error = ErrorItem(type=exc.kind, message=redactor.redact(exc.message))
+    return Envelope(action=action, status="failed", errors=[error])
 
 
 _DRY_RUN = Param(name="dry_run", property="dry_run", description="", required=False, kind="boolean")

@@ -64,7 +64,8 @@ def _authentication(description: Description) -> list[dict[str, Any]]:
     fields = description.connection["properties"]
     return [
         _field("url", "The vendor's API base URL (a connection's base_url).", True, "https://usea1.sentinelone.net"),
-        _field("apikey", "The vendor's API token (a connection's secret), kept by Shuffle, never shown.", True, "*****"),
+        _field("apikey", "The vendor's API token (a connection's secret), kept by Shuffle, never shown.", True,
+               "*****"),
         _field(
             "verify_tls",
             "Check the vendor's TLS certificate (a connection's verify_tls): true, false or a CA bundle path.",
@@ -77,7 +78,9 @@ def _authentication(description: Description) -> list[dict[str, Any]]:
 def _action(action: ActionDescription) -> dict[str, Any]:
     clash = sorted({param.name for param in action.params} & set(RESERVED))
     if clash:
-        raise ConfigError(f"export shuffle: action {action.name}: input {clash[0]!r} clashes with the app's own parameter")
+        raise ConfigError(
+            f"export shuffle: action {action.name}: input {clash[0]!r} clashes with the app's own parameter"
+        )
     parameters = []
     if len(action.vendors) > 1:
         parameters.append(
@@ -100,7 +103,8 @@ def _action(action: ActionDescription) -> dict[str, Any]:
 def _parameter(param: Param) -> dict[str, Any]:
     description = param.description
     if param.kind == "list":
-        description += " Comma-separated, or a JSON array" + (f"; of {', '.join(param.options)}." if param.options else ".")
+        of = f"; of {', '.join(param.options)}." if param.options else "."
+        description += f" Comma-separated, or a JSON array{of}"
     options = list(param.options) if param.kind == "choice" else ["false", "true"] if param.kind == "boolean" else None
     return _field(param.name, description, param.required, param.example, options=options,
                   multiline=param.kind == "json", schema_type=_SCHEMA_TYPES.get(param.kind, "string"))
@@ -119,7 +123,8 @@ def _field(
 
 
 def _envelope_example(action: ActionDescription) -> dict[str, Any]:
-    output = {name: _PLACEHOLDERS.get(_json_type(schema), {}) for name, schema in action.returns.get("properties", {}).items()}
+    properties = action.returns.get("properties", {})
+    output = {name: _PLACEHOLDERS.get(_json_type(schema), {}) for name, schema in properties.items()}
     return {"action": action.name, "status": "success", "output": output, "errors": [], "success": True, "exit_code": 0}
 
 

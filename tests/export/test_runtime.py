@@ -13,9 +13,8 @@ def test_a_bad_connection_is_a_config_envelope(monkeypatch: pytest.MonkeyPatch) 
     bad_url = shuffle_action("test_connection", url="ftp://x", apikey="t", verify_tls="", vendor="nameshield",
                              values={})
     assert (bad_url["status"], bad_url["exit_code"], bad_url["success"]) == ("failed", 2, False)
-    assert bad_url["errors"] == [
-        {"type": "config", "message": "connection 'shuffle': base_url: must be an http(s) URL with a host", "item": None}
-    ]
+    message = "connection 'shuffle': base_url: must be an http(s) URL with a host"
+    assert bad_url["errors"] == [{"type": "config", "message": message, "item": None}]
     no_token = shuffle_action("test_connection", url="https://x", apikey="", verify_tls="", vendor="nameshield",
                               values={})
     assert no_token["errors"][0]["message"] == (

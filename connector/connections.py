@@ -12,7 +12,9 @@ user's config folder) names connections::
         rate_limit: {requests: 10, per_seconds: 1}
 
 Secrets are references, never values: the value is read when a client is built and lives only
-in the Authorization header and in the log redactor.
+in the Authorization header and in the log redactor. A platform that keeps the token in its own
+credential store (a SOAR app's authentication, a Cortex configuration item) hands it over in
+memory with :meth:`Connection.with_token`; the reference then reads ``memory:<name>``.
 """
 
 from __future__ import annotations
@@ -25,12 +27,23 @@ from urllib.parse import urlsplit
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from connector.errors import ConfigError
 from connector.redaction import redactor
 
 SANDBOX = "sandbox"
+MEMORY = "memory"
+"""The secret scheme of a token handed over in memory; refused in a connections file."""
 
 
 class Timeouts(BaseModel):
@@ -64,14 +77,33 @@ class Connection(BaseModel):
     rate_limit: RateLimit | None = None
     retries: int = Field(4, ge=0, le=10)
     options: dict[str, Any] = Field(default_factory=dict)
+    # SecretStr, so that no repr, dump or error message of the connection ever shows it.
+    _memory_token: SecretStr | None = PrivateAttr(default=None)
 
     @field_validator("secret")
     @classmethod
-    def _secret_is_reference(cls, value: str) -> str:
+    def _secret_is_reference(cls, value: str, info: ValidationInfo) -> str:
+        schemes = ("env", "file", MEMORY) if (info.context or {}).get(MEMORY) else ("env", "file")
         scheme = value.split(":", 1)[0]
-        if scheme not in ("env", "file") or ":" not in value or not value.split(":", 1)[1]:
+        if scheme not in schemes or ":" not in value or not value.split(":", 1)[1]:
             raise ValueError("must be a reference, env:NAME or file:PATH (never the secret itself)")
         return value
+
+    @classmethod
+    def with_token(cls, token: str, **fields: Any) -> Connection:
+        """A connection whose token is handed over in memory by the platform that stores it.
+
+        ``fields`` are the connection's other fields (``name``, ``vendor``, ``base_url``...),
+        validated as in a connections file; an invalid one is a :class:`ConfigError` naming it.
+        The token is kept as a ``SecretStr`` and registered with the redactor when it is read.
+        """
+        name = str(fields.get("name", "?"))
+        try:
+            connection = cls.model_validate({**fields, "secret": f"{MEMORY}:{name}"}, context={MEMORY: True})
+        except ValidationError as exc:
+            raise ConfigError(f"connection {name!r}: {_first_error(exc)}") from None
+        connection._memory_token = SecretStr(token)
+        return connection
 
     @field_validator("base_url")
     @classmethod
@@ -103,6 +135,9 @@ class Connection(BaseModel):
             except OSError as exc:
                 raise ConfigError(f"connection {self.name!r}: secret: cannot read {path}: {exc.strerror}") from None
             origin = f"file {path}"
+        elif scheme == MEMORY:
+            value = self._memory_token.get_secret_value() if self._memory_token else ""
+            origin = "the token handed over"
         else:
             value = where
             origin = "the sandbox"

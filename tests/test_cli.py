@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import orjson
 import pytest
 
@@ -186,3 +187,23 @@ def test_odd_vendor_answers_are_one_line_and_exit_1(tmp_path: Path, fault: str, 
     assert result.returncode == 1
     assert expected in one_line(result)
     assert orjson.loads(result.stdout)["status"] == "failed"
+
+
+def test_the_help_lists_each_command_with_its_own_first_line() -> None:
+    # connector --help reads the one-line help from COMMANDS without importing the commands.
+    from connector.cli import COMMANDS, cli
+
+    context = click.Context(cli)
+    for name, (_, short_help) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None and command.help is not None
+        assert command.help.split("\n\n")[0].replace("\n", " ").strip() == short_help, name
+
+
+def test_help_imports_no_command_and_nothing_heavy() -> None:
+    heavy = "('connector.cli.', 'pydantic', 'httpx', 'jsonschema')"
+    probe = "import sys; from connector.cli import main; sys.argv = ['connector', '--help']\n" \
+            "try:\n    main()\nexcept SystemExit:\n    pass\n" \
+            f"print(sorted(m for m in sys.modules if m.startswith({heavy})))"
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.strip().splitlines()[-1] == "['connector.cli.common']"

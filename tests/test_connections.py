@@ -164,3 +164,27 @@ def test_the_built_in_sandbox_connection_sends_the_token_the_sandbox_accepts() -
     from connector.sandbox import SandboxConfig
 
     assert SandboxConfig().token == SANDBOX_TOKEN
+
+
+def test_a_token_handed_over_in_memory_is_read_and_never_shown() -> None:
+    connection = Connection.with_token("mem-secret-789", name="shuffle", vendor="sentinelone", base_url="https://x/")
+    assert connection.secret == "memory:shuffle"
+    assert connection.base_url == "https://x"
+    assert "mem-secret-789" not in repr(connection)
+    assert "mem-secret-789" not in str(connection.model_dump())
+    assert connection.token() == "mem-secret-789"
+    assert redactor.redact("a mem-secret-789 b") == "a *** b"
+
+
+def test_an_in_memory_connection_checks_its_fields_and_token() -> None:
+    with pytest.raises(ConfigError, match=r"^connection 'c': base_url: must be an http\(s\) URL with a host$"):
+        Connection.with_token("t", name="c", vendor="sentinelone", base_url="ftp://x")
+    empty = Connection.with_token("  ", name="c", vendor="sentinelone", base_url="https://x")
+    with pytest.raises(ConfigError, match="connection 'c': secret: the token handed over is missing or empty"):
+        empty.token()
+
+
+def test_a_connections_file_cannot_use_the_memory_scheme(tmp_path: Path) -> None:
+    body = "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: memory:s1\n"
+    with pytest.raises(ConfigError, match=r"connections\.s1\.secret: must be a reference"):
+        load_connections(write(tmp_path, body))

@@ -1,4 +1,4 @@
-"""The command line: list, describe, run, playbook, sandbox, watch and serve; one module per family of commands.
+"""The command line: list, describe, run, playbook, sandbox, watch, serve and export; a module per family.
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.
@@ -27,15 +27,18 @@ __all__ = ["COMMANDS", "cli", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("connector.cli.actions:describe",
                  "Show an action: what it does, its vendors and endpoints, its input and output schemas."),
+    "export": ("connector.cli.export:export",
+               "Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY."),
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
-    "playbook": ("connector.cli.playbooks:playbook", "Chain actions: check or run a playbook file."),
+    "playbook": ("connector.cli.playbooks:playbook",
+                 "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),
     "run": ("connector.cli.actions:run", "Run one action and print its envelope."),
     "sandbox": ("connector.cli.sandbox:sandbox",
-                "Serve the four vendor simulators on loopback until Ctrl-C."),
+                "Serve the four vendor simulators on loopback until interrupted."),
     "serve": ("connector.cli.serve:serve",
-              "Serve the HTTP API until SIGINT or SIGTERM (see the README's Serve section)."),
+              "Serve the HTTP API until SIGINT or SIGTERM (then stop gracefully, exit 0)."),
     "watch": ("connector.cli.watch:watch",
-              "Poll get_threats, list_events or list_incidents and handle each new or changed item once."),
+              "Poll get_threats, list_events or list_incidents; print each new or changed item as NDJSON."),
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 

@@ -45,8 +45,8 @@ RELATED_MODELS: dict[str, tuple[str, str]] = {
 
 QUALIFICATIONS: tuple[str, ...] = (
     "authenticity", "availability", "confidentiality", "environmental", "financial", "image", "integrity",
-    "legal", "material", "missions_and_services", "operational", "privacy", "proof", "reputation", "safety",
-    "sovereignty", "third_party", "traceability",
+    "legal", "material", "operational", "privacy", "proof", "reputation", "safety", "service", "sovereignty",
+    "suppliers", "traceability",
 )
 """The 18 built-in qualification terminologies (raw names; the read shape shows them capitalised)."""
 
@@ -140,7 +140,7 @@ def empty_store(seed: int, moment: datetime) -> Store:
     root = Folder(fake_uuid(rng), "Global", None, None, moment, moment)
     qualifications = {
         ref.id: ref
-        for ref in (Ref(fake_uuid(rng), name.replace("_", " ").capitalize(), name) for name in QUALIFICATIONS)
+        for ref in (Ref(fake_uuid(rng), name.capitalize(), name) for name in QUALIFICATIONS)
     }
     admin = Ref(fake_uuid(rng), ADMIN_EMAIL, ADMIN_EMAIL, fake_uuid(rng))
     related: dict[str, dict[str, Ref]] = {name: {} for name in RELATIONS}

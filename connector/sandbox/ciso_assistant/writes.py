@@ -83,6 +83,8 @@ def _choice(choices: Mapping[Any, str], *, allow_null: bool = False) -> Validato
     def check(value: Any, _store: Store) -> Any:
         if _not_null(value, allow_null):
             return None
+        if value == "" and allow_null:
+            return ""  # a nullable choice field is blank-able too (blank=True, null=True on the model)
         # ChoiceField matches on str(value), so "2" is accepted for severity 2
         if isinstance(value, bool) or str(value) not in by_text:
             raise Invalid(f'"{value}" is not a valid choice.')

@@ -298,6 +298,46 @@ def test_create_is_idempotent_by_ref_id(sandbox: Sandbox) -> None:
     assert len(sandbox.incidents(search=first.output["ref_id"])) == 1
 
 
+class SearchesTogether(httpx.AsyncBaseTransport):
+    """Holds each ref_id search's answer until ``count`` were answered, so that concurrent creates all miss it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, count: int) -> None:
+        self.inner, self.count = inner, count
+        self.searches = 0
+        self.all_searched = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self.inner.handle_async_request(request)
+        if request.method == "GET" and "search" in request.url.params and not self.all_searched.is_set():
+            self.searches += 1
+            if self.searches == self.count:
+                self.all_searched.set()
+            await self.all_searched.wait()
+        return answer
+
+
+def test_concurrent_creates_with_one_ref_id_make_one_incident(sandbox: Sandbox) -> None:
+    racers = 4
+    transport = SearchesTogether(sandbox.transport(), racers)
+    connection = sandbox_connection(VENDOR, "http://127.0.0.1", CONFIG.token)
+    documents = [{"name": f"Beacon {n}", "ref_id": "RACE-1" if n % 2 else "  race-1 "} for n in range(racers)]
+
+    async def race() -> list[Envelope]:
+        return list(await asyncio.gather(*(
+            arun_action("create_incident", document, connection=connection, transport=transport)
+            for document in documents
+        )))
+
+    envelopes = asyncio.run(race())
+    assert [e.exit_code for e in envelopes] == [0] * racers
+    assert sorted(e.output["existed"] for e in envelopes) == [False] + [True] * (racers - 1)
+    assert len({e.output["incident"]["uid"] for e in envelopes}) == 1
+    posted = [r for r in sandbox.sent if r.method == "POST"]
+    assert len(posted) == racers, "every racer posted: the server's uniqueness rule decided"
+    assert [i["title"] for i in sandbox.incidents(search="race-1")] == [
+        next(e.output["incident"]["title"] for e in envelopes if not e.output["existed"])]
+
+
 def test_create_from_a_threat_chains_detection_to_incident(sandbox: Sandbox) -> None:
     threat = Threat.model_validate({
         "uid": "sentinelone:1559342436290084702", "vendor": "sentinelone", "vendor_id": "1559342436290084702",

@@ -11,7 +11,15 @@ import random
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from connector.sandbox.ciso_assistant.store import Folder, Incident, Ref, Store, TimelineEntry, empty_store
+from connector.sandbox.ciso_assistant.store import (
+    ADMIN_EMAIL,
+    Folder,
+    Incident,
+    Ref,
+    Store,
+    TimelineEntry,
+    empty_store,
+)
 from connector.sandbox.common import (
     ANCHOR,
     MITRE_TECHNIQUES,
@@ -99,7 +107,7 @@ def _draft_incident(rng: random.Random, store: Store) -> Incident:
     """An incident without ref_id (assigned once all are sorted by creation time)."""
     related = store.related
     template, blurb, threat_indexes = rng.choice(_INCIDENT_KINDS)
-    owners = [ref for ref in related["owners"] if related["owners"][ref].text != "admin@example.com"]
+    owners = [ref for ref in related["owners"] if related["owners"][ref].text != ADMIN_EMAIL]
     relations: dict[str, list[str]] = {name: [] for name in related} | {
         "filtering_labels": _pick(rng, related["filtering_labels"], 0, 2),
         "threats": [list(related["threats"])[index] for index in threat_indexes],

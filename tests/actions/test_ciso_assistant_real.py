@@ -205,6 +205,9 @@ def test_metrics_by_folder_choices_and_an_unknown_folder() -> None:
         Step("GET", incidents_path(f"{name}/"), recorded("33", index))
         for index, name in enumerate(("status", "severity", "detection"))))
     assert choices.output["metrics"]["severity"]["6"] == "unknown"
+    refused, sent = run("incident_metrics", {"kind": "choices", "folder": DOMAIN_B})
+    assert (refused.exit_code, sent.sent) == (2, [])
+    assert refused.errors[0].message.startswith("input.folder: ")
     crash, _ = run("incident_metrics", {"kind": "summary", "folder": UNKNOWN},
                    Step("GET", incidents_path("summary_stats/"), recorded("34", 7), repeat=True))
     assert crash.exit_code == 1 and crash.errors[0].message == (

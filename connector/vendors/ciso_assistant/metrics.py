@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.errors import BadInput
 from connector.http import VendorClient
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
 
@@ -26,6 +27,8 @@ async def incident_metrics(client: VendorClient, document: dict[str, Any]) -> di
     """One dashboard figure, or (``choices``) the severity, status and detection choice lists together."""
     kind = document["kind"]
     if kind == "choices":
+        if "folder" in document:
+            raise BadInput("input.folder: the choice lists belong to no folder (give folder with a figure kind)")
         choices = {name: await client.request("GET", INCIDENTS + path) for name, path in CHOICE_PATHS.items()}
         return {"kind": kind, "metrics": choices}
     params = {"folder": document["folder"]} if "folder" in document else None

@@ -14,6 +14,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from connector.hookspecs import hookimpl
 from connector.plugins import Host
 from connector.runner import arun_action
 from connector.sandbox import FaultPlan, SandboxConfig, build_app
-from connector.sandbox.ciso_assistant.store import Incident, seed_store
+from connector.sandbox.ciso_assistant.seed import seed_store
+from connector.sandbox.ciso_assistant.store import Incident
+from connector.sandbox.common import ANCHOR
 from connector.threat import Threat
 from tests.actions.recording import RecordingTransport
 from tests.vcr_support import CASSETTES, cassette
@@ -36,7 +39,7 @@ from tests.vcr_support import CASSETTES, cassette
 VENDOR = "ciso_assistant"
 SIZE = 150
 CONFIG = SandboxConfig(sizes={VENDOR: SIZE}, rate_limits=False, vendors=(VENDOR,))
-STORE = seed_store(CONFIG.seed, SIZE)
+STORE = seed_store(CONFIG.seed, SIZE, ANCHOR)
 SEEDED = list(STORE.incidents.values())
 GLOBAL = STORE.root_id
 DOMAIN = next(folder.id for folder in STORE.folders.values() if folder.parent is not None)
@@ -204,16 +207,20 @@ def test_search_matches_every_word(reads: Sandbox) -> None:
     assert expected and [i["uid"] for i in reads.incidents(search="Phishing finance")] == uids(expected)
 
 
-def test_since_until_are_applied_on_updated_at_after_reading(reads: Sandbox) -> None:
+def test_since_until_are_the_servers_updated_at_filters(reads: Sandbox) -> None:
     middle = sorted(SEEDED, key=lambda i: i.updated_at)
     since, until = middle[40].updated_at, middle[99].updated_at
     expected = [i for i in SEEDED if since <= i.updated_at <= until]
     window = {"since": since.isoformat(), "until": until.isoformat().replace("+00:00", "Z")}
     envelope = reads.run("list_incidents", window)
-    assert [i["uid"] for i in envelope.output["incidents"]] == uids(expected)
-    assert envelope.output["total"] is None and envelope.meta.pages == 2
+    assert [i["uid"] for i in envelope.output["incidents"]] == uids(expected), "until is inclusive"
+    assert envelope.output["total"] == len(expected) and envelope.meta.pages == 1
+    query = reads.sent[0].url.params
+    assert query["updated_at__gte"] == since.isoformat().replace("+00:00", "Z")
+    assert query["updated_at__lt"] == (until + timedelta(microseconds=1)).isoformat().replace("+00:00", "Z")
     limited = reads.run("list_incidents", {"since": since.isoformat(), "limit": 3})
     assert [i["uid"] for i in limited.output["incidents"]] == uids([i for i in SEEDED if i.updated_at >= since][:3])
+    assert reads.sent[0].url.params["limit"] == "3"
 
 
 def test_refused_filter_values_are_one_line(reads: Sandbox) -> None:
@@ -264,15 +271,16 @@ def test_create_from_fields_files_under_global_and_reads_back(sandbox: Sandbox) 
                 "owners": [OWNER], "assets": [ASSET], "link": "https://soc.example/1"}
     envelope = sandbox.run("create_incident", document)
     assert envelope.status == "success" and envelope.meta.model_extra == {"existed": False}
-    assert sandbox.paths() == ["GET /api/incidents/", "GET /api/incidents/", "POST /api/incidents/",
-                               f"GET /api/incidents/{envelope.output['incident']['vendor_id']}/"]
-    assert sandbox.sent[0].url.params["search"] == "SOC-1"
+    assert sandbox.paths() == ["GET /api/incidents/", "POST /api/incidents/",
+                               f"GET /api/incidents/{envelope.output['incident']['vendor_id']}/"], "no folder lookup"
+    assert dict(sandbox.sent[0].url.params) == {"search": "SOC-1", "limit": "100"}
+    assert "folder" not in json.loads(sandbox.sent[1].read()), "the server files it in Global"
     created = envelope.output["incident"]
     assert (envelope.output["existed"], envelope.output["ref_id"]) == (False, "SOC-1")
     assert (created["title"], created["severity"], created["status"]) == ("Ransom note on FS01", "high", "in_progress")
     assert (created["vendor_severity"], created["vendor_status"]) == ("Major", "ongoing")
-    assert created["assignee"] == STORE.related["owners"][OWNER]
-    assert created["resources"][0]["name"] == STORE.related["assets"][ASSET]
+    assert created["assignee"] == STORE.related["owners"][OWNER].text
+    assert created["resources"][0]["name"] == STORE.related["assets"][ASSET].name
     assert created["created_at"] is not None and created["url"] == "https://soc.example/1"
     face = sandbox.written(created["vendor_id"])
     assert (face["folder"], face["severity"], face["status"], face["ref_id"]) == (GLOBAL, 2, "ongoing", "SOC-1")
@@ -288,6 +296,46 @@ def test_create_is_idempotent_by_ref_id(sandbox: Sandbox) -> None:
     assert again.output["incident"] == first.output["incident"]
     assert sandbox.paths() == ["GET /api/incidents/"], "found by the search: nothing else sent"
     assert len(sandbox.incidents(search=first.output["ref_id"])) == 1
+
+
+class SearchesTogether(httpx.AsyncBaseTransport):
+    """Holds each ref_id search's answer until ``count`` were answered, so that concurrent creates all miss it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, count: int) -> None:
+        self.inner, self.count = inner, count
+        self.searches = 0
+        self.all_searched = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self.inner.handle_async_request(request)
+        if request.method == "GET" and "search" in request.url.params and not self.all_searched.is_set():
+            self.searches += 1
+            if self.searches == self.count:
+                self.all_searched.set()
+            await self.all_searched.wait()
+        return answer
+
+
+def test_concurrent_creates_with_one_ref_id_make_one_incident(sandbox: Sandbox) -> None:
+    racers = 4
+    transport = SearchesTogether(sandbox.transport(), racers)
+    connection = sandbox_connection(VENDOR, "http://127.0.0.1", CONFIG.token)
+    documents = [{"name": f"Beacon {n}", "ref_id": "RACE-1" if n % 2 else "  race-1 "} for n in range(racers)]
+
+    async def race() -> list[Envelope]:
+        return list(await asyncio.gather(*(
+            arun_action("create_incident", document, connection=connection, transport=transport)
+            for document in documents
+        )))
+
+    envelopes = asyncio.run(race())
+    assert [e.exit_code for e in envelopes] == [0] * racers
+    assert sorted(e.output["existed"] for e in envelopes) == [False] + [True] * (racers - 1)
+    assert len({e.output["incident"]["uid"] for e in envelopes}) == 1
+    posted = [r for r in sandbox.sent if r.method == "POST"]
+    assert len(posted) == racers, "every racer posted: the server's uniqueness rule decided"
+    assert [i["title"] for i in sandbox.incidents(search="race-1")] == [
+        next(e.output["incident"]["title"] for e in envelopes if not e.output["existed"])]
 
 
 def test_create_from_a_threat_chains_detection_to_incident(sandbox: Sandbox) -> None:
@@ -330,15 +378,15 @@ def test_a_lost_create_answer_never_creates_twice(sandbox: Sandbox) -> None:
     assert envelope.status == "success", envelope.errors
     assert envelope.meta.model_extra == {"existed": False, "recovered": True}
     assert envelope.output["existed"] is False and envelope.output["incident"]["title"] == "Beaconing from HR-LAPTOP-7"
-    assert sandbox.paths() == ["GET /api/incidents/", "GET /api/incidents/", "POST /api/incidents/",
-                               "GET /api/incidents/"], "searched again instead of posting again"
+    assert sandbox.paths() == ["GET /api/incidents/", "POST /api/incidents/", "GET /api/incidents/"], (
+        "searched again instead of posting again")
     assert [i["uid"] for i in sandbox.incidents(search="SOC-77")] == [envelope.output["incident"]["uid"]]
     again = sandbox.run("create_incident", {"name": "Beaconing from HR-LAPTOP-7", "ref_id": "SOC-77"})
     assert again.output["existed"] is True
 
 
 def test_a_create_refused_before_processing_fails_after_looking() -> None:
-    faulty = Sandbox(faults="503@3")  # 1: ref_id search, 2: folder lookup, 3: the POST
+    faulty = Sandbox(faults="503@2")  # 1: ref_id search, 2: the POST
     envelope = faulty.run("create_incident", {"name": "Outage", "ref_id": "SOC-503"})
     assert only_error(envelope) == "ciso_assistant: POST /api/incidents/: 503 Service Unavailable: Service Unavailable"
     assert faulty.paths()[-1] == "GET /api/incidents/", "looked for it before reporting the failure"
@@ -351,9 +399,9 @@ def test_create_uses_the_connections_folder(sandbox: Sandbox) -> None:
     assert sandbox.written(created["incident"]["vendor_id"])["folder"] == DOMAIN
     invalid = sandbox.run("create_incident", {"name": "x", "ref_id": "OT-2"}, options={"folder": MISSING})
     assert only_error(invalid) == (
-        "ciso_assistant: POST /api/incidents/: 400 Bad Request: "
-        f'folder: Invalid pk "{MISSING}" - object does not exist.'
-    )
+        "ciso_assistant: GET /api/incidents/: 400 Bad Request: "
+        f"folder: Select a valid choice. {MISSING} is not one of the available choices."
+    ), "the ref_id lookup in that folder is refused before anything is written"
 
 
 def test_create_dry_run_sends_nothing(sandbox: Sandbox) -> None:
@@ -445,8 +493,12 @@ def test_preview_then_delete(sandbox: Sandbox) -> None:
     seeded = SEEDED[8]
     preview = sandbox.ok("delete_incident", {"id": seeded.id, "preview": True})
     assert preview["deleted"] is False
-    assert [item["id"] for item in preview["cascade"]["deleted"]] == [ref for ref, _ in seeded.timeline]
-    assert len(preview["cascade"]["affected"]) == sum(len(refs) for refs in seeded.relations.values())
+    cascade = preview["cascade"]
+    assert list(cascade) == ["deleted", "affected", "blocked"]
+    assert [item["id"] for item in cascade["deleted"]["related_objects"]] == sorted(
+        (entry.id for entry in seeded.timeline), key=lambda ref: next(e.name for e in seeded.timeline if e.id == ref))
+    assert cascade["affected"]["count"] == sum(len(refs) for refs in seeded.relations.values())
+    assert (cascade["blocked"]["count"], cascade["blocked"]["level"]) == (0, "error")
     dry = sandbox.run("delete_incident", {"id": seeded.id}, dry_run=True)
     assert dry.output["deleted"] is False and sandbox.sent == []
     assert dry.output["planned_requests"][0]["method"] == "DELETE"
@@ -458,18 +510,23 @@ def test_preview_then_delete(sandbox: Sandbox) -> None:
 # --- incident_batch_action -------------------------------------------------------------------------
 
 
-def test_batch_is_chunked_by_100_and_reports_each_id(sandbox: Sandbox) -> None:
+def test_batch_change_field_falls_back_to_one_patch_per_id(sandbox: Sandbox) -> None:
     ids = [f"{VENDOR}:{i.id}" for i in SEEDED] + [MISSING, SEEDED[0].id]
     change = {"action": "change_field", "field": "status", "value": "in_progress", "ids": ids}
     envelope = sandbox.run("incident_batch_action", change)
     assert envelope.status == "partial" and envelope.exit_code == 3
-    assert [len(json.loads(r.read())["ids"]) for r in sandbox.sent] == [100, SIZE + 1 - 100], "repeats sent once"
+    batches = [json.loads(r.read())["ids"] for r in sandbox.sent if r.url.path.endswith("/batch-action/")]
+    assert [len(chunk) for chunk in batches] == [100, SIZE + 1 - 100], "repeats sent once"
+    patches = [r for r in sandbox.sent if r.method == "PATCH"]
+    assert len(patches) == SIZE and {r.read() for r in patches} == {b'{"status":"ongoing"}'}
     output = envelope.output
     assert output["succeeded"] == [i.id for i in SEEDED]
-    assert output["failed"] == [{"id": MISSING, "error_type": "vendor", "message": "Not found."}]
+    not_found = "Object not found or access denied"
+    assert output["failed"] == [{"id": MISSING, "error_type": "vendor", "message": not_found}]
     assert output["summary"] == {"total_attempted": SIZE + 1, "total_successful": SIZE, "total_failed": 1,
                                  "success_rate": round(SIZE / (SIZE + 1), 4)}
-    assert [(e.type, e.item, e.message) for e in envelope.errors] == [("vendor", MISSING, "Not found.")]
+    assert [(e.type, e.item, e.message) for e in envelope.errors] == [("vendor", MISSING, not_found)]
+    assert envelope.meta.model_extra == {"patched_one_by_one": SIZE}
     assert {i["vendor_status"] for i in sandbox.incidents()} == {"ongoing"}
 
 
@@ -477,14 +534,19 @@ def test_batch_values_refused_per_id_and_all_failed_is_failed(sandbox: Sandbox) 
     envelope = sandbox.run("incident_batch_action", {"action": "change_field", "field": "severity", "value": 9,
                                                      "ids": [SEEDED[0].id, SEEDED[1].id]})
     assert envelope.status == "failed" and envelope.exit_code == 1
-    assert [f["message"] for f in envelope.output["failed"]] == ['severity: "9" is not a valid choice.'] * 2
+    assert [f["message"] for f in envelope.output["failed"]] == [
+        f'ciso_assistant: PATCH /api/incidents/{i.id}/: 400 Bad Request: severity: "9" is not a valid choice.'
+        for i in SEEDED[:2]
+    ]
 
 
-def test_batch_relations_folder_and_delete(sandbox: Sandbox) -> None:
+def test_batch_folder_and_delete(sandbox: Sandbox) -> None:
     first, second = SEEDED[0].id, SEEDED[1].id
-    sandbox.ok("incident_batch_action", {"action": "change_m2m", "field": "assets", "value": [ASSET], "ids": [first]})
-    assert sandbox.written(first)["assets"] == [ASSET]
-    sandbox.ok("incident_batch_action", {"action": "change_folder", "value": DOMAIN, "ids": [first, second]})
+    relations = sandbox.run("incident_batch_action", {
+        "action": "change_m2m", "field": "assets", "value": [ASSET], "ids": [first]})
+    assert relations.status == "failed" and relations.output["failed"][0]["message"] == "Unexpected error"
+    moved = sandbox.ok("incident_batch_action", {"action": "change_folder", "value": DOMAIN, "ids": [first, second]})
+    assert moved["succeeded"] == [first, second]
     assert sandbox.written(second)["folder"] == DOMAIN
     deleted = sandbox.ok("incident_batch_action", {"action": "delete", "ids": [first, second]})
     assert deleted["succeeded"] == [first, second]
@@ -524,12 +586,14 @@ def test_batch_input_rules_and_dry_run(sandbox: Sandbox) -> None:
 
 def test_csv_export_with_filters(reads: Sandbox) -> None:
     everything = reads.ok("export_incidents", {})
-    rows = list(csv.DictReader(io.StringIO(everything["csv"])))
+    assert everything["csv"].startswith("\ufeffinternal_id;ref_id;")
+    rows = list(csv.DictReader(io.StringIO(everything["csv"].removeprefix("\ufeff")), delimiter=";"))
     assert everything["rows"] == len(rows) == SIZE and everything["content_type"].startswith("text/csv")
     assert [row["ref_id"] for row in rows] == [i.ref_id for i in SEEDED]
     critical = reads.ok("export_incidents", {"format": "csv", "filters": {"severity": ["critical"]}})
     assert critical["rows"] == sum(i.severity == 1 for i in SEEDED)
-    assert {row["severity"] for row in csv.DictReader(io.StringIO(critical["csv"]))} == {"Critical"}
+    critical_rows = csv.DictReader(io.StringIO(critical["csv"].removeprefix("\ufeff")), delimiter=";")
+    assert {row["severity"] for row in critical_rows} == {"Critical"}
     assert reads.paths() == ["GET /api/incidents/export_csv/"]
     refused = reads.run("export_incidents", {"filters": {"since": "2026-01-01T00:00:00Z"}})
     assert refused.exit_code == 2 and "'since' was unexpected" in refused.errors[0].message
@@ -551,16 +615,21 @@ def test_an_export_answered_with_a_web_page_is_a_clean_failure() -> None:
 
 
 def test_metrics_of_every_kind(reads: Sandbox) -> None:
-    summary = reads.ok("incident_metrics", {"kind": "summary"})["metrics"]
-    assert summary["total"] == SIZE and summary["dismissed"] == sum(i.status == "dismissed" for i in SEEDED)
+    summary = reads.ok("incident_metrics", {"kind": "summary"})["metrics"]["results"]
+    assert summary["total_incidents"] == SIZE
+    assert summary["open_incidents"] == sum(i.status not in ("closed", "dismissed") for i in SEEDED)
     breakdown = reads.ok("incident_metrics", {"kind": "severity_breakdown"})["metrics"]["results"]
-    assert {row["severity"]: row["count"] for row in breakdown} == {v: sum(i.severity == v for i in SEEDED)
-                                                                     for v in range(1, 7)}
-    assert len(reads.ok("incident_metrics", {"kind": "monthly"})["metrics"]["results"]) == 12
-    detection = reads.ok("incident_metrics", {"kind": "detection_breakdown"})["metrics"]["results"]
-    assert sum(row["count"] for row in detection) == SIZE
+    labels = {1: "Critical", 2: "Major", 3: "Moderate", 4: "Minor", 5: "Low", 6: "unknown"}
+    assert [(row["name"], row["value"]) for row in breakdown] == [
+        (label, sum(i.severity == v for i in SEEDED)) for v, label in labels.items()]
+    monthly = reads.ok("incident_metrics", {"kind": "monthly"})["metrics"]["results"]
+    assert monthly["cumulative_counts"][-1] == SIZE
+    detection = reads.ok("incident_metrics", {"kind": "detection_breakdown", "folder": DOMAIN})["metrics"]["results"]
+    assert sum(row["value"] for row in detection) == sum(i.folder == DOMAIN for i in SEEDED)
+    assert reads.sent[0].url.params["folder"] == DOMAIN
     qualifications = reads.ok("incident_metrics", {"kind": "qualifications_breakdown"})["metrics"]["results"]
-    assert {row["name"] for row in qualifications} == set(STORE.related["qualifications"].values())
+    used = {STORE.related["qualifications"][ref].name for i in SEEDED for ref in i.relations["qualifications"]}
+    assert {label["name"] for label in qualifications["labels"]} == used
     choices = reads.ok("incident_metrics", {"kind": "choices"})
     assert choices["metrics"]["severity"] == {"1": "Critical", "2": "Major", "3": "Moderate", "4": "Minor",
                                               "5": "Low", "6": "unknown"}
@@ -629,7 +698,7 @@ def test_connection_says_which_check_failed(reads: Sandbox, answer: httpx.Respon
 
 def test_cassette_replay_of_a_create_chain() -> None:
     small = SandboxConfig(sizes={VENDOR: 12}, rate_limits=False, vendors=(VENDOR,))
-    store = seed_store(small.seed, 12)
+    store = seed_store(small.seed, 12, ANCHOR)
     name = "ciso_assistant_incidents"
     with cassette(name, small) as base_url:
 

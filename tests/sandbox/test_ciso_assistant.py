@@ -107,13 +107,12 @@ def _ids(records: list[dict[str, Any]]) -> list[str]:
 # --- list: envelope, paging -------------------------------------------------------------------------
 
 
-def test_list_without_limit_uses_the_default_page_of_100(api: Client) -> None:
+def test_list_without_limit_uses_the_default_page_of_5000(api: Client) -> None:
     body = api.get("/api/incidents/").json()
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert list(body) == ["count", "next", "previous", "results"]
     assert body["count"] == SIZE
-    assert len(body["results"]) == 100
-    assert body["next"] == "/api/incidents/?limit=100&offset=100"
-    assert body["previous"] is None
+    assert len(body["results"]) == SIZE
+    assert body["next"] is None and body["previous"] is None
     assert [record["ref_id"] for record in body["results"][:3]] == ["INC-0001", "INC-0002", "INC-0003"]
 
 
@@ -141,8 +140,8 @@ def test_previous_links_drop_offset_on_the_first_page(api: Client) -> None:
 
 
 def test_bad_limit_and_offset_fall_back_like_drf(api: Client) -> None:
-    assert len(api.get("/api/incidents/?limit=0").json()["results"]) == 100
-    assert len(api.get("/api/incidents/?limit=abc").json()["results"]) == 100
+    assert len(api.get("/api/incidents/?limit=0").json()["results"]) == SIZE
+    assert len(api.get("/api/incidents/?limit=abc").json()["results"]) == SIZE
     first = api.get("/api/incidents/?limit=5&offset=-3").json()
     assert [r["ref_id"] for r in first["results"]] == [f"INC-{n:04d}" for n in range(1, 6)]
     assert api.get("/api/incidents/?offset=1000").json()["results"] == []
@@ -232,14 +231,14 @@ def test_ordering_by_several_fields_with_direction(api: Client) -> None:
     assert len(chosen) == SIZE
 
 
-def test_ordering_puts_null_reported_at_last_ascending(api: Client) -> None:
-    chosen = api.everything(ordering="reported_at")
-    moments = [r["reported_at"] for r in chosen]
+def test_ordering_puts_null_occurred_at_last_ascending(api: Client) -> None:
+    chosen = api.everything(ordering="occurred_at")
+    moments = [r["occurred_at"] for r in chosen]
     present = [m for m in moments if m is not None]
     assert present == sorted(present)
     assert None in moments
     assert moments == present + [None] * (len(moments) - len(present))
-    descending = [r["reported_at"] for r in api.everything(ordering="-reported_at")]
+    descending = [r["occurred_at"] for r in api.everything(ordering="-occurred_at")]
     assert descending == [None] * (len(moments) - len(present)) + present[::-1]
 
 
@@ -259,6 +258,7 @@ def _full_body(refs: dict[str, list[str]]) -> dict[str, Any]:
         "status": "ongoing",
         "severity": 2,
         "reported_at": "2026-10-30T08:15:00Z",
+        "occurred_at": "2026-10-30T07:00:00Z",
         "detection": "externally_detected",
         "link": "https://tickets.example.com/browse/SEC-1",
         "is_published": True,
@@ -279,36 +279,43 @@ def test_create_answers_raw_values_and_retrieve_displays_them(
     created = api.post("/api/incidents/", json=body)
     assert created.status_code == 201
     raw = created.json()
-    assert {key: raw[key] for key in body} == {**body, "reported_at": "2026-10-30T08:15:00.000000Z"}
+    assert {key: raw[key] for key in body} == body
     shown = api.get(f"/api/incidents/{raw['id']}/").json()
     owners_by_id = {o["id"]: o["str"] for r in api.everything() for o in r["owners"]}
     assert shown["severity"] == "Major"
     assert shown["status"] == "Ongoing"
     assert shown["detection"] == "External"
     assert shown["folder"]["id"] == body["folder"]
-    assert shown["path"] == [shown["folder"]]
+    assert shown["path"] == [{"id": body["folder"], "str": shown["folder"]["str"]}]
     assert shown["owners"] == [{"str": owners_by_id[ref], "id": ref} for ref in body["owners"]]
-    assert shown["created_at"] == shown["updated_at"] == "2026-11-01T00:00:00.000000Z"
+    assert shown["created_at"] == shown["updated_at"] == "2026-11-01T00:00:00Z"
     assert api.get(f"/api/incidents/{raw['id']}/object/").json() == raw
     assert api.get("/api/incidents/").json()["count"] == SIZE + 1
 
 
-def test_create_defaults_to_the_global_folder(api: Client) -> None:
+def test_create_fills_the_servers_defaults_and_the_global_folder(api: Client) -> None:
     raw = api.post("/api/incidents/", json={"name": "Phishing wave"}).json()
-    assert raw["status"] == "new"
-    assert raw["severity"] == 6
-    assert raw["detection"] is None
+    defaults = {"status": "new", "severity": 3, "detection": "internally_detected", "is_published": True,
+                "ref_id": "", "reported_at": "2026-11-01T00:00:00Z", "is_bcp_activated": None}
+    assert {key: raw[key] for key in defaults} == defaults
     shown = api.get(f"/api/incidents/{raw['id']}/").json()
     assert shown["folder"] == {"str": "Global", "id": raw["folder"]}
-    assert shown["path"] == []
-    assert shown["severity"] == "unknown"
+    assert shown["path"] == [{"id": raw["folder"], "str": "Global"}]
+    assert api.everything(id=raw["id"])[0]["path"] == []
+    assert shown["severity"] == "Moderate"
 
 
-def test_ref_id_is_not_unique(api: Client) -> None:
-    first = api.post("/api/incidents/", json={"name": "A", "ref_id": "INC-0001"})
-    second = api.post("/api/incidents/", json={"name": "B", "ref_id": "INC-0001"})
-    assert first.status_code == second.status_code == 201
-    assert len(api.everything(search="INC-0001")) == 3
+def test_ref_id_is_unique_per_folder_case_insensitively(api: Client, refs: dict[str, list[str]]) -> None:
+    first = api.everything()[0]
+    taken = api.post("/api/incidents/", json={
+        "name": "A", "ref_id": f"  {first['ref_id'].lower()} ", "folder": first["folder"]["id"]})
+    assert (taken.status_code, taken.json()) == (400, {
+        "ref_id": f"{first['ref_id'].lower()} is already used in this scope. Please choose another value.",
+    })
+    elsewhere = next(folder for folder in refs["folder"] if folder != first["folder"]["id"])
+    moved = api.post("/api/incidents/", json={"name": "B", "ref_id": first["ref_id"], "folder": elsewhere})
+    assert moved.status_code == 201
+    assert len(api.everything(search=first["ref_id"])) == 2
 
 
 def test_label_names_become_new_labels_on_create(api: Client) -> None:
@@ -369,7 +376,7 @@ def test_create_reports_every_bad_field_at_once_and_requires_name(api: Client) -
         ({"detection": ""}, {"detection": ""}),
         ({"detection": None}, {"detection": None}),
         ({"is_published": "true"}, {"is_published": True}),
-        ({"reported_at": "2026-01-02T03:04:05+02:00"}, {"reported_at": "2026-01-02T01:04:05.000000Z"}),
+        ({"reported_at": "2026-01-02T03:04:05+02:00"}, {"reported_at": "2026-01-02T01:04:05Z"}),
         ({"name": "  Trimmed  ", "unknown_key": 1}, {"name": "Trimmed"}),
     ],
 )
@@ -401,7 +408,7 @@ def test_put_needs_name_and_keeps_fields_left_out(api: Client, clock: FakeClock)
     shown = api.get(url).json()
     assert shown["status"] == "Closed"
     assert shown["owners"] == target["owners"]
-    assert shown["updated_at"] == "2026-11-01T01:00:00.000000Z"
+    assert shown["updated_at"] == "2026-11-01T01:00:00Z"
 
 
 def test_patch_changes_only_what_it_sends(api: Client, refs: dict[str, list[str]]) -> None:
@@ -432,64 +439,62 @@ def test_delete_then_not_found(api: Client) -> None:
 def test_cascade_info_lists_timeline_entries_and_unlinked_objects(api: Client) -> None:
     target = api.everything()[0]
     info = api.get(f"/api/incidents/{target['id']}/cascade-info/").json()
-    assert set(info) == {"deleted", "affected"}
-    assert info["deleted"]
-    assert {item["model"] for item in info["deleted"]} == {"timelineentry"}
-    assert all(item["str"].startswith(target["ref_id"] + ": ") for item in info["deleted"])
+    assert list(info) == ["deleted", "affected", "blocked"]
+    assert [group["model"] for group in info["deleted"]["grouped_objects"]] == ["TimelineEntry"]
+    assert info["deleted"]["count"] == len(info["deleted"]["related_objects"]) > 0
     linked = {
-        (field, ref["id"])
+        ref["id"]
         for field in ("filtering_labels", "threats", "owners", "assets", "qualifications", "entities")
         for ref in target[field]
     }
-    assert {(item["relation"], item["id"]) for item in info["affected"]} == linked
+    assert {item["id"] for item in info["affected"]["related_objects"]} == linked
+    models = [group["model"] for group in info["affected"]["grouped_objects"]]
+    assert models == sorted(models)
+    assert info["blocked"]["count"] == 0
     fresh = api.post("/api/incidents/", json={"name": "Bare"}).json()
-    assert api.get(f"/api/incidents/{fresh['id']}/cascade-info/").json() == {"deleted": [], "affected": []}
+    bare = api.get(f"/api/incidents/{fresh['id']}/cascade-info/").json()
+    assert [bare[key]["count"] for key in bare] == [0, 0, 0]
 
 
 # --- batch action -----------------------------------------------------------------------------------
 
 
-def test_batch_change_field_succeeds_per_id(api: Client) -> None:
-    first, second = _ids(api.everything())[:2]
-    body = {"action": "change_field", "ids": [first, MISSING_ID, second, "garbage"], "field": "status",
+def test_batch_change_field_fails_every_id_as_upstream_does(api: Client) -> None:
+    first, second = api.everything()[:2]
+    body = {"action": "change_field", "ids": [first["id"], MISSING_ID, second["id"]], "field": "status",
             "value": "resolved"}
     answer = api.post("/api/incidents/batch-action/", json=body)
     assert answer.status_code == 200
     assert answer.json() == {
-        "succeeded": [first, second],
-        "failed": [{"id": MISSING_ID, "error": "Not found."}, {"id": "garbage", "error": "Not found."}],
+        "succeeded": [],
+        "failed": [
+            {"id": first["id"], "name": first["name"], "error": "Unexpected error"},
+            {"id": MISSING_ID, "error": "Object not found or access denied"},
+            {"id": second["id"], "name": second["name"], "error": "Unexpected error"},
+        ],
     }
-    assert {api.get(f"/api/incidents/{ref}/").json()["status"] for ref in (first, second)} == {"Resolved"}
+    assert [api.get(f"/api/incidents/{r['id']}/").json()["status"] for r in (first, second)] == [
+        first["status"], second["status"]]
 
 
-def test_batch_invalid_value_fails_each_id(api: Client) -> None:
-    first = _ids(api.everything())[0]
-    body = {"action": "change_field", "ids": [first], "field": "severity", "value": 9}
-    answer = api.post("/api/incidents/batch-action/", json=body).json()
-    failure = {"id": first, "error": 'severity: "9" is not a valid choice.'}
-    assert answer == {"succeeded": [], "failed": [failure]}
 
 
-def test_batch_change_m2m_folder_and_delete(api: Client, refs: dict[str, list[str]]) -> None:
-    first, second = _ids(api.everything())[:2]
-    owners = refs["owners"][:1]
-    m2m = {"action": "change_m2m", "ids": [first], "field": "owners", "value": owners}
-    assert api.post("/api/incidents/batch-action/", json=m2m).json()["succeeded"] == [first]
-    assert [o["id"] for o in api.get(f"/api/incidents/{first}/").json()["owners"]] == owners
-    move = {"action": "change_folder", "ids": [first], "value": refs["folder"][0]}
-    assert api.post("/api/incidents/batch-action/", json=move).json()["succeeded"] == [first]
-    assert api.get(f"/api/incidents/{first}/").json()["folder"]["id"] == refs["folder"][0]
-    delete = {"action": "delete", "ids": [first, second, first]}
+
+def test_batch_delete_reports_names_in_the_order_of_ids(api: Client) -> None:
+    first, second = api.everything()[:2]
+    delete = {"action": "delete", "ids": [first["id"], second["id"], first["id"]]}
     answer = api.post("/api/incidents/batch-action/", json=delete).json()
-    assert answer == {"succeeded": [first, second], "failed": []}
-    assert api.get(f"/api/incidents/{second}/").status_code == 404
+    assert answer == {
+        "succeeded": [{"id": first["id"], "name": first["name"]}, {"id": second["id"], "name": second["name"]}],
+        "failed": [{"id": first["id"], "error": "Object not found or access denied"}],
+    }
+    assert api.get(f"/api/incidents/{second['id']}/").status_code == 404
 
 
 def test_batch_takes_at_most_100_ids(api: Client) -> None:
     ids = _ids(api.everything())
     over = api.post("/api/incidents/batch-action/", json={"action": "delete", "ids": ids[:101]})
-    assert over.status_code == 400
-    assert over.json() == {"ids": ["Ensure this field has no more than 100 elements."]}
+    assert (over.status_code, over.json()) == (400, {"error": "too many ids", "max": 100})
     assert len(api.everything()) == SIZE
     exact = api.post("/api/incidents/batch-action/", json={"action": "delete", "ids": ids[:100]}).json()
     assert len(exact["succeeded"]) == 100
@@ -497,18 +502,18 @@ def test_batch_takes_at_most_100_ids(api: Client) -> None:
 
 
 def test_batch_envelope_errors(api: Client) -> None:
-    answer = api.post("/api/incidents/batch-action/", json={"action": "archive", "ids": []})
-    assert answer.json() == {
-        "action": ['"archive" is not a valid choice.'], "ids": ["This list may not be empty."],
-    }
-    body = {"action": "change_field", "ids": [MISSING_ID], "field": "owners"}
-    answer = api.post("/api/incidents/batch-action/", json=body)
-    assert answer.json() == {
-        "field": ['"owners" is not a valid choice.'], "value": ["This field is required."],
-    }
-    assert api.post("/api/incidents/batch-action/", json={}).json() == {
-        "action": ["This field is required."], "ids": ["This field is required."],
-    }
+    def refusal(body: dict[str, Any]) -> Any:
+        answer = api.post("/api/incidents/batch-action/", json=body)
+        assert answer.status_code == 400
+        return answer.json()
+
+    assert refusal({"action": "archive", "ids": []}) == {"error": "Invalid action type"}
+    assert refusal({"action": "delete", "ids": []}) == {"error": "No ids provided"}
+    assert refusal({"action": "change_field", "ids": [MISSING_ID], "field": "owners"}) == {
+        "error": "field not editable: owners"}
+    assert refusal({"action": "change_m2m", "ids": [MISSING_ID], "field": "status"}) == {
+        "error": "field not editable: status"}
+    assert refusal({}) == {"error": "Invalid action type"}
 
 
 # --- choices, metrics, exports, reports -------------------------------------------------------------
@@ -527,55 +532,57 @@ def test_choice_endpoints(api: Client) -> None:
     }
 
 
-def test_summary_and_breakdowns_match_the_records(api: Client) -> None:
+def test_summary_and_breakdowns_match_the_records(api: Client, refs: dict[str, list[str]]) -> None:
     everything = api.everything()
-    statuses = Counter(r["status"] for r in everything)
     summary = api.get("/api/incidents/summary_stats/").json()
-    assert summary["total"] == SIZE
-    assert summary["open"] == statuses["New"] + statuses["Ongoing"]
-    assert {k: summary[k] for k in ("new", "ongoing", "resolved", "closed", "dismissed")} == {
-        k: statuses[k.capitalize()] for k in ("new", "ongoing", "resolved", "closed", "dismissed")
-    }
-    assert summary["critical_open"] == sum(
-        1 for r in everything if r["severity"] == "Critical" and r["status"] in {"New", "Ongoing"}
-    )
+    assert summary == {"results": {
+        "total_incidents": SIZE,
+        "incidents_this_month": sum(1 for r in everything if (r["reported_at"] or "").startswith("2026-11")),
+        "open_incidents": sum(1 for r in everything if r["status"] not in {"Closed", "Dismissed"}),
+    }}
     severities = Counter(r["severity"] for r in everything)
     rows = api.get("/api/incidents/severity_breakdown/").json()["results"]
-    assert rows == [{"severity": v, "name": n, "count": severities[n]} for n, v in SEVERITY_VALUES.items()]
-    detections = Counter(r["detection"] or None for r in everything)
+    assert [(row["name"], row["value"]) for row in rows] == [(n, severities[n]) for n in SEVERITY_VALUES]
+    assert rows[0]["itemStyle"] == {"color": "#DC2626"}
+    detections = Counter(r["detection"] for r in everything)
     rows = api.get("/api/incidents/detection_breakdown/").json()["results"]
-    assert {row["name"]: row["count"] for row in rows} == {
-        "Internal": detections["Internal"],
-        "External": detections["External"],
-        "Not specified": detections[None],
-    }
-    qualifications = Counter(q["str"] for r in everything for q in r["qualifications"])
-    rows = api.get("/api/incidents/qualifications_breakdown/").json()["results"]
-    assert {row["name"]: row["count"] for row in rows if row["count"]} == dict(qualifications)
-    assert [row["count"] for row in rows] == sorted((row["count"] for row in rows), reverse=True)
+    assert [(row["name"], row["value"]) for row in rows] == [
+        ("Internal", detections["Internal"]), ("External", detections["External"])]
+    qualifications = Counter(q["str"].lower() for r in everything for q in r["qualifications"])
+    radar = api.get("/api/incidents/qualifications_breakdown/").json()["results"]
+    assert dict(zip([label["name"] for label in radar["labels"]], radar["values"], strict=True)) == dict(
+        qualifications)
+    assert {label["max"] for label in radar["labels"]} == {max(qualifications.values())}
+    folder = refs["folder"][1]
+    narrowed = api.get(f"/api/incidents/summary_stats/?folder={folder}").json()["results"]
+    assert narrowed["total_incidents"] == sum(1 for r in everything if r["folder"]["id"] == folder)
+    crash = api.get(f"/api/incidents/summary_stats/?folder={MISSING_ID}")
+    assert (crash.status_code, crash.headers["content-type"]) == (500, "text/html; charset=utf-8")
 
 
-def test_monthly_metrics_cover_the_last_twelve_months(api: Client) -> None:
+def test_monthly_metrics_count_by_month_of_reported_at(api: Client) -> None:
     everything = api.everything()
-    rows = api.get("/api/incidents/monthly_metrics/").json()["results"]
-    months = [row["month"] for row in rows]
-    assert months == ["2025-12", *(f"2026-{m:02d}" for m in range(1, 12))]
-    reported = Counter((r["reported_at"] or r["created_at"])[:7] for r in everything)
-    assert [row["reported"] for row in rows] == [reported[month] for month in months]
-    assert sum(row["reported"] for row in rows) > 0
+    results = api.get("/api/incidents/monthly_metrics/").json()["results"]
+    reported = Counter(r["reported_at"][:7] for r in everything)
+    assert len(results["months"]) == len(reported)
+    assert results["months"][-1] in {"Oct 2026", "Nov 2026"}
+    assert results["monthly_counts"] == [reported[key] for key in sorted(reported)]
+    assert results["cumulative_counts"][-1] == SIZE
 
 
 def test_csv_export_has_a_header_and_one_row_per_matching_incident(api: Client) -> None:
     answer = api.get("/api/incidents/export_csv/", params={"status": "new"})
-    assert answer.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"] == 'attachment; filename="incidents_export.csv"'
+    assert answer.text.startswith("\ufeffinternal_id;ref_id;name;")
+    rows = list(csv.DictReader(io.StringIO(answer.text.removeprefix("\ufeff")), delimiter=";"))
     expected = api.everything(status="new")
-    assert [row["id"] for row in rows] == _ids(expected)
+    assert [row["internal_id"] for row in rows] == _ids(expected)
     record, row = expected[0], rows[0]
     assert (row["ref_id"], row["status"], row["severity"]) == (record["ref_id"], "New", record["severity"])
-    assert row["owners"] == "; ".join(o["str"] for o in record["owners"])
+    assert row["owners"] == ",".join(o["str"] for o in record["owners"])
     assert row["folder"] == record["folder"]["str"]
-    assert row["is_published"] == str(record["is_published"]).lower()
+    assert row["qualifications"] == ",".join(q["str"].lower() for q in record["qualifications"])
 
 
 def test_xlsx_export_is_a_workbook_with_every_incident(api: Client) -> None:
@@ -586,37 +593,39 @@ def test_xlsx_export_is_a_workbook_with_every_incident(api: Client) -> None:
         sheet = ElementTree.fromstring(workbook.read("xl/worksheets/sheet1.xml"))
     rows = sheet.iter(f"{SHEET_NS}row")
     values = [[cell.text for cell in row.iter(f"{SHEET_NS}t")] for row in rows]
-    assert values[0][:3] == ["id", "ref_id", "name"]
+    assert values[0][:3] == ["internal_id", "ref_id", "name"]
     assert [row[0] for row in values[1:]] == _ids(api.everything())
 
 
 def test_markdown_and_pdf_reports(api: Client) -> None:
     record = api.everything()[0]
     markdown = api.get(f"/api/incidents/{record['id']}/md/")
-    assert markdown.headers["content-type"].startswith("text/markdown")
-    assert markdown.text.startswith(f"# {record['name']}\n")
-    assert f"| Severity | {record['severity']} |" in markdown.text
+    assert markdown.headers["content-type"] == "text/markdown"
+    assert markdown.text.startswith(f"# {record['name']}\n\n## Incident Information\n\n- **Name**: ")
+    assert f"- **Severity**: {record['severity']}\n" in markdown.text
+    assert "## Timeline\n\n*Events are listed in chronological order*" in markdown.text
     pdf = api.get(f"/api/incidents/{record['id']}/pdf/")
     assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].endswith('_report.pdf"')
     document = pdf.content
     assert document.startswith(b"%PDF-1.4\n") and document.endswith(b"%%EOF\n")
     xref_at = int(document.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
     assert document[xref_at:].startswith(b"xref\n")
     assert record["ref_id"].encode() in document
+    assert api.get(f"/api/incidents/{MISSING_ID}/md/").json() == {"error": "Permission denied"}
 
 
 # --- protocol: slash, auth, methods, throttle, determinism -----------------------------------------
 
 
 @pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/severity", "/api/incidents/{id}"])
-def test_missing_trailing_slash_is_django_404(api: Client, path: str) -> None:
+def test_missing_trailing_slash_is_a_redirect_that_changes_nothing(api: Client, path: str) -> None:
     url = path.format(id=_ids(api.everything())[0])
     for method in ("GET", "POST"):
-        answer = api.request(method, url, json={"name": "x"})
-        assert answer.status_code == 404
-        assert answer.headers["content-type"].startswith("text/html")
-        assert "<h1>Not Found</h1>" in answer.text
+        answer = api.request(method, url, json={"name": "x"}, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"], answer.content) == (301, url + "/", b"")
     assert len(api.everything()) == SIZE
+    assert api.get("/api/nowhere").status_code == 404
 
 
 def test_authentication_errors(api: Client) -> None:
@@ -634,11 +643,13 @@ def test_authentication_errors(api: Client) -> None:
 def test_method_not_allowed_is_drf_405(api: Client) -> None:
     answer = api.request("PATCH", "/api/incidents/")
     assert (answer.status_code, answer.json()) == (405, {"detail": 'Method "PATCH" not allowed.'})
-    assert answer.headers["allow"] == "GET, POST, HEAD"
+    assert answer.headers["allow"] == "GET, POST, HEAD, OPTIONS"
 
 
 def test_throttle_answers_429_with_retry_after(clock: FakeClock) -> None:
-    api = Client(create_app(seed=SEED, size=5, token=TOKEN, clock=clock))
+    assert Client(create_app(seed=SEED, size=5, token=TOKEN, clock=clock)).get(
+        "/api/incidents/severity/").status_code == 200  # no throttle unless asked, like the real server
+    api = Client(create_app(seed=SEED, size=5, token=TOKEN, throttle=20, clock=clock))
     assert [api.get("/api/incidents/severity/").status_code for _ in range(20)] == [200] * 20
     throttled = api.get("/api/incidents/severity/")
     assert throttled.status_code == 429
@@ -688,18 +699,15 @@ def documented(shared_dir: Path) -> dict[str, set[str]]:
     return _documented_response_keys((shared_dir / "spec" / "ciso-assistant-incidents.txt").read_text())
 
 
-def test_answers_carry_the_documented_fields(
+def test_answers_carry_at_least_the_documented_fields(
     api: Client, documented: dict[str, set[str]], refs: dict[str, list[str]]
 ) -> None:
-    write_keys = documented["incidents_create"]
-    assert write_keys == documented["incidents_update"] == documented["incidents_partial_update"]
-    assert len(documented["incidents_retrieve"]) == 20
+    # the real server answers more than the spec documents (occurred_at, resolution, ...): a superset
     created = api.post("/api/incidents/", json=_full_body(refs)).json()
-    assert set(created) == documented["incidents_create"]
+    assert documented["incidents_create"] <= set(created)
     url = f"/api/incidents/{created['id']}/"
-    assert set(api.request("PUT", url, json={"name": "n"}).json()) == documented["incidents_update"]
-    assert set(api.request("PATCH", url, json={}).json()) == documented["incidents_partial_update"]
-    assert set(api.get(url).json()) == documented["incidents_retrieve"]
+    assert documented["incidents_update"] <= set(api.request("PUT", url, json={"name": "n"}).json())
+    assert documented["incidents_partial_update"] <= set(api.request("PATCH", url, json={}).json())
+    assert documented["incidents_retrieve"] <= set(api.get(url).json())
     listing = api.get("/api/incidents/?limit=2").json()
     assert documented["incidents_list"] <= set(listing)
-    assert all(set(record) == documented["incidents_retrieve"] for record in listing["results"])

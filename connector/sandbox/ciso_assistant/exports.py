@@ -1,9 +1,10 @@
 """File answers: the CSV and XLSX exports of the list, and one incident as Markdown or PDF.
 
-Exports carry display values (the read face), one row per incident, with many-to-many values
-joined by ``"; "`` and absent values as empty cells. The XLSX is a minimal but valid workbook
-(one sheet of inline strings) written with ``zipfile``; the PDF is a one-page PDF 1.4 in
-Helvetica. Both are byte-for-byte reproducible: no timestamps go into them.
+The CSV is the recorded one: a UTF-8 BOM, ``;`` separators, CRLF row ends, minimal quoting,
+display labels, UTC dates without zone, related objects by name joined with ``,``, and a leading
+``'`` on text that a spreadsheet would run as a formula. The XLSX holds the same rows (a minimal
+valid workbook of inline strings written with ``zipfile``); the Markdown report follows the recorded
+layout and the PDF is a one-page PDF 1.4 of its lines. Both binaries are byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -13,41 +14,71 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from connector.sandbox.ciso_assistant.store import (
+    ADMIN_EMAIL,
+    DETECTION_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    Incident,
+    Store,
+)
+
 EXPORT_COLUMNS: tuple[str, ...] = (
-    "id", "ref_id", "name", "description", "status", "severity", "detection", "folder", "owners", "assets",
-    "threats", "qualifications", "entities", "filtering_labels", "reported_at", "link", "is_published",
-    "created_at", "updated_at",
+    "internal_id", "ref_id", "name", "description", "status", "severity", "detection", "reported_at", "owners",
+    "folder", "qualifications", "threats", "assets", "entities", "link", "occurred_at", "resolved_at",
+    "resolution", "is_bcp_activated", "labels",
 )
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ASSET_TYPES = {"SP": "Support", "PR": "Primary"}
+_FORMULA_STARTS = ("=", "+", "-", "@")
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def export_row(shape: dict[str, Any]) -> list[str]:
-    """The export cells of one incident, from its read shape, in ``EXPORT_COLUMNS`` order."""
-    cells: list[str] = []
-    for column in EXPORT_COLUMNS:
-        value = shape[column]
-        if isinstance(value, list):
-            cells.append("; ".join(ref["str"] for ref in value))
-        elif isinstance(value, dict):
-            cells.append(value["str"])
-        elif isinstance(value, bool):
-            cells.append("true" if value else "false")
-        else:
-            cells.append("" if value is None else str(value))
-    return cells
+def _moment(value: datetime | None, *, seconds: bool = False) -> str:
+    """UTC without zone, ``.ffffff`` only when non-zero (Python's str of a naive datetime)."""
+    if value is None:
+        return ""
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    return str(naive.replace(microsecond=0) if seconds else naive)
 
 
-def to_csv(shapes: Iterable[dict[str, Any]]) -> str:
-    """A header row then one row per incident, comma-separated, RFC 4180 quoting."""
+def _text(value: str | None) -> str:
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _names(incident: Incident, store: Store, relation: str, *, shown: bool = False) -> str:
+    refs = [store.related[relation][ref] for ref in incident.relations[relation]]
+    return ",".join(ref.text if shown else ref.name for ref in refs)
+
+
+def export_row(incident: Incident, store: Store) -> list[str]:
+    """The export cells of one incident, in ``EXPORT_COLUMNS`` order."""
+    bcp = incident.is_bcp_activated
+    return [
+        incident.id, _text(incident.ref_id), _text(incident.name), _text(incident.description),
+        STATUS_LABELS[incident.status], SEVERITY_LABELS[incident.severity],
+        DETECTION_LABELS.get(incident.detection or "", ""), _moment(incident.reported_at),
+        _names(incident, store, "owners", shown=True), store.folder_name(incident.folder),
+        _names(incident, store, "qualifications"), _names(incident, store, "threats"),
+        _names(incident, store, "assets"), _names(incident, store, "entities"), _text(incident.link),
+        _moment(incident.occurred_at), _moment(incident.resolved_at), _text(incident.resolution),
+        "" if bcp is None else str(bcp), _names(incident, store, "filtering_labels"),
+    ]
+
+
+def to_csv(incidents: Iterable[Incident], store: Store) -> str:
+    """The BOM, the header row, then one row per incident."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(export_row(shape) for shape in shapes)
+    writer.writerows(export_row(incident, store) for incident in incidents)
     return buffer.getvalue()
 
 
@@ -112,9 +143,9 @@ _XLSX_PARTS = {
 }
 
 
-def to_xlsx(shapes: Iterable[dict[str, Any]]) -> bytes:
+def to_xlsx(incidents: Iterable[Incident], store: Store) -> bytes:
     """A one-sheet workbook ("Incidents"): header row then one row per incident, all cells text."""
-    rows = [list(EXPORT_COLUMNS), *(export_row(shape) for shape in shapes)]
+    rows = [list(EXPORT_COLUMNS), *(export_row(incident, store) for incident in incidents)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in [*_XLSX_PARTS.items(), ("xl/worksheets/sheet1.xml", _sheet_xml(rows))]:
@@ -122,22 +153,46 @@ def to_xlsx(shapes: Iterable[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def _summary_lines(shape: dict[str, Any]) -> list[tuple[str, str]]:
-    cells = dict(zip(EXPORT_COLUMNS, export_row(shape), strict=True))
-    labels = (
-        ("Reference", "ref_id"), ("Status", "status"), ("Severity", "severity"), ("Detection", "detection"),
-        ("Domain", "folder"), ("Reported at", "reported_at"), ("Owners", "owners"), ("Assets", "assets"),
-        ("Threats", "threats"), ("Qualifications", "qualifications"), ("Entities", "entities"),
-        ("Labels", "filtering_labels"), ("Link", "link"),
+def _or_na(value: str) -> str:
+    return value or "N/A"
+
+
+def _information(incident: Incident, store: Store) -> list[str]:
+    bcp = {None: "N/A", True: "Yes", False: "No"}[incident.is_bcp_activated]
+    fields = (
+        ("Name", incident.name), ("Reference ID", incident.ref_id), ("Description", incident.description or ""),
+        ("Status", STATUS_LABELS[incident.status]), ("Severity", SEVERITY_LABELS[incident.severity]),
+        ("Detection", DETECTION_LABELS.get(incident.detection or "", "")),
+        ("Domain", store.folder_name(incident.folder)),
+        ("Owners", ", ".join(store.related["owners"][ref].text for ref in incident.relations["owners"])),
+        ("Reported At", _moment(incident.reported_at, seconds=True)),
+        ("Occurred At", _moment(incident.occurred_at, seconds=True)),
+        ("Resolved At", _moment(incident.resolved_at, seconds=True)), ("BCP Activated", bcp),
+        ("Created", _moment(incident.created_at, seconds=True)),
+        ("Last Updated", _moment(incident.updated_at, seconds=True)),
     )
-    return [(label, cells[column] or "--") for label, column in labels]
+    return [f"- **{label}**: {_or_na(value)}" for label, value in fields]
 
 
-def to_markdown(shape: dict[str, Any]) -> str:
-    """One incident as a Markdown report: title, a field table and the description."""
-    rows = "\n".join(f"| {label} | {value.replace('|', '/')} |" for label, value in _summary_lines(shape))
-    description = shape["description"] or "_No description._"
-    return f"# {shape['name']}\n\n| Field | Value |\n|---|---|\n{rows}\n\n## Description\n\n{description}\n"
+def to_markdown(incident: Incident, store: Store) -> str:
+    """One incident as the recorded Markdown report: information, resolution, assets, timeline."""
+    parts = [f"# {incident.name}", "## Incident Information", "\n".join(_information(incident, store))]
+    if incident.resolution:
+        parts += ["### Resolution", incident.resolution]
+    assets = [store.related["assets"][ref] for ref in incident.relations["assets"]]
+    rows = [f"| {ref.name} | {ASSET_TYPES.get(ref.kind, ref.kind)} |" for ref in assets]
+    parts += ["## Affected Assets", "\n".join(["| Name | Type |", "|------|------|", *rows]) if rows else "N/A"]
+    parts += ["## Timeline", "*Events are listed in chronological order*"]
+    for entry in sorted(incident.timeline, key=lambda item: item.at):
+        parts += [f"### {_moment(entry.at, seconds=True)} - {entry.name}", f"**Type**: {entry.kind}",
+                  f"**Author**: {ADMIN_EMAIL}", "---"]
+    return "\n\n".join(parts) + "\n\n"
+
+
+def slug(name: str) -> str:
+    """Django's slugify: lower case, letters, digits, ``_`` and ``-``, spaces to hyphens."""
+    text = re.sub(r"[^\w\s-]", "", name.lower())
+    return re.sub(r"[-\s]+", "-", text).strip("-_")
 
 
 def _pdf_text(text: str) -> str:
@@ -145,10 +200,9 @@ def _pdf_text(text: str) -> str:
     return latin.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def to_pdf(shape: dict[str, Any]) -> bytes:
-    """One incident as a one-page PDF: the name, then one line per field, then the description."""
-    lines = [shape["name"], "", *(f"{label}: {value}" for label, value in _summary_lines(shape))]
-    lines += ["", (shape["description"] or "")[:300]]
+def to_pdf(incident: Incident, store: Store) -> bytes:
+    """One incident as a one-page PDF: the Markdown report's lines, as plain text."""
+    lines = to_markdown(incident, store).splitlines()[:50]
     text = " T*\n".join(f"({_pdf_text(line[:95])}) Tj" for line in lines)
     content = f"BT /F1 11 Tf 56 790 Td 15 TL\n{text}\nET".encode("latin-1")
     objects = [

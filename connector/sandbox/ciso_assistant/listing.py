@@ -1,18 +1,20 @@
 """What ``GET /api/incidents/`` does with its query: django-filter, SearchFilter, OrderingFilter, paging.
 
-- Relation filters (``assets``, ``entities``, ``filtering_labels``, ``folder``, ``owners``,
-  ``qualifications``) are ModelMultipleChoiceFilters: values may repeat the parameter or be
-  comma-separated, several values match any of them, and a value that is not a known object is a
-  400 (``Select a valid choice. ...``), as django-filter answers.
+- Relation filters (``folder`` and every many-to-many field) are ModelMultipleChoiceFilters: values
+  may repeat the parameter or be comma-separated, several values match any of them, and a value
+  that is not a known object is a 400 (``Select a valid choice. ...``), as django-filter answers.
 - ``id`` is an "in" filter: comma-separated or repeated uuids; unknown ids simply match nothing.
 - ``severity``, ``status``, ``detection`` are MultipleChoiceFilters: repeat the parameter for
   several values (no comma splitting, like django-filter); an unknown value is a 400.
+- ``created_at__gte``/``__lt`` and ``updated_at__gte``/``__lt`` take ISO 8601 instants (400
+  ``Enter a valid date/time.`` otherwise). Any other parameter, ``ref_id`` included, is ignored.
 - ``search`` splits on spaces and commas; every term must occur (case-insensitively) in the name,
   description or ref_id.
-- ``ordering`` takes comma-separated fields with an optional ``-``; unknown fields are dropped as
-  DRF's OrderingFilter does, and with none left the default ``created_at`` applies. NULLs sort last
-  ascending and first descending (PostgreSQL), ties keep creation order.
-- LimitOffsetPagination with a default limit of 100 and no maximum; a bad ``limit`` falls back to
+- ``ordering`` takes comma-separated model fields with an optional ``-`` (severity by its stored
+  integer); unknown fields are dropped as DRF's OrderingFilter does, and with none left the
+  default ``created_at`` applies. NULLs sort last ascending and first descending, ties keep
+  creation order.
+- LimitOffsetPagination with a default limit of 5000 and no maximum; a bad ``limit`` falls back to
   the default and a bad ``offset`` to 0, as DRF does. ``next``/``previous`` are relative links
   under the mount point with the query parameters sorted, as DRF's ``replace_query_param`` writes them.
 """
@@ -28,22 +30,25 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from connector.sandbox.ciso_assistant.shapes import canonical_uuid
 from connector.sandbox.ciso_assistant.store import (
     DETECTION_LABELS,
+    RELATIONS,
     SEVERITY_LABELS,
     STATUS_LABELS,
     Incident,
     Store,
 )
+from connector.sandbox.ciso_assistant.writes import canonical_uuid, parse_datetime
 
-DEFAULT_LIMIT = 100
+DEFAULT_LIMIT = 5000
 ORDERING_FIELDS = frozenset(
-    {"name", "ref_id", "severity", "status", "created_at", "updated_at", "reported_at"}
+    {"id", "name", "description", "ref_id", "severity", "status", "detection", "link", "is_published",
+     "created_at", "updated_at", "reported_at", "occurred_at", "resolved_at", "resolution", "is_bcp_activated"}
 )
 DEFAULT_ORDERING = ("created_at",)
 SEARCH_FIELDS = ("name", "description", "ref_id")
-_RELATION_FILTERS = ("assets", "entities", "filtering_labels", "owners", "qualifications", "folder")
+_RELATION_FILTERS = ("folder", *RELATIONS)
+_DATE_FILTERS = ("created_at__gte", "created_at__lt", "updated_at__gte", "updated_at__lt")
 _CHOICE_FILTERS: dict[str, Mapping[Any, str]] = {
     "severity": SEVERITY_LABELS, "status": STATUS_LABELS, "detection": DETECTION_LABELS,
 }
@@ -91,6 +96,20 @@ def _relation_predicate(name: str, params: QueryParams, store: Store) -> Predica
     return lambda incident: not wanted.isdisjoint(incident.relations[name])
 
 
+def _date_predicate(name: str, params: QueryParams) -> Predicate | None:
+    text = params.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        bound = parse_datetime(text)
+    except ValueError:
+        raise ValueError("Enter a valid date/time.") from None
+    field, lookup = name.split("__")
+    if lookup == "gte":
+        return lambda incident: getattr(incident, field) >= bound
+    return lambda incident: getattr(incident, field) < bound
+
+
 def _id_predicate(params: QueryParams) -> Predicate | None:
     values = _values(params, "id", split_commas=True)
     if not values:
@@ -131,6 +150,7 @@ def _predicates(params: QueryParams, store: Store) -> list[Predicate]:
         *((name, partial(_relation_predicate, name, params, store)) for name in _RELATION_FILTERS),
         ("id", partial(_id_predicate, params)),
         *((name, partial(_choice_predicate, name, params)) for name in _CHOICE_FILTERS),
+        *((name, partial(_date_predicate, name, params)) for name in _DATE_FILTERS),
     ]
     predicates: list[Predicate] = []
     errors: dict[str, list[str]] = {}
@@ -184,6 +204,10 @@ class Page:
     next: str | None
     previous: str | None
     items: list[Any]
+
+    def envelope(self) -> dict[str, Any]:
+        """The DRF answer ``{count, next, previous, results}``."""
+        return {"count": self.count, "next": self.next, "previous": self.previous, "results": self.items}
 
 
 def _non_negative(text: str | None, *, strict: bool) -> int:

@@ -1,91 +1,82 @@
-"""Dashboard actions of the incidents viewset: summary, monthly counts and breakdowns.
+"""Dashboard actions of the incidents viewset: summary, monthly counts and breakdowns, as recorded.
 
-They cover every incident (list filters do not apply, as DRF does not filter custom actions).
-``now`` is the simulator's clock, which never reads earlier than ``common.ANCHOR``, so the seeded
-two years always fill the last twelve months.
+All five take ``?folder=<uuid>`` (the incidents of that folder only). ``now`` is the simulator's
+clock: "this month" is the month of ``now`` by ``reported_at``, as upstream counts it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from connector.sandbox.ciso_assistant.store import (
+    CLOSED_STATUSES,
     DETECTION_LABELS,
-    OPEN_STATUSES,
     SEVERITY_LABELS,
-    STATUS_LABELS,
     Incident,
     Store,
 )
 
-UNSPECIFIED_DETECTION = "Not specified"
-
-
-def _happened_at(incident: Incident) -> datetime:
-    return incident.reported_at or incident.created_at
+SEVERITY_COLORS: dict[int, str] = {
+    1: "#DC2626", 2: "#EA580C", 3: "#D97706", 4: "#65A30D", 5: "#16A34A", 6: "#6B7280",
+}
+DETECTION_COLORS: dict[str, str] = {"internally_detected": "#3B82F6", "externally_detected": "#EF4444"}
 
 
 def summary_stats(incidents: Iterable[Incident], now: datetime) -> dict[str, Any]:
-    """Counts per status, open and critical-open incidents, and incidents reported in the last 30 days."""
+    """Total, reported this month, and open (neither closed nor dismissed: resolved counts as open)."""
     chosen = list(incidents)
-    statuses = Counter(incident.status for incident in chosen)
-    since = now - timedelta(days=30)
-    return {
-        "total": len(chosen),
-        "open": sum(statuses[status] for status in OPEN_STATUSES),
-        **{status: statuses[status] for status in STATUS_LABELS},
-        "critical_open": sum(1 for inc in chosen if inc.severity == 1 and inc.status in OPEN_STATUSES),
-        "last_30_days": sum(1 for inc in chosen if _happened_at(inc) >= since),
-        "published": sum(1 for inc in chosen if inc.is_published),
-    }
+    this_month = sum(
+        1 for inc in chosen
+        if inc.reported_at is not None and (inc.reported_at.year, inc.reported_at.month) == (now.year, now.month)
+    )
+    return {"results": {
+        "total_incidents": len(chosen),
+        "incidents_this_month": this_month,
+        "open_incidents": sum(1 for inc in chosen if inc.status not in CLOSED_STATUSES),
+    }}
 
 
-def _month_key(moment: datetime) -> str:
-    return moment.strftime("%Y-%m")
-
-
-def _last_months(moment: datetime, count: int) -> list[str]:
-    year, month = moment.year, moment.month
-    keys: list[str] = []
-    for _ in range(count):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return list(reversed(keys))
-
-
-def monthly_metrics(incidents: Iterable[Incident], now: datetime) -> dict[str, Any]:
-    """For each of the last 12 months: incidents reported, and incidents closed out (last update, when
-    resolved or closed: the sandbox keeps no separate resolution date)."""
-    chosen = list(incidents)
-    months = _last_months(now, 12)
-    reported = Counter(_month_key(_happened_at(inc)) for inc in chosen)
-    closed = Counter(_month_key(inc.updated_at) for inc in chosen if inc.status in {"resolved", "closed"})
-    return {"results": [{"month": key, "reported": reported[key], "resolved": closed[key]} for key in months]}
+def monthly_metrics(incidents: Iterable[Incident]) -> dict[str, Any]:
+    """Incidents per month of ``reported_at`` ("Nov 2026"), oldest first, and the running total."""
+    counts = Counter((inc.reported_at.year, inc.reported_at.month) for inc in incidents if inc.reported_at)
+    months = sorted(counts)
+    cumulative: list[int] = []
+    for key in months:
+        cumulative.append((cumulative[-1] if cumulative else 0) + counts[key])
+    return {"results": {
+        "months": [datetime(year, month, 1).strftime("%b %Y") for year, month in months],
+        "monthly_counts": [counts[key] for key in months],
+        "cumulative_counts": cumulative,
+    }}
 
 
 def severity_breakdown(incidents: Iterable[Incident]) -> dict[str, Any]:
-    """Incident count per severity, most severe first, zeros included."""
+    """Incident count per severity label, every choice listed (zeros too), with the chart colour."""
     counts = Counter(incident.severity for incident in incidents)
-    rows = [{"severity": key, "name": name, "count": counts[key]} for key, name in SEVERITY_LABELS.items()]
-    return {"results": rows}
+    return {"results": [
+        {"name": label, "value": counts[value], "itemStyle": {"color": SEVERITY_COLORS[value]}}
+        for value, label in SEVERITY_LABELS.items()
+    ]}
 
 
 def detection_breakdown(incidents: Iterable[Incident]) -> dict[str, Any]:
-    """Incident count per detection origin; blank and null detections are counted together."""
-    counts = Counter(incident.detection or None for incident in incidents)
-    rows: list[dict[str, Any]] = [
-        {"detection": key, "name": name, "count": counts[key]} for key, name in DETECTION_LABELS.items()
-    ]
-    rows.append({"detection": None, "name": UNSPECIFIED_DETECTION, "count": counts[None]})
-    return {"results": rows}
+    """Incident count per detection label, both choices listed, with the chart colour."""
+    counts = Counter(incident.detection for incident in incidents)
+    return {"results": [
+        {"name": label, "value": counts[slug], "itemStyle": {"color": DETECTION_COLORS[slug]}}
+        for slug, label in DETECTION_LABELS.items()
+    ]}
 
 
 def qualifications_breakdown(incidents: Iterable[Incident], store: Store) -> dict[str, Any]:
-    """Incident count per qualification (an incident counts once for each of its qualifications)."""
+    """Radar data: the qualifications in use (raw names, most used first), each scaled to the highest count."""
     counts = Counter(ref for incident in incidents for ref in incident.relations["qualifications"])
-    named = sorted(store.related["qualifications"].items(), key=lambda item: (-counts[item[0]], item[1]))
-    rows = [{"id": ref, "name": name, "count": counts[ref]} for ref, name in named]
-    return {"results": rows}
+    used = sorted(counts, key=lambda ref: (-counts[ref], store.related["qualifications"][ref].name))
+    highest = max(counts.values(), default=0)
+    return {"results": {
+        "labels": [{"name": store.related["qualifications"][ref].name, "max": highest} for ref in used],
+        "values": [counts[ref] for ref in used],
+    }}

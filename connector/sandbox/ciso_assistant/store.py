@@ -1,27 +1,19 @@
-"""The simulator's state: choice tables, reference objects and the seeded incidents.
+"""The simulator's state: choice tables, the objects incidents point to, and the incidents.
 
-Everything here is plain data. ``seed_store`` draws it from ``rng_for(seed, "ciso_assistant")`` so a
-seed reproduces the same folders, users, assets, threats, qualifications, entities, labels and
-incidents, in the same order, with the same uuids.
+Everything here is plain data. A fresh store holds what a freshly migrated CISO Assistant holds
+(the ``Global`` folder, the qualification terminologies and the token's user as an actor);
+:mod:`connector.sandbox.ciso_assistant.seed` adds seeded domains, objects and incidents to it.
+Uuids of objects created at runtime come from ``rng_for(seed, "ciso_assistant:runtime")``, so a
+replayed session gets the same ids.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import datetime
 
-from connector.sandbox.common import (
-    ANCHOR,
-    MITRE_TECHNIQUES,
-    fake_datetime,
-    fake_hostname,
-    fake_uuid,
-    rng_for,
-)
-
-_T = TypeVar("_T")
+from connector.sandbox.common import fake_uuid, rng_for
 
 SEVERITY_LABELS: dict[int, str] = {
     1: "Critical", 2: "Major", 3: "Moderate", 4: "Minor", 5: "Low", 6: "unknown",
@@ -30,65 +22,36 @@ STATUS_LABELS: dict[str, str] = {
     "new": "New", "ongoing": "Ongoing", "resolved": "Resolved", "closed": "Closed", "dismissed": "Dismissed",
 }
 DETECTION_LABELS: dict[str, str] = {"internally_detected": "Internal", "externally_detected": "External"}
-OPEN_STATUSES = frozenset({"new", "ongoing"})
+CLOSED_STATUSES = frozenset({"closed", "dismissed"})
+"""Statuses the dashboard does not count as open (so resolved is open, as upstream counts it)."""
 
-RELATIONS: tuple[str, ...] = ("filtering_labels", "threats", "owners", "assets", "qualifications", "entities")
-"""The many-to-many fields of an incident, in the order the write serializer lists them."""
+RELATIONS: tuple[str, ...] = (
+    "filtering_labels", "threats", "owners", "assets", "qualifications", "entities", "applied_controls",
+    "task_templates",
+)
+"""The writable many-to-many fields of an incident, in the order the write serializer lists them."""
 
 RELATED_MODELS: dict[str, tuple[str, str]] = {
-    "filtering_labels": ("filteringlabel", "Label"),
-    "threats": ("threat", "Threat"),
-    "owners": ("user", "User"),
-    "assets": ("asset", "Asset"),
-    "qualifications": ("terminology", "Terminology"),
-    "entities": ("entity", "Entity"),
+    "filtering_labels": ("FilteringLabel", "filtering label"),
+    "threats": ("Threat", "threat"),
+    "owners": ("Actor", "actor"),
+    "assets": ("Asset", "Asset"),
+    "qualifications": ("Terminology", "terminology"),
+    "entities": ("Entity", "entity"),
+    "applied_controls": ("AppliedControl", "applied control"),
+    "task_templates": ("TaskTemplate", "task template"),
 }
-"""Django model name and verbose name behind each relation, for the cascade preview."""
+"""Django model and verbose name behind each relation, as the cascade preview names them."""
 
-_DOMAINS = ("Corporate IT", "Industrial Operations")
-_PEOPLE = (
-    ("Alice", "Martin"), ("Bruno", "Keller"), ("Chloé", "Dubois"), ("Dmitri", "Ivanov"), ("Elena", "Rossi"),
-    ("Farid", "Haddad"), ("Grace", "O'Neill"), ("Hiro", "Tanaka"),
+QUALIFICATIONS: tuple[str, ...] = (
+    "authenticity", "availability", "confidentiality", "environmental", "financial", "image", "integrity",
+    "legal", "material", "operational", "privacy", "proof", "reputation", "safety", "service", "sovereignty",
+    "suppliers", "traceability",
 )
-_ASSETS = (
-    "Active Directory", "ERP (SAP S/4HANA)", "Customer portal", "Microsoft 365 mailboxes", "Payroll system",
-    "Plant SCADA network", "Data warehouse", "VPN gateway", "Public website", "CI/CD pipeline",
-)
-_QUALIFICATIONS = (
-    "Confidentiality", "Integrity", "Availability", "Authenticity", "Privacy", "Safety", "Reputation",
-    "Financial",
-)
-_ENTITIES = (
-    "Northwind Payroll Services", "Contoso Cloud Hosting", "Fabrikam Managed SOC", "Globex Logistics",
-    "Initech Software", "Umbrella Telecom",
-)
-_LABELS = ("critical-infrastructure", "gdpr", "nis2", "dora", "third-party", "board-reported")
-_INCIDENT_KINDS: tuple[tuple[str, str, tuple[int, ...]], ...] = (
-    # name template, description template, indexes into common.MITRE_TECHNIQUES for the threats
-    ("Ransomware outbreak on {asset}", "Files encrypted and a ransom note found on {host}.", (9,)),
-    ("Phishing campaign targeting finance", "Credential-harvesting emails spoofing {entity}.", (0, 5)),
-    ("Business email compromise via {entity}",
-     "Payment redirection request from a hijacked supplier mailbox.", (5,)),
-    ("Credential stuffing against {asset}",
-     "Spike of failed logins from rotating residential proxies.", (5,)),
-    ("Data exfiltration from {asset}",
-     "Large outbound transfer over HTTPS to an unknown host from {host}.", (8, 6)),
-    ("Malware detected on {host}", "EDR blocked a loader dropping a remote access tool.", (1, 3)),
-    ("DDoS attack on {asset}", "Volumetric traffic saturating the upstream link for 40 minutes.", ()),
-    ("Lost laptop with unencrypted data",
-     "A laptop assigned to {person} was reported lost during travel.", ()),
-    ("Misconfigured storage bucket exposing {asset} backups",
-     "Public read access found by an external researcher.", ()),
-    ("Insider data leak", "A departing employee copied customer files to personal cloud storage.", (8,)),
-    ("Supply chain compromise at {entity}",
-     "The vendor reported a breach affecting a component we deploy.", (2, 4)),
-    ("Lateral movement from {host}",
-     "Remote service logons with a service account outside business hours.", (7, 5)),
-)
-_TICKETS = "https://tickets.example.com/browse/"
-_STATUS_OLD = (("closed", 45), ("resolved", 35), ("dismissed", 12), ("ongoing", 6), ("new", 2))
-_STATUS_RECENT = (("new", 30), ("ongoing", 35), ("resolved", 20), ("closed", 10), ("dismissed", 5))
-_SEVERITY_WEIGHTS = ((1, 6), (2, 16), (3, 30), (4, 24), (5, 18), (6, 6))
+"""The 18 built-in qualification terminologies (raw names; the read shape shows them capitalised)."""
+
+ADMIN_EMAIL = "admin@example.com"
+"""The superuser whose token every request carries: the author of timeline entries."""
 
 
 @dataclass
@@ -98,6 +61,30 @@ class Folder:
     id: str
     name: str
     parent: str | None
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Ref:
+    """An object an incident may point to: ``text`` is its read-shape ``str``, ``name`` its raw name."""
+
+    id: str
+    text: str
+    name: str
+    kind: str = ""
+    """Asset type code (``SP`` support, ``PR`` primary), the user id behind an actor, else empty."""
+
+
+@dataclass
+class TimelineEntry:
+    """A timeline entry written when an update changes status or severity ("Ongoing->Resolved")."""
+
+    id: str
+    name: str
+    kind: str
+    at: datetime
 
 
 @dataclass
@@ -106,20 +93,23 @@ class Incident:
 
     id: str
     name: str
-    description: str | None
-    ref_id: str
-    status: str
-    severity: int
-    reported_at: datetime | None
-    detection: str | None
-    link: str | None
-    is_published: bool
     folder: str
     created_at: datetime
     updated_at: datetime
+    reported_at: datetime | None
+    description: str | None = None
+    ref_id: str = ""
+    status: str = "new"
+    severity: int = 3
+    detection: str | None = "internally_detected"
+    link: str | None = None
+    is_published: bool = True
+    occurred_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    is_bcp_activated: bool | None = None
     relations: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in RELATIONS})
-    timeline: list[tuple[str, str]] = field(default_factory=list)
-    """(id, str) of the timeline entries that deleting the incident would delete with it."""
+    timeline: list[TimelineEntry] = field(default_factory=list)
 
 
 @dataclass
@@ -128,110 +118,34 @@ class Store:
 
     folders: dict[str, Folder]
     root_id: str
-    related: dict[str, dict[str, str]]
-    """Relation field name -> {uuid: display string} of the objects it may point to."""
+    related: dict[str, dict[str, Ref]]
+    """Relation field name -> {uuid: object} of the objects it may point to."""
     incidents: dict[str, Incident]
     runtime_rng: random.Random
-    """Source of uuids for objects created through the API, so a replayed session gets the same ids."""
+    terminology_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    """created_at and updated_at of each built-in terminology (the terminologies list shows them)."""
 
     def new_id(self) -> str:
         """A fresh uuid for an object created at runtime."""
         return fake_uuid(self.runtime_rng)
 
-    def folder_path(self, folder_id: str) -> list[Folder]:
-        """Folders from below ``Global`` down to ``folder_id`` (``get_folder_full_path`` without root)."""
-        chain: list[Folder] = []
-        current: str | None = folder_id
-        while current is not None and current != self.root_id:
-            chain.append(self.folders[current])
-            current = self.folders[current].parent
-        return list(reversed(chain))
+    def folder_name(self, folder_id: str) -> str:
+        """The display name of a folder."""
+        return self.folders[folder_id].name
 
 
-def _weighted(rng: random.Random, table: tuple[tuple[_T, int], ...]) -> _T:
-    values = [value for value, _ in table]
-    return rng.choices(values, weights=[weight for _, weight in table])[0]
-
-
-def _reference_objects(rng: random.Random) -> tuple[dict[str, Folder], str, dict[str, dict[str, str]]]:
-    root = Folder(fake_uuid(rng), "Global", None)
-    folders = {root.id: root}
-    for name in _DOMAINS:
-        domain = Folder(fake_uuid(rng), name, root.id)
-        folders[domain.id] = domain
-    related: dict[str, dict[str, str]] = {
-        "filtering_labels": {fake_uuid(rng): label for label in _LABELS},
-        "threats": {fake_uuid(rng): f"{technique} - {name}" for _, technique, name in MITRE_TECHNIQUES},
-        "owners": {fake_uuid(rng): f"{first} {last}" for first, last in _PEOPLE},
-        "assets": {fake_uuid(rng): name for name in _ASSETS},
-        "qualifications": {fake_uuid(rng): name for name in _QUALIFICATIONS},
-        "entities": {fake_uuid(rng): name for name in _ENTITIES},
+def empty_store(seed: int, moment: datetime) -> Store:
+    """A freshly migrated server at ``moment``: Global, the qualification terminologies, the admin actor."""
+    rng = rng_for(seed, "ciso_assistant:builtin")
+    root = Folder(fake_uuid(rng), "Global", None, None, moment, moment)
+    qualifications = {
+        ref.id: ref
+        for ref in (Ref(fake_uuid(rng), name.capitalize(), name) for name in QUALIFICATIONS)
     }
-    return folders, root.id, related
-
-
-def _pick(rng: random.Random, pool: dict[str, str], low: int, high: int) -> list[str]:
-    return rng.sample(list(pool), rng.randint(low, min(high, len(pool))))
-
-
-def _draft_incident(
-    rng: random.Random, folders: dict[str, Folder], related: dict[str, dict[str, str]]
-) -> Incident:
-    """An incident without ref_id (assigned once all are sorted by creation time)."""
-    template, blurb, threat_indexes = rng.choice(_INCIDENT_KINDS)
-    relations = {
-        "filtering_labels": _pick(rng, related["filtering_labels"], 0, 2),
-        "threats": [list(related["threats"])[index] for index in threat_indexes],
-        "owners": _pick(rng, related["owners"], 1, 2),
-        "assets": _pick(rng, related["assets"], 1, 3),
-        "qualifications": _pick(rng, related["qualifications"], 1, 3),
-        "entities": _pick(rng, related["entities"], 0, 2),
-    }
-    words = {
-        "asset": related["assets"][relations["assets"][0]],
-        "host": fake_hostname(rng),
-        "entity": rng.choice(list(related["entities"].values())),
-        "person": related["owners"][relations["owners"][0]],
-    }
-    reported = fake_datetime(rng)
-    created = min(reported + timedelta(minutes=rng.randrange(5, 2 * 24 * 60)), ANCHOR)
-    updated = min(created + timedelta(hours=rng.randrange(0, 30 * 24)), ANCHOR)
-    recent = ANCHOR - created < timedelta(days=60)
-    status = _weighted(rng, _STATUS_RECENT if recent else _STATUS_OLD)
-    detection = rng.choices(["internally_detected", "externally_detected", None], weights=[55, 40, 5])[0]
-    return Incident(
-        id=fake_uuid(rng),
-        name=template.format(**words),
-        description=blurb.format(**words),
-        ref_id="",
-        status=status,
-        severity=_weighted(rng, _SEVERITY_WEIGHTS),
-        reported_at=None if rng.random() < 0.05 else reported,
-        detection=detection,
-        link=f"{_TICKETS}SEC-{rng.randrange(100, 9999)}" if rng.random() < 0.6 else None,
-        is_published=rng.random() < 0.85,
-        folder=rng.choices(list(folders), weights=[20, 45, 35])[0],
-        created_at=created,
-        updated_at=updated,
-        relations=relations,
-    )
-
-
-def _timeline(rng: random.Random, incident: Incident) -> list[tuple[str, str]]:
-    steps = ["Incident reported", "Triage", "Containment", "Eradication", "Recovery", "Lessons learned"]
-    depth = {"new": 1, "ongoing": 3, "dismissed": 2, "resolved": 5, "closed": 6}[incident.status]
-    return [(fake_uuid(rng), f"{incident.ref_id}: {step}") for step in steps[: rng.randint(1, depth)]]
-
-
-def seed_store(seed: int, size: int) -> Store:
-    """Build the deterministic initial state: reference objects plus ``size`` incidents INC-0001...."""
-    rng = rng_for(seed, "ciso_assistant")
-    folders, root_id, related = _reference_objects(rng)
-    drafts = [_draft_incident(rng, folders, related) for _ in range(size)]
-    drafts.sort(key=lambda incident: incident.created_at)
-    incidents: dict[str, Incident] = {}
-    for number, incident in enumerate(drafts, start=1):
-        incident.ref_id = f"INC-{number:04d}"
-        incident.timeline = _timeline(rng, incident)
-        incidents[incident.id] = incident
-    return Store(folders, root_id, related, incidents, rng_for(seed, "ciso_assistant:runtime"))
+    admin = Ref(fake_uuid(rng), ADMIN_EMAIL, ADMIN_EMAIL, fake_uuid(rng))
+    related: dict[str, dict[str, Ref]] = {name: {} for name in RELATIONS}
+    related["qualifications"] = qualifications
+    related["owners"] = {admin.id: admin}
+    store = Store({root.id: root}, root.id, related, {}, rng_for(seed, "ciso_assistant:runtime"))
+    store.terminology_times = {ref: (moment, moment) for ref in qualifications}
+    return store

@@ -1,14 +1,13 @@
 """CISO Assistant (incidents API): client bindings and the mapping to the common Threat.
 
-Auth is ``Authorization: Token <token>`` (knox). Every path ends with ``/`` (Django answers an HTML
-404 without it). Lists are ``{count, next, previous, results}`` paged by limit/offset (100 per page
-here, DRF's default). Errors are DRF's: ``{"detail": ...}`` or ``{field: [messages]}``, shown as
-``field: message``.
+Auth is ``Authorization: Token <token>`` (knox). Every path ends with ``/`` (the server
+redirects without it, 301, and the client does not follow). Lists are ``{count, next, previous,
+results}`` paged by limit/offset (100 per page here). Errors are DRF's: ``{"detail": ...}`` or
+``{field: [messages]}``, shown as ``field: message``. The behaviour relied on is the one recorded
+from a real server (``../shared/fixtures/real/ciso_assistant``, tested by replay).
 
-Connection options: ``folder`` (a folder uuid) is sent with every create. Without it, the Global
-folder is looked up once per create, from the folder of an existing incident (the API documents
-no folder endpoint); when none is found the folder is left out and the vendor files the incident
-under its default.
+Connection options: ``folder`` (a folder uuid) is sent with every create that names none.
+Without it no folder is sent and the server files the incident in Global.
 
 Mapping to the common Threat, kind ``incident`` (lossy spots marked):
 - severity 1..6 (Critical, Major, Moderate, Minor, Low, unknown) -> OCSF 5/4/3/2/1/0

@@ -1,23 +1,39 @@
 """``POST /api/incidents/batch-action/``: one action on many incidents, 100 ids per request, per-id outcome.
 
-The vendor answers ``{"succeeded": [ids], "failed": [{"id", "error"}]}`` per request; the chunks'
-answers are merged. A request that fails as a whole marks its ids failed and the next chunk still
-runs, except for an authentication failure, which would fail every chunk alike. A 5xx or a time-out
-on a batch leaves its outcome unknown (the vendor may have applied it): the message says so.
+The vendor answers ``{"succeeded": [{"id", "name"}], "failed": [{"id", "name"?, "error"}]}`` per
+request, ``error`` being a text or DRF field errors (``{"folder": ["Invalid pk ..."]}``, shown as
+``folder: Invalid pk ...``); the chunks' answers are merged. A request that fails as a whole marks
+its ids failed and the next chunk still runs, except for an authentication failure, which would
+fail every chunk alike. A 5xx or a time-out on a batch leaves its outcome unknown (the vendor may
+have applied it): the message says so.
+
+``change_field`` and ``change_folder`` fall back to one PATCH per id when the server fails the ids
+with "Unexpected error" and none succeeds: the real server (upstream f990d7b1) does so for every
+id, because its view's ``perform_update`` calls ``get_object()``, which needs the URL's id that a
+batch request has not. The PATCHes run concurrently (the connection's rate limit paces them) and
+each id is reported on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from connector.bulk import BulkReport, chunked
 from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
 from connector.http import VendorClient
-from connector.vendors.ciso_assistant.incidents import INCIDENTS
-from connector.vendors.ciso_assistant.mapping import VALUE_BY_COMMON_SEVERITY, incident_id, native_status
+from connector.vendors.ciso_assistant.incidents import INCIDENTS, detail_path
+from connector.vendors.ciso_assistant.mapping import (
+    VALUE_BY_COMMON_SEVERITY,
+    error_detail,
+    incident_id,
+    native_status,
+)
 
 BATCH = f"{INCIDENTS}batch-action/"
 BATCH_LIMIT = 100
+UPSTREAM_DEFECT = "Unexpected error"
+PATCHABLE = {"change_field", "change_folder"}
 
 
 def batch_template(document: dict[str, Any]) -> dict[str, Any]:
@@ -42,16 +58,37 @@ def _outcome(answer: Any, where: str) -> tuple[list[str], list[dict[str, str]]]:
             or not isinstance(answer.get("failed"), list):
         raise BadVendorAnswer(f"{where}: expected {{succeeded: [...], failed: [...]}}")
     failed = [
-        {"id": str(item.get("id")), "error_type": "vendor", "message": str(item.get("error") or "failed")}
+        {"id": str(item.get("id")), "error_type": "vendor", "message": error_detail(item.get("error")) or "failed"}
         for item in answer["failed"] if isinstance(item, dict)
     ]
-    return [str(item) for item in answer["succeeded"]], failed
+    done = [str(item.get("id") if isinstance(item, dict) else item) for item in answer["succeeded"]]
+    return done, failed
+
+
+async def _patch_each(client: VendorClient, ids: list[str], change: dict[str, Any], report: BulkReport) -> None:
+    """PATCH ``change`` onto each id at once, reporting each; an authentication failure stops the action."""
+    refused: list[AuthError] = []
+
+    async def one(vendor_id: str) -> None:
+        try:
+            await client.request("PATCH", detail_path(vendor_id), json=change)
+        except AuthError as error:
+            refused.append(error)
+        except VendorError as error:
+            report.fail([vendor_id], error.kind, error.message)
+        else:
+            report.ok([vendor_id])
+
+    await asyncio.gather(*(one(vendor_id) for vendor_id in ids))
+    if refused:
+        raise refused[0]
 
 
 async def incident_batch_action(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
     """Run one batch action over every id, 100 per request, and report each id."""
     ids = list(dict.fromkeys(incident_id(value) for value in document["ids"]))
     template = batch_template(document)
+    action = template["action"]
     report = BulkReport(client)
     for chunk in chunked(ids, BATCH_LIMIT):
         try:
@@ -67,6 +104,14 @@ async def incident_batch_action(client: VendorClient, document: dict[str, Any]) 
             continue
         done, refused = _outcome(answer, f"{client.vendor.name}: POST {BATCH}")
         report.ok(done)
+        defect = [item["id"] for item in refused if item["message"] == UPSTREAM_DEFECT]
+        if action not in PATCHABLE or done:
+            defect = []
         for item in refused:
-            report.fail([item["id"]], item["error_type"], item["message"])
-    return {"action": template["action"], **report.output()}
+            if item["id"] not in defect:
+                report.fail([item["id"]], item["error_type"], item["message"])
+        if defect:
+            client.meta["patched_one_by_one"] = client.meta.get("patched_one_by_one", 0) + len(defect)
+            change = {"folder" if action == "change_folder" else template["field"]: template["value"]}
+            await _patch_each(client, defect, change, report)
+    return {"action": action, **report.output(order=ids)}

@@ -8,6 +8,7 @@ Should that read fail, the write still happened: the record mapped from the writ
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,10 +28,12 @@ from connector.vendors.ciso_assistant.mapping import (
 INCIDENTS = "/api/incidents/"
 PAGE_SIZE = 100
 PAGING = OffsetPaging(records_at=("results",), total_at=("count",))
-GLOBAL_FOLDER = "Global"
 DRY_RUN_ID = "dry-run"
-CREATE_DEFAULTS = {"status": "new", "severity": 6}
-"""What the vendor sets when a create leaves them out; shown in a dry run's planned incident."""
+CREATE_DEFAULTS = {"status": "new", "severity": 3, "detection": "internally_detected", "is_published": True}
+"""What the real server sets when a create leaves them out (and reported_at = the time of the
+request); shown in a dry run's planned incident."""
+REF_ID_TAKEN = "is already used in this scope"
+"""The server's refusal of a ref_id its folder already holds."""
 FILE_FORMATS = {"markdown": ("md/", "text/markdown"), "pdf": ("pdf/", "application/pdf")}
 
 
@@ -53,76 +56,97 @@ async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> T
     return normalize_incident(current, include_raw=include_raw)
 
 
-async def find_by_ref_id(client: VendorClient, ref_id: str) -> dict[str, Any] | None:
-    """The incident whose ref_id is exactly ``ref_id`` (the search matches substrings), or None."""
-    query = {"search": ref_id, "limit": PAGE_SIZE}
+def same_ref_id(stored: Any, wanted: str) -> bool:
+    """The server's ref_id equality: case-insensitive, surrounding spaces trimmed."""
+    return isinstance(stored, str) and stored.strip().casefold() == wanted.strip().casefold()
+
+
+def in_global(record: dict[str, Any]) -> bool:
+    """A listed incident is in the Global folder when its ``path`` is empty (lists leave the root out)."""
+    return record.get("path") == []
+
+
+async def find_by_ref_id(client: VendorClient, ref_id: str, folder: str | None) -> dict[str, Any] | None:
+    """The incident holding ``ref_id`` in ``folder`` (Global when None), compared as the server compares.
+
+    The server has no ref_id filter (``?ref_id=`` is ignored), so this searches (a substring match
+    on name, description and ref_id), narrowed to the folder when one is given, and keeps the exact
+    ref_id: the same one in another folder is another incident.
+    """
+    query: dict[str, Any] = {"search": ref_id.strip(), "limit": PAGE_SIZE}
+    if folder:
+        query["folder"] = folder
     async for page in client.pages(INCIDENTS, query, PAGING):
         for record in page.records:
-            if record.get("ref_id") == ref_id:
+            if same_ref_id(record.get("ref_id"), ref_id) and (folder or in_global(record)):
                 return record
     return None
 
 
-async def default_folder(client: VendorClient) -> str | None:
-    """The connection's ``options.folder``, else the Global folder as seen on an existing incident.
-
-    The API documents no folder endpoint, so the root folder is recognised on the first page of
-    incidents (read face: ``{"str": "Global", "id": ...}``). None when no incident lives there yet:
-    the vendor then files the incident under its default, Global.
-    """
-    configured = client.option.get("folder")
-    if configured:
-        return str(configured)
-    body = await client.request("GET", INCIDENTS, params={"limit": PAGE_SIZE})
-    for record in PAGING.records(body):
-        folder = record.get("folder")
-        if isinstance(folder, dict) and folder.get("str") == GLOBAL_FOLDER and folder.get("id"):
-            return str(folder["id"])
-    return None
-
-
-def _create_body(document: dict[str, Any]) -> dict[str, Any]:
+def _create_body(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if "from_threat" in document:
         body = body_from_threat(Threat.model_validate(document["from_threat"]))
     body.update(write_body(document))
-    if not body.get("ref_id"):
+    if not str(body.get("ref_id") or "").strip():
         body["ref_id"] = content_ref_id(body)
+    # Without a folder the server files the incident in Global itself: nothing to look up first.
+    folder = body.get("folder") or client.option.get("folder")
+    if folder:
+        body["folder"] = folder
     return body
 
 
+def _lost_race(error: VendorError) -> bool:
+    """The server refused the create because the ref_id got taken in the meantime."""
+    return error.status == 400 and REF_ID_TAKEN in error.message
+
+
+def _planned(body: dict[str, Any]) -> dict[str, Any]:
+    """The incident a dry-run create would make: the server's defaults under the given fields."""
+    reported = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    planned = normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, "reported_at": reported, **body})
+    return planned.model_dump(mode="json")
+
+
 async def create_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
-    """Open an incident unless one with the same ref_id exists; a lost answer never creates twice."""
+    """Open an incident unless its folder holds the ref_id already; a lost answer or race never creates twice."""
     include_raw = bool(document.get("include_raw"))
-    body = _create_body(document)
-    ref_id = body["ref_id"]
+    body = _create_body(client, document)
+    ref_id, folder = body["ref_id"], body.get("folder")
     if client.dry_run:
         # A dry run sends nothing, reads included: whether the incident exists stays unknown (null).
-        body.setdefault("folder", client.option.get("folder"))
         await client.request("POST", INCIDENTS, json={k: v for k, v in body.items() if v is not None})
-        planned = normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, **body})
-        return {"incident": planned.model_dump(mode="json"), "existed": None, "ref_id": ref_id}
-    found = await find_by_ref_id(client, ref_id)
-    client.meta["existed"] = found is not None
+        return {"incident": _planned(body), "existed": None, "ref_id": ref_id}
+    found = await find_by_ref_id(client, ref_id, folder)
     if found is not None:
-        return {"incident": _dump(client, normalize_incident(found, include_raw=include_raw)),
-                "existed": True, "ref_id": ref_id}
-    if "folder" not in body:
-        folder = await default_folder(client)
-        if folder:
-            body["folder"] = folder
+        return _existing(client, found, ref_id, include_raw)
     try:
         written = await client.request("POST", INCIDENTS, json=body)
-    except (RetriableError, BadVendorAnswer):
+    except VendorError as error:
+        # A 400 "already used": a concurrent create with this ref_id won, so report the stored one.
         # Time-out, reset, 5xx or a garbled answer: the vendor may have created it all the same.
-        found = await find_by_ref_id(client, ref_id)
+        lost_race = _lost_race(error)
+        if not (lost_race or isinstance(error, RetriableError | BadVendorAnswer)):
+            raise
+        found = await find_by_ref_id(client, ref_id, folder)
         if found is None:
             raise
+        if lost_race:
+            return _existing(client, found, ref_id, include_raw)
         client.meta["recovered"] = True
         incident = normalize_incident(found, include_raw=include_raw)
     else:
         incident = await _read_back(client, written, include_raw)
+    client.meta["existed"] = False
     return {"incident": _dump(client, incident), "existed": False, "ref_id": ref_id}
+
+
+def _existing(client: VendorClient, found: dict[str, Any], ref_id: str, include_raw: bool) -> dict[str, Any]:
+    """The create's output when the folder already held the ref_id: the stored incident, existed."""
+    client.meta["existed"] = True
+    incident = normalize_incident(found, include_raw=include_raw)
+    return {"incident": _dump(client, incident), "existed": True, "ref_id": ref_id}
 
 
 async def get_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:

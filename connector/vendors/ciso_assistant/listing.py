@@ -1,8 +1,12 @@
 """Reading many incidents: the list (limit/offset paging) and the CSV/XLSX exports, with one filter mapping.
 
 The list filters are django-filter's: relation filters and the choice filters take the parameter
-repeated, ``id`` takes comma-separated uuids. The API has no time filter, so ``since``/``until``
-(on ``updated_at``) are applied here, after reading: ``total`` is then unknown (null).
+repeated, ``id`` takes comma-separated uuids. ``since``/``until`` (on ``updated_at``) become the
+server's ``updated_at__gte`` and ``updated_at__lt`` (until plus one microsecond, the server's
+precision, so that ``until`` stays inclusive).
+
+The CSV export is ``;``-separated with a UTF-8 BOM, and a field may hold line breaks: rows are
+counted by a CSV reader, never by lines.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import io
 import zipfile
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -51,50 +55,41 @@ def incident_query(filters: dict[str, Any]) -> dict[str, Any]:
     for name in ("search", "ordering"):
         if name in filters:
             query[name] = filters[name]
+    since, until = _instant(filters, "since"), _instant(filters, "until")
+    if since is not None:
+        query["updated_at__gte"] = _drf_instant(since)
+    if until is not None:
+        query["updated_at__lt"] = _drf_instant(until + timedelta(microseconds=1))
     return query
-
-
-def _within(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
-    if since is None and until is None:
-        return True
-    if moment is None:
-        return False
-    return (since is None or moment >= since) and (until is None or moment <= until)
 
 
 def _instant(filters: dict[str, Any], name: str) -> datetime | None:
     value = filters.get(name)
     # RFC 3339 allows a lower-case "t" and "z", which fromisoformat does not read.
-    return datetime.fromisoformat(value.upper()) if value else None
+    return datetime.fromisoformat(value.upper()).astimezone(UTC) if value else None
+
+
+def _drf_instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every incident matching the filters (or the first ``limit``), page by page."""
-    since, until = _instant(filters, "since"), _instant(filters, "until")
-    local_filter = since is not None or until is not None
     limit: int | None = filters.get("limit")
     query = incident_query(filters)
-    query["limit"] = min(PAGE_SIZE, limit) if limit and not local_filter else PAGE_SIZE
+    query["limit"] = min(PAGE_SIZE, limit) if limit else PAGE_SIZE
     include_raw = bool(filters.get("include_raw"))
-    returned = 0
     total: int | None = None
-    # Without a local filter max_records stops the paging; with one, the count of kept records does.
-    walk = client.pages(INCIDENTS, query, PAGING, max_records=None if local_filter else limit, resumable=True)
+    walk = client.pages(INCIDENTS, query, PAGING, max_records=limit, resumable=True)
     async with aclosing(walk) as pages:
         async for page in pages:
             if page.number == 1 and isinstance(page.body.get("count"), int):
                 total = page.body["count"]
             for record in page.records:
                 incident = client.map_record(normalize_incident, record, include_raw=include_raw)
-                if incident is None or not _within(incident.updated_at, since, until):
-                    continue
-                yield incident.model_dump(mode="json")
-                returned += 1
-                if returned == limit:
-                    break
-            if returned == limit:
-                break
-    client.fields["total"] = None if local_filter else total
+                if incident is not None:
+                    yield incident.model_dump(mode="json")
+    client.fields["total"] = total
 
 
 async def export_incidents(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +109,10 @@ async def export_incidents(client: VendorClient, document: dict[str, Any]) -> di
 
 def _csv_rows(text: str) -> int:
     """Data rows of a CSV export (quoted line breaks count once), without the header."""
-    return max(sum(1 for row in csv.reader(io.StringIO(text)) if row) - 1, 0)
+    text = text.removeprefix("\ufeff")
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in header else ","
+    return max(sum(1 for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row) - 1, 0)
 
 
 def _xlsx_rows(client: VendorClient, path: str, content: bytes) -> int:

@@ -63,9 +63,11 @@ _SLUG_BY_TEXT = {
 
 
 def error_detail(body: Any) -> str | None:
-    """DRF's error bodies in one line: ``{"detail": ...}`` as is, ``{field: [msgs]}`` as ``field: msg``."""
-    if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return str(body["detail"])
+    """DRF's error bodies in one line: ``{"detail": ...}`` and the incident views' ``{"error": ...}`` as
+    is, ``{field: [msgs]}`` (or a plain string, as the ref_id rule gives it) as ``field: msg``."""
+    for key in ("detail", "error"):
+        if isinstance(body, dict) and isinstance(body.get(key), str):
+            return str(body[key])
     parts = _field_errors(body, "")
     return "; ".join(parts) or None
 

@@ -1,13 +1,15 @@
 """Dashboard reads of the incidents viewset: summary, monthly counts, breakdowns and the choice lists.
 
 The answers are the vendor's own JSON, passed through under ``metrics``: they are counts, not
-incidents, so there is no common shape to map them to.
+incidents, so there is no common shape to map them to. Their real shapes (recorded from a real
+server) are in the output schema; ``folder`` narrows the five figures to one folder.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from connector.errors import BadInput
 from connector.http import VendorClient
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
 
@@ -25,6 +27,9 @@ async def incident_metrics(client: VendorClient, document: dict[str, Any]) -> di
     """One dashboard figure, or (``choices``) the severity, status and detection choice lists together."""
     kind = document["kind"]
     if kind == "choices":
+        if "folder" in document:
+            raise BadInput("input.folder: the choice lists belong to no folder (give folder with a figure kind)")
         choices = {name: await client.request("GET", INCIDENTS + path) for name, path in CHOICE_PATHS.items()}
         return {"kind": kind, "metrics": choices}
-    return {"kind": kind, "metrics": await client.request("GET", INCIDENTS + METRIC_PATHS[kind])}
+    params = {"folder": document["folder"]} if "folder" in document else None
+    return {"kind": kind, "metrics": await client.request("GET", INCIDENTS + METRIC_PATHS[kind], params=params)}

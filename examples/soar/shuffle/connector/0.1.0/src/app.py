@@ -388,6 +388,7 @@ class Connector(AppBase):
         verify_tls="",
         vendor="ciso_assistant",
         kind="",
+        folder="",
     ):
         """Incident Metrics: Incident dashboard figures as the vendor computes them (summary, monthly counts, breakdowns by severity, detection and qualification), or the choice lists of severity, status and detection."""
         return shuffle_action(
@@ -398,6 +399,7 @@ class Connector(AppBase):
             vendor=vendor,
             values={
                 "kind": kind,
+                "folder": folder,
             },
         )
 

@@ -6,15 +6,19 @@ anything refused before a run is ``{"error": {"type": ..., "message": one line}}
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from connector.envelope import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS
 from connector.output import to_json
 
+if TYPE_CHECKING:
+    from connector.runner import RecordStream
+
 EXIT_CODE_HEADER = "X-Connector-Exit-Code"
+NDJSON = "application/x-ndjson"
 
 HTTP_STATUS = {EXIT_SUCCESS: 200, EXIT_PARTIAL: 200, EXIT_FAILED: 502, EXIT_BAD_INPUT: 400}
 """HTTP status per exit code. A partial success is 200: the work was done and the body says which
@@ -41,3 +45,29 @@ def error_answer(
     if exit_code is not None:
         extra[EXIT_CODE_HEADER] = str(exit_code)
     return json_answer({"error": {"type": kind, "message": line}}, status, extra)
+
+
+async def ndjson_answer(stream: RecordStream) -> Response:
+    """The run's records as NDJSON as they come, then its envelope (records list empty) as the last line.
+
+    The status line goes out with the first record, before the run's outcome is known, so a
+    streamed answer is 200 and its last line's ``status`` says how the run ended. A run that
+    yields no record (an action without records, bad input, a failure before the first page)
+    is answered as a whole, exactly as without ``Accept: application/x-ndjson``.
+    """
+    records = aiter(stream)
+    try:
+        first = await anext(records)
+    except StopAsyncIteration:
+        return run_answer(stream.envelope, stream.envelope.exit_code)
+
+    async def lines() -> AsyncIterator[str]:
+        try:
+            yield to_json(first, pretty=False) + "\n"
+            async for record in records:
+                yield to_json(record, pretty=False) + "\n"
+            yield to_json(stream.envelope, pretty=False) + "\n"
+        finally:
+            await stream.aclose()
+
+    return StreamingResponse(lines(), media_type=NDJSON)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from starlette.applications import Starlette
@@ -31,8 +32,8 @@ from connector.errors import BadInput
 from connector.playbook import arun_playbook
 from connector.playbook.model import read_playbook
 from connector.plugins import Host, default_host
-from connector.runner import arun_action
-from connector.server.answers import error_answer, json_answer, run_answer
+from connector.runner import arun_action, astream_action
+from connector.server.answers import NDJSON, error_answer, json_answer, ndjson_answer, run_answer
 from connector.server.auth import BearerAuth
 from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
 from connector.server.limits import DEFAULT_MAX_BODY, BodyLimit
@@ -88,22 +89,27 @@ class _Api:
         return json_answer(self.manifest_document, 200)
 
     async def run_action(self, request: Request) -> Response:
-        """Run one action; the envelope, with the HTTP status of its exit code."""
+        """Run one action; the envelope, with the HTTP status of its exit code.
+
+        A client that accepts ``application/x-ndjson`` gets the records as they are read, a line
+        each, and the envelope (without its records) as the last line: see :func:`ndjson_answer`.
+        """
         try:
             body = parse_body(await request.body(), ACTION_RUN)
             sandbox = self._served_sandbox() if body["connection"] == SANDBOX else False
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
-        envelope = await arun_action(
-            request.path_params["name"],
-            body.get("input", {}),
-            connection=body["connection"],
-            vendor=body.get("vendor"),
-            sandbox=sandbox,
-            dry_run=body.get("dry_run", False),
-            config=self.settings.config,
-            host=self.host,
-        )
+        options: dict[str, Any] = {
+            "connection": body["connection"],
+            "vendor": body.get("vendor"),
+            "sandbox": sandbox,
+            "dry_run": body.get("dry_run", False),
+            "config": self.settings.config,
+            "host": self.host,
+        }
+        if NDJSON in request.headers.get("accept", ""):
+            return await ndjson_answer(astream_action(request.path_params["name"], body.get("input", {}), **options))
+        envelope = await arun_action(request.path_params["name"], body.get("input", {}), **options)
         return run_answer(envelope, envelope.exit_code)
 
     async def run_playbook(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import orjson
 import pytest
 import yaml
 
@@ -142,3 +143,25 @@ def test_a_bug_is_a_one_line_500(plain_api: httpx.Client, monkeypatch: pytest.Mo
     answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
     assert answer.status_code == 500
     assert answer.json() == {"error": {"type": "internal", "message": "internal error (see the server log)"}}
+
+
+def test_records_stream_as_ndjson_with_the_envelope_last(api: httpx.Client, sandbox_url: str) -> None:
+    wanted = {"severity": ["high"], "limit": 4}
+    headers = {"Accept": "application/x-ndjson"}
+    with api.stream("POST", "/v1/actions/get-threats/run", json={"connection": "sandbox", "input": wanted},
+                    headers=headers) as answer:
+        assert (answer.status_code, answer.headers["Content-Type"]) == (200, "application/x-ndjson")
+        lines = [orjson.loads(line) for line in answer.iter_lines() if line]
+    *records, envelope = lines
+    direct = run_action("get_threats", wanted, connection="sandbox", sandbox=sandbox_url)
+    assert records == direct.output["threats"]
+    assert (envelope["status"], envelope["output"], envelope["meta"]["records"]) == (
+        "success", {"threats": [], "count": 4, "total": direct.output["total"]}, 4)
+
+
+def test_an_ndjson_request_refused_before_any_record_is_answered_whole(api: httpx.Client) -> None:
+    answer = api.post("/v1/actions/get-threats/run", json={"connection": "sandbox", "input": {"limit": 0}},
+                      headers={"Accept": "application/x-ndjson"})
+    assert (answer.status_code, answer.headers["Content-Type"], answer.headers["X-Connector-Exit-Code"]) == (
+        400, "application/json", "2")
+    assert answer.json()["errors"][0]["message"].startswith("input.limit: 0 is less than the minimum of 1")

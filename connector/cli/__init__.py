@@ -16,7 +16,6 @@ from importlib import import_module
 from pathlib import Path
 
 import click
-from click.utils import make_default_short_help
 
 from connector import __version__
 from connector.cli.common import say, setup_logging
@@ -64,7 +63,7 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
-        rows = [(name, make_default_short_help(COMMANDS[name][1], limit)) for name in names]
+        rows = [(name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)) for name in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

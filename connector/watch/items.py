@@ -43,6 +43,23 @@ WATCHABLE: dict[str, Watchable] = {
 }
 
 
+OLDEST_FIRST: dict[tuple[str, str], dict[str, Any]] = {
+    ("get_threats", "sentinelone"): {"vendor_filters": {"sortBy": "updatedAt", "sortOrder": "asc"}},
+    ("get_threats", "mysecutec"): {"vendor_filters": {"sort": ["updated_at", "id"]}},
+    ("list_incidents", "ciso_assistant"): {"ordering": "updated_at,id"},
+}
+"""The input that makes a vendor send a window oldest first (list_events is always): items are
+handled as they stream, so this is what puts them in stamp order. A watch's own input wins."""
+
+
+def oldest_first(action: str, vendor: str, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with the vendor's oldest-first order added where the caller set none."""
+    order = OLDEST_FIRST.get((action, vendor), {})
+    filters = {**order.get("vendor_filters", {}), **(document.get("vendor_filters") or {})}
+    ordered = {**{key: value for key, value in order.items() if key != "vendor_filters"}, **document}
+    return {**ordered, "vendor_filters": filters} if filters else ordered
+
+
 WINDOW_VENDOR_FILTERS = frozenset({
     "updatedAt__gt", "updatedAt__gte", "updatedAt__lt", "updatedAt__lte", "skip", "cursor", "countOnly",  # SentinelOne
     "updated_at_from", "updated_at_to",  # MySecutec (it refuses them beside since/until anyway)

@@ -4,7 +4,7 @@ One poll::
 
     poll_start = now (never before the bookmark)
     read the action with since = max(bookmark - lookback, seen_since), until = poll_start
-    for each item in (stamp, uid) order, inside that window:
+    for each item as the action streams it (in the vendor's order), inside that window:
         skip it when seen[uid] >= its stamp (already handled, this version or a later one)
         hand it to the sink; on success seen[uid] = stamp and the checkpoint is written
         (every sink.commit_every items: 1 for stdout and playbooks, more for --output,
@@ -12,11 +12,13 @@ One poll::
     when every item is handled: bookmark = poll_start, seen_since = bookmark - lookback, seen pruned
 
 The bookmark never passes the moment the poll started, so an item changed while a poll runs
-(stamped after poll_start) is read by the next poll. Items sharing one stamp are told apart by
-uid, so a poll that stops among them resumes exactly where it stopped. A poll that stops early
-(a vendor fault, a failed playbook, a signal) leaves the bookmark where it was: the next poll
-reads the same window again and skips what ``seen`` holds. ``seen_since`` only moves forward,
-so a longer ``--lookback`` on a restart never reaches back to items handled but already forgotten.
+(stamped after poll_start) is read by the next poll. Items are handled as the pages arrive, so
+a poll holds no more of its window than the pages in flight; ``seen`` tells a handled version
+from a new one whatever the order, so a poll that stops anywhere resumes exactly where it
+stopped. A poll that stops early (a vendor fault, a failed playbook, a signal) leaves the
+bookmark where it was (the items it handled stay handled): the next poll reads the same window
+again and skips what ``seen`` holds. ``seen_since`` only moves forward, so a longer
+``--lookback`` on a restart never reaches back to items handled but already forgotten.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from connector.envelope import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, Envelope
 from connector.errors import BadInput
@@ -37,7 +39,18 @@ from connector.watch.sinks import Sink
 
 logger = logging.getLogger(__name__)
 
-Fetch = Callable[[datetime, datetime], Awaitable[Envelope]]
+class Window(Protocol):
+    """The items of one window as they are read, then the envelope of that read (a RecordStream)."""
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    @property
+    def envelope(self) -> Envelope: ...
+
+    async def aclose(self) -> None: ...
+
+
+Fetch = Callable[[datetime, datetime], Window]
 """Runs the watched action on the window [since, until] (inclusive) and returns its envelope."""
 
 Clock = Callable[[], datetime]
@@ -97,34 +110,60 @@ class Watcher:
         checkpoint = self.checkpoint
         poll_start = max(self.clock(), checkpoint.bookmark)
         since = max(checkpoint.bookmark - self.lookback, checkpoint.seen_since)
-        envelope = await self._unless_stopped(self.fetch(since, poll_start))
-        if envelope is None:
-            return PollReport("stopped")
-        if envelope.status == "failed":
-            if envelope.exit_code == BadInput.exit_code:
-                # Bad input or config never heals by polling again.
-                raise BadInput(_first_error(envelope))
-            return PollReport("failed", problem=f"{self.watched.action} failed: {_first_error(envelope)}")
-        items = sorted(
-            ((key_of(item, self.watched), item) for item in envelope.output.get(self.watched.records) or []),
-            key=lambda pair: pair[0],
-        )
+        window = self.fetch(since, poll_start)
         try:
-            return await self._handle(envelope, items, since, poll_start)
-        finally:
+            report = await self._handle(window, since, poll_start)
+        except BaseException:
             if self._uncommitted:
                 self._commit()
+            raise
+        finally:
+            await window.aclose()
+        if report.status == "complete":
+            self._conclude(report, window.envelope)
+        if report.status == "complete":
+            checkpoint.bookmark = poll_start
+            checkpoint.seen_since = max(checkpoint.seen_since, poll_start - self.lookback)
+            checkpoint.prune()
+            self._commit()
+        elif self._uncommitted:
+            self._commit()
+        return report
 
-    async def _handle(
-        self, envelope: Envelope, items: list[tuple[ItemKey, dict[str, Any]]], since: datetime, poll_start: datetime
-    ) -> PollReport:
+    def _conclude(self, report: PollReport, envelope: Envelope) -> None:
+        """The poll's status from how the read ended: failed (raising BadInput for input or config) or partial."""
+        if envelope.status == "failed":
+            if envelope.exit_code == BadInput.exit_code:
+                if self._uncommitted:
+                    self._commit()
+                # Bad input or config never heals by polling again.
+                raise BadInput(_first_error(envelope))
+            report.status, report.problem = "failed", f"{self.watched.action} failed: {_first_error(envelope)}"
+        elif envelope.status == "partial":
+            # Some records could not be read: the bookmark stays, so the next poll reads them again.
+            report.status = "partial"
+            report.problem = (
+                f"{self.watched.action} was partial ({_first_error(envelope)}); "
+                f"the bookmark stays at {rfc3339(self.checkpoint.bookmark)}"
+            )
+
+    async def _handle(self, window: Window, since: datetime, poll_start: datetime) -> PollReport:
+        """Hand each new item of ``window`` to the sink as it arrives; "complete" once the window is read."""
         checkpoint = self.checkpoint
         report = PollReport("complete")
-        for key, item in items:
+        items = aiter(window)
+        while True:
+            item = await self._unless_stopped(anext(items, _END))
+            if item is None:
+                report.status = "stopped"
+                return report
+            if item is _END:
+                return report
+            key = key_of(item, self.watched)
             handled_stamp = checkpoint.seen.get(key.uid)
             if not since <= key.stamp <= poll_start or (handled_stamp is not None and handled_stamp >= key.stamp):
                 # Outside the window asked for (a vendor that filters loosely), or this version or a
-                # later one was handled already.
+                # later one was handled already (a record seen twice across pages, or in an earlier poll).
                 report.skipped += 1
                 continue
             if self._stopping.is_set():
@@ -136,19 +175,6 @@ class Watcher:
                 return report
             self._handled(key)
             report.handled += 1
-        if envelope.status == "partial":
-            # Some records could not be read: the bookmark stays, so the next poll reads them again.
-            report.status = "partial"
-            report.problem = (
-                f"{self.watched.action} was partial ({_first_error(envelope)}); "
-                f"the bookmark stays at {rfc3339(checkpoint.bookmark)}"
-            )
-            return report
-        checkpoint.bookmark = poll_start
-        checkpoint.seen_since = max(checkpoint.seen_since, poll_start - self.lookback)
-        checkpoint.prune()
-        self._commit()
-        return report
 
     async def run(self, *, every: float, once: bool, signals: bool = True) -> int:
         """Poll until stopped (or once); returns the exit code: 0, 1 a failed poll, 3 a partial one (with once)."""
@@ -221,6 +247,10 @@ class Watcher:
 
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, on_signal, number)
+
+
+_END: dict[str, Any] = {}
+"""What reading a window gives after its last item (a stop gives None)."""
 
 
 def _first_error(envelope: Envelope) -> str:

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from connector.connections import SANDBOX, load_connections
-from connector.envelope import Envelope
 from connector.errors import BadInput, ConfigError
 from connector.plugins import Host, default_host
-from connector.runner import arun_action
+from connector.runner import RecordStream, astream_action
 from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
-from connector.watch.items import WINDOW_VENDOR_FILTERS, Watchable, rfc3339, watchable
+from connector.watch.items import WINDOW_VENDOR_FILTERS, Watchable, oldest_first, rfc3339, watchable
 from connector.watch.poller import Clock, Watcher, utc_now
 from connector.watch.sinks import FileSink, PlaybookSink, Sink, StdoutSink
 
@@ -51,9 +50,9 @@ class Source:
             return self.connection
         return f"sandbox-{self.vendor or next(iter(self.host.action(self.watched.action).vendors))}"
 
-    async def fetch(self, since: datetime, until: datetime) -> Envelope:
-        """The action's envelope for the window [since, until]."""
-        return await arun_action(
+    def fetch(self, since: datetime, until: datetime) -> RecordStream:
+        """The action's records for the window [since, until] as they are read, then its envelope."""
+        return astream_action(
             self.watched.action,
             {**self.input, "since": rfc3339(since), "until": rfc3339(until)},
             connection=self.connection,
@@ -99,7 +98,10 @@ def source(
         known = load_connections(config)
         if connection not in known:
             raise ConfigError(f"connection {connection!r} is not defined (known: {', '.join(sorted(known)) or 'none'})")
-    return Source(watched, document, connection, vendor, sandbox_url, config, host)
+        vendor = vendor or known[connection].vendor
+    polled_vendor = vendor or next(iter(host.action(watched.action).vendors))
+    return Source(watched, oldest_first(watched.action, polled_vendor, document), connection, vendor, sandbox_url,
+                  config, host)
 
 
 async def awatch(

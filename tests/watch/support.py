@@ -6,7 +6,7 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -39,11 +39,26 @@ class FakeClock:
         return self.now
 
 
-class FakeVendor:
-    """Threats (uid -> updated_at) answered like a paging vendor: the window only, shuffled, with the
-    record at each page boundary sent twice (as offset paging does when a record moves)."""
+class FakeWindow:
+    """A window read, as the watch sees a RecordStream: its records one by one, then its envelope."""
 
-    def __init__(self, seed: int = 1, page_size: int = 3) -> None:
+    def __init__(self, envelope: Envelope, records: list[dict[str, Any]]) -> None:
+        self.envelope, self._records = envelope, records
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        for record in self._records:
+            yield record
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FakeVendor:
+    """Threats (uid -> updated_at) answered like a paging vendor: the window only, in (stamp, uid)
+    order unless ``shuffled``, with the record at each page boundary sent twice (as offset paging
+    does when a record moves)."""
+
+    def __init__(self, seed: int = 1, page_size: int = 3, *, shuffled: bool = False) -> None:
         self.threats: dict[str, datetime] = {}
         self.windows: list[tuple[datetime, datetime]] = []
         self.answers: list[Envelope] = []
@@ -51,25 +66,30 @@ class FakeVendor:
         self.during_read: Callable[[], None] | None = None
         self._random = random.Random(seed)
         self._page_size = page_size
+        self._shuffled = shuffled
 
     def put(self, uid: str, stamp: datetime) -> None:
         """Create or update a threat."""
         self.threats[uid] = stamp
 
-    async def fetch(self, since: datetime, until: datetime) -> Envelope:
+    def fetch(self, since: datetime, until: datetime) -> FakeWindow:
         """The window [since, until], as the watch's fetch."""
         self.windows.append((since, until))
         if self.answers:
-            return self.answers.pop(0)
-        found = [threat(uid, stamp) for uid, stamp in self.threats.items() if since <= stamp <= until]
-        self._random.shuffle(found)
+            answer = self.answers.pop(0)
+            return FakeWindow(answer, answer.output.get("threats") or [])
+        inside = sorted((stamp, uid) for uid, stamp in self.threats.items() if since <= stamp <= until)
+        found = [threat(uid, stamp) for stamp, uid in inside]
+        if self._shuffled:
+            self._random.shuffle(found)
         if self.during_read is not None:
             self.during_read()
         pages = [found[start : start + self._page_size] for start in range(0, len(found), self._page_size)]
         records = list(pages[0]) if pages else []
         for previous, page in pairwise(pages):
             records += [dict(previous[-1]), *page]
-        return Envelope(action="get_threats", status="success", output={"threats": records, "count": len(records)})
+        envelope = Envelope(action="get_threats", status="success", output={"threats": [], "count": len(records)})
+        return FakeWindow(envelope, records)
 
 
 def threat(uid: str, stamp: datetime) -> dict[str, Any]:

@@ -89,23 +89,27 @@ def test_once_prints_the_new_items_then_nothing_then_exactly_the_changed_ones(tm
     assert connector(*args).stdout == ""
 
 
-def test_a_vendor_fault_during_a_poll_commits_nothing_and_the_next_poll_reads_it_all(tmp_path: Path) -> None:
+def test_a_vendor_fault_during_a_poll_keeps_what_was_handled_and_the_next_poll_reads_the_rest(tmp_path: Path) -> None:
     # The third request (the third page of ten) fails, and the connection does not retry.
     with running_sandbox(sandbox_config("500@3")) as url:
         config, state = write_connections(tmp_path, url, retries=0), tmp_path / "state.json"
         args = watch_args(config, state, "--once", "--input", '{"vendor_filters": {"limit": 10}}')
         failed = connector(*args, "--since", SINCE)
-        assert (failed.returncode, failed.stdout) == (1, "")
+        assert failed.returncode == 1
+        handled = ndjson(failed.stdout)
+        assert len(handled) == 20  # the two pages read before the fault, handled as they came
         lines = failed.stderr.splitlines()
         assert len(lines) == 2 and re.fullmatch(r"connector: get_threats failed: .*\b500\b.*", lines[0]), lines
-        assert re.fullmatch(summary(0, state), lines[1])
+        assert re.fullmatch(summary(20, state), lines[1])
         checkpoint = CheckpointStore(state).load()
         assert checkpoint is not None
-        assert (checkpoint.seen, checkpoint.bookmark) == ({}, parse_instant(SINCE))
+        assert (set(checkpoint.seen), checkpoint.bookmark) == ({item["uid"] for item in handled}, parse_instant(SINCE))
 
         recovered = connector(*args)
         assert recovered.returncode == 0, recovered.stderr
-        assert len(ndjson(recovered.stdout)) == SIZE
+        rest = ndjson(recovered.stdout)
+        assert len(rest) == SIZE - 20
+        assert len({item["uid"] for item in handled + rest}) == SIZE
 
 
 class UpdateOnFirstPage:

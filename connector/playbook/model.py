@@ -56,6 +56,7 @@ class Step(BaseModel):
     for_each: str | list[Any] | None = None
     when: str | bool | None = None
     on_error: Literal["stop", "continue"] = "stop"
+    strict: bool = False
     concurrency: int | None = None
 
 

@@ -28,16 +28,16 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from connector.actions import canonical_name
+from connector.actions import ActionSpec, canonical_name
 from connector.envelope import Envelope, ErrorItem
 from connector.errors import BadInput
 from connector.playbook.check import Target, load_checked
-from connector.playbook.expressions import render, truthy
-from connector.playbook.model import DEFAULT_CONCURRENCY, CompiledStep
+from connector.playbook.expressions import Expression, expressions_in, render, truthy
+from connector.playbook.model import DEFAULT_CONCURRENCY, Compiled, CompiledStep
 from connector.playbook.report import PlaybookResult, RunStatus, StepReport, Summary
 from connector.playbook.shapes import json_type
 from connector.plugins import Host, default_host
-from connector.runner import arun_action
+from connector.runner import arun_action, astream_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
 from connector.sync import run_sync
@@ -73,13 +73,24 @@ async def arun_playbook(
         engine = _Engine(host, values, sandbox_url, dry_run, config, limit, transport)
         reports: list[StepReport] = []
         stopped = False
-        for entry, target in zip(compiled.steps, targets, strict=True):
+        steps = list(zip(compiled.steps, targets, strict=True))
+        index = 0
+        while index < len(steps):
+            entry, target = steps[index]
             if stopped:
                 reports.append(_report(entry, target, "not_run"))
+                index += 1
                 continue
-            report = await engine.step(entry, target)
-            reports.append(report)
-            stopped = report.status == "failed" and entry.step.on_error == "stop"
+            follower = steps[index + 1] if index + 1 < len(steps) else None
+            if follower is not None and streams_into(entry, follower[0], host):
+                keep = whole_output_used(compiled, entry, follower[0])
+                ran = await engine.streamed(entry, target, *follower, keep=keep)
+            else:
+                ran = [await engine.step(entry, target)]
+            reports.extend(ran)
+            stopped = any(report.status == "failed" and step.step.on_error == "stop"
+                          for report, (step, _) in zip(ran, steps[index:], strict=False))
+            index += len(ran)
     outputs, errors = engine.outputs(compiled.outputs)
     troubled = errors or any(report.status in ("partial", "failed") for report in reports)
     status: RunStatus = "failed" if stopped else "partial" if troubled else "success"
@@ -167,6 +178,56 @@ class _Engine:
         except BadInput as exc:
             raise BadInput(f"{where}: {exc.message}") from None
 
+    async def streamed(
+        self, source: CompiledStep, target: Target, each: CompiledStep, each_target: Target, *, keep: bool
+    ) -> list[StepReport]:
+        """Run ``source`` (a records action) and the for_each step ``each`` over its records as they arrive.
+
+        Each record starts its run of ``each`` at once, at most ``concurrency`` at a time (the read
+        waits while they are all busy). ``keep``: another expression reads ``source``'s whole
+        output, so its records are kept in it as a step's output always holds them.
+        """
+        report = _report(source, target, "success")
+        if source.when is not None and not truthy(self._evaluate("when", source.when)):
+            return [await self.step(source, target), await self.step(each, each_target)]
+        spec = self.host.action(source.step.action)
+        try:
+            document = render(source.input, self.scope)
+        except BadInput:
+            # Reported as any step whose input does not evaluate.
+            return [await self.step(source, target), await self.step(each, each_target)]
+        gate = asyncio.Semaphore(each.step.concurrency or self.concurrency)
+        runs: list[asyncio.Future[Envelope]] = []
+        records: list[dict[str, Any]] = []
+
+        async def one(item: dict[str, Any]) -> Envelope:
+            try:
+                return await self._action(each, each_target, {**self.scope, "item": item})
+            finally:
+                gate.release()
+
+        stream = astream_action(spec.name, document, strict=source.step.strict, **self._where(target, spec))
+        try:
+            async for record in stream:
+                if keep:
+                    records.append(record)
+                await gate.acquire()
+                runs.append(asyncio.ensure_future(one(record)))
+            envelope = stream.envelope
+        finally:
+            await stream.aclose()
+            done = await asyncio.gather(*runs, return_exceptions=True)
+        assert spec.records is not None
+        if keep and spec.records in envelope.output:
+            envelope.output[spec.records] = records
+        report.envelopes, report.status = [envelope], _combined([envelope])
+        self.steps[source.step.id] = {"output": report.output, "status": report.status}
+        followed = _report(each, each_target, "success")
+        followed.envelopes = [run for run in done if isinstance(run, Envelope)]
+        followed.status = _combined(followed.envelopes)
+        self.steps[each.step.id] = {"output": followed.output, "status": followed.status}
+        return [report, followed]
+
     async def _for_each(self, entry: CompiledStep, target: Target) -> list[Envelope]:
         items = self._evaluate("for_each", entry.for_each)
         if not isinstance(items, list):
@@ -186,12 +247,16 @@ class _Engine:
         except BadInput as exc:
             return self._failed(entry, target, f"input: {exc.message}")
         spec = self.host.action(entry.step.action)
-        return await arun_action(
-            spec.name, document, connection=target.connection, vendor=target.vendor,
-            sandbox=self.sandbox_url if target.connection is None and self.sandbox_url else False,
-            dry_run=self.dry_run and spec.mutates, config=self.config, host=self.host,
-            transport=self.transport,
-        )
+        return await arun_action(spec.name, document, strict=entry.step.strict, **self._where(target, spec))
+
+    def _where(self, target: Target, spec: ActionSpec) -> dict[str, Any]:
+        """Where a step's action runs, and how (the runner's options but the input and strictness)."""
+        return {
+            "connection": target.connection, "vendor": target.vendor,
+            "sandbox": self.sandbox_url if target.connection is None and self.sandbox_url else False,
+            "dry_run": self.dry_run and spec.mutates, "config": self.config, "host": self.host,
+            "transport": self.transport,
+        }
 
     def _failed(self, entry: CompiledStep, target: Target, message: str) -> Envelope:
         """The envelope of a run that never reached the runner: its input could not be evaluated."""
@@ -199,6 +264,25 @@ class _Engine:
             action=canonical_name(entry.step.action), vendor=target.vendor, connection=target.connection,
             status="failed", errors=[ErrorItem(type=BadInput.kind, message=message)],
         )
+
+
+def streams_into(source: CompiledStep, each: CompiledStep, host: Host) -> bool:
+    """Whether ``each`` is a for_each over exactly ``source``'s records (``steps.<id>.output.<records>``),
+    so that it can run on each record as ``source`` reads it (``each`` with no ``when`` of its own)."""
+    if source.for_each is not None or each.when is not None or not isinstance(each.for_each, Expression):
+        return False
+    records = host.action(source.step.action).records
+    return records is not None and each.for_each.source.strip() == f"steps.{source.step.id}.output.{records}"
+
+
+def whole_output_used(compiled: Compiled, source: CompiledStep, each: CompiledStep) -> bool:
+    """Whether an expression other than ``each``'s for_each reads ``source``'s output (then it is kept whole)."""
+    mention = f"steps.{source.step.id}"
+    templates: list[Any] = [*compiled.outputs.values()]
+    for entry in compiled.steps:
+        templates += [entry.input, entry.when] + ([] if entry is each else [entry.for_each])
+    return any(mention in expression.source for template in templates
+               for _, expression in expressions_in(template, ""))
 
 
 def _report(entry: CompiledStep, target: Target, status: Any) -> StepReport:

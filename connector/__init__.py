@@ -7,7 +7,9 @@ The Python API::
     envelope = run_action("get_threats", {"severity": ["high"]}, sandbox=True, vendor="sentinelone")
     result = run_playbook("examples/triage.yaml", sandbox=True)
 
-``arun_action`` and ``arun_playbook`` are the same for callers with an event loop. The names are
+``arun_action`` and ``arun_playbook`` are the same for callers with an event loop;
+``stream_action`` and ``astream_action`` hand a read's records out as they come, then give the
+envelope. The names are
 imported on first use, so ``import connector`` stays cheap.
 """
 
@@ -20,19 +22,22 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from connector.envelope import Envelope
     from connector.playbook import PlaybookResult, arun_playbook, run_playbook
-    from connector.runner import arun_action, run_action
+    from connector.runner import arun_action, astream_action, run_action, stream_action
 
 _HOMES = {
     "Envelope": "connector.envelope",
     "PlaybookResult": "connector.playbook",
     "arun_action": "connector.runner",
+    "astream_action": "connector.runner",
     "arun_playbook": "connector.playbook",
     "run_action": "connector.runner",
+    "stream_action": "connector.runner",
     "run_playbook": "connector.playbook",
 }
 
 __all__ = [
-    "Envelope", "PlaybookResult", "__version__", "arun_action", "arun_playbook", "run_action", "run_playbook",
+    "Envelope", "PlaybookResult", "__version__", "arun_action", "arun_playbook", "astream_action", "run_action",
+    "run_playbook", "stream_action",
 ]
 
 

@@ -437,7 +437,8 @@ def test_input_values_holding_expressions_stay_data(world: World) -> None:
 
 def test_the_package_exports_the_python_api() -> None:
     assert sorted(connector.__all__) == sorted(
-        ["Envelope", "PlaybookResult", "__version__", "arun_action", "arun_playbook", "run_action", "run_playbook"]
+        ["Envelope", "PlaybookResult", "__version__", "arun_action", "arun_playbook", "astream_action", "run_action",
+         "run_playbook", "stream_action"]
     )
     for name in connector.__all__:
         assert getattr(connector, name) is not None

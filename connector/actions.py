@@ -62,8 +62,3 @@ def load_actions(path: Path) -> list[ActionSpec]:
     """Every action in a YAML file or in a folder of them."""
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     return [load_action(file) for file in files]
-
-
-def canonical_name(name: str) -> str:
-    """Accept ``get-threats``, ``get_threats`` and ``Get_Threats`` alike."""
-    return name.strip().lower().replace("-", "_")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-from connector.envelope import Envelope
 from connector.redaction import redactor
+
+if TYPE_CHECKING:
+    from connector.envelope import Envelope
 
 FORMATS = ("json", "ndjson", "table")
 TABLE_COLUMNS = {

@@ -21,13 +21,11 @@ from typing import Any
 import pluggy
 
 from connector import hookspecs
-from connector.actions import ActionSpec, BindingSpec, canonical_name, load_actions
+from connector.actions import ActionSpec, BindingSpec, load_actions
+from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, canonical_name
 from connector.errors import BadInput, ConfigError
 from connector.schemas import SchemaStore
 from connector.vendor import Vendor
-
-ENTRY_POINT_GROUP = "connector"
-LOAD_ENV = "CONNECTOR_LOAD_PLUGINS"
 
 DEFAULT_PLUGINS: tuple[str, ...] = ("connector.builtin", "connector.events.counters")
 VENDOR_PLUGINS: dict[str, str] = {

@@ -200,10 +200,14 @@ def test_the_help_lists_each_command_with_its_own_first_line() -> None:
         assert command.help.split("\n\n")[0].replace("\n", " ").strip() == short_help, name
 
 
-def test_help_imports_no_command_and_nothing_heavy() -> None:
-    heavy = "('connector.cli.', 'pydantic', 'httpx', 'jsonschema')"
-    probe = "import sys; from connector.cli import main; sys.argv = ['connector', '--help']\n" \
+@pytest.mark.parametrize(
+    ("args", "loaded"),
+    [(["--help"], []), (["list"], ["connector.cli.actions"]), (["describe", "get-threats"], ["connector.cli.actions"])],
+)
+def test_help_list_and_describe_import_nothing_heavy(args: list[str], loaded: list[str]) -> None:
+    heavy = "('connector.cli.', 'pydantic', 'httpx', 'jsonschema', 'pluggy', 'rich')"
+    probe = f"import sys; from connector.cli import main; sys.argv = ['connector', *{args!r}]\n" \
             "try:\n    main()\nexcept SystemExit:\n    pass\n" \
             f"print(sorted(m for m in sys.modules if m.startswith({heavy})))"
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert shown.strip().splitlines()[-1] == "['connector.cli.common']"
+    assert shown.strip().splitlines()[-1] == repr(sorted(["connector.cli.common", *loaded]))

@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
     "playbook": ("connector.cli.playbooks:playbook",
                  "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),
-    "run": ("connector.cli.actions:run", "Run one action and print its envelope."),
+    "run": ("connector.cli.run:run", "Run one action and print its envelope."),
     "sandbox": ("connector.cli.sandbox:sandbox",
                 "Serve the four vendor simulators on loopback until interrupted."),
     "serve": ("connector.cli.serve:serve",

@@ -1,132 +1,60 @@
-"""Commands on single actions: list, describe and run."""
+"""Commands that show the catalogue: list and describe.
+
+They read the action files and schemas as plain data (:mod:`connector.catalog`), so they import
+no plugin, no validator and no HTTP client; only when a third-party plugin is installed do they
+load the plugin host, to show its actions too.
+"""
 
 from __future__ import annotations
 
-import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say
-from connector.envelope import Envelope
-from connector.output import FORMATS, StreamWriter, summary_line, to_json
-from connector.playbook.pipes import mapped_input
-from connector.plugins import default_host
-from connector.runner import astream_action
-from connector.sync import run_sync
+from connector.catalog import canonical_name, declared_actions, schema_file, third_party_plugins
+from connector.errors import BadInput
+from connector.output import to_json
 
 
 @click.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_actions(fmt: str) -> None:
     """List every action with its vendors."""
-    host = default_host()
-    specs = sorted(host.actions.values(), key=lambda spec: spec.name)
+    specs = sorted(_catalogue()[0], key=lambda spec: spec["name"])
     if fmt == "json":
-        rows = [{"name": s.name, "title": s.title, "mutates": s.mutates, "vendors": list(s.vendors)} for s in specs]
+        rows = [{"name": s["name"], "title": s["title"], "mutates": s["mutates"], "vendors": list(s["vendors"])}
+                for s in specs]
         click.echo(to_json(rows))
         return
-    width = max(len(spec.cli_name) for spec in specs)
-    for spec in specs:
-        mark = "mutates" if spec.mutates else "read"
-        click.echo(f"{spec.cli_name:<{width}}  {mark:<7}  {', '.join(spec.vendors):<32}  {spec.title}")
+    names = [spec["name"].replace("_", "-") for spec in specs]
+    width = max(len(name) for name in names)
+    for name, spec in zip(names, specs, strict=True):
+        mark = "mutates" if spec["mutates"] else "read"
+        click.echo(f"{name:<{width}}  {mark:<7}  {', '.join(spec['vendors']):<32}  {spec['title']}")
 
 
 @click.command()
 @click.argument("action")
 def describe(action: str) -> None:
     """Show an action: what it does, its vendors and endpoints, its input and output schemas."""
-    host = default_host()
-    spec = host.action(action)
-    document = spec.model_dump(exclude={"input", "output"})
-    document["input_schema"] = host.schemas.get(spec.input)
-    document["output_schema"] = host.schemas.get(spec.output)
+    specs, schema = _catalogue()
+    wanted = canonical_name(action)
+    spec = next((spec for spec in specs if spec["name"] == wanted), None)
+    if spec is None:
+        raise BadInput(f"action {action!r} is not known (see `connector list`)")
+    document = {key: value for key, value in spec.items() if key not in ("input", "output")}
+    document["input_schema"] = schema(spec["input"])
+    document["output_schema"] = schema(spec["output"])
     click.echo(to_json(document))
 
 
-@click.command()
-@click.argument("action")
-@click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
-@click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
-@click.option("--sandbox-url", metavar="URL", help="Run against a running `connector sandbox`.")
-@click.option("--vendor", help="Which vendor (with --sandbox; must match the connection otherwise).")
-@click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="json",
-    show_default=True,
-    help="json: the envelope, records written as they are read; ndjson: a record per line as it comes; "
-    "table: for people (waits for every record).",
-)
-@click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
-@click.option("--strict", is_flag=True, help="Fail at the first record the vendor sent that cannot be mapped "
-              "(default: skip it, report it, exit 3).")
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="NAME=JMESPATH",
-    help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.",
-)
-@click.option("--progress/--no-progress", default=True, help="A live progress line on stderr, when it is a terminal.")
-@click.pass_context
-def run(
-    ctx: click.Context,
-    action: str,
-    connection: str | None,
-    sandbox: bool,
-    sandbox_url: str | None,
-    vendor: str | None,
-    input_: str | None,
-    fmt: str,
-    dry_run: bool,
-    strict: bool,
-    maps: tuple[str, ...],
-    progress: bool,
-) -> None:
-    """Run one action and print its envelope.
+def _catalogue() -> tuple[list[dict[str, Any]], Callable[[str], dict[str, Any]]]:
+    """The actions as declared, and how to read a schema: from the files, or from the host when a
+    third-party plugin may add actions, vendors or schemas."""
+    if not third_party_plugins():
+        return declared_actions(), schema_file
+    from connector.plugins import default_host
 
-    \b
-    Pipes: feed one action's envelope to the next and pick its fields with --map:
-      connector run get-threats --sandbox \\
-        | connector run update-threat-status --sandbox --input - \\
-            --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
-    """
-    document = mapped_input(read_input(input_), maps)
-    writer = StreamWriter(fmt, sys.stdout)
-    with _progress_line(progress):
-        envelope = run_sync(_stream(writer, action, document, dict(
-            connection=connection,
-            vendor=vendor,
-            sandbox=checked_sandbox_url(sandbox_url) or sandbox,
-            dry_run=dry_run,
-            strict=strict,
-            config=ctx.obj["config"],
-        )))
-    for error in envelope.errors:
-        say(error.message if not error.item else f"{error.item}: {error.message}")
-    say(summary_line(envelope))
-    sys.exit(envelope.exit_code)
-
-
-def _progress_line(enabled: bool) -> AbstractContextManager[object]:
-    """The live progress line on stderr when it is a terminal (rich is imported only then)."""
-    if not (enabled and sys.stderr.isatty()):
-        return nullcontext()
-    from connector.events.progress import showing_progress
-
-    return showing_progress(default_host())
-
-
-async def _stream(writer: StreamWriter, action: str, document: dict[str, Any], options: dict[str, Any]) -> Envelope:
-    """Run the action, writing each record as it comes and the envelope's end last."""
-    stream = astream_action(action, document, **options)
-    async for record in stream:
-        assert stream.records_key is not None, "only actions with a records key yield records"
-        writer.record(stream.envelope_so_far, stream.records_key, record)
-    envelope = stream.envelope
-    writer.finish(envelope, stream.records_key)
-    return envelope
+    host = default_host()
+    return [spec.model_dump(exclude_none=True) for spec in host.actions.values()], host.schemas.get

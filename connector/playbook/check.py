@@ -18,7 +18,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
-from connector.actions import ActionSpec, canonical_name
+from connector.actions import ActionSpec
+from connector.catalog import canonical_name
 from connector.connections import SANDBOX, Connection, load_connections
 from connector.errors import ConfigError
 from connector.playbook.expressions import Expression, Interpolation, Template, expressions_in, is_templated

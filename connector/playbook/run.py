@@ -28,7 +28,8 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from connector.actions import ActionSpec, canonical_name
+from connector.actions import ActionSpec
+from connector.catalog import canonical_name
 from connector.envelope import Envelope, ErrorItem
 from connector.errors import BadInput
 from connector.playbook.check import Target, load_checked

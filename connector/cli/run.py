@@ -1,0 +1,104 @@
+"""``connector run``: one action, its records written as they come, its envelope on stdout."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import click
+
+from connector.cli.common import checked_sandbox_url, read_input, say
+from connector.envelope import Envelope
+from connector.output import FORMATS, StreamWriter, summary_line
+from connector.playbook.pipes import mapped_input
+from connector.plugins import default_host
+from connector.runner import astream_action
+from connector.sync import run_sync
+
+
+@click.command()
+@click.argument("action")
+@click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
+@click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
+@click.option("--sandbox-url", metavar="URL", help="Run against a running `connector sandbox`.")
+@click.option("--vendor", help="Which vendor (with --sandbox; must match the connection otherwise).")
+@click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="json",
+    show_default=True,
+    help="json: the envelope, records written as they are read; ndjson: a record per line as it comes; "
+    "table: for people (waits for every record).",
+)
+@click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
+@click.option("--strict", is_flag=True, help="Fail at the first record the vendor sent that cannot be mapped "
+              "(default: skip it, report it, exit 3).")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="NAME=JMESPATH",
+    help="Pipes: set input NAME to JMESPATH evaluated on the upstream envelope read by --input -.",
+)
+@click.option("--progress/--no-progress", default=True, help="A live progress line on stderr, when it is a terminal.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    action: str,
+    connection: str | None,
+    sandbox: bool,
+    sandbox_url: str | None,
+    vendor: str | None,
+    input_: str | None,
+    fmt: str,
+    dry_run: bool,
+    strict: bool,
+    maps: tuple[str, ...],
+    progress: bool,
+) -> None:
+    """Run one action and print its envelope.
+
+    \b
+    Pipes: feed one action's envelope to the next and pick its fields with --map:
+      connector run get-threats --sandbox \\
+        | connector run update-threat-status --sandbox --input - \\
+            --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
+    """
+    document = mapped_input(read_input(input_), maps)
+    writer = StreamWriter(fmt, sys.stdout)
+    with _progress_line(progress):
+        envelope = run_sync(_stream(writer, action, document, dict(
+            connection=connection,
+            vendor=vendor,
+            sandbox=checked_sandbox_url(sandbox_url) or sandbox,
+            dry_run=dry_run,
+            strict=strict,
+            config=ctx.obj["config"],
+        )))
+    for error in envelope.errors:
+        say(error.message if not error.item else f"{error.item}: {error.message}")
+    say(summary_line(envelope))
+    sys.exit(envelope.exit_code)
+
+
+def _progress_line(enabled: bool) -> AbstractContextManager[object]:
+    """The live progress line on stderr when it is a terminal (rich is imported only then)."""
+    if not (enabled and sys.stderr.isatty()):
+        return nullcontext()
+    from connector.events.progress import showing_progress
+
+    return showing_progress(default_host())
+
+
+async def _stream(writer: StreamWriter, action: str, document: dict[str, Any], options: dict[str, Any]) -> Envelope:
+    """Run the action, writing each record as it comes and the envelope's end last."""
+    stream = astream_action(action, document, **options)
+    async for record in stream:
+        assert stream.records_key is not None, "only actions with a records key yield records"
+        writer.record(stream.envelope_so_far, stream.records_key, record)
+    envelope = stream.envelope
+    writer.finish(envelope, stream.records_key)
+    return envelope

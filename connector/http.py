@@ -151,6 +151,11 @@ class VendorClient:
     def __post_init__(self) -> None:
         self.connection.check_transport_security()
         timeout = self.connection.timeout
+        # Plain http (loopback only, or allowed insecure) has no TLS to verify, and redirects are not
+        # followed: loading the CA bundle would only cost start-up time.
+        plain = self.connection.base_url.startswith("http://") and not str(self.connection.proxy or "").startswith(
+            "https://"
+        )
         self._http = httpx.AsyncClient(
             base_url=self.connection.base_url,
             headers={
@@ -159,7 +164,7 @@ class VendorClient:
                 "User-Agent": f"connector/{__version__}",
             },
             timeout=httpx.Timeout(timeout.read, connect=timeout.connect),
-            verify=self.connection.verify_tls,
+            verify=False if plain else self.connection.verify_tls,
             proxy=self.connection.proxy,
             transport=self.transport,
             follow_redirects=False,

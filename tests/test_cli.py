@@ -211,3 +211,38 @@ def test_help_list_and_describe_import_nothing_heavy(args: list[str], loaded: li
             f"print(sorted(m for m in sys.modules if m.startswith({heavy})))"
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert shown.strip().splitlines()[-1] == repr(sorted(["connector.cli.common", *loaded]))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--input", "{bad"], "input (--input): not valid JSON: unexpected character"),
+        (["--input", "{}", "--map", "x=[[["], "--map x: `[[[`: not a valid JMESPath expression"),
+    ],
+)
+def test_run_prints_one_failed_envelope_for_input_it_cannot_read(args: list[str], message: str) -> None:
+    result = connector("run", "get-threats", "--sandbox", *args)
+    assert result.returncode == 2
+    envelope = orjson.loads(result.stdout)
+    assert (envelope["action"], envelope["status"], envelope["errors"][0]["type"]) == ("get_threats", "failed",
+                                                                                       "bad_input")
+    assert envelope["errors"][0]["message"].startswith(message)
+    assert result.stderr.startswith(f"connector: {message}") and "Traceback" not in result.stderr
+
+
+def test_an_unforeseen_error_in_run_is_a_failed_envelope_and_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from connector.cli import cli
+    from connector.cli import run as run_module
+
+    def broken(*args: object, **options: object) -> None:
+        raise RuntimeError("the unforeseen\nacross two lines")
+
+    monkeypatch.setattr(run_module, "astream_action", broken)
+    result = CliRunner().invoke(cli, ["run", "get-threats", "--sandbox-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    envelope = orjson.loads(result.stdout)
+    assert envelope["errors"] == [{"type": "internal", "item": None, "message": (
+        "internal error: RuntimeError: the unforeseen across two lines (please report; -vv shows the traceback)")}]
+    assert "Traceback" not in result.output

@@ -9,16 +9,14 @@ Commands are imported only when they run: ``connector --help`` reads their one-l
 
 from __future__ import annotations
 
-import logging
 import sys
-import traceback
 from importlib import import_module
 from pathlib import Path
 
 import click
 
 from connector import __version__
-from connector.cli.common import say, setup_logging
+from connector.cli.common import internal_error, say, setup_logging
 from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -113,12 +111,3 @@ def main() -> None:
     except Exception as exc:  # the promise is "never a traceback": the last guard keeps it
         say(internal_error(exc))
         sys.exit(EXIT_FAILED)
-
-
-def internal_error(error: BaseException) -> str:
-    """The one line for an unexpected error; its traceback is logged at -vv (debug)."""
-    if logging.getLogger().isEnabledFor(logging.DEBUG):
-        say("".join(traceback.format_exception(error)).rstrip())
-    text = " ".join(str(error).split())[:200]
-    return f"internal error: {type(error).__name__}: {text} (please report; -vv shows the traceback)"
-

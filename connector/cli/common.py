@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,3 +74,12 @@ def seconds(text: str, option: str) -> float:
                 return value
             break
     raise BadInput(f"{option}: {text!r} is not a duration like 20ms, 1.5s, 5m or 1h")
+
+
+def internal_error(error: BaseException) -> str:
+    """The one line for an unexpected error; its traceback is logged at -vv (debug)."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        say("".join(traceback.format_exception(error)).rstrip())
+    text = " ".join(str(error).split())[:200]
+    return f"internal error: {type(error).__name__}: {text} (please report; -vv shows the traceback)"
+

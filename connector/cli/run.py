@@ -8,11 +8,14 @@ from typing import Any
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say
-from connector.envelope import Envelope
+from connector.catalog import canonical_name
+from connector.cli.common import checked_sandbox_url, internal_error, read_input, say
+from connector.envelope import Envelope, ErrorItem, Meta
+from connector.errors import ConnectorError
 from connector.output import FORMATS, StreamWriter, summary_line
 from connector.playbook.pipes import mapped_input
 from connector.plugins import default_host
+from connector.redaction import redactor
 from connector.runner import astream_action
 from connector.sync import run_sync
 
@@ -67,21 +70,32 @@ def run(
         | connector run update-threat-status --sandbox --input - \\
             --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
     """
-    document = mapped_input(read_input(input_), maps)
     writer = StreamWriter(fmt, sys.stdout)
-    with _progress_line(progress):
-        envelope = run_sync(_stream(writer, action, document, dict(
-            connection=connection,
-            vendor=vendor,
-            sandbox=checked_sandbox_url(sandbox_url) or sandbox,
-            dry_run=dry_run,
-            strict=strict,
-            config=ctx.obj["config"],
-        )))
+    try:
+        document = mapped_input(read_input(input_), maps)
+        options = {"connection": connection, "vendor": vendor, "sandbox": checked_sandbox_url(sandbox_url) or sandbox,
+                   "dry_run": dry_run, "strict": strict, "config": ctx.obj["config"]}
+        with _progress_line(progress):
+            envelope = run_sync(_stream(writer, action, document, options))
+    except ConnectorError as exc:
+        # Once the command line is parsed, stdout holds one envelope whatever went wrong.
+        envelope = _failed(action, exc.kind, exc.message, dry_run)
+        writer.finish(envelope, None)
+    except Exception as exc:  # never a traceback: the envelope says what happened, -vv shows where
+        envelope = _failed(action, "internal", internal_error(exc), dry_run)
+        writer.finish(envelope, None)
     for error in envelope.errors:
         say(error.message if not error.item else f"{error.item}: {error.message}")
     say(summary_line(envelope))
     sys.exit(envelope.exit_code)
+
+
+def _failed(action: str, kind: str, message: str, dry_run: bool) -> Envelope:
+    """The envelope of a run that failed before the runner could make one (its input, --map)."""
+    return Envelope(
+        action=canonical_name(action), status="failed", errors=[ErrorItem(type=kind, message=redactor.redact(message))],
+        meta=Meta(dry_run=dry_run),
+    )
 
 
 def _progress_line(enabled: bool) -> AbstractContextManager[object]:

@@ -174,7 +174,7 @@ class SeededThreats:
         return self.size
 
     def _rng(self, index: int) -> random.Random:
-        return random.Random(f"{self.seed}:mysecutec:{index}")
+        return random.Random(f"{self.seed}:mysecutec-threat:{index}")
 
     def threat(self, index: int) -> StoredThreat:
         """A fresh copy of the threat at ``index`` as seeded, with its seeded logs."""

@@ -484,14 +484,16 @@ def test_threats_have_the_shape_of_real_payloads(shared_dir: Path, everything: l
 # --- threats built on demand --------------------------------------------------------------------
 
 
-def test_served_bytes_evicted_from_a_tiny_cache_are_rebuilt_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threats_evicted_from_tiny_caches_are_rebuilt_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ThreatStore, "ENCODED_BUDGET", 20_000)  # about four threats
+    monkeypatch.setattr(ThreatStore, "BUILT_THREATS", 3)
     small, reference = _client(), _client()
     assert _walk(small, limit=7) == _walk(small, limit=1000) == _walk(reference, limit=1000)
 
 
-def test_a_changed_threat_stays_changed_after_its_bytes_are_evicted(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_threat_stays_changed_after_it_is_evicted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ThreatStore, "ENCODED_BUDGET", 20_000)
+    monkeypatch.setattr(ThreatStore, "BUILT_THREATS", 3)
     client = _client()
     chosen = _walk(client, limit=1000)[-1]["id"]
     body = {"filter": {"ids": [chosen]}, "data": {"text": "seen"}}
@@ -501,6 +503,7 @@ def test_a_changed_threat_stays_changed_after_its_bytes_are_evicted(monkeypatch:
     for _ in range(2):  # the second walk serves every threat again, long after the change was cached
         walked = {threat["id"]: threat for threat in _walk(client, limit=50)}
         assert _info(walked[chosen], "analystVerdict") == "suspicious"
+        assert _ids(client, analystVerdicts="suspicious", ids=chosen) == [chosen]
     assert _ids(client, noteExists="true") == [chosen]
 
 

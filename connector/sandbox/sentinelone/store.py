@@ -1,7 +1,8 @@
 """The simulator's state: the seeded threats (built on demand), the ones POSTs changed, and notes.
 
-Seeded threats are not held: :class:`SeededThreats` rebuilds one from (seed, index) when it is needed,
-and only a threat a POST changed is kept whole. Orders are lists of indexes with their sort keys.
+Seeded threats are not all held: :class:`SeededThreats` rebuilds one from (seed, index) when it is
+needed, the recently built ones are kept in a cache bounded in number, and a threat a POST changed is
+kept for good. Orders are lists of indexes with their sort keys.
 Pages are joined from each threat's JSON bytes, kept in a cache bounded in bytes, so serving the same
 1000 threats again is a join rather than a serialisation however large the sandbox; a change drops
 only the bytes of the threats it touched.
@@ -62,10 +63,14 @@ class ThreatStore:
     ENCODED_BUDGET = 96 * 2**20
     """Bytes of serialised threats kept for the next pages (about 21,000 threats of 4.5 KB)."""
 
+    BUILT_THREATS = 10_000
+    """Threats kept once built (about 8 KB each), so filtering the default 2500 again builds none."""
+
     def __init__(self, seeded: SeededThreats) -> None:
         self._seeded = seeded
         self._index = {threat_id: index for index, threat_id in enumerate(seeded.ids)}
         self._changed_threats: dict[int, Threat] = {}
+        self._built: LRUCache[int, Threat] = LRUCache(self.BUILT_THREATS)
         self._encoded: LRUCache[int, bytes] = LRUCache(self.ENCODED_BUDGET, getsizeof=len)
         self._notes: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, tuple[list[int], list[SortKey]]] = {}
@@ -82,8 +87,11 @@ class ThreatStore:
         return bool(self._notes.get(threat_id))
 
     def _threat(self, index: int) -> Threat:
-        changed = self._changed_threats.get(index)
-        return changed if changed is not None else self._seeded.threat(index)
+        threat = self._changed_threats.get(index) or self._built.get(index)
+        if threat is None:
+            threat = self._seeded.threat(index)
+            self._built[index] = threat
+        return threat
 
     def _sort_keys(self, sort_by: str) -> list[SortKey]:
         ids = self._seeded.ids

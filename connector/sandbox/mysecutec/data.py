@@ -190,8 +190,7 @@ def build_threats(seed: int, size: int) -> list[StoredThreat]:
 
 
 def _first_draws(rng: random.Random) -> tuple[str, tuple[datetime, datetime], bool]:
-    """(id, (first seen, created), deleted): the draws every threat starts with, all that ordering and
-    counting need."""
+    """(id, (first seen, created), deleted): every threat's first draws, all that ordering and counts need."""
     threat_id = fake_uuid(rng)
     first_seen = fake_datetime(rng, end=ANCHOR - timedelta(days=1))
     created = first_seen + timedelta(seconds=rng.randrange(0, 6 * 3600))

@@ -525,3 +525,19 @@ def test_same_seed_same_bytes_other_seed_other_threats() -> None:
     params = {"limit": 100, "sortBy": "threatName"}
     assert first.get(THREATS, params=params).content == second.get(THREATS, params=params).content
     assert first.get(THREATS, params=params).content != other.get(THREATS, params=params).content
+
+
+def test_a_change_moves_the_matches_kept_for_a_filter() -> None:
+    client = _client()
+    params = {"limit": 5, "incidentStatuses": "unresolved"}
+    first = client.get(THREATS, params=params).json()
+    total, chosen = first["pagination"]["totalItems"], first["data"][0]["id"]
+    resolve = {"filter": {"ids": [chosen]}, "data": {"incidentStatus": "resolved"}}
+    assert client.post(f"{THREATS}/incident", json=resolve).json() == {"data": {"affected": 1}}
+    again = client.get(THREATS, params=params).json()
+    assert again["pagination"]["totalItems"] == total - 1
+    assert chosen not in [threat["id"] for threat in again["data"]]
+    assert client.get(THREATS, params={"noteExists": "true"}).json()["pagination"]["totalItems"] == 0
+    note = {"filter": {"ids": [chosen]}, "data": {"text": "resolved by hand"}}
+    assert client.post(f"{THREATS}/notes", json=note).json() == {"data": {"affected": 1}}
+    assert [t["id"] for t in client.get(THREATS, params={"noteExists": "true"}).json()["data"]] == [chosen]

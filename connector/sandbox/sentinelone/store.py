@@ -74,6 +74,8 @@ class ThreatStore:
         self._encoded: LRUCache[int, bytes] = LRUCache(self.ENCODED_BUDGET, getsizeof=len)
         self._notes: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, tuple[list[int], list[SortKey]]] = {}
+        # Positions in a view of the threats a query's filters keep, by (sortBy, filters).
+        self._matching: LRUCache[tuple[str, Any], list[int]] = LRUCache(16)
         # Seeded updates never pass ANCHOR, so stamps after it always sort after every seeded update.
         self._last_stamp = ANCHOR
         self._note_serial = 0
@@ -137,7 +139,11 @@ class ThreatStore:
             positions = range(high - 1, low - 1, -1) if query.descending else range(low, high)
             found = (order[position] for position in positions)
             return total, (i for i in found if self._matches(i, predicates)) if predicates else found
-        matching = [position for position, index in enumerate(order) if self._matches(index, predicates)]
+        key = (query.sort_by, query.filters)
+        matching = self._matching.get(key)
+        if matching is None:  # once per query and sort until the next change, not once per page
+            matching = [position for position, index in enumerate(order) if self._matches(index, predicates)]
+            self._matching[key] = matching
         after = matching[bisect_left(matching, low): bisect_left(matching, high)]
         return len(matching), (order[position] for position in (reversed(after) if query.descending else after))
 
@@ -197,6 +203,7 @@ class ThreatStore:
             index = self._index[threat["id"]]
             self._changed_threats[index] = threat
             self._encoded.pop(index, None)
+        self._matching.clear()
         for sort_by in [name for name in self._views if name not in IMMUTABLE_SORTS]:
             del self._views[sort_by]
 
@@ -243,6 +250,7 @@ class ThreatStore:
                 "updatedAt": created,
             }
             self._notes.setdefault(threat["id"], []).append(note)
+        self._matching.clear()  # noteExists answers differently now
 
     def notes(self, threat_id: str) -> list[dict[str, Any]]:
         """The notes of a threat, oldest first; empty for unknown threats, as the real API answers."""

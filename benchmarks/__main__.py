@@ -131,6 +131,7 @@ def watched_items_per_second(base_url: str, folder: Path) -> tuple[float, float]
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     keep_off_first_core()
     with in_child_process(serve_sandbox) as sandbox:
         url = sandbox.url
@@ -155,13 +156,15 @@ def main() -> None:
             "fetching 1 page", one_page / 2**20),
     ]
     targets = [row for measure in MEASURES for row in measure()]
+    load = f"{load_before:.1f} when it started and {os.getloadavg()[0]:.1f} when it ended"
     million = "run" if os.environ.get("BENCH_MILLION") == "1" else "not run (set BENCH_MILLION=1: it takes minutes)"
     lines = [
         "# Benchmarks",
         "",
         f"`make bench` on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
         "Ratios compare with a baseline measured in the same run, so they hold across machines better than "
-        "the absolute numbers. Servers run in a child process pinned to one core, the client on the others.",
+        "the absolute numbers. Servers run in a child process pinned to one core, the client on the others. "
+        f"Load average (other work on the same cores inflates every time here): {load}.",
         "",
         "## Issue 10: start-up, streaming, the sandbox at scale",
         "",

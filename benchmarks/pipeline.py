@@ -13,8 +13,8 @@ run; each row states its target and whether it is met. Nothing is asserted.
   at least as fast.
 - 1,000,000 threats streamed, peak RSS within 1.2x the peak at 10,000: only with BENCH_MILLION=1,
   since today it takes minutes and gigabytes.
-- ``connector sandbox`` start-up time and RSS at 100,000 SentinelOne, MySecutec and Nameshield
-  records, against the default sizes: read here as at most 5 s and 500 MiB ("a few seconds, well
+- ``connector sandbox`` start-up time (best of two) and RSS at 100,000 SentinelOne, MySecutec and
+  Nameshield records, against the default sizes: read here as at most 5 s and 500 MiB ("a few seconds, well
   under 1 GB").
 """
 
@@ -27,6 +27,7 @@ from benchmarks.processes import (
     CONNECTOR,
     CommandFailed,
     Measured,
+    Started,
     best_seconds,
     free_port,
     python,
@@ -127,12 +128,17 @@ def latency_rows() -> list[Row]:
                 "naive loop, 1000 a page", naive_speed, ">= 1.0x", speed >= naive_speed)]
 
 
+def _fastest_start(sizes: dict[str, int]) -> Started:
+    """The faster of two start-ups (the other engineers' work on the same two cores makes one noisy)."""
+    return min((sandbox_start(sizes, free_port()) for _ in range(2)), key=lambda started: started.seconds)
+
+
 def sandbox_rows() -> list[Row]:
-    """``connector sandbox`` start-up time and RSS at SANDBOX_SIZE records of one vendor."""
-    default = sandbox_start({}, free_port())
+    """``connector sandbox`` start-up time and RSS at SANDBOX_SIZE records of one vendor, best of two."""
+    default = _fastest_start({})
     rows = []
     for vendor in ("sentinelone", "mysecutec", "nameshield"):
-        started = sandbox_start({vendor: SANDBOX_SIZE}, free_port())
+        started = _fastest_start({vendor: SANDBOX_SIZE})
         label = f"sandbox --size {vendor}={SANDBOX_SIZE}"
         rows += [
             Row(f"{label}: start (s)", started.seconds, "default sizes", default.seconds, "<= 5 s",

@@ -143,6 +143,7 @@ def sandbox_rows() -> list[Row]:
         rows += [
             Row(f"{label}: start (s)", started.seconds, "default sizes", default.seconds, "<= 5 s",
                 started.seconds <= 5),
+            Row(f"{label}: CPU time to start (s)", started.cpu_seconds, "default sizes", default.cpu_seconds),
             Row(f"{label}: RSS once started (MiB)", started.rss_mib, "default sizes", default.rss_mib,
                 "<= 500 MiB", started.rss_mib <= 500),
         ]

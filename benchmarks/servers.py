@@ -2,6 +2,12 @@
 
 They live in their own module because child processes are spawned and must import their target
 by name (a package's ``__main__`` cannot be re-imported that way).
+
+:func:`serve_threat_stream` is BENCH-ONLY: not a simulator, but a SentinelOne ``GET /threats`` that
+repeats a few real-size template threats (about 4.5 KB each, from the sandbox's generator) with fresh
+ids, so it serves a million threats at the cost of a string join per page. The number of threats is
+the first step of the path (``http://host:port/200000`` is what ``--sandbox-url`` gets), so one
+server answers every size.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connector.sandbox import SandboxConfig, serve
+from connector.sandbox.sentinelone.data import SeededThreats
 
 THREATS = "/sentinelone/web/api/v2.1/threats"
 SIZE = 5000
@@ -61,6 +69,51 @@ def serve_static(port: int, body: bytes) -> None:
 
     _pin_to_first_core()
     uvicorn.run(Starlette(routes=[Route(THREATS, page)]), host="127.0.0.1", port=port, log_level="warning")
+
+
+def serve_config(port: int, config: SandboxConfig) -> None:
+    """The sandbox as ``connector sandbox`` serves it, with any config (sizes, latency, vendors)."""
+    _pin_to_first_core()
+    serve(config, port=port, access_log=False)
+
+
+STREAM_TEMPLATES = 64
+_TEMPLATE_ID = b"__BENCH_ID__"
+
+
+def _stream_templates() -> list[list[bytes]]:
+    """Real-size threats serialised once, split around their id so a fresh one is a join."""
+    seeded = SeededThreats(7, STREAM_TEMPLATES)
+    templates = []
+    for index in range(STREAM_TEMPLATES):
+        threat = seeded.threat(index)
+        threat["id"] = threat["threatInfo"]["threatId"] = _TEMPLATE_ID.decode()
+        templates.append(orjson.dumps(threat, option=orjson.OPT_SORT_KEYS).split(_TEMPLATE_ID))
+    return templates
+
+
+def serve_threat_stream(port: int) -> None:
+    """BENCH-ONLY: ``/<count>/sentinelone/web/api/v2.1/threats`` pages of ``count`` threats by cursor."""
+    templates = _stream_templates()
+
+    async def threats(request: Request) -> Response:
+        count = request.path_params["count"]
+        start = int(request.query_params.get("cursor") or 0)
+        end = min(count, start + int(request.query_params.get("limit") or 10))
+        records = []
+        for index in range(start, end):
+            threat_id = str(10**17 + index).encode()
+            records.append(threat_id.join(templates[index % STREAM_TEMPLATES]))
+        pagination = {"totalItems": count, "nextCursor": str(end) if end < count else None}
+        body = b'{"data":[' + b",".join(records) + b'],"pagination":' + orjson.dumps(pagination) + b"}"
+        return Response(body, media_type="application/json")
+
+    async def index(request: Request) -> Response:
+        return Response(b"{}", media_type="application/json")
+
+    _pin_to_first_core()
+    app = Starlette(routes=[Route("/", index), Route("/{count:int}" + THREATS, threats)])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from connector.sandbox.common import ANCHOR, TWO_YEARS, iso_z
 from connector.sandbox.mysecutec import RATE_LIMIT_PER_SECOND, create_app
 from connector.sandbox.mysecutec.cvss import base_score
 from connector.sandbox.mysecutec.data import ITEM_TYPES, SEVERITIES, build_threats
+from connector.sandbox.mysecutec.store import Store
 
 SEED = 2024
 SIZE = 300
@@ -740,3 +741,32 @@ def test_contract_filter_and_aggregate(client: Client, spec: dict[str, Any]) -> 
     dnm = _aggregate(client, {**request, "filters": {"license_module": ["dnm"]}})
     assert dnm["results"]
     assert_same_shape(documented_answer, dnm, spec["nullable"])
+
+
+# --- threats built on demand --------------------------------------------------------------------
+
+
+def test_a_tiny_cache_of_built_threats_serves_the_seeded_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Store, "BUILT_THREATS", 3)
+    with make_client() as client:
+        walked = [record for offset in range(0, SIZE, 7)
+                  for record in client.get(f"/tam/v1/threats/?limit=7&offset={offset}&sort=id").json()["threats"]]
+        assert walked == sorted(LIVE, key=lambda record: record["id"])
+        assert everything(client, "severity=critical")["threats"] == [
+            r for r in sorted(LIVE, key=lambda r: r["created_at"], reverse=True) if r["severity"] == "critical"]
+
+
+def test_a_change_survives_eviction_and_moves_the_cached_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Store, "BUILT_THREATS", 3)
+    record = _fresh_unsolved()
+    with make_client() as client:
+        assert record["id"] in ids(everything(client, "status=unsolved"))
+        body = {"threat_ids": [record["id"]], "user_status": "solved"}
+        assert client.patch("/tam/v1/threats/status", json=body).json()["summary"]["total_successful"] == 1
+        everything(client, "sort=name")  # builds every threat again through the tiny cache
+        assert record["id"] not in ids(everything(client, "status=unsolved"))
+        assert record["id"] in ids(everything(client, "status=solved"))
+        changed = client.get(f"/tam/v1/threats/{record['id']}").json()
+        assert (changed["user_status"], changed["status"], changed["updated_at"]) == ("solved", "solved", iso_z(NOW))
+        logs = client.get(f"/tam/v1/threats/{record['id']}/logs?include_system=false").json()["logs"]
+        assert [entry["operation"] for entry in logs] == ["status_change"]

@@ -22,6 +22,7 @@ import pytest
 from connector.sandbox.common import ANCHOR, TWO_YEARS
 from connector.sandbox.nameshield import create_app, generate_events
 from connector.sandbox.nameshield.data import BRANDS, CRITICALITY_NAMES, EVENT_TYPES
+from connector.sandbox.nameshield.store import EventStore
 
 SEED = 1101
 SIZE = 400
@@ -617,3 +618,19 @@ def test_get_event_has_the_shape_of_the_real_payload(api: Api, shared_dir: Path)
     real = json.loads((shared_dir / "fixtures/real/nameshield/get_event_v2_doc_example.json").read_text())
     for event in of_customers(OWN, *SUBSIDIARIES)[:60]:
         assert_same_shape(api.get(f"/cti/v2/events/{event['id']}").json(), real)
+
+
+# --- events built on demand ---------------------------------------------------------------------
+
+
+def test_events_evicted_from_a_tiny_cache_are_rebuilt_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(EventStore, "ENCODED_BUDGET", 5_000)  # about four events
+    client = Api()
+    try:
+        for _ in range(2):
+            walked = [event for page in range(4) for event in
+                      client.get("/cti/v2/events", params={"size": 100, "page": page}).json()["data"]]
+            assert walked == of_customers(OWN)
+        assert client.get(f"/cti/v2/events/{walked[0]['id']}").json() == walked[0]
+    finally:
+        client.close()

@@ -9,7 +9,7 @@ never counted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -86,10 +86,18 @@ class ThreatAggregateRequest(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-def facet_counts(threats: Sequence[StoredThreat], query: ThreatQuery) -> dict[str, list[dict[str, Any]]]:
-    """Per facet value: how many live threats have it, and how many of those the query keeps."""
-    live = [threat for threat in threats if not threat.deleted]
-    kept = [threat for threat in threats if query.matches(threat)]
+def facet_counts(threats: Iterable[StoredThreat], query: ThreatQuery) -> dict[str, list[dict[str, Any]]]:
+    """Per facet value: how many live threats have it, and how many of those the query keeps.
+
+    One pass over ``threats``, which may be built as they are read.
+    """
+    live: list[StoredThreat] = []
+    kept: list[StoredThreat] = []
+    for threat in threats:
+        if not threat.deleted:
+            live.append(threat)
+        if query.matches(threat):
+            kept.append(threat)
     answer = {}
     for facet, path, values in _FACETS:
         unfiltered = _tally(live, path)
@@ -102,7 +110,7 @@ def facet_counts(threats: Sequence[StoredThreat], query: ThreatQuery) -> dict[st
     return answer
 
 
-def aggregate(threats: Sequence[StoredThreat], request: ThreatAggregateRequest) -> dict[str, Any]:
+def aggregate(threats: Iterable[StoredThreat], request: ThreatAggregateRequest) -> dict[str, Any]:
     """The aggregate answer: one result per group, paged, with the number of groups."""
     groups = [(_alias(item), item.path, resolve(item.path)) for item in request.group_by]
     selects = [(_alias(item), None if item.path == "id" else resolve(item.path)) for item in request.select]

@@ -30,7 +30,7 @@ from connector.sandbox.mysecutec.bodies import (
     ThreatPatch,
     parse_body,
 )
-from connector.sandbox.mysecutec.data import SYSTEM_OPERATIONS, StoredThreat
+from connector.sandbox.mysecutec.data import SYSTEM_OPERATIONS
 from connector.sandbox.mysecutec.errors import ApiError, error_response
 from connector.sandbox.mysecutec.query import (
     LOG_SORT_FIELDS,
@@ -91,8 +91,8 @@ class _Endpoints:
         query = parse_threat_query(params)
         limit, offset = paging(params, default_limit=20)
         order = parse_sort(params, THREAT_SORT_FIELDS, default="-created_at")
-        matched = sort_items([t for t in self._store.threats if query.matches(t)], order, _record)
-        page = matched[offset:offset + limit]
+        matched = self._store.matching(query, order)
+        page = [self._store.threat(index) for index in matched[offset:offset + limit]]
         # The deleted flag is shown only to callers who asked for deleted threats, so the default shape
         # stays exactly the documented one.
         if query.include_deleted:
@@ -162,10 +162,6 @@ class _Endpoints:
         """``POST /tam/v1/threats/aggregate``: counts grouped by fields, years, months or data paths."""
         body = parse_body(ThreatAggregateRequest, await request.body())
         return json_response(aggregate(self._store.threats, body))
-
-
-def _record(threat: StoredThreat) -> dict[str, Any]:
-    return threat.record
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

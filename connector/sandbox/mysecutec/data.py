@@ -4,7 +4,8 @@ Every organisation has a root domain and the assets hanging off it (subdomains, 
 tenant, mailboxes); an asset is related to its organisation's root domain and the root to all of them, which
 is what ``related_to_asset_id`` follows. Threats are stored in the public shape of the spec, so a list page
 is serialised without copying; what the API does not show (soft deletion, relations, search text) sits
-beside the record in :class:`StoredThreat`.
+beside the record in :class:`StoredThreat`. Threats are built on demand from (seed, index) by
+:class:`SeededThreats`, so a sandbox of 100,000 threats starts in seconds and holds a few columns.
 """
 
 from __future__ import annotations
@@ -148,11 +149,52 @@ def log_entry(
     }
 
 
+class SeededThreats:
+    """``size`` threats drawn from ``seed``, each built on demand from (seed, index): same seed, same threats.
+
+    Only the organisations (one for about 40 threats) and what the default order and the live count
+    need are drawn up front: each threat's id, timeline and deletion are the first draws of its own
+    generator, and the rest of it (finding, statuses, logs) is drawn when the threat is asked for.
+    """
+
+    def __init__(self, seed: int, size: int) -> None:
+        self.seed, self.size = seed, size
+        rng = rng_for(seed, "mysecutec")
+        self._organisations = [_organisation(rng, index) for index in range(max(2, size // 40))]
+        self.ids: list[str] = []
+        self.created_at: list[str] = []
+        self.deleted = bytearray(size)
+        for index in range(size):
+            threat_id, created, deleted = _first_draws(self._rng(index))
+            self.ids.append(threat_id)
+            self.created_at.append(iso_z(created[1]))
+            self.deleted[index] = deleted
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _rng(self, index: int) -> random.Random:
+        return random.Random(f"{self.seed}:mysecutec-threat:{index}")
+
+    def threat(self, index: int) -> StoredThreat:
+        """A fresh copy of the threat at ``index`` as seeded, with its seeded logs."""
+        rng = self._rng(index)
+        threat_id, created, deleted = _first_draws(rng)
+        return _threat(rng, self._organisations, threat_id, _moments(rng, *created), deleted)
+
+
 def build_threats(seed: int, size: int) -> list[StoredThreat]:
-    """``size`` threats in a fixed order; the same seed always gives the same threats and logs."""
-    rng = rng_for(seed, "mysecutec")
-    organisations = [_organisation(rng, index) for index in range(max(2, size // 40))]
-    return [_threat(rng, organisations) for _ in range(size)]
+    """Every threat :class:`SeededThreats` holds, in its order: what the simulator serves for this seed."""
+    seeded = SeededThreats(seed, size)
+    return [seeded.threat(index) for index in range(size)]
+
+
+def _first_draws(rng: random.Random) -> tuple[str, tuple[datetime, datetime], bool]:
+    """(id, (first seen, created), deleted): every threat's first draws, all that ordering and counts need."""
+    threat_id = fake_uuid(rng)
+    first_seen = fake_datetime(rng, end=ANCHOR - timedelta(days=1))
+    created = first_seen + timedelta(seconds=rng.randrange(0, 6 * 3600))
+    return threat_id, (first_seen, created), rng.random() < 0.04
 
 
 def _organisation(rng: random.Random, index: int) -> dict[str, list[Asset]]:
@@ -176,17 +218,18 @@ def _organisation(rng: random.Random, index: int) -> dict[str, list[Asset]]:
     }
 
 
-def _threat(rng: random.Random, organisations: list[dict[str, list[Asset]]]) -> StoredThreat:
+def _threat(
+    rng: random.Random, organisations: list[dict[str, list[Asset]]], threat_id: str,
+    moments: dict[str, datetime], deleted: bool,
+) -> StoredThreat:
     module = rng.choices(MODULES, weights=_MODULE_WEIGHTS)[0]
     org = rng.choice(organisations)
-    threat_id = fake_uuid(rng)
     finding = _FINDERS[module](rng, org)
     asset: Asset = finding.pop("asset")
     severity: str | None = finding.pop("severity")
     score: float | None = finding["cvss_score"]
     if score is None and rng.random() < 0.05:
         severity = None  # some sources send neither a score nor a severity
-    moments = _moments(rng)
     system_status = rng.choices(SYSTEM_STATUSES, weights=(55, 30, 15))[0]
     user_status = rng.choice(USER_STATUSES) if rng.random() < 0.3 else None
     note = rng.choice(_NOTES) if rng.random() < 0.1 else None
@@ -223,15 +266,13 @@ def _threat(rng: random.Random, organisations: list[dict[str, list[Asset]]]) -> 
     else:
         related = {asset.id, asset.root_id}
     searchable = (record["name"], record["description"], record["external_id"], asset.name)
-    stored = StoredThreat(record, frozenset(related), "\n".join(searchable).lower(), rng.random() < 0.04)
+    stored = StoredThreat(record, frozenset(related), "\n".join(searchable).lower(), deleted)
     stored.logs = _seed_logs(rng, record, moments)
     return stored
 
 
-def _moments(rng: random.Random) -> dict[str, datetime]:
+def _moments(rng: random.Random, first_seen: datetime, created: datetime) -> dict[str, datetime]:
     """A consistent timeline: first seen, created soon after, status changes and the last update later."""
-    first_seen = fake_datetime(rng, end=ANCHOR - timedelta(days=1))
-    created = first_seen + timedelta(seconds=rng.randrange(0, 6 * 3600))
     status_system = fake_datetime(rng, created, ANCHOR)
     status_user = fake_datetime(rng, status_system, ANCHOR)
     merged = fake_datetime(rng, created, ANCHOR)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from connector.sandbox.common import json_response, token_matches
 from connector.sandbox.limits import SlidingWindow
-from connector.sandbox.nameshield.data import VISIBLE_CUSTOMERS, generate_events
+from connector.sandbox.nameshield.data import VISIBLE_CUSTOMERS, SeededEvents
 from connector.sandbox.nameshield.params import bad_request, parse_list_query, parse_search_body
 from connector.sandbox.nameshield.store import EventStore
 
@@ -36,7 +36,7 @@ def create_app(
     """
     if size < 0:
         raise ValueError(f"size must be zero or more, not {size}")
-    store = EventStore(generate_events(seed, size))
+    store = EventStore(SeededEvents(seed, size))
     limiter = SlidingWindow(RATE_LIMIT, RATE_WINDOW_SECONDS, clock) if rate_limit else None
 
     def guarded(endpoint: Endpoint) -> Endpoint:
@@ -58,7 +58,7 @@ def create_app(
         start = query.page * query.size
         total_pages = math.ceil(len(matches) / query.size)
         return json_response({
-            "data": [event.json for event in matches[start:start + query.size]],
+            "data": [store.json(event) for event in matches[start:start + query.size]],
             "current_page": query.page,
             "total_pages": total_pages,
             "total_items": len(matches),
@@ -72,7 +72,7 @@ def create_app(
         # The stranger customer's events are hidden as if they did not exist, not refused with a 403.
         if event is None or event.customer_id not in VISIBLE_CUSTOMERS:
             raise HTTPException(404, "Event not found")
-        return json_response(event.json)
+        return json_response(store.json(event))
 
     async def search_events(request: Request) -> Response:
         raw = await request.body()
@@ -89,7 +89,7 @@ def create_app(
                 "limit": query.limit,
                 "offset": query.offset,
                 "total": len(matches),
-                "results": [event.json for event in results],
+                "results": [store.json(event) for event in results],
             },
         })
 

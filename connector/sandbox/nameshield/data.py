@@ -25,7 +25,6 @@ from connector.sandbox.common import (
     fake_ipv6,
     fake_uuid,
     iso_millis,
-    rng_for,
 )
 
 OWN_CUSTOMER = 42
@@ -92,25 +91,71 @@ _COMMENTS = (
 )
 
 
+class SeededEvents:
+    """``size`` events drawn from ``seed``, each built on demand from (seed, index): same seed, same events.
+
+    What filters and sorts read (id, date, type, customer, brand, domain, criticality) is the first draws
+    of each event's own generator, so it can be known without building the rest (DNS, whois, website,
+    comments), which is drawn when the event is asked for.
+    """
+
+    def __init__(self, seed: int, size: int) -> None:
+        self.seed, self.size = seed, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def head(self, index: int) -> EventHead:
+        """The indexed fields of the event at ``index``, without building the event."""
+        return _head(self._rng(index), _CUSTOMER_CYCLE[index % len(_CUSTOMER_CYCLE)])
+
+    def event(self, index: int) -> dict[str, Any]:
+        """The ThreatEvent at ``index`` as Nameshield answers it."""
+        rng = self._rng(index)
+        head = _head(rng, _CUSTOMER_CYCLE[index % len(_CUSTOMER_CYCLE)])
+        return _event(rng, head)
+
+    def _rng(self, index: int) -> random.Random:
+        return random.Random(f"{self.seed}:nameshield-event:{index}")
+
+
+@dataclass(frozen=True, slots=True)
+class EventHead:
+    """The fields of an event drawn first: what filters and sorts read."""
+
+    id: str
+    moment: datetime
+    type: str
+    customer_id: int
+    brand: Brand
+    domain: str
+    level: str
+
+
 def generate_events(seed: int, size: int) -> list[dict[str, Any]]:
     """``size`` ThreatEvents as Nameshield answers them; the same seed gives the same events."""
-    rng = rng_for(seed, "nameshield")
-    return [_event(rng, _CUSTOMER_CYCLE[index % len(_CUSTOMER_CYCLE)]) for index in range(size)]
+    seeded = SeededEvents(seed, size)
+    return [seeded.event(index) for index in range(size)]
 
 
-def _event(rng: random.Random, customer_id: int) -> dict[str, Any]:
+def _head(rng: random.Random, customer_id: int) -> EventHead:
     brand = rng.choice([b for b in BRANDS if b.customer_id == customer_id])
     raw = fake_datetime(rng)
     # Nameshield keeps milliseconds; truncating here keeps filters and the printed date in agreement.
     moment = raw.replace(microsecond=raw.microsecond // 1000 * 1000)
     domain = fake_domain(rng, brand.name)
     level = rng.choices(tuple(CRITICALITY_NAMES), weights=_CRITICALITY_WEIGHTS)[0]
+    return EventHead(fake_uuid(rng), moment, rng.choice(EVENT_TYPES), customer_id, brand, domain, level)
+
+
+def _event(rng: random.Random, head: EventHead) -> dict[str, Any]:
+    brand, moment, domain = head.brand, head.moment, head.domain
     website = _website(rng, domain) if rng.random() < 0.75 else None
     return {
-        "id": fake_uuid(rng),
+        "id": head.id,
         "date": iso_millis(moment),
-        "type": rng.choice(EVENT_TYPES),
-        "customer_id": customer_id,
+        "type": head.type,
+        "customer_id": head.customer_id,
         "brand": {"id": brand.id, "name": brand.name, "monitored_since": brand.monitored_since},
         "domain": domain,
         "observed_data": {
@@ -119,7 +164,7 @@ def _event(rng: random.Random, customer_id: int) -> dict[str, Any]:
             "whois": _whois(rng, moment) if rng.random() < 0.85 else None,
             "website": website,
         },
-        "criticality": {"level": level, "name": CRITICALITY_NAMES[level]},
+        "criticality": {"level": head.level, "name": CRITICALITY_NAMES[head.level]},
         "comments": _comments(rng, moment),
     }
 

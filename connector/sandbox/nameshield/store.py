@@ -1,22 +1,27 @@
-"""The simulator's in-memory index: events pre-serialised once, with the fields filters and sorts read."""
+"""The simulator's in-memory index: the fields filters and sorts read, and events serialised on demand.
+
+Events are built from (seed, index) when served (:class:`SeededEvents`); their JSON is kept in a
+cache bounded in bytes, so pages served again are a splice of cached bytes however large the data set.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import orjson
+from cachetools import LRUCache
 
-from connector.sandbox.nameshield.data import CRITICALITY_NAMES
+from connector.sandbox.common import iso_millis
+from connector.sandbox.nameshield.data import CRITICALITY_NAMES, SeededEvents
 
 _RANKS = {level: rank for rank, level in enumerate(CRITICALITY_NAMES)}
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """One ThreatEvent: its JSON bytes, ready to splice into any answer, and its searchable fields."""
+    """One ThreatEvent's searchable fields, and where it is in the seeded data."""
 
     id: str
     moment: datetime
@@ -27,23 +32,23 @@ class StoredEvent:
     domain: str
     criticality: str
     criticality_rank: int
-    json: orjson.Fragment
+    index: int
 
     @classmethod
-    def from_payload(cls, event: dict[str, Any]) -> StoredEvent:
-        """Index a generated event; the fields are read back from the payload so they cannot disagree."""
-        level = event["criticality"]["level"]
+    def seeded(cls, events: SeededEvents, index: int) -> StoredEvent:
+        """Index the event at ``index`` from its first draws, the same values the built event holds."""
+        head = events.head(index)
         return cls(
-            id=event["id"],
-            moment=datetime.fromisoformat(event["date"]),
-            date=event["date"],
-            type=event["type"],
-            customer_id=event["customer_id"],
-            brand=event["brand"]["name"],
-            domain=event["domain"],
-            criticality=level,
-            criticality_rank=_RANKS[level],
-            json=orjson.Fragment(orjson.dumps(event)),
+            id=head.id,
+            moment=head.moment,
+            date=iso_millis(head.moment),
+            type=head.type,
+            customer_id=head.customer_id,
+            brand=head.brand.name,
+            domain=head.domain,
+            criticality=head.level,
+            criticality_rank=_RANKS[head.level],
+            index=index,
         )
 
 
@@ -76,11 +81,24 @@ DEFAULT_ORDER = (SortOrder("date"), SortOrder("id"))
 class EventStore:
     """All events of the data set, kept in the default order (date, then id) and by id."""
 
-    def __init__(self, payloads: Iterable[dict[str, Any]]) -> None:
-        """Index ``payloads`` once, so each request only filters and, when asked, re-sorts."""
-        events = map(StoredEvent.from_payload, payloads)
+    ENCODED_BUDGET = 64 * 2**20
+    """Bytes of serialised events kept for the next answers (about 50,000 events of 1.2 KB)."""
+
+    def __init__(self, seeded: SeededEvents) -> None:
+        """Index the events once, so each request only filters and, when asked, re-sorts."""
+        events = (StoredEvent.seeded(seeded, index) for index in range(len(seeded)))
         self._ordered = sorted(events, key=lambda event: (event.date, event.id))
         self._by_id = {event.id: event for event in self._ordered}
+        self._seeded = seeded
+        self._encoded: LRUCache[int, bytes] = LRUCache(self.ENCODED_BUDGET, getsizeof=len)
+
+    def json(self, event: StoredEvent) -> orjson.Fragment:
+        """The event as Nameshield answers it, ready to splice into any answer."""
+        encoded = self._encoded.get(event.index)
+        if encoded is None:
+            encoded = orjson.dumps(self._seeded.event(event.index))
+            self._encoded[event.index] = encoded
+        return orjson.Fragment(encoded)
 
     def get(self, event_id: str) -> StoredEvent | None:
         """The event with this id (UUIDs compare case-insensitively), or None."""

@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from connector.sandbox.common import json_response, token_matches
 from connector.sandbox.limits import TokenBucket
-from connector.sandbox.sentinelone.data import ANALYST_VERDICTS, INCIDENT_STATUSES, generate_threats
+from connector.sandbox.sentinelone.data import ANALYST_VERDICTS, INCIDENT_STATUSES, SeededThreats
 from connector.sandbox.sentinelone.filters import ApiError, validation_error
 from connector.sandbox.sentinelone.query import body_filter_params, parse_list_query
 from connector.sandbox.sentinelone.store import MITIGATIONS, ThreatStore
@@ -101,7 +101,7 @@ def create_app(
 
     ``clock`` drives the rate limiter (10 requests/s on ``/threats``, burst 10) so tests can fake time.
     """
-    store = ThreatStore(generate_threats(seed, size))
+    store = ThreatStore(SeededThreats(seed, size))
     bucket = TokenBucket(RATE_PER_S, RATE_PER_S, clock) if rate_limit else None
 
     def guarded(handler: Handler, *, limited: bool = True) -> Handler:

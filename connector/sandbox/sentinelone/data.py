@@ -2,14 +2,16 @@
 
 The shape (keys, nesting, types, where nulls appear) follows the captured page in
 ``fixtures/real/sentinelone/threats_page_eventcollector.json``; a contract test keeps them in step.
-Agent-level objects (``agentDetectionInfo``, ``agentRealtimeInfo``) are shared between the threats of
-one agent and never mutated, which keeps memory low for thousands of records.
+Threats are built on demand from (seed, index) by :class:`SeededThreats`, so a sandbox of 100,000
+threats starts in about a second; agent-level objects (``agentDetectionInfo``, ``agentRealtimeInfo``)
+are shared between the threats of one agent and never mutated.
 """
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from connector.sandbox.common import (
@@ -98,24 +100,63 @@ _NULL_KUBERNETES = {
 }
 
 
-def generate_threats(seed: int, size: int) -> list[Threat]:
-    """``size`` threats drawn from ``seed``, sorted by (createdAt, id); same seed, same bytes."""
-    rng = rng_for(seed, "sentinelone")
-    agents = [_agent(rng) for _ in range(max(3, size // 6))]
-    seen: set[str] = set()
-    threats = []
-    for _ in range(size):
-        threat_id = fake_numeric_id(rng)
-        while threat_id in seen:
-            threat_id = fake_numeric_id(rng)
-        seen.add(threat_id)
-        threats.append(_threat(rng, threat_id, rng.choice(agents)))
-    threats.sort(key=lambda t: (t["threatInfo"]["createdAt"], t["id"]))
-    for threat in threats:
-        if threat["threatInfo"]["incidentStatus"] != "resolved":
-            threat["agentRealtimeInfo"]["activeThreats"] += 1
-            threat["agentRealtimeInfo"]["agentInfected"] = True
-    return threats
+class SeededThreats:
+    """``size`` threats drawn from ``seed``, each built on demand from (seed, index): same seed, same bytes.
+
+    Only what ordering and the agents' counters need is drawn up front, from the first draws of each
+    threat's own generator (creation time, agent, incident status); the rest of a threat is drawn
+    when it is asked for, so start-up and memory grow with a few dozen bytes per threat, not 10 KB.
+    Agents (one for about six threats) are built on demand too, and kept in a bounded cache.
+    """
+
+    def __init__(self, seed: int, size: int) -> None:
+        self.seed, self.size = seed, size
+        self._agent_count = max(3, size // 6)
+        # A bijection of the index onto 18-digit numbers: unique ids with no set to check against.
+        self._id_offset = rng_for(seed, "sentinelone-ids").randrange(_ID_SPAN)
+        self.ids = [str(10**17 + (self._id_offset + index * _ID_STRIDE) % _ID_SPAN) for index in range(size)]
+        self.created_at: list[str] = []
+        active = [0] * self._agent_count
+        for index in range(size):
+            created, agent, _verdict, status = self._first_draws(self._rng(index))
+            self.created_at.append(iso_z(created))
+            if status != "resolved":
+                active[agent] += 1
+        self._active = active
+        self.agent = lru_cache(maxsize=4096)(self._build_agent)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _rng(self, index: int) -> random.Random:
+        return random.Random(f"{self.seed}:sentinelone:{index}")
+
+    def _first_draws(self, rng: random.Random) -> tuple[datetime, int, str, str]:
+        """(createdAt, agent index, analystVerdict, incidentStatus): the draws every threat starts with."""
+        created = fake_datetime(rng)
+        agent = rng.randrange(self._agent_count)
+        verdict = rng.choices(tuple(ANALYST_VERDICTS), weights=(25, 10, 15, 50))[0]
+        status = "resolved" if verdict == "false_positive" and rng.random() < 0.8 else rng.choices(
+            tuple(INCIDENT_STATUSES), weights=(45, 15, 40))[0]
+        return created, agent, verdict, status
+
+    def _build_agent(self, index: int) -> dict[str, Any]:
+        agent = _agent(random.Random(f"{self.seed}:sentinelone-agent:{index}"))
+        if self._active[index]:
+            agent["realtime"]["activeThreats"] = self._active[index]
+            agent["realtime"]["agentInfected"] = True
+        return agent
+
+    def threat(self, index: int) -> Threat:
+        """A fresh copy of the threat at ``index`` as seeded (agent parts are shared and must not change)."""
+        rng = self._rng(index)
+        created, agent, verdict, status = self._first_draws(rng)
+        return _threat(rng, self.ids[index], self.agent(agent), created, verdict, status)
+
+
+_ID_SPAN = 9 * 10**17
+_ID_STRIDE = 600_000_000_000_000_007
+"""Coprime with _ID_SPAN (whose only prime factors are 2, 3 and 5), so index -> id never repeats."""
 
 
 def _agent(rng: random.Random) -> dict[str, Any]:
@@ -191,16 +232,14 @@ def _agent(rng: random.Random) -> dict[str, Any]:
     return {"detection": detection, "realtime": realtime, "user": user, "kubernetes": kubernetes}
 
 
-def _threat(rng: random.Random, threat_id: str, agent: dict[str, Any]) -> Threat:
-    created = fake_datetime(rng)
+def _threat(
+    rng: random.Random, threat_id: str, agent: dict[str, Any], created: datetime, verdict: str, status: str
+) -> Threat:
     later = min(ANCHOR, created + timedelta(seconds=rng.randrange(60, 20 * 86400)))
     updated = created if rng.random() < 0.3 else later
     name, classification, extension, extension_type = rng.choice(_SAMPLES)
     fileless = extension == ""
     realtime, kubernetes = agent["realtime"], agent["kubernetes"]
-    verdict = rng.choices(tuple(ANALYST_VERDICTS), weights=(25, 10, 15, 50))[0]
-    status = "resolved" if verdict == "false_positive" and rng.random() < 0.8 else rng.choices(
-        tuple(INCIDENT_STATUSES), weights=(45, 15, 40))[0]
     mitigation = "marked_as_benign" if verdict == "false_positive" and rng.random() < 0.5 else rng.choices(
         tuple(MITIGATION_STATUSES), weights=(30, 60, 0, 5, 5))[0]
     engines = rng.sample(sorted(_ENGINES), k=rng.randrange(1, 3)) if not fileless else ["manual"]

@@ -94,9 +94,10 @@ class Cursor:
 
 @dataclass(frozen=True)
 class ListQuery:
-    """A parsed ``GET /threats`` request."""
+    """A parsed ``GET /threats`` request; ``filters`` is what the predicates were built from, as a key."""
 
     predicates: tuple[Predicate, ...]
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
     limit: int
     skip: int
     cursor: Cursor | None
@@ -149,6 +150,7 @@ def parse_list_query(params: Mapping[str, list[str]], has_notes: Callable[[str],
         raise validation_error("cursor: it was issued for another sortBy/sortOrder than this request's")
     return ListQuery(
         predicates=tuple(predicates),
+        filters=tuple(sorted((name, tuple(raw)) for name, raw in params.items() if name not in PAGING_PARAMS)),
         limit=_integer("limit", params.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
         skip=_integer("skip", params.get("skip"), 0, 0, MAX_SKIP),
         cursor=cursor,

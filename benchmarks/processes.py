@@ -1,0 +1,126 @@
+"""Commands run as child processes, timed, with the peak resident memory of that one child.
+
+The peak comes from ``os.wait4`` on the child's pid (its own ``ru_maxrss``), not from
+``getrusage(RUSAGE_CHILDREN)``, which would report the largest of every child this run has waited
+for, servers included.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+CONNECTOR = str(Path(sys.executable).with_name("connector"))
+"""The console script of the environment running the benchmarks."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One finished child: wall time, peak RSS and exit code."""
+
+    seconds: float
+    peak_mib: float
+    exit_code: int
+
+
+class CommandFailed(RuntimeError):
+    """A measured command exited with a code the benchmark did not expect."""
+
+
+def run_measured(command: Sequence[str], *, expect: Sequence[int] = (0,)) -> Measured:
+    """Run ``command`` (stdout to /dev/null, as ``> /dev/null`` would) and measure it."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in expect:
+            errors.seek(0)
+            tail = errors.read()[-2000:].decode(errors="replace")
+            raise CommandFailed(f"{' '.join(command)} exited {process.returncode}: {tail}")
+    # ru_maxrss is in KiB on Linux.
+    return Measured(seconds, usage.ru_maxrss / 1024, process.returncode)
+
+
+def best_seconds(command: Sequence[str], rounds: int) -> float:
+    """The fastest of ``rounds`` runs (after one untimed run that warms the file cache)."""
+    run_measured(command)
+    return min(run_measured(command).seconds for _ in range(rounds))
+
+
+def python(*arguments: str) -> list[str]:
+    """A command running this environment's Python."""
+    return [sys.executable, *arguments]
+
+
+@dataclass(frozen=True)
+class Started:
+    """How long ``connector sandbox`` took to answer, the CPU time it used to get there, and its memory then.
+
+    The CPU time is what the wall time would be on idle cores: the other engineers' work on the same
+    two cores stretches the wall time, not the CPU time.
+    """
+
+    seconds: float
+    cpu_seconds: float
+    rss_mib: float
+
+
+def sandbox_start(sizes: Mapping[str, int], port: int) -> Started:
+    """Start ``connector sandbox --size ...`` and time it until ``GET /`` answers; then stop it."""
+    command = [CONNECTOR, "sandbox", "--port", str(port), "--no-rate-limits"]
+    for vendor, size in sizes.items():
+        command += ["--size", f"{vendor}={size}"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.perf_counter() - started > 300:
+                    raise CommandFailed(f"{' '.join(command)} did not start") from None
+                time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        return Started(seconds, _cpu_seconds(process.pid), _rss_mib(process.pid))
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    """The peak resident memory so far (VmHWM) of a running process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

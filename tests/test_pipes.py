@@ -96,8 +96,11 @@ def test_an_envelope_piped_without_map_is_refused_with_a_hint() -> None:
         [*CONNECTOR, "run", "update-threat-status", "--sandbox", "--input", "-"], input=piped,
         capture_output=True, timeout=120, env={**os.environ, "CONNECTOR_CONFIG": ""},
     )
-    assert process.returncode == 2 and process.stdout == b""
+    hint = ("input: this is the envelope of get_threats, not an input; pick fields from it with "
+            "--map NAME=JMESPATH, e.g. --map 'ids=output.threats[].vendor_id'")
+    assert process.returncode == 2
+    envelope = orjson.loads(process.stdout)
+    assert (envelope["status"], envelope["errors"]) == ("failed", [{"type": "bad_input", "message": hint, "item": None}])
     assert process.stderr.decode().splitlines() == [
-        "connector: input: this is the envelope of get_threats, not an input; pick fields from it with "
-        "--map NAME=JMESPATH, e.g. --map 'ids=output.threats[].vendor_id'",
+        f"connector: {hint}", "connector: update_threat_status: failed; 0 requests, 0 pages, 0 retries, 0 ms",
     ]

@@ -1,16 +1,35 @@
-"""Value hygiene for every vendor's mapping: what a value dropped while mapping one record was.
+"""Value hygiene for every vendor's mapping: clean each value, or drop it and say why.
 
-Mappers clean each value they emit; a value they cannot use is dropped (never emitted as it came)
-and noted with :func:`drop`. The runner maps each record inside :func:`recording`, so the drops
-of one record are counted in the envelope's ``meta.dropped_values`` and named at ``-v``.
+Real answers are messier than vendor documentation: nulls spelled as strings, several addresses
+joined into one string, values that are not what the field says, numbers as strings, scalars where
+objects are documented. Mappers pass every value they emit through one of the cleaners below,
+which return the value in its canonical form, or an empty result when there is none:
+
+- a null spelled as text (``""``, ``"None"``, ``"null"``, ``"N/A"``, ``"-"``, ``"nil"``) is null
+  and nothing is dropped;
+- a value that is present but unusable (an invalid address, a "hash" that is a word, an object
+  where text is expected) is dropped: the cleaner calls :func:`drop` with the output field and the
+  rule it broke, and returns null.
+
+The runner maps each record inside :func:`recording`, so the drops of one record are counted in
+the envelope's ``meta.dropped_values`` and named at ``-v``. Outside :func:`recording` a drop is
+not noted anywhere (the value is still left out).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import idna
 
 
 @dataclass(frozen=True)
@@ -40,3 +59,290 @@ def drop(field: str, rule: str) -> None:
     drops = _dropped.get()
     if drops is not None:
         drops.append(Dropped(field, rule))
+
+
+NULL_LIKES = frozenset({"", "none", "null", "nil", "n/a", "-"})
+"""Texts that tools between the vendor and us write for a missing value (compared case-folded)."""
+HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+"""Hex digits -> the hash algorithm: a hash is typed by its length, whatever field it came in."""
+EPOCH_MILLIS_ABOVE = 100_000_000_000
+"""An epoch number above this (year 5138 in seconds) is in milliseconds (March 1973 in ms)."""
+
+_LIST_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
+_ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+_HEX = re.compile(r"[0-9a-f]+")
+_MASKED = re.compile(r"[*xX#•]{3,}|<[^<>]*>|\[\w*\]", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_EMAIL_LOCAL = re.compile(r"[^@\s]+")
+
+
+def _type_name(value: Any) -> str:
+    return "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
+
+
+def is_null(value: Any) -> bool:
+    """Whether ``value`` means "no value": None, or a null spelled as text."""
+    return value is None or (isinstance(value, str) and value.strip().casefold() in NULL_LIKES)
+
+
+def text(value: Any, field: str) -> str | None:
+    """A text value: stripped, numbers written out, nulls spelled as text null; objects, lists and booleans dropped."""
+    if isinstance(value, str):
+        value = value.strip()
+        return None if value.casefold() in NULL_LIKES else value
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value) if math.isfinite(value) else None
+    drop(field, f"{_type_name(value)} where text is expected")
+    return None
+
+
+def ident(value: Any, field: str) -> str | None:
+    """An identifier: text that is not masked (``***``, ``<redacted>``, ``[hidden]``), else null."""
+    found = text(value, field)
+    if found is not None and _MASKED.fullmatch(found):
+        drop(field, "a masked identifier")
+        return None
+    return found
+
+
+def number(value: Any, field: str, *, low: float | None = None, high: float | None = None) -> float | None:
+    """A finite number within [low, high]; a numeric string is read; anything else dropped."""
+    if is_null(value):
+        return None
+    found: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        found = float(value)
+    elif isinstance(value, str):
+        try:
+            found = float(value.strip())
+        except ValueError:
+            found = None
+    if found is None or not math.isfinite(found):
+        drop(field, f"{_type_name(value)} {str(value)[:40]!r} is not a number")
+        return None
+    if (low is not None and found < low) or (high is not None and found > high):
+        drop(field, f"{found:g} is outside {low:g}..{high:g}" if low is not None and high is not None
+             else f"{found:g} is out of range")
+        return None
+    return found
+
+
+def integer(value: Any, field: str, *, low: int = 0) -> int | None:
+    """A whole number, at least ``low`` (a numeric string or an integral float is read)."""
+    found = number(value, field, low=low)
+    if found is None:
+        return None
+    if not found.is_integer():
+        drop(field, f"{found:g} is not a whole number")
+        return None
+    return int(found)
+
+
+def flag(value: Any, field: str) -> bool | None:
+    """A boolean; ``"true"``/``"false"`` and 0/1 are read, anything else dropped."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str) and value.strip().casefold() in {"true", "false", "1", "0"}:
+        return value.strip().casefold() in {"true", "1"}
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if not is_null(value):
+        drop(field, f"{_type_name(value)} is not a boolean")
+    return None
+
+
+def mapping(value: Any, field: str) -> dict[str, Any]:
+    """An object; null reads as empty, anything else is dropped (and reads as empty)."""
+    if isinstance(value, dict):
+        return value
+    if not is_null(value):
+        drop(field, f"{_type_name(value)} where an object is expected")
+    return {}
+
+
+def objects(value: Any, field: str) -> list[dict[str, Any]]:
+    """A list of objects: a lone object is a list of one; items that are not objects are dropped."""
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        if not is_null(value):
+            drop(field, f"{_type_name(value)} where a list of objects is expected")
+        return []
+    found = [item for item in value if isinstance(item, dict)]
+    for item in value:
+        if not isinstance(item, dict) and item is not None:
+            drop(field, f"{_type_name(item)} in a list of objects")
+    return found
+
+
+def texts(value: Any, field: str) -> list[str]:
+    """A list of texts: a string holding several joined by commas, semicolons or newlines is split."""
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            found.extend(part for part in _LIST_SEPARATORS.split(item.strip()) if not is_null(part))
+        else:
+            one = text(item, field)
+            if one is not None:
+                found.append(one)
+    return list(dict.fromkeys(found))
+
+
+def ip(value: Any, field: str, *, observable: bool = False) -> str | None:
+    """One IP address in canonical form (``ipaddress``), or null: an invalid one is dropped.
+
+    An observable never carries a loopback, link-local or unspecified address (they identify no
+    host beyond the one they were seen on); a resource may keep them.
+    """
+    found = text(value, field)
+    if found is None:
+        return None
+    try:
+        # A zone index (fe80::1%eth0) names an interface of the reporting host, not the address.
+        address = ipaddress.ip_address(found.strip("[]").split("%", 1)[0])
+    except ValueError:
+        drop(field, f"{found[:60]!r} is not an IP address")
+        return None
+    if observable and (address.is_loopback or address.is_link_local or address.is_unspecified):
+        drop(field, f"{address} is a loopback, link-local or unspecified address, no observable")
+        return None
+    return str(address)
+
+
+def ips(value: Any, field: str, *, observable: bool = False) -> list[str]:
+    """Every IP address in ``value`` (a list, or addresses joined by commas or spaces), canonical, each once."""
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        parts = _ADDRESS_SEPARATORS.split(item.strip()) if isinstance(item, str) else [item]
+        for part in parts:
+            address = ip(part, field, observable=observable)
+            if address is not None:
+                found.append(address)
+    return list(dict.fromkeys(found))
+
+
+def file_hash(value: Any, field: str) -> tuple[str, str] | None:
+    """(algorithm, lower-case hex) of a hash typed by its length, or null when it is no hash."""
+    found = text(value, field)
+    if found is None:
+        return None
+    digest = found.lower()
+    if not _HEX.fullmatch(digest):
+        drop(field, f"{found[:60]!r} is not hexadecimal")
+        return None
+    algorithm = HASH_BY_LENGTH.get(len(digest))
+    if algorithm is None:
+        drop(field, f"{len(digest)} hex digits is no md5, sha1, sha256 or sha512")
+        return None
+    return algorithm, digest
+
+
+def _domain(found: str) -> str | None:
+    name = found.rstrip(".").lower()
+    if "." not in name or _is_address(name):
+        return None
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def domain(value: Any, field: str) -> str | None:
+    """A domain name, lower-case, internationalised names as IDNA A-labels (``xn--...``), or null."""
+    found = text(value, field)
+    if found is None:
+        return None
+    name = _domain(found)
+    if name is None:
+        drop(field, f"{found[:60]!r} is not a domain name")
+    return name
+
+
+def email(value: Any, field: str) -> str | None:
+    """An e-mail address (``local@domain``, the domain as :func:`domain` writes it), or null."""
+    found = text(value, field)
+    if found is None:
+        return None
+    local, at, host = found.rpartition("@")
+    name = _domain(host) if at and _EMAIL_LOCAL.fullmatch(local) else None
+    if name is None:
+        drop(field, f"{found[:60]!r} is not an e-mail address")
+        return None
+    return f"{local}@{name}"
+
+
+def url(value: Any, field: str) -> str | None:
+    """An absolute URL (``scheme://host...``, no spaces), or null."""
+    found = text(value, field)
+    if found is None:
+        return None
+    try:
+        parts = urlsplit(found)
+    except ValueError:
+        parts = None
+    if parts is None or not _URL_SCHEME.fullmatch(parts.scheme) or not parts.netloc or any(c.isspace() for c in found):
+        drop(field, f"{found[:60]!r} is not an absolute URL")
+        return None
+    return found
+
+
+def timestamp(value: Any, field: str) -> str | None:
+    """An instant as UTC RFC 3339 text, written as pydantic writes aware datetimes.
+
+    Read: RFC 3339 and ISO 8601 variants (``Z`` or an offset, ``T`` or a space, any fraction, lower
+    case), ``yyyy-MM-dd HH:mm:ss`` (a time without offset is UTC, as the vendors send it), and epoch
+    seconds or milliseconds as numbers or digit strings.
+    """
+    moment = instant(value, field)
+    if moment is None:
+        return None
+    written = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{written}.{moment.microsecond:06d}Z" if moment.microsecond else f"{written}Z"
+
+
+def instant(value: Any, field: str) -> datetime | None:
+    """An aware UTC datetime from any form :func:`timestamp` reads, or null (the value dropped)."""
+    if is_null(value):
+        return None
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float | str) and not isinstance(value, bool):
+        moment = _epoch(value) if not isinstance(value, str) or value.strip().isdigit() else _iso(value)
+    if moment is None:
+        drop(field, f"{str(value)[:60]!r} is not a timestamp (RFC 3339, 'yyyy-MM-dd HH:mm:ss' or epoch)")
+        return None
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # an offset that moves year 1 or 9999 out of range
+        drop(field, f"{str(value)[:60]!r} is out of the range of timestamps")
+        return None
+
+
+def _epoch(value: float | str) -> datetime | None:
+    seconds = float(value)
+    if seconds > EPOCH_MILLIS_ABOVE:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.strip().upper())
+    except ValueError:
+        return None

@@ -15,7 +15,6 @@ import httpx
 from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.http import VendorClient
 from connector.paging import OffsetPaging
-from connector.threat import Threat
 from connector.vendors.ciso_assistant.mapping import (
     body_from_threat,
     content_ref_id,
@@ -39,11 +38,11 @@ def detail_path(vendor_id: str, suffix: str = "") -> str:
     return f"{INCIDENTS}{vendor_id}/{suffix}"
 
 
-def _dump(client: VendorClient, threat: Threat) -> dict[str, Any]:
-    return client.emit(threat.model_dump(mode="json"))
+def _dump(client: VendorClient, threat: dict[str, Any]) -> dict[str, Any]:
+    return client.emit(threat)
 
 
-async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> Threat:
+async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> dict[str, Any]:
     if not isinstance(written, dict):
         raise BadVendorAnswer(f"{client.vendor.name}: a write answered {type(written).__name__}, no incident")
     try:
@@ -84,7 +83,7 @@ async def default_folder(client: VendorClient) -> str | None:
 def _create_body(document: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if "from_threat" in document:
-        body = body_from_threat(Threat.model_validate(document["from_threat"]))
+        body = body_from_threat(document["from_threat"])
     body.update(write_body(document))
     if not body.get("ref_id"):
         body["ref_id"] = content_ref_id(body)
@@ -101,7 +100,7 @@ async def create_incident(client: VendorClient, document: dict[str, Any]) -> dic
         body.setdefault("folder", client.option.get("folder"))
         await client.request("POST", INCIDENTS, json={k: v for k, v in body.items() if v is not None})
         planned = normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, **body})
-        return {"incident": planned.model_dump(mode="json"), "existed": None, "ref_id": ref_id}
+        return {"incident": planned, "existed": None, "ref_id": ref_id}
     found = await find_by_ref_id(client, ref_id)
     client.meta["existed"] = found is not None
     if found is not None:
@@ -155,7 +154,7 @@ async def file_answer(client: VendorClient, path: str, params: dict[str, Any], e
     return response
 
 
-def _incident(client: VendorClient, record: Any, include_raw: bool) -> Threat:
+def _incident(client: VendorClient, record: Any, include_raw: bool) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise BadVendorAnswer(f"{client.vendor.name}: expected an incident, got {type(record).__name__}")
     return normalize_incident(record, include_raw=include_raw)
@@ -171,7 +170,7 @@ async def update_incident(client: VendorClient, document: dict[str, Any]) -> dic
     written = await client.request(method, detail_path(vendor_id), json=body)
     if client.dry_run:
         planned = normalize_incident({**body, "id": vendor_id})
-        return {"incident": planned.model_dump(mode="json")}
+        return {"incident": planned}
     incident = await _read_back(client, written, bool(document.get("include_raw")))
     return {"incident": _dump(client, incident)}
 

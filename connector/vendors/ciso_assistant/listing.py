@@ -52,11 +52,12 @@ def incident_query(filters: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def _within(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
+def _within(stamp: str | None, since: datetime | None, until: datetime | None) -> bool:
     if since is None and until is None:
         return True
-    if moment is None:
+    if stamp is None:
         return False
+    moment = datetime.fromisoformat(stamp)
     return (since is None or moment >= since) and (until is None or moment <= until)
 
 
@@ -82,8 +83,8 @@ async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> dict[
             total = page.body["count"]
         for record in page.records:
             incident = normalize_incident(record, include_raw=include_raw)
-            if _within(incident.updated_at, since, until) and (limit is None or len(incidents) < limit):
-                incidents.append(client.emit(incident.model_dump(mode="json")))
+            if _within(incident["updated_at"], since, until) and (limit is None or len(incidents) < limit):
+                incidents.append(client.emit(incident))
         if limit is not None and len(incidents) >= limit:
             break
     return {"incidents": incidents, "count": len(incidents), "total": None if local_filter else total}

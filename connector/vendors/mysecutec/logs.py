@@ -9,11 +9,11 @@ merged and sorted oldest first (then by uid, so the order is stable for checkpoi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient, query_value
-from connector.threat import Event
 from connector.vendors.mysecutec.api import THREAT_LOGS, THREATS, gather_bounded, not_found, read_pages, threat_path
 from connector.vendors.mysecutec.mapping import NAME, normalize_log
 from connector.vendors.mysecutec.query import instant
@@ -42,8 +42,7 @@ async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> dict[s
             raise VendorError(f"{NAME}: threat {threat_id} not found (GET {path}: 404)", 404) from None
         raise
     include_raw = bool(input.get("include_raw"))
-    logs = [client.emit(normalize_log(entry, include_raw=include_raw).model_dump(mode="json"))
-            for entry in listing.records]
+    logs = [client.emit(normalize_log(entry, include_raw=include_raw)) for entry in listing.records]
     return {"logs": logs, "count": len(logs), "total": listing.total}
 
 
@@ -62,7 +61,7 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, 
     else:
         selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
         threats = (await matching_threats(client, selection, until=False)).threats
-        threat_ids = [threat.vendor_id for threat in threats]
+        threat_ids = [threat["vendor_id"] for threat in threats]
         try:
             paths = [threat_path(THREAT_LOGS, tid, "threat id") for tid in threat_ids]
         except BadInput as exc:
@@ -82,21 +81,22 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> dict[str, 
     include_raw = bool(input.get("include_raw"))
     since = instant(input["since"]) if "since" in input else None
     until = instant(input["until"]) if "until" in input else None
-    events: list[Event] = []
+    events: list[tuple[datetime, str, dict[str, Any]]] = []
     for threat_id, answer in zip(threat_ids, answers, strict=True):
         if isinstance(answer, VendorError):
             client.item_failed(threat_id, "not_found", answer.message)
             continue
-        events.extend(
-            event for event in (normalize_log(entry, include_raw=include_raw) for entry in answer)
-            if (since is None or event.time >= since) and (until is None or event.time <= until)
-        )
+        for entry in answer:
+            event = normalize_log(entry, include_raw=include_raw)
+            moment = instant(event["time"])
+            if (since is None or moment >= since) and (until is None or moment <= until):
+                events.append((moment, event["uid"], event))
     client.nothing_succeeded = bool(threat_ids) and len(client.item_errors) == len(threat_ids)
-    events.sort(key=lambda event: (event.time, event.uid))
+    events.sort(key=lambda item: (item[0], item[1]))
     total = len(events)
     kept = events[: input["limit"]] if "limit" in input else events
     return {
-        "events": [client.emit(event.model_dump(mode="json")) for event in kept],
+        "events": [client.emit(event) for _, _, event in kept],
         "count": len(kept),
         "total": total,
     }

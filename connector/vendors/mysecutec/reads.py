@@ -8,7 +8,6 @@ from typing import Any
 from connector.errors import BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
-from connector.threat import Threat
 from connector.vendors.mysecutec.api import (
     THREAT,
     THREATS,
@@ -25,7 +24,7 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 class Matches:
     """The threats a set of common filters selected, and the vendor's counts when it gave them."""
 
-    threats: list[Threat]
+    threats: list[dict[str, Any]]
     total: int | None = None
     unfiltered_total: int | None = None
 
@@ -92,7 +91,7 @@ def _threat_record(body: Any, path: str) -> dict[str, Any]:
 async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
     """Every threat matching the common and vendor filters, pages read concurrently."""
     found = await matching_threats(client, filters)
-    threats = [client.emit(threat.model_dump(mode="json")) for threat in found.threats]
+    threats = [client.emit(threat) for threat in found.threats]
     return {
         "threats": threats,
         "count": len(threats),
@@ -119,8 +118,7 @@ async def get_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, A
     """One threat by id."""
     record = await threat_request(client, "GET", input["threat_id"])
     assert record is not None, "a GET is sent even in a dry run"
-    threat = normalize_threat(record, include_raw=bool(input.get("include_raw")))
-    return {"threat": client.emit(threat.model_dump(mode="json"))}
+    return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
 
 
 async def check_connection(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:

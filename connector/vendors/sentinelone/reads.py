@@ -13,7 +13,8 @@ from connector.errors import VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
-from connector.vendors.sentinelone.mapping import needs_status_check, normalize_threat, threat_query
+from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
+from connector.vendors.sentinelone.threats import normalize_threat
 
 API = "/web/api/v2.1"
 THREATS = f"{API}/threats"
@@ -42,10 +43,10 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str
         total = _total(page.body) if total is None else total
         for record in page.records:
             threat = normalize_threat(record, include_raw=include_raw)
-            if statuses and threat.status not in statuses:
+            if statuses and threat["status"] not in statuses:
                 filtered_here = True  # the vendor's total counts threats dropped here
                 continue
-            threats.append(client.emit(threat.model_dump(mode="json")))
+            threats.append(client.emit(threat))
             if len(threats) == limit:
                 break
         if len(threats) == limit:

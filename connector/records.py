@@ -11,9 +11,11 @@ Schemas, and tests prove that every record a mapper builds validates against the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from connector.threat import (
     Attack,
@@ -35,30 +37,39 @@ from connector.threat import (
     Vulnerability,
 )
 
-Layout = tuple[tuple[str, Any, Callable[[], Any] | None], ...]
-"""(field, default, default factory) of each field of a model, in the model's order."""
+
+@dataclass(frozen=True)
+class Layout:
+    """A model's fields in its order with their defaults, and those whose default comes from a factory."""
+
+    name: str
+    template: dict[str, Any]
+    factories: tuple[tuple[str, Callable[[], Any]], ...]
 
 
 def _layout(model: type[BaseModel]) -> Layout:
-    return tuple(
-        (name, info.default if info.default_factory is None else None, info.default_factory)  # type: ignore[misc]
-        for name, info in model.model_fields.items()
+    fields = model.model_fields
+    return Layout(
+        name=model.__name__,
+        template={name: None if info.default is PydanticUndefined else info.default for name, info in fields.items()},
+        factories=tuple(
+            (name, info.default_factory)  # type: ignore[misc]
+            for name, info in fields.items()
+            if info.default_factory is not None
+        ),
     )
 
 
-def _build(layout: Layout, values: dict[str, Any], what: str) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    used = 0
-    for name, default, factory in layout:
-        if name in values:
-            record[name] = values[name]
-            used += 1
-        else:
-            # A fresh list per record: defaults must never be shared between records.
-            record[name] = factory() if factory is not None else default
-    if used != len(values):
-        unknown = sorted(set(values) - set(record))
-        raise TypeError(f"{what}: no field(s) {', '.join(unknown)}")
+def _build(layout: Layout, values: dict[str, Any]) -> dict[str, Any]:
+    # Copying the template and updating it keeps the model's key order whatever order values come in.
+    record = layout.template.copy()
+    record.update(values)
+    for name, factory in layout.factories:
+        if name not in values:
+            record[name] = factory()  # a fresh list per record: defaults are never shared
+    if len(record) != len(layout.template):
+        unknown = sorted(set(record) - set(layout.template))
+        raise TypeError(f"{layout.name}: no field(s) {', '.join(unknown)}")
     return record
 
 
@@ -79,17 +90,17 @@ def threat(**values: Any) -> dict[str, Any]:
     values.setdefault("status", _STATUS_NAMES[status_id])
     values["kind"] = Kind(values["kind"]).value
     values["confidence_id"] = int(values.get("confidence_id", ConfidenceId.unknown))
-    return _build(_THREAT, values, "Threat")
+    return _build(_THREAT, values)
 
 
 def event(**values: Any) -> dict[str, Any]:
     """An Event record (``threat``, when given, is a :func:`threat` record)."""
-    return _build(_EVENT, values, "Event")
+    return _build(_EVENT, values)
 
 
 def resource(**values: Any) -> dict[str, Any]:
     """A Resource part."""
-    return _build(_RESOURCE, values, "Resource")
+    return _build(_RESOURCE, values)
 
 
 def observable(type: str, value: str, name: str | None = None) -> dict[str, Any]:
@@ -99,47 +110,47 @@ def observable(type: str, value: str, name: str | None = None) -> dict[str, Any]
 
 def vulnerability(**values: Any) -> dict[str, Any]:
     """A Vulnerability part."""
-    return _build(_VULNERABILITY, values, "Vulnerability")
+    return _build(_VULNERABILITY, values)
 
 
 def attack(**values: Any) -> dict[str, Any]:
     """An Attack part."""
-    return _build(_ATTACK, values, "Attack")
+    return _build(_ATTACK, values)
 
 
 def dns_record(**values: Any) -> dict[str, Any]:
     """A DnsRecord part."""
-    return _build(_DNS_RECORD, values, "DnsRecord")
+    return _build(_DNS_RECORD, values)
 
 
 def indicator(**values: Any) -> dict[str, Any]:
     """An Indicator part."""
-    return _build(_INDICATOR, values, "Indicator")
+    return _build(_INDICATOR, values)
 
 
 def change(**values: Any) -> dict[str, Any]:
     """A Change part."""
-    return _build(_CHANGE, values, "Change")
+    return _build(_CHANGE, values)
 
 
 def container(**values: Any) -> dict[str, Any] | None:
     """A Container part, or None when every value is null."""
-    return _build(_CONTAINER, values, "Container") if any(v is not None for v in values.values()) else None
+    return _build(_CONTAINER, values) if any(v is not None for v in values.values()) else None
 
 
 def cloud(**values: Any) -> dict[str, Any] | None:
     """A Cloud part, or None when every value is null."""
-    return _build(_CLOUD, values, "Cloud") if any(v is not None for v in values.values()) else None
+    return _build(_CLOUD, values) if any(v is not None for v in values.values()) else None
 
 
 def file(**values: Any) -> dict[str, Any] | None:
     """A File part, or None when every value is null."""
-    return _build(_FILE, values, "File") if any(v is not None for v in values.values()) else None
+    return _build(_FILE, values) if any(v is not None for v in values.values()) else None
 
 
 def process(**values: Any) -> dict[str, Any] | None:
     """A Process part, or None when every value is null."""
-    return _build(_PROCESS, values, "Process") if any(v is not None for v in values.values()) else None
+    return _build(_PROCESS, values) if any(v is not None for v in values.values()) else None
 
 
 def unique_observables(found: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from connector.hygiene import SPECIAL_ADDRESS_PATTERN
+
 
 class Kind(StrEnum):
     """Which OCSF finding class a record is."""
@@ -73,8 +75,6 @@ IpAddress = Annotated[str, WithJsonSchema(IP_SCHEMA)]
 """An IP address in the canonical form ``ipaddress`` writes (the mappers' hygiene ensures it)."""
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$"
 DOMAIN_PATTERN = r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$"
-SPECIAL_ADDRESS_PATTERN = r"^(127\.|169\.254\.|0\.0\.0\.0$|::1?$|fe[89ab][0-9a-f]:)"
-"""Loopback, link-local and unspecified addresses, which an observable never carries."""
 HASH_DIGITS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
 
 

@@ -126,7 +126,7 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
         keys = ", ".join(sorted(map(str, record)))[:200]
         raise BadVendorAnswer(f"{NAME}: threat: id: missing (keys: {keys})")
     status = combined_status(record)
-    label = clean.text(record.get("severity"), "vendor_severity")
+    label = clean.label(record.get("severity"), "vendor_severity", SEVERITY_BY_LABEL)
     score = clean.number(record.get("cvss_score"), "score", low=CVSS_RANGE[0], high=CVSS_RANGE[1])
     external_id = clean.text(record.get("external_id"), "title")
     cve = external_id if is_cve(external_id) else None

@@ -75,6 +75,11 @@ FLAT_MARKERS = frozenset(
     {"threatName", "classification", "agentComputerName", "fileContentHash", "agentIp", "resolved"}
 )
 """Fields only the flat shape has at the top level: one of them and no threatInfo means v2.0."""
+CONTAINER_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "containerInfo": (("id", "uid"), ("name", "name"), ("image", "image")),
+    "kubernetesInfo": (("cluster", "cluster"), ("namespace", "namespace"), ("pod", "pod"), ("node", "node")),
+}
+"""SentinelOne object -> (its field, the common Container field)."""
 SCORE_RANGE = (0.0, 10.0)
 """The v2.0 ``rank`` is a 0-10 score."""
 UNNAMED = "unnamed threat"
@@ -94,10 +99,7 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
         raise BadVendorAnswer(
             f"{NAME}: threat {vendor_id}: threatInfo: missing or not an object, and no field of the flat v2.0 shape"
         )
-    raw_confidence = info.get("confidenceLevel")
-    confidence = raw_confidence if raw_confidence in SEVERITY_BY_CONFIDENCE else clean.text(
-        raw_confidence, "vendor_severity"
-    )
+    confidence = clean.label(info.get("confidenceLevel"), "vendor_severity", SEVERITY_BY_CONFIDENCE)
     incident_status = clean.text(info.get("incidentStatus"), "vendor_status")
     verdict = clean.text(info.get("analystVerdict"), "verdict")
     status = STATUS_BY_INCIDENT_STATUS.get(incident_status or "", StatusId.unknown)
@@ -109,7 +111,7 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
     created = clean.timestamp(info.get("createdAt"), "created_at")
     updated = clean.timestamp(info.get("updatedAt"), "updated_at")
     threat_id = clean.ident(info.get("threatId"), "vendor_threat_id")
-    addresses = _addresses(agent, detection)
+    addresses = clean.ips(_addresses(agent, detection), "resources.ip")
     return records.threat(
         uid=f"{NAME}:{vendor_id}",
         vendor=NAME,
@@ -197,31 +199,35 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _endpoint(
-    record: dict[str, Any], agent: dict[str, Any], detection: dict[str, Any], computer: str | None, addresses: list[Any]
+    record: dict[str, Any], agent: dict[str, Any], detection: dict[str, Any], computer: str | None, addresses: list[str]
 ) -> dict[str, Any]:
-    container = clean.mapping(record.get("containerInfo"), "resources.container")
-    kubernetes = clean.mapping(record.get("kubernetesInfo"), "resources.container")
     return records.resource(
         uid=clean.ident(agent.get("agentId"), "resources.uid")
         or clean.ident(detection.get("agentUuid"), "resources.uid"),
         name=computer,
         type="endpoint",
         hostname=computer,
-        ip=clean.ips(addresses, "resources.ip"),
+        ip=addresses,
         os=_either(agent, detection, "agentOsName", "resources.os"),
         agent_version=_either(agent, detection, "agentVersion", "resources.agent_version"),
         machine_type=clean.text(agent.get("agentMachineType"), "resources.machine_type"),
-        container=records.container(
-            uid=clean.text(container.get("id"), "resources.container.uid"),
-            name=clean.text(container.get("name"), "resources.container.name"),
-            image=clean.text(container.get("image"), "resources.container.image"),
-            cluster=clean.text(kubernetes.get("cluster"), "resources.container.cluster"),
-            namespace=clean.text(kubernetes.get("namespace"), "resources.container.namespace"),
-            pod=clean.text(kubernetes.get("pod"), "resources.container.pod"),
-            node=clean.text(kubernetes.get("node"), "resources.container.node"),
-        ),
+        container=_container(record),
         cloud=_cloud(clean.mapping(detection.get("cloudProviders"), "resources.cloud")),
     )
+
+
+def _container(record: dict[str, Any]) -> dict[str, Any] | None:
+    """containerInfo and kubernetesInfo, when they say anything (most endpoints are no container)."""
+    values: dict[str, str] = {}
+    for part, fields in CONTAINER_FIELDS.items():
+        found = clean.mapping(record.get(part), "resources.container")
+        for key, name in fields:
+            value = found.get(key)
+            if value is not None:
+                value = clean.text(value, f"resources.container.{name}")
+                if value is not None:
+                    values[name] = value
+    return records.container(**values) if values else None
 
 
 def _either(agent: dict[str, Any], detection: dict[str, Any], key: str, field: str) -> str | None:
@@ -253,7 +259,7 @@ def _engines(info: dict[str, Any]) -> list[str]:
 
 
 def _observables(
-    info: dict[str, Any], computer: str | None, path: str | None, addresses: list[Any]
+    info: dict[str, Any], computer: str | None, path: str | None, addresses: list[str]
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for key in ("sha256", "sha1", "md5"):
@@ -265,7 +271,7 @@ def _observables(
         found.append(records.observable("file_path", path))
     if computer:
         found.append(records.observable("hostname", computer))
-    for address in clean.ips(addresses, "observables.ip", observable=True):
+    for address in clean.observable_ips(addresses, "observables.ip"):
         found.append(records.observable("ip", address))
     user = clean.text(info.get("processUser"), "observables.user")
     if user:

@@ -1,0 +1,155 @@
+"""Every record every mapper builds is valid by construction: it validates, in full and with format
+checking, against the JSON Schema generated from the models; and it is laid out as the model dumps it.
+
+Sources: the sandbox's data (clean, and every record damaged by the messy sandbox), and every real
+payload in ../shared/fixtures/real. Hypothesis cases are in tests/vendors/test_properties.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from connector import records
+from connector.catalog import schemas_dir
+from connector.errors import BadVendorAnswer
+from connector.sandbox import SandboxConfig, build_app
+from connector.schemas import SchemaStore
+from connector.threat import Event, Threat
+from connector.vendors.ciso_assistant.mapping import normalize_incident
+from connector.vendors.mysecutec.mapping import normalize_log
+from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
+from connector.vendors.nameshield.mapping import normalize_event
+from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
+
+STORE = SchemaStore([schemas_dir()])
+TOKEN = SandboxConfig().token
+SIZES = {"sentinelone": 400, "mysecutec": 300, "nameshield": 300, "ciso_assistant": 60}
+Mapper = Callable[..., dict[str, Any]]
+
+
+def assert_valid(record: dict[str, Any], schema: str) -> None:
+    """``record`` validates against ``schema`` in full; the first error otherwise, with its path."""
+    error = next(iter(STORE.validator(schema).iter_errors(record)), None)
+    assert error is None, f"{record.get('uid')}: {list(error.absolute_path)}: {error.message[:300]}"
+    assert json.loads(json.dumps(record)) == record, "JSON-ready: plain str/int/float/bool/None/list/dict"
+
+
+def map_all(mapper: Mapper, raw: list[Any], schema: str) -> tuple[int, int]:
+    """Map every record; each is valid or one BadVendorAnswer line. (mapped, refused)."""
+    mapped = refused = 0
+    for record in raw:
+        try:
+            out = mapper(record, include_raw=True)
+        except BadVendorAnswer as exc:
+            assert "\n" not in exc.message and exc.message.split(":")[0] in SIZES, exc.message
+            refused += 1
+            continue
+        assert_valid(out, schema)
+        mapped += 1
+    return mapped, refused
+
+
+async def _fetch(config: SandboxConfig) -> dict[str, list[Any]]:
+    """Every record of each simulator as served (one page each), plus the logs of some MySecutec threats."""
+    transport = httpx.ASGITransport(app=build_app(config))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
+        async def get(path: str, scheme: str, **params: Any) -> Any:
+            answer = await http.get(path, params=params, headers={"Authorization": f"{scheme} {TOKEN}"})
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        s1 = await get("/sentinelone/web/api/v2.1/threats", "ApiToken", limit=1000)
+        ms = await get("/mysecutec/tam/v1/threats/", "Bearer", limit=1000)
+        logs = [
+            entry
+            for threat in ms["threats"][:15]
+            if isinstance(threat.get("id"), str) and len(threat["id"]) == 36
+            for entry in (await get(f"/mysecutec/tam/v1/threats/{threat['id']}/logs", "Bearer"))["logs"]
+        ]
+        ns = await get("/nameshield/cti/v2/events", "Bearer", size=500)
+        ca = await get("/ciso_assistant/api/incidents/", "Token", limit=100)
+    return {"sentinelone": s1["data"], "mysecutec": ms["threats"], "logs": logs, "nameshield": ns["data"],
+            "ciso_assistant": ca["results"]}
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0], ids=["clean", "all-messy"])
+def test_every_sandbox_record_maps_to_a_valid_record_or_one_line(rate: float) -> None:
+    served = asyncio.run(_fetch(SandboxConfig(sizes=SIZES, rate_limits=False, messy=rate)))
+    results = {
+        "sentinelone": map_all(sentinelone_threat, served["sentinelone"], "threat.json"),
+        "mysecutec": map_all(mysecutec_threat, served["mysecutec"], "threat.json"),
+        "logs": map_all(normalize_log, served["logs"], "event.json"),
+        "nameshield": map_all(normalize_event, served["nameshield"], "event.json"),
+        "ciso_assistant": map_all(normalize_incident, served["ciso_assistant"], "threat.json"),
+    }
+    assert results["sentinelone"] == (400, 0), "even damaged, every SentinelOne record maps"
+    assert results["nameshield"] == (len(served["nameshield"]), 0) and len(served["nameshield"]) > 100
+    assert results["ciso_assistant"] == (60, 0)
+    assert results["logs"][0] > 15 and results["logs"][1] == 0
+    mapped, refused = results["mysecutec"]
+    assert mapped + refused == len(served["mysecutec"]) > 250
+    assert refused == 0 if rate == 0 else 0 < refused < 60, "only masked ids are refused"
+
+
+def _real(shared_dir: Path, vendor: str) -> list[Path]:
+    return sorted((shared_dir / "fixtures/real" / vendor).glob("*.json"))
+
+
+def _incidents(exchange: dict[str, Any]) -> list[dict[str, Any]]:
+    """The incident records (either face) in one recorded CISO Assistant answer."""
+    body = exchange["response"].get("body")
+    path = exchange["request"]["path"].split("?")[0]
+    if exchange["response"]["status"] >= 300 or not path.startswith("/api/incidents/") or not isinstance(body, dict):
+        return []
+    found = body["results"] if isinstance(body.get("results"), list) else [body]
+    # Metrics answers also come as results (of {name, value}): an incident has an id and a severity.
+    return [item for item in found if isinstance(item, dict) and "id" in item and "severity" in item]
+
+
+def test_every_real_payload_maps_to_a_valid_record(shared_dir: Path) -> None:
+    s1 = [record for path in _real(shared_dir, "sentinelone") for record in json.loads(path.read_text())["data"]]
+    assert map_all(sentinelone_threat, s1, "threat.json") == (6, 0)
+    ns = [json.loads(path.read_text()) for path in _real(shared_dir, "nameshield")]
+    assert map_all(normalize_event, [doc.get("data", doc) for doc in ns], "event.json") == (1, 0)
+    exchanges = [x for path in _real(shared_dir, "ciso_assistant") for x in json.loads(path.read_text())["exchanges"]]
+    incidents = [record for exchange in exchanges for record in _incidents(exchange)]
+    mapped, refused = map_all(normalize_incident, incidents, "threat.json")
+    assert mapped == len(incidents) > 30 and refused == 0
+
+
+def test_builders_lay_records_out_as_the_models_dump_them() -> None:
+    minimal = {"uid": "v:1", "vendor": "v", "vendor_id": "1", "kind": "detection", "title": "t",
+               "severity_id": 4, "status_id": 1}
+    built = records.threat(**minimal)
+    dumped = Threat.model_validate(minimal).model_dump(mode="json")
+    assert built == dumped and list(built) == list(dumped)
+    assert type(built["severity_id"]) is int and type(built["kind"]) is str
+    event = records.event(uid="v:e", vendor="v", vendor_id="e", type="x", time="2024-05-01T10:00:00Z", summary="s")
+    assert list(event) == list(Event.model_fields)
+    first, second = records.resource(), records.resource()
+    first["ip"].append("10.0.0.1")
+    assert second["ip"] == [], "defaults are never shared between records"
+    with pytest.raises(TypeError, match="Threat: no field"):
+        records.threat(**minimal, colour="red")
+
+
+def test_the_schema_refuses_what_hygiene_removes() -> None:
+    validator: Draft202012Validator = STORE.validator("threat.json")
+    base = records.threat(uid="v:1", vendor="v", vendor_id="1", kind="detection", title="t", severity_id=0,
+                          status_id=0)
+    bad_observables = [("ip", "127.0.0.1"), ("ip", "fe80::1"), ("ip", "10.0.0"), ("file_hash.sha1", "unknown"),
+                       ("file_hash.md5", "A" * 32), ("domain", "Example.COM"), ("email", "redacted"),
+                       ("url", "not a url")]
+    for kind, value in bad_observables:
+        assert not validator.is_valid({**base, "observables": [records.observable(kind, value)]}), (kind, value)
+    assert not validator.is_valid({**base, "resources": [records.resource(ip=["999.1.1.1"])]})
+    assert not validator.is_valid({**base, "created_at": "2024-05-01 10:00:00"})
+    assert validator.is_valid({**base, "resources": [records.resource(ip=["fe80::1", "127.0.0.1"])]})

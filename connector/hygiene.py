@@ -68,6 +68,7 @@ SPECIAL_ADDRESS_PATTERN = r"^(127\.|169\.254\.|0\.0\.0\.0$|::1?$|fe[89ab][0-9a-f
 refuses them with this same pattern)."""
 _SPECIAL_ADDRESS = re.compile(SPECIAL_ADDRESS_PATTERN)
 _NULL_LIKE_LONGEST = max(map(len, NULL_LIKES))
+IDENT_LONGEST = 256
 HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 """Hex digits -> the hash algorithm: a hash is typed by its length, whatever field it came in."""
 EPOCH_MILLIS_ABOVE = 100_000_000_000
@@ -121,10 +122,14 @@ def label(value: Any, field: str, known: Collection[str]) -> str | None:
 
 
 def ident(value: Any, field: str) -> str | None:
-    """An identifier: text that is not masked (``***``, ``<redacted>``, ``[hidden]``), else null."""
+    """An identifier: text that is neither masked (``***``, ``<redacted>``, ``[hidden]``) nor longer
+    than :data:`IDENT_LONGEST` characters (no vendor's ids are; it would flood every line naming it)."""
     found = text(value, field)
     if found is not None and _MASKED.fullmatch(found):
         drop(field, "a masked identifier")
+        return None
+    if found is not None and len(found) > IDENT_LONGEST:
+        drop(field, f"an identifier of {len(found)} characters (at most {IDENT_LONGEST})")
         return None
     return found
 

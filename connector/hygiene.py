@@ -80,6 +80,8 @@ _HEX = re.compile(r"[0-9a-f]+")
 _MASKED = re.compile(r"[*xX#•]{3,}|<[^<>]*>|\[\w*\]", re.IGNORECASE)
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(?!000000)\d{6})?Z")
 """What :func:`timestamp` writes: such a value is returned as it is."""
+_DIGITS = re.compile(r"[0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _EMAIL_LOCAL = re.compile(r"[^@\s]+")
 
@@ -131,7 +133,16 @@ def ident(value: Any, field: str) -> str | None:
     if found is not None and len(found) > IDENT_LONGEST:
         drop(field, f"an identifier of {len(found)} characters (at most {IDENT_LONGEST})")
         return None
+    if found is not None and _CONTROL.search(found):
+        drop(field, "control characters in an identifier")
+        return None
     return found
+
+
+def keys_of(record: dict[Any, Any]) -> str:
+    """The keys of a record, sorted, as they may appear in a one-line message (for a refusal)."""
+    listed = ", ".join(sorted(_CONTROL.sub("?", str(key)) for key in record))
+    return listed if len(listed) <= 200 else listed[:199] + "…"
 
 
 def number(value: Any, field: str, *, low: float | None = None, high: float | None = None) -> float | None:
@@ -372,7 +383,7 @@ def instant(value: Any, field: str) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, int | float | str) and not isinstance(value, bool):
-        moment = _epoch(value) if not isinstance(value, str) or value.strip().isdigit() else _iso(value)
+        moment = _epoch(value) if not isinstance(value, str) or _DIGITS.fullmatch(value.strip()) else _iso(value)
     if moment is None:
         drop(field, f"{str(value)[:60]!r} is not a timestamp (RFC 3339, 'yyyy-MM-dd HH:mm:ss' or epoch)")
         return None

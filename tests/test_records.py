@@ -13,33 +13,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
 from connector import records
-from connector.catalog import schemas_dir
 from connector.errors import BadVendorAnswer
-from connector.sandbox import SandboxConfig, build_app
-from connector.schemas import SchemaStore
+from connector.sandbox import SandboxConfig
 from connector.threat import Event, Threat
 from connector.vendors.ciso_assistant.mapping import normalize_incident
 from connector.vendors.mysecutec.mapping import normalize_log
 from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
+from tests.records_support import STORE, assert_valid, served_records
 
-STORE = SchemaStore([schemas_dir()])
-TOKEN = SandboxConfig().token
 SIZES = {"sentinelone": 400, "mysecutec": 300, "nameshield": 300, "ciso_assistant": 60}
 Mapper = Callable[..., dict[str, Any]]
-
-
-def assert_valid(record: dict[str, Any], schema: str) -> None:
-    """``record`` validates against ``schema`` in full; the first error otherwise, with its path."""
-    error = next(iter(STORE.validator(schema).iter_errors(record)), None)
-    assert error is None, f"{record.get('uid')}: {list(error.absolute_path)}: {error.message[:300]}"
-    assert json.loads(json.dumps(record)) == record, "JSON-ready: plain str/int/float/bool/None/list/dict"
 
 
 def map_all(mapper: Mapper, raw: list[Any], schema: str) -> tuple[int, int]:
@@ -57,32 +46,9 @@ def map_all(mapper: Mapper, raw: list[Any], schema: str) -> tuple[int, int]:
     return mapped, refused
 
 
-async def _fetch(config: SandboxConfig) -> dict[str, list[Any]]:
-    """Every record of each simulator as served (one page each), plus the logs of some MySecutec threats."""
-    transport = httpx.ASGITransport(app=build_app(config))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
-        async def get(path: str, scheme: str, **params: Any) -> Any:
-            answer = await http.get(path, params=params, headers={"Authorization": f"{scheme} {TOKEN}"})
-            assert answer.status_code == 200, answer.text
-            return answer.json()
-
-        s1 = await get("/sentinelone/web/api/v2.1/threats", "ApiToken", limit=1000)
-        ms = await get("/mysecutec/tam/v1/threats/", "Bearer", limit=1000)
-        logs = [
-            entry
-            for threat in ms["threats"][:15]
-            if isinstance(threat.get("id"), str) and len(threat["id"]) == 36
-            for entry in (await get(f"/mysecutec/tam/v1/threats/{threat['id']}/logs", "Bearer"))["logs"]
-        ]
-        ns = await get("/nameshield/cti/v2/events", "Bearer", size=500)
-        ca = await get("/ciso_assistant/api/incidents/", "Token", limit=100)
-    return {"sentinelone": s1["data"], "mysecutec": ms["threats"], "logs": logs, "nameshield": ns["data"],
-            "ciso_assistant": ca["results"]}
-
-
 @pytest.mark.parametrize("rate", [0.0, 1.0], ids=["clean", "all-messy"])
 def test_every_sandbox_record_maps_to_a_valid_record_or_one_line(rate: float) -> None:
-    served = asyncio.run(_fetch(SandboxConfig(sizes=SIZES, rate_limits=False, messy=rate)))
+    served = asyncio.run(served_records(SandboxConfig(sizes=SIZES, rate_limits=False, messy=rate)))
     results = {
         "sentinelone": map_all(sentinelone_threat, served["sentinelone"], "threat.json"),
         "mysecutec": map_all(mysecutec_threat, served["mysecutec"], "threat.json"),

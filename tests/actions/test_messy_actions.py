@@ -16,7 +16,7 @@ from connector.connections import sandbox_connection
 from connector.envelope import Envelope
 from connector.runner import run_action
 from connector.sandbox import SandboxConfig, build_app
-from tests.test_records import assert_valid
+from tests.records_support import assert_valid
 
 SIZES = {"sentinelone": 150, "mysecutec": 150, "nameshield": 150, "ciso_assistant": 40}
 

@@ -13,14 +13,14 @@ import pytest
 
 from connector.sandbox import SandboxConfig
 from connector.sandbox.messy import mess_up, s1_flat
-from tests.test_records import _fetch
+from tests.records_support import served_records
 
 SIZES = {"sentinelone": 300, "mysecutec": 200, "nameshield": 200, "ciso_assistant": 100}
 CONNECTOR = str(Path(sys.executable).parent / "connector")
 
 
 def _served(**options: Any) -> dict[str, list[Any]]:
-    return asyncio.run(_fetch(SandboxConfig(sizes=SIZES, rate_limits=False, **options)))
+    return asyncio.run(served_records(SandboxConfig(sizes=SIZES, rate_limits=False, **options)))
 
 
 def test_the_same_seed_serves_the_same_damage_and_zero_serves_clean_records() -> None:

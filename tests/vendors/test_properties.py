@@ -29,7 +29,7 @@ from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_th
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
 from tests.conftest import SHARED
-from tests.test_records import _fetch, assert_valid
+from tests.records_support import assert_valid, served_records
 
 MAPPERS: dict[str, tuple[Callable[..., dict[str, Any]], str]] = {
     "sentinelone": (sentinelone_threat, "threat.json"),
@@ -46,7 +46,7 @@ SETTINGS = settings(
 
 def _seeds() -> dict[str, list[dict[str, Any]]]:
     sizes = {"sentinelone": 8, "mysecutec": 8, "nameshield": 8, "ciso_assistant": 8}
-    served = asyncio.run(_fetch(SandboxConfig(sizes=sizes, rate_limits=False)))
+    served = asyncio.run(served_records(SandboxConfig(sizes=sizes, rate_limits=False)))
     seeds = {vendor: list(found[:8]) for vendor, found in served.items()}
     seeds["sentinelone"] += [s1_flat(copy.deepcopy(record), random.Random(1)) for record in seeds["sentinelone"][:2]]
     real = SHARED / "fixtures/real"

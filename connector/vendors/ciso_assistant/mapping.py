@@ -98,7 +98,7 @@ def severity_value(raw: Any) -> int | None:
         return raw if raw in SEVERITY_LABELS else None
     if isinstance(raw, str):
         text = raw.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return severity_value(int(text))
         return _SEVERITY_BY_TEXT.get(text.casefold())
     return None
@@ -196,7 +196,7 @@ def normalize_incident(record: Any, *, include_raw: bool = False) -> dict[str, A
         raise BadVendorAnswer(f"{NAME}: incident: expected an object, got {type(record).__name__}")
     vendor_id = clean.ident(record.get("id"), "vendor_id")
     if vendor_id is None:
-        keys = ", ".join(sorted(map(str, record)))[:200]
+        keys = clean.keys_of(record)
         raise BadVendorAnswer(f"{NAME}: incident: id: missing (keys: {keys})")
     raw_severity, raw_status = record.get("severity"), record.get("status")
     severity = severity_value(raw_severity)

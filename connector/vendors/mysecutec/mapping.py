@@ -123,14 +123,16 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
         raise BadVendorAnswer(f"{NAME}: threat: expected an object, got {type(record).__name__}")
     vendor_id = clean.ident(record.get("id"), "vendor_id")
     if vendor_id is None:
-        keys = ", ".join(sorted(map(str, record)))[:200]
+        keys = clean.keys_of(record)
         raise BadVendorAnswer(f"{NAME}: threat: id: missing (keys: {keys})")
     status = combined_status(record)
     label = clean.label(record.get("severity"), "vendor_severity", SEVERITY_BY_LABEL)
     score = clean.number(record.get("cvss_score"), "score", low=CVSS_RANGE[0], high=CVSS_RANGE[1])
     external_id = clean.text(record.get("external_id"), "title")
     cve = external_id if is_cve(external_id) else None
-    module = clean.mapping(record.get("tech_solution"), "vulnerabilities").get("license_module_slug")
+    module = clean.text(
+        clean.mapping(record.get("tech_solution"), "vulnerabilities").get("license_module_slug"), "vulnerabilities"
+    )
     return records.threat(
         uid=f"{NAME}:{vendor_id}",
         vendor=NAME,
@@ -185,7 +187,9 @@ def _observables(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [records.observable(observable_type, value, "asset")] if value else []
 
 
-def _vulnerabilities(record: dict[str, Any], cve: str | None, score: float | None, module: Any) -> list[dict[str, Any]]:
+def _vulnerabilities(
+    record: dict[str, Any], cve: str | None, score: float | None, module: str | None
+) -> list[dict[str, Any]]:
     vector = clean.text(record.get("cvss_vector"), "vulnerabilities.cvss_vector")
     if cve is None and score is None and vector is None:
         return []
@@ -201,7 +205,7 @@ def normalize_log(entry: Any, *, include_raw: bool = False) -> dict[str, Any]:
         raise BadVendorAnswer(f"{NAME}: threat log entry: expected an object, got {type(entry).__name__}")
     log_id = clean.ident(entry.get("id"), "vendor_id")
     if log_id is None:
-        keys = ", ".join(sorted(map(str, entry)))[:200]
+        keys = clean.keys_of(entry)
         raise BadVendorAnswer(f"{NAME}: threat log entry: id: missing (keys: {keys})")
     time = clean.timestamp(entry.get("created_at"), "time")
     if time is None:

@@ -61,7 +61,7 @@ def normalize_event(record: Any, *, include_raw: bool = False) -> dict[str, Any]
         raise BadVendorAnswer(f"{NAME}: event: expected an object, got {type(record).__name__}")
     vendor_id = clean.ident(record.get("id"), "vendor_id")
     if vendor_id is None:
-        keys = ", ".join(sorted(map(str, record)))[:200]
+        keys = clean.keys_of(record)
         raise BadVendorAnswer(f"{NAME}: event: id: missing (keys: {keys})")
     domain = clean.domain(record.get("domain"), "indicators.domain")
     if domain is None:
@@ -144,7 +144,9 @@ def _dns_record(item: dict[str, Any]) -> dict[str, Any]:
 def _observables(domain: str, observed: dict[str, Any]) -> list[dict[str, Any]]:
     """The domain, each DNS record's ip and name, the owner's e-mail and the website URLs; each value once."""
     found = [records.observable("domain", domain, "domain")]
-    for item in observed.get("dns_records") or []:
+    listed = observed.get("dns_records")
+    # The indicator notes what is dropped from the DNS records; here they are only read again.
+    for item in listed if isinstance(listed, list) else [listed]:
         if isinstance(item, dict):
             address = clean.ip(item.get("ip"), "observables.ip", observable=True)
             if address:

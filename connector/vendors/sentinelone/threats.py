@@ -93,7 +93,7 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
     info, agent, detection = _parts(record)
     vendor_id = clean.ident(record.get("id"), "vendor_id") or clean.ident(info.get("threatId"), "vendor_id")
     if vendor_id is None:
-        keys = ", ".join(sorted(map(str, record)))[:200]
+        keys = clean.keys_of(record)
         raise BadVendorAnswer(f"{NAME}: threat: id: missing (neither id nor threatInfo.threatId; keys: {keys})")
     if not info:
         raise BadVendorAnswer(

@@ -1,9 +1,7 @@
 """Value hygiene for every vendor's mapping: clean each value, or drop it and say why.
 
-Real answers are messier than vendor documentation: nulls spelled as strings, several addresses
-joined into one string, values that are not what the field says, numbers as strings, scalars where
-objects are documented. Mappers pass every value they emit through one of the cleaners below,
-which return the value in its canonical form, or an empty result when there is none:
+Real answers are messier than vendor documentation. Mappers pass every value they emit through
+one of the cleaners below, which return it in its canonical form, or an empty result:
 
 - a null spelled as text (``""``, ``"None"``, ``"null"``, ``"N/A"``, ``"-"``, ``"nil"``) is null
   and nothing is dropped;
@@ -64,22 +62,20 @@ def drop(field: str, rule: str) -> None:
 NULL_LIKES = frozenset({"", "none", "null", "nil", "n/a", "-"})
 """Texts that tools between the vendor and us write for a missing value (compared case-folded)."""
 SPECIAL_ADDRESS_PATTERN = r"^(127\.|169\.254\.|0\.0\.0\.0$|::1?$|fe[89ab][0-9a-f]:)"
-"""Loopback, link-local and unspecified addresses in canonical form (the schema of observables
-refuses them with this same pattern)."""
+"""Loopback, link-local and unspecified addresses in canonical form (observables' schema uses it too)."""
 _SPECIAL_ADDRESS = re.compile(SPECIAL_ADDRESS_PATTERN)
 _NULL_LIKE_LONGEST = max(map(len, NULL_LIKES))
 IDENT_LONGEST = 256
 HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 """Hex digits -> the hash algorithm: a hash is typed by its length, whatever field it came in."""
-EPOCH_MILLIS_ABOVE = 100_000_000_000
-"""An epoch number above this (year 5138 in seconds) is in milliseconds (March 1973 in ms)."""
+EPOCH_MILLIS_ABOVE = 100_000_000_000  # as seconds the year 5138, as milliseconds March 1973
 
 _LIST_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
 _HEX = re.compile(r"[0-9a-f]+")
 _MASKED = re.compile(r"[*xX#•]{3,}|<[^<>]*>|\[\w*\]", re.IGNORECASE)
-_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(?!000000)\d{6})?Z")
-"""What :func:`timestamp` writes: such a value is returned as it is."""
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(?!000000)\d{6})?Z")  # timestamp()'s own form
+_FLAGS = frozenset({"true", "false", "1", "0"})
 _DIGITS = re.compile(r"[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
@@ -92,11 +88,8 @@ def _type_name(value: Any) -> str:
 
 def is_null(value: Any) -> bool:
     """Whether ``value`` means "no value": None, or a null spelled as text."""
-    if value is None:
-        return True
-    if value.__class__ is not str or len(value) > _NULL_LIKE_LONGEST + 8:
-        return False
-    return bool(value.strip().casefold() in NULL_LIKES)
+    # Padding aside, a null-like text is short: longer ones are never case-folded.
+    return value is None or (isinstance(value, str) and len(value) < 16 and value.strip().casefold() in NULL_LIKES)
 
 
 def text(value: Any, field: str) -> str | None:
@@ -161,8 +154,7 @@ def number(value: Any, field: str, *, low: float | None = None, high: float | No
         drop(field, f"{_type_name(value)} {str(value)[:40]!r} is not a number")
         return None
     if (low is not None and found < low) or (high is not None and found > high):
-        drop(field, f"{found:g} is outside {low:g}..{high:g}" if low is not None and high is not None
-             else f"{found:g} is out of range")
+        drop(field, f"{found:g} is out of range ({low} to {high})")
         return None
     return found
 
@@ -182,10 +174,8 @@ def flag(value: Any, field: str) -> bool | None:
     """A boolean; ``"true"``/``"false"`` and 0/1 are read, anything else dropped."""
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, str) and value.strip().casefold() in {"true", "false", "1", "0"}:
-        return value.strip().casefold() in {"true", "1"}
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
+    if str(value).strip().casefold() in _FLAGS:
+        return str(value).strip().casefold() in {"true", "1"}
     if not is_null(value):
         drop(field, f"{_type_name(value)} is not a boolean")
     return None
@@ -368,15 +358,14 @@ def timestamp(value: Any, field: str) -> str | None:
     """
     if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
         return value
-    moment = instant(value, field)
+    moment = _instant(value, field)
     if moment is None:
         return None
     written = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{written}.{moment.microsecond:06d}Z" if moment.microsecond else f"{written}Z"
 
 
-def instant(value: Any, field: str) -> datetime | None:
-    """An aware UTC datetime from any form :func:`timestamp` reads, or null (the value dropped)."""
+def _instant(value: Any, field: str) -> datetime | None:
     if is_null(value):
         return None
     moment: datetime | None = None

@@ -259,8 +259,9 @@ def _vulnerability(item: dict[str, Any], threat: dict[str, Any]) -> dict[str, An
     version = re.match(r"CVSS:(\d\.\d)/", vector or "")
     if score is not None and version:
         cve["cvss"] = [{"base_score": score, "version": version.group(1), "vector_string": vector}]
-    return {"cve": cve, "title": threat["title"], "desc": threat["description"],
-            "severity": SEVERITY_CAPTIONS[threat["severity_id"]]}
+    found = {"cve": cve, "title": threat["title"], "desc": threat["description"],
+             "severity": SEVERITY_CAPTIONS[threat["severity_id"]]}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def _enrichments(threat: dict[str, Any]) -> list[dict[str, Any]]:

@@ -78,6 +78,8 @@ _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(?!000000)\d{6})
 _FLAGS = frozenset({"true", "false", "1", "0"})
 _DIGITS = re.compile(r"[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_DOMAIN = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))+")
+_SPACE = re.compile(r"\s")
 _URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _EMAIL_LOCAL = re.compile(r"[^@\s]+")
 
@@ -304,6 +306,8 @@ def _domain(found: str) -> str | None:
     name = found.rstrip(".").lower()
     if "." not in name or _parse_ip(name) is not None:
         return None
+    if _PLAIN_DOMAIN.fullmatch(name) and "xn--" not in name and len(name) <= 253:
+        return name  # plain ASCII labels are their own A-labels: idna is for the others (and is slow)
     try:
         return idna.encode(name, uts46=True).decode("ascii")
     except idna.IDNAError:
@@ -343,7 +347,7 @@ def url(value: Any, field: str) -> str | None:
         parts = urlsplit(found)
     except ValueError:
         parts = None
-    if parts is None or not _URL_SCHEME.fullmatch(parts.scheme) or not parts.netloc or any(c.isspace() for c in found):
+    if parts is None or not _URL_SCHEME.fullmatch(parts.scheme) or not parts.netloc or _SPACE.search(found):
         drop(field, f"{found[:60]!r} is not an absolute URL")
         return None
     return found

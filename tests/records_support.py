@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import httpx
+from jsonschema import Draft202012Validator, FormatChecker
+from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 
 from connector.catalog import schemas_dir
+from connector.ocsf import VERSION, profiles_of
 from connector.sandbox import SandboxConfig, build_app
 from connector.schemas import SchemaStore
 
@@ -43,3 +47,24 @@ async def served_records(config: SandboxConfig) -> dict[str, list[Any]]:
         ca = await get("/ciso_assistant/api/incidents/", "Token", limit=100)
     return {"sentinelone": s1["data"], "mysecutec": ms["threats"], "logs": logs, "nameshield": ns["data"],
             "ciso_assistant": ca["results"]}
+
+
+CLASS_NAMES = {2004: "detection_finding", 2002: "vulnerability_finding", 2005: "incident_finding"}
+
+
+@cache
+def _embedded() -> OcsfJsonSchemaEmbedded:
+    return OcsfJsonSchemaEmbedded(get_ocsf_schema(VERSION))
+
+
+@cache
+def _validator(class_uid: int, profiles: tuple[str, ...]) -> Draft202012Validator:
+    schema = _embedded().get_class_schema(CLASS_NAMES[class_uid], list(profiles))
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def assert_ocsf(event: dict[str, Any]) -> None:
+    """``event`` validates against the official schema of its class and profiles."""
+    validator = _validator(event["class_uid"], tuple(profiles_of(event)))
+    error = next(iter(validator.iter_errors(event)), None)
+    assert error is None, f"{event['metadata']['uid']}: {list(error.absolute_path)}: {error.message[:300]}"

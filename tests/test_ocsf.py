@@ -11,48 +11,26 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
-from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 
 from connector.errors import BadVendorAnswer
-from connector.ocsf import VERSION, NotAFinding, profiles_of, to_ocsf
+from connector.ocsf import NotAFinding, to_ocsf
 from connector.sandbox import SandboxConfig
 from connector.vendors.ciso_assistant.mapping import normalize_incident
 from connector.vendors.mysecutec.mapping import normalize_log
 from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
-from tests.records_support import served_records
+from tests.records_support import assert_ocsf, served_records
 
-CLASS_NAMES = {2004: "detection_finding", 2002: "vulnerability_finding", 2005: "incident_finding"}
 SIZES = {"sentinelone": 300, "mysecutec": 300, "nameshield": 300, "ciso_assistant": 60}
 MAPPERS = {
     "sentinelone": sentinelone_threat, "mysecutec": mysecutec_threat, "nameshield": normalize_event,
     "ciso_assistant": normalize_incident,
 }
-
-
-@cache
-def _embedded() -> OcsfJsonSchemaEmbedded:
-    return OcsfJsonSchemaEmbedded(get_ocsf_schema(VERSION))
-
-
-@cache
-def _validator(class_uid: int, profiles: tuple[str, ...]) -> Draft202012Validator:
-    schema = _embedded().get_class_schema(CLASS_NAMES[class_uid], list(profiles))
-    return Draft202012Validator(schema, format_checker=FormatChecker())
-
-
-def assert_ocsf(event: dict[str, Any]) -> None:
-    """``event`` validates against the official schema of its class and profiles."""
-    validator = _validator(event["class_uid"], tuple(profiles_of(event)))
-    error = next(iter(validator.iter_errors(event)), None)
-    assert error is None, f"{event['metadata']['uid']}: {list(error.absolute_path)}: {error.message[:300]}"
 
 
 def _events(vendor: str, records: list[Any]) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Property tests: documented vendor records, damaged in every way hypothesis finds (keys dropped,
 values nulled or spelled "None", types swapped, strings joined, odd unicode), always map to a record
 that validates in full against the schema, or to one BadVendorAnswer line; never another exception.
+A mapped finding is also a valid OCSF event.
 
 Seeds are records as the sandbox serves them and, when ../shared is there, the real payloads.
 Derandomized, so every run tries the same cases.
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.errors import BadVendorAnswer
+from connector.ocsf import to_ocsf
 from connector.sandbox import SandboxConfig
 from connector.sandbox.messy import s1_flat
 from connector.vendors.ciso_assistant.mapping import normalize_incident
@@ -29,7 +31,7 @@ from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_th
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
 from tests.conftest import SHARED
-from tests.records_support import assert_valid, served_records
+from tests.records_support import assert_ocsf, assert_valid, served_records
 
 MAPPERS: dict[str, tuple[Callable[..., dict[str, Any]], str]] = {
     "sentinelone": (sentinelone_threat, "threat.json"),
@@ -135,6 +137,8 @@ def _maps_or_refuses(vendor: str, record: Any) -> None:
         assert "\n" not in exc.message and len(exc.message) < 400, exc.message
         return
     assert_valid(out, schema)
+    if vendor != "logs":  # a threat log entry is no finding
+        assert_ocsf(to_ocsf(out))
 
 
 @pytest.mark.parametrize("vendor", sorted(MAPPERS))

@@ -111,6 +111,21 @@ def s1_scalars(record: Record, rng: random.Random) -> Record:
     return record
 
 
+def s1_missing(record: Record, rng: random.Random) -> Record:
+    """Newer keys missing (as older agents and consoles answer), a very long name, non-ASCII text."""
+    for key in ("agentDetectionInfo", "containerInfo", "kubernetesInfo", "indicators"):
+        record.pop(key, None)
+    info = record.get("threatInfo")
+    if isinstance(info, dict):
+        for key in ("detectionEngines", "storyline", "classificationSource", "detectionType", "fileSize"):
+            info.pop(key, None)
+        info["threatName"] = rng.choice((LONG_TEXT, *NON_ASCII))
+    agent = record.get("agentRealtimeInfo")
+    if isinstance(agent, dict):
+        agent["agentComputerName"] = rng.choice(NON_ASCII)
+    return record
+
+
 def s1_masked(record: Record, rng: random.Random) -> Record:
     """The id masked by a tool in between (threatInfo.threatId still holds it)."""
     record["id"] = "*" * 18
@@ -204,7 +219,7 @@ def ca_missing(record: Record, rng: random.Random) -> Record:
 
 
 MUTATORS: dict[str, tuple[Mutator, ...]] = {
-    "sentinelone": (s1_flat, s1_addresses, s1_words, s1_scalars, s1_masked),
+    "sentinelone": (s1_flat, s1_addresses, s1_words, s1_scalars, s1_missing, s1_masked),
     "mysecutec": (ms_values, ms_asset, ms_missing),
     "nameshield": (ns_observed, ns_shapes),
     "ciso_assistant": (ca_values, ca_missing),

@@ -212,7 +212,7 @@ def texts(value: Any, field: str) -> list[str]:
     items = value if isinstance(value, list) else [value]
     found: list[str] = []
     for item in items:
-        if isinstance(item, str):
+        if isinstance(item, str) and ("," in item or ";" in item or "\n" in item):
             found.extend(part for part in _LIST_SEPARATORS.split(item.strip()) if not is_null(part))
         else:
             one = text(item, field)

@@ -182,7 +182,7 @@ def _description(classification: str | None, confidence: str | None, computer: s
 
 def _basename(path: str) -> str | None:
     # Windows and POSIX paths alike: the agent reports both.
-    return re.split(r"[\\/]", path)[-1] or None
+    return path[max(path.rfind("/"), path.rfind("\\")) + 1 :] or None
 
 
 def _addresses(agent: dict[str, Any], detection: dict[str, Any]) -> list[Any]:

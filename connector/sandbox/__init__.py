@@ -2,7 +2,8 @@
 
 Each vendor's simulator lives in ``connector/sandbox/<vendor>`` and exposes ``create_app(*, seed,
 size, token, rate_limit)``; :func:`build_app` mounts them under ``/<vendor>`` (SentinelOne's threats are
-at ``/sentinelone/web/api/v2.1/threats``) behind :class:`~connector.sandbox.faults.FaultInjector`.
+at ``/sentinelone/web/api/v2.1/threats``) behind :class:`~connector.sandbox.faults.FaultInjector`, each
+behind :class:`~connector.sandbox.messy.MessyRecords` when ``messy`` asks for damaged records.
 :func:`running_sandbox` serves that app with uvicorn on an ephemeral port for the duration of a
 ``with`` block; :func:`serve` serves it until interrupted (the ``connector sandbox`` command).
 """

@@ -312,3 +312,37 @@ def test_vendor_filters_win_over_common_filters() -> None:
 )
 def test_common_severity_filter_value_by_value(severity: list[str], levels: str) -> None:
     assert threat_query({"severity": severity}) == {"confidenceLevels": levels}
+
+
+def test_the_older_flat_v2_0_shape_is_mapped_field_by_field() -> None:
+    flat = {
+        "id": "1001", "threatName": "invoice.exe", "classification": "Ransomware", "classificationSource": "Cloud",
+        "agentComputerName": "LAPTOP-7", "agentId": "55", "agentIp": "192.0.2.10, fe80::1", "agentOsType": "windows",
+        "agentVersion": "2.6.1", "agentMachineType": "laptop", "fileContentHash": "A" * 40,
+        "filePath": "C:\\Users\\x\\invoice.exe", "createdAt": "2018-02-27T04:49:26.257525Z",
+        "updatedAt": "2018-02-28 10:00:00", "mitigationStatus": "mitigated", "resolved": True,
+        "markedAsBenign": False, "rank": 7, "username": "LAPTOP-7\\x", "engines": "reputation, pre_execution",
+        "commandLineArguments": "invoice.exe /silent",
+    }
+    threat = normalize_threat(flat)
+    assert (threat["uid"], threat["title"]) == ("sentinelone:1001", "invoice.exe")
+    assert threat["classification"] == "Ransomware"
+    assert (threat["status"], threat["vendor_status"], threat["disposition"]) == ("resolved", "resolved", "mitigated")
+    assert (threat["score"], threat["detection_engines"]) == (7.0, ["reputation", "pre_execution"])
+    assert (threat["created_at"], threat["updated_at"]) == ("2018-02-27T04:49:26.257525Z", "2018-02-28T10:00:00Z")
+    (endpoint,) = threat["resources"]
+    assert (endpoint["uid"], endpoint["hostname"], endpoint["ip"]) == ("55", "LAPTOP-7", ["192.0.2.10", "fe80::1"])
+    assert (endpoint["os"], endpoint["agent_version"], endpoint["machine_type"]) == ("windows", "2.6.1", "laptop")
+    assert threat["file"] == {"name": "invoice.exe", "path": "C:\\Users\\x\\invoice.exe", "size": None}
+    assert threat["process"] == {"command_line": "invoice.exe /silent", "user": "LAPTOP-7\\x", "parent_name": None}
+    assert [(o["type"], o["value"]) for o in threat["observables"]] == [
+        ("file_hash.sha1", "a" * 40), ("file_path", "C:\\Users\\x\\invoice.exe"), ("hostname", "LAPTOP-7"),
+        ("ip", "192.0.2.10"), ("user", "LAPTOP-7\\x"),
+    ]
+    assert normalize_threat({**flat, "markedAsBenign": True})["status"] == "suppressed"
+
+
+def test_threat_id_is_surfaced_when_it_differs_from_id() -> None:
+    record = {"id": "1", "threatInfo": {"threatId": "2", "threatName": "x"}}
+    assert normalize_threat(record)["vendor_threat_id"] == "2"
+    assert normalize_threat({"id": "***", "threatInfo": {"threatId": "2"}})["uid"] == "sentinelone:2"

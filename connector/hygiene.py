@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import idna
-
 
 @dataclass(frozen=True)
 class Dropped:
@@ -308,6 +306,8 @@ def _domain(found: str) -> str | None:
         return None
     if _PLAIN_DOMAIN.fullmatch(name) and "xn--" not in name and len(name) <= 253:
         return name  # plain ASCII labels are their own A-labels: idna is for the others (and is slow)
+    import idna  # here, not at the top: its tables cost start-up time most runs never need
+
     try:
         return idna.encode(name, uts46=True).decode("ascii")
     except idna.IDNAError:

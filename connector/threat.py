@@ -11,14 +11,20 @@ two drift.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+    model_validator,
+)
 
-from connector.errors import BadVendorAnswer
+from connector.hygiene import SPECIAL_ADDRESS_PATTERN
 
 
 class Kind(StrEnum):
@@ -64,8 +70,51 @@ class ConfidenceId(IntEnum):
     other = 99
 
 
+IP_SCHEMA: dict[str, Any] = {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+IpAddress = Annotated[str, WithJsonSchema(IP_SCHEMA)]
+"""An IP address in the canonical form ``ipaddress`` writes (the mappers' hygiene ensures it)."""
+URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$"
+DOMAIN_PATTERN = r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$"
+HASH_DIGITS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+
+
+def _value_rule(kind: str, rule: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {"type": {"const": kind}}}, "then": {"properties": {"value": rule}}}
+
+
+OBSERVABLE_RULES: list[JsonValue] = [
+    *(_value_rule(f"file_hash.{name}", {"pattern": f"^[0-9a-f]{{{digits}}}$"}) for name, digits in HASH_DIGITS.items()),
+    _value_rule("ip", {**IP_SCHEMA, "not": {"pattern": SPECIAL_ADDRESS_PATTERN}}),
+    _value_rule("domain", {"pattern": DOMAIN_PATTERN}),
+    _value_rule("email", {"format": "email", "pattern": r"^[^@\s]+@[a-z0-9_-]+(\.[a-z0-9_-]+)+$"}),
+    _value_rule("url", {"pattern": URL_PATTERN}),
+]
+"""What each observable type's value must look like, as JSON Schema conditions on ``value``."""
+
+
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Container(_Part):
+    """The container, and the Kubernetes workload, a resource runs in."""
+
+    uid: str | None = None
+    name: str | None = None
+    image: str | None = None
+    cluster: str | None = None
+    namespace: str | None = None
+    pod: str | None = None
+    node: str | None = None
+
+
+class Cloud(_Part):
+    """Where a resource runs in a cloud: provider, account, region and instance."""
+
+    provider: str | None = None
+    account_uid: str | None = None
+    region: str | None = None
+    instance_uid: str | None = None
 
 
 class Resource(_Part):
@@ -75,16 +124,42 @@ class Resource(_Part):
     name: str | None = None
     type: str | None = None
     hostname: str | None = None
-    ip: list[str] = Field(default_factory=list)
+    ip: list[IpAddress] = Field(default_factory=list)
     os: str | None = None
+    agent_version: str | None = Field(None, description="Version of the vendor's agent on the endpoint")
+    machine_type: str | None = Field(None, description="server, desktop, laptop, kubernetes node...")
+    container: Container | None = None
+    cloud: Cloud | None = None
 
 
 class Observable(_Part):
-    """A value worth pivoting on: a hash, an IP, a domain, a path, a user."""
+    """A value worth pivoting on: a hash, an IP, a domain, a path, a user.
+
+    Types: ``file_hash.<md5|sha1|sha256|sha512>``, ``ip``, ``domain``, ``hostname``, ``email``,
+    ``url``, ``file_path``, ``user``; the schema checks the value of the first six.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": OBSERVABLE_RULES})
 
     type: str
     value: str
     name: str | None = None
+
+
+class File(_Part):
+    """The file a detection is about."""
+
+    name: str | None = None
+    path: str | None = None
+    size: int | None = Field(None, ge=0, description="Bytes")
+
+
+class Process(_Part):
+    """The process a detection is about: its command line, its user and the process that started it."""
+
+    command_line: str | None = None
+    user: str | None = None
+    parent_name: str | None = None
 
 
 class Vulnerability(_Part):
@@ -108,7 +183,7 @@ class DnsRecord(_Part):
 
     type: str | None = None
     name: str | None = None
-    ip: str | None = None
+    ip: IpAddress | None = None
     country_code: str | None = None
 
 
@@ -150,9 +225,19 @@ class Threat(BaseModel):
     attacks: list[Attack] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
     assignee: str | None = None
-    url: str | None = None
+    url: Annotated[str, Field(pattern=URL_PATTERN)] | None = None
     vendor_severity: str | None = None
     vendor_status: str | None = None
+    classification: str | None = Field(None, description="The vendor's class of threat: Trojan, Ransomware, PUA...")
+    classification_source: str | None = Field(None, description="What classified it: Static, Cloud, Engine...")
+    detection_type: str | None = Field(None, description="static, dynamic... as the vendor says")
+    detection_engines: list[str] = Field(default_factory=list, description="The vendor's engines that detected it")
+    vendor_threat_id: str | None = Field(
+        None, description="The vendor's id of the threat itself, when the record's own id is another"
+    )
+    correlation_uid: str | None = Field(None, description="Groups related detections (SentinelOne storyline)")
+    file: File | None = None
+    process: Process | None = None
     raw: dict[str, Any] | None = None
 
     @model_validator(mode="before")
@@ -195,18 +280,6 @@ class Event(BaseModel):
     threat: Threat | None = None
     change: Change | None = None
     raw: dict[str, Any] | None = None
-
-
-@contextmanager
-def building(what: str) -> Iterator[None]:
-    """Build a common record from a vendor's answer: a value the model refuses becomes one line,
-    ``<what>: <field>: <rule>``, as a :class:`BadVendorAnswer` (the vendor answered oddly)."""
-    try:
-        yield
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        raise BadVendorAnswer(f"{what}: {field}: {error['msg']}") from None
 
 
 def schema_document(model: type[BaseModel], name: str) -> dict[str, Any]:

@@ -17,3 +17,14 @@ def shared_dir() -> Path:
             f"../shared is not beside the clone (looked in {SHARED}); vendor specs and real payloads unavailable"
         )
     return SHARED
+
+
+MESSY_RATE = 0.35
+"""The share of damaged records in the messy sandbox of the tests (seeded: the same records every run)."""
+
+
+@pytest.fixture(params=[0.0, MESSY_RATE], ids=["clean", "messy"])
+def messy_rate(request: pytest.FixtureRequest) -> float:
+    """Run the test on clean sandbox data, then on messy data (``SandboxConfig(messy=messy_rate)``)."""
+    rate: float = request.param
+    return rate

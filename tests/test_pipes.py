@@ -100,7 +100,8 @@ def test_an_envelope_piped_without_map_is_refused_with_a_hint() -> None:
             "--map NAME=JMESPATH, e.g. --map 'ids=output.threats[].vendor_id'")
     assert process.returncode == 2
     envelope = orjson.loads(process.stdout)
-    assert (envelope["status"], envelope["errors"]) == ("failed", [{"type": "bad_input", "message": hint, "item": None}])
+    assert envelope["status"] == "failed"
+    assert envelope["errors"] == [{"type": "bad_input", "message": hint, "item": None}]
     assert process.stderr.decode().splitlines() == [
         f"connector: {hint}", "connector: update_threat_status: failed; 0 requests, 0 pages, 0 retries, 0 ms",
     ]

@@ -1,144 +1,121 @@
-"""The record pipeline: records handed out as pages arrive, one bad record isolated, a failed page resumable.
+"""Every record every mapper builds is valid by construction: it validates, in full and with format
+checking, against the JSON Schema generated from the models; and it is laid out as the model dumps it.
 
-A test vendor (tests/plugins/paged) maps records naively, so that odd records make its mapper
-raise what real code raises; pages come from an in-memory transport that logs what was asked.
+Sources: the sandbox's data (clean, and every record damaged by the messy sandbox), and every real
+payload in ../shared/fixtures/real. Hypothesis cases are in tests/vendors/test_properties.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
-from connector.connections import Connection
-from connector.plugins import Host
-from connector.runner import arun_action, astream_action, stream_action
-from tests.plugins import paged
+from connector import records
+from connector.errors import BadVendorAnswer
+from connector.sandbox import SandboxConfig
+from connector.threat import Event, Threat
+from connector.vendors.ciso_assistant.mapping import normalize_incident
+from connector.vendors.mysecutec.mapping import normalize_log
+from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
+from connector.vendors.nameshield.mapping import normalize_event
+from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
+from tests.records_support import STORE, assert_valid, served_records
 
-GOOD = [{"id": f"g{n}", "name": f" threat {n} ", "severity": "high", "hosts": [{"name": f"h{n}"}]} for n in range(7)]
-BAD = {
-    "refused value": {"id": "b1", "name": "x", "severity": "unheard-of", "hosts": []},
-    "wrong type for an object": {"id": "b2", "name": "x", "severity": "low", "hosts": "h1,h2"},
-    "missing required key": {"name": "no id", "severity": "low", "hosts": []},
-    "list of scalars for objects": {"id": "b4", "name": "x", "severity": "low", "hosts": [1, 2]},
-    "value of the wrong type": {"id": "b5", "name": 12, "severity": "low", "hosts": []},
-}
-HOST = Host([paged], entry_points=False)
-
-
-class Pages:
-    """Serves ``records`` three to a page by cursor; pages in ``failing`` always answer 500."""
-
-    def __init__(self, records: list[dict[str, Any]], failing: frozenset[int] = frozenset()) -> None:
-        self.records, self.failing = records, failing
-        self.asked: list[int] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        page = int(request.url.params.get("cursor", "0"))
-        self.asked.append(page)
-        if page in self.failing:
-            return httpx.Response(500, json={"detail": "boom"})
-        items = self.records[page * 3:page * 3 + 3]
-        more = (page + 1) * 3 < len(self.records)
-        return httpx.Response(200, json={"items": items, "pagination": {"nextCursor": str(page + 1) if more else None}})
+SIZES = {"sentinelone": 400, "mysecutec": 300, "nameshield": 300, "ciso_assistant": 60}
+Mapper = Callable[..., dict[str, Any]]
 
 
-def run(pages: Pages, input: dict[str, Any] | None = None, **options: Any) -> Any:
-    async def no_sleep(_: float) -> None:
-        return None
-
-    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
-    return asyncio.run(arun_action("get_threats", input or {}, connection=connection, host=HOST,
-                                   transport=httpx.MockTransport(pages), sleep=no_sleep, **options))
-
-
-@pytest.fixture(autouse=True)
-def token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PAGED_TOKEN", "paged-secret-token")
-
-
-def ids(envelope: Any) -> list[str]:
-    return [threat["vendor_id"] for threat in envelope.output["threats"]]
+def map_all(mapper: Mapper, raw: list[Any], schema: str) -> tuple[int, int]:
+    """Map every record; each is valid or one BadVendorAnswer line. (mapped, refused)."""
+    mapped = refused = 0
+    for record in raw:
+        try:
+            out = mapper(record, include_raw=True)
+        except BadVendorAnswer as exc:
+            assert "\n" not in exc.message and exc.message.split(":")[0] in SIZES, exc.message
+            refused += 1
+            continue
+        assert_valid(out, schema)
+        mapped += 1
+    return mapped, refused
 
 
-def test_each_bad_record_is_one_error_item_and_every_good_record_comes_out() -> None:
-    records = [GOOD[0], *BAD.values(), *GOOD[1:]]
-    envelope = run(Pages(records))
-    assert (envelope.status, envelope.exit_code) == ("partial", 3)
-    assert ids(envelope) == [record["id"] for record in GOOD]
-    assert envelope.output["threats"][0]["title"] == "threat 0"
-    assert (envelope.output["count"], envelope.meta.skipped, envelope.meta.records) == (7, 5, 7)
-    assert [(error.item, error.type) for error in envelope.errors] == [
-        ("b1", "bad_answer"), ("b2", "bad_answer"), ("#3", "bad_answer"), ("b4", "bad_answer"), ("b5", "bad_answer"),
-    ]
-    assert [error.message for error in envelope.errors] == [
-        "paged: record b1 cannot be mapped (KeyError: 'unheard-of')",
-        "paged: record b2 cannot be mapped (TypeError: string indices must be integers, not 'str')",
-        "paged: record #3 cannot be mapped (KeyError: 'id')",
-        "paged: record b4 cannot be mapped (TypeError: 'int' object is not subscriptable)",
-        "paged: record b5 cannot be mapped (AttributeError: 'int' object has no attribute 'strip')",
-    ]
+@pytest.mark.parametrize("rate", [0.0, 1.0], ids=["clean", "all-messy"])
+def test_every_sandbox_record_maps_to_a_valid_record_or_one_line(rate: float) -> None:
+    served = asyncio.run(served_records(SandboxConfig(sizes=SIZES, rate_limits=False, messy=rate)))
+    results = {
+        "sentinelone": map_all(sentinelone_threat, served["sentinelone"], "threat.json"),
+        "mysecutec": map_all(mysecutec_threat, served["mysecutec"], "threat.json"),
+        "logs": map_all(normalize_log, served["logs"], "event.json"),
+        "nameshield": map_all(normalize_event, served["nameshield"], "event.json"),
+        "ciso_assistant": map_all(normalize_incident, served["ciso_assistant"], "threat.json"),
+    }
+    assert results["sentinelone"] == (400, 0), "even damaged, every SentinelOne record maps"
+    assert results["nameshield"] == (len(served["nameshield"]), 0) and len(served["nameshield"]) > 100
+    assert results["ciso_assistant"] == (60, 0)
+    assert results["logs"][0] > 15 and results["logs"][1] == 0
+    mapped, refused = results["mysecutec"]
+    assert mapped + refused == len(served["mysecutec"]) > 250
+    assert refused == 0 if rate == 0 else 0 < refused < 60, "only masked ids are refused"
 
 
-def test_strict_fails_the_run_at_the_first_bad_record_keeping_those_before_it() -> None:
-    envelope = run(Pages([GOOD[0], GOOD[1], BAD["refused value"], GOOD[2]]), strict=True)
-    assert (envelope.status, envelope.exit_code, ids(envelope)) == ("failed", 1, ["g0", "g1"])
-    assert [error.message for error in envelope.errors] == [
-        "paged: record b1 cannot be mapped (KeyError: 'unheard-of') (--strict stops at the first bad record)"
-    ]
+def _real(shared_dir: Path, vendor: str) -> list[Path]:
+    return sorted((shared_dir / "fixtures/real" / vendor).glob("*.json"))
 
 
-def test_a_page_failing_after_its_retries_keeps_the_pages_before_it_and_a_resume_reads_the_rest() -> None:
-    failed = run(Pages(GOOD, failing=frozenset({1})))
-    assert (failed.status, failed.exit_code, ids(failed)) == ("failed", 1, ["g0", "g1", "g2"])
-    assert failed.output["count"] == 3
-    assert failed.meta.resume == {"cursor": "1"}
-    assert [error.message for error in failed.errors] == ["paged: GET /items: 500 Internal Server Error"]
-    rest = run(Pages(GOOD), {"resume": failed.meta.resume})
-    assert rest.status == "success"
-    assert ids(failed) + ids(rest) == [record["id"] for record in GOOD]
+def _incidents(exchange: dict[str, Any]) -> list[dict[str, Any]]:
+    """The incident records (either face) in one recorded CISO Assistant answer."""
+    body = exchange["response"].get("body")
+    path = exchange["request"]["path"].split("?")[0]
+    if exchange["response"]["status"] >= 300 or not path.startswith("/api/incidents/") or not isinstance(body, dict):
+        return []
+    found = body["results"] if isinstance(body.get("results"), list) else [body]
+    # Metrics answers also come as results (of {name, value}): an incident has an id and a severity.
+    return [item for item in found if isinstance(item, dict) and "id" in item and "severity" in item]
 
 
-def test_a_resume_point_of_another_paging_style_is_bad_input() -> None:
-    envelope = run(Pages(GOOD), {"resume": {"offset": 3}})
-    assert (envelope.exit_code, [error.message for error in envelope.errors]) == (
-        2, ["input.resume: 'offset' is not where this read resumes from (it takes 'cursor')"])
+def test_every_real_payload_maps_to_a_valid_record(shared_dir: Path) -> None:
+    s1 = [record for path in _real(shared_dir, "sentinelone") for record in json.loads(path.read_text())["data"]]
+    assert map_all(sentinelone_threat, s1, "threat.json") == (6, 0)
+    ns = [json.loads(path.read_text()) for path in _real(shared_dir, "nameshield")]
+    assert map_all(normalize_event, [doc.get("data", doc) for doc in ns], "event.json") == (1, 0)
+    exchanges = [x for path in _real(shared_dir, "ciso_assistant") for x in json.loads(path.read_text())["exchanges"]]
+    incidents = [record for exchange in exchanges for record in _incidents(exchange)]
+    mapped, refused = map_all(normalize_incident, incidents, "threat.json")
+    assert mapped == len(incidents) > 30 and refused == 0
 
 
-def test_records_reach_the_caller_before_the_last_page_is_asked_for() -> None:
-    pages = Pages(GOOD)
-    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
-    seen: list[tuple[str, list[int]]] = []
-    stream = stream_action("get_threats", {}, connection=connection, host=HOST, transport=httpx.MockTransport(pages))
-    for record in stream:
-        seen.append((record["vendor_id"], list(pages.asked)))
-    # The first record is out while only its page and the one fetched ahead of it were asked for.
-    assert seen[0] == ("g0", [0, 1])
-    assert [vendor_id for vendor_id, _ in seen] == [record["id"] for record in GOOD]
-    assert (stream.envelope.status, stream.envelope.output) == ("success", {"threats": [], "count": 7, "total": None})
+def test_builders_lay_records_out_as_the_models_dump_them() -> None:
+    minimal = {"uid": "v:1", "vendor": "v", "vendor_id": "1", "kind": "detection", "title": "t",
+               "severity_id": 4, "status_id": 1}
+    built = records.threat(**minimal)
+    dumped = Threat.model_validate(minimal).model_dump(mode="json")
+    assert built == dumped and list(built) == list(dumped)
+    assert type(built["severity_id"]) is int and type(built["kind"]) is str
+    event = records.event(uid="v:e", vendor="v", vendor_id="e", type="x", time="2024-05-01T10:00:00Z", summary="s")
+    assert list(event) == list(Event.model_fields)
+    first, second = records.resource(), records.resource()
+    first["ip"].append("10.0.0.1")
+    assert second["ip"] == [], "defaults are never shared between records"
+    with pytest.raises(TypeError, match="Threat: no field"):
+        records.threat(**minimal, colour="red")
 
 
-def test_a_stream_stopped_early_cancels_what_it_fetched_ahead() -> None:
-    pages = Pages(GOOD)
-    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
-
-    async def first_only() -> dict[str, Any]:
-        stream = astream_action("get_threats", {}, connection=connection, host=HOST,
-                                transport=httpx.MockTransport(pages))
-        async for record in stream:
-            await stream.aclose()
-            return record
-        raise AssertionError("no record")
-
-    assert asyncio.run(first_only())["vendor_id"] == "g0"
-    assert pages.asked == [0]  # the page asked for ahead was cancelled before it went out
-
-
-def test_the_envelope_is_only_known_once_the_stream_is_read() -> None:
-    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
-    stream = astream_action("get_threats", {}, connection=connection, host=HOST)
-    with pytest.raises(RuntimeError, match="once every record"):
-        _ = stream.envelope
-    asyncio.run(stream.aclose())
+def test_the_schema_refuses_what_hygiene_removes() -> None:
+    validator: Draft202012Validator = STORE.validator("threat.json")
+    base = records.threat(uid="v:1", vendor="v", vendor_id="1", kind="detection", title="t", severity_id=0,
+                          status_id=0)
+    bad_observables = [("ip", "127.0.0.1"), ("ip", "fe80::1"), ("ip", "10.0.0"), ("file_hash.sha1", "unknown"),
+                       ("file_hash.md5", "A" * 32), ("domain", "Example.COM"), ("email", "redacted"),
+                       ("url", "not a url")]
+    for kind, value in bad_observables:
+        assert not validator.is_valid({**base, "observables": [records.observable(kind, value)]}), (kind, value)
+    assert not validator.is_valid({**base, "resources": [records.resource(ip=["999.1.1.1"])]})
+    assert not validator.is_valid({**base, "created_at": "2024-05-01 10:00:00"})
+    assert validator.is_valid({**base, "resources": [records.resource(ip=["fe80::1", "127.0.0.1"])]})

@@ -16,8 +16,11 @@ from connector.errors import BadInput
 @click.option("--faults", metavar="SPEC", help="Fault injection, e.g. '429:0.1,503:0.05,reset:0.02'.")
 @click.option("--latency", default="0ms", show_default=True, help="Added to every answer, e.g. 20ms.")
 @click.option("--no-rate-limits", is_flag=True, help="Switch off the vendors' documented rate limits.")
+@click.option("--messy", default=0.0, metavar="RATE", type=click.FloatRange(0, 1),
+              help="Share of records served with real-world damage (nulls as text, joined lists, bad addresses...).")
 def sandbox(
-    host: str, port: int, seed: int, sizes: tuple[str, ...], faults: str | None, latency: str, no_rate_limits: bool
+    host: str, port: int, seed: int, sizes: tuple[str, ...], faults: str | None, latency: str, no_rate_limits: bool,
+    messy: float,
 ) -> None:
     """Serve the four vendor simulators on loopback until interrupted."""
     from connector.sandbox import SandboxConfig, serve
@@ -30,6 +33,7 @@ def sandbox(
             faults=FaultPlan.parse(faults) if faults else None,
             latency_s=seconds(latency, "--latency"),
             rate_limits=not no_rate_limits,
+            messy=messy,
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from None

@@ -2,7 +2,8 @@
 
 Each vendor's simulator lives in ``connector/sandbox/<vendor>`` and exposes ``create_app(*, seed,
 size, token, rate_limit)``; :func:`build_app` mounts them under ``/<vendor>`` (SentinelOne's threats are
-at ``/sentinelone/web/api/v2.1/threats``) behind :class:`~connector.sandbox.faults.FaultInjector`.
+at ``/sentinelone/web/api/v2.1/threats``) behind :class:`~connector.sandbox.faults.FaultInjector`, each
+behind :class:`~connector.sandbox.messy.MessyRecords` when ``messy`` asks for damaged records.
 :func:`running_sandbox` serves that app with uvicorn on an ephemeral port for the duration of a
 ``with`` block; :func:`serve` serves it until interrupted (the ``connector sandbox`` command).
 """
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp
 
 from connector.sandbox.common import json_response
 from connector.sandbox.faults import ErrorBody, FaultInjector, FaultPlan, uvicorn_reset_handler
+from connector.sandbox.messy import MessyRecords
 
 __all__ = [
     "DEFAULT_SIZES", "VENDORS", "FaultPlan", "SandboxConfig", "build_app", "running_sandbox", "serve", "serving",
@@ -58,6 +60,8 @@ class SandboxConfig:
     latency_s: float = 0.0
     rate_limits: bool = True
     vendors: tuple[str, ...] = VENDORS
+    messy: float = 0.0
+    """The share of each vendor's records served with real-world damage (:mod:`.messy`)."""
 
     def __post_init__(self) -> None:
         unknown = sorted((set(self.sizes) | set(self.vendors)) - set(VENDORS))
@@ -67,6 +71,8 @@ class SandboxConfig:
             raise ValueError("sandbox: sizes must be zero or more")
         if self.latency_s < 0:
             raise ValueError("sandbox: latency_s must be zero or more")
+        if not 0 <= self.messy <= 1:
+            raise ValueError("sandbox: messy must be a share between 0 and 1")
 
     def size_for(self, vendor: str) -> int:
         """The number of seeded records for ``vendor``."""
@@ -110,6 +116,8 @@ def build_app(config: SandboxConfig) -> FaultInjector:
         app = module.create_app(
             seed=config.seed, size=config.size_for(vendor), token=config.token, rate_limit=config.rate_limits
         )
+        if config.messy:
+            app = MessyRecords(app, vendor, config.messy, config.seed)
         mounts.append(Mount(f"/{vendor}", app=app))
 
     async def index(request: Request) -> Response:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector.errors import BadInput, BadVendorAnswer
+from connector.hygiene import recording
 from connector.sandbox.mysecutec.data import build_threats
 from connector.threat import Kind, SeverityId, StatusId
 from connector.vendors.mysecutec.api import gather_bounded
@@ -48,31 +48,32 @@ def test_spec_list_example_normalises_field_by_field(shared_dir: Path) -> None:
     page = spec_example(shared_dir, "pagination", "threats")
     raw = page["threats"][0]
     threat = normalize_threat(raw, include_raw=True)
-    assert threat.uid == "mysecutec:t1234-5678-abcd-ef90" and threat.vendor_id == "t1234-5678-abcd-ef90"
-    assert threat.vendor == "mysecutec"
-    assert threat.kind == Kind.vulnerability
-    assert threat.title == "CVE-2024-1234 - Remote Code Execution"
-    assert threat.description == "A critical RCE vulnerability in the web server..."
-    assert (threat.severity, threat.severity_id) == ("critical", SeverityId.critical)
-    assert threat.vendor_severity == "critical"
-    assert (threat.status, threat.status_id, threat.vendor_status) == ("new", StatusId.new, "unsolved")
-    assert threat.verdict is None and threat.disposition is None
-    assert threat.score == 9.8
-    assert [v.model_dump() for v in threat.vulnerabilities] == [
+    assert threat["uid"] == "mysecutec:t1234-5678-abcd-ef90" and threat["vendor_id"] == "t1234-5678-abcd-ef90"
+    assert threat["vendor"] == "mysecutec"
+    assert threat["kind"] == Kind.vulnerability
+    assert threat["title"] == "CVE-2024-1234 - Remote Code Execution"
+    assert threat["description"] == "A critical RCE vulnerability in the web server..."
+    assert (threat["severity"], threat["severity_id"]) == ("critical", SeverityId.critical)
+    assert threat["vendor_severity"] == "critical"
+    assert (threat["status"], threat["status_id"], threat["vendor_status"]) == ("new", StatusId.new, "unsolved")
+    assert threat["verdict"] is None and threat["disposition"] is None
+    assert threat["score"] == 9.8
+    assert threat["vulnerabilities"] == [
         {"cve": "CVE-2024-1234", "cvss_score": 9.8,
          "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}
     ]
-    assert [r.model_dump() for r in threat.resources] == [
-        {"uid": "a1b2c3d4", "name": "example.com", "type": "domain", "hostname": None, "ip": [], "os": None}
+    assert threat["resources"] == [
+        {"uid": "a1b2c3d4", "name": "example.com", "type": "domain", "hostname": None, "ip": [], "os": None,
+         "agent_version": None, "machine_type": None, "container": None, "cloud": None}
     ]
-    assert [o.model_dump() for o in threat.observables] == [
+    assert [o for o in threat["observables"]] == [
         {"type": "domain", "value": "example.com", "name": "asset"}
     ]
-    stamp = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-    assert (threat.first_seen, threat.created_at, threat.updated_at) == (stamp, stamp, stamp)
-    assert threat.last_seen is None, "the API has no last-seen time"
-    assert threat.raw == raw
-    assert normalize_threat(raw).raw is None
+    stamp = "2025-03-01T12:00:00Z"
+    assert (threat["first_seen"], threat["created_at"], threat["updated_at"]) == (stamp, stamp, stamp)
+    assert threat["last_seen"] is None, "the API has no last-seen time"
+    assert threat["raw"] == raw
+    assert normalize_threat(raw)["raw"] is None
 
 
 @pytest.mark.parametrize(
@@ -99,9 +100,9 @@ def test_spec_list_example_normalises_field_by_field(shared_dir: Path) -> None:
 )
 def test_severity_table(label: str | None, score: float | None, severity: str) -> None:
     threat = normalize_threat(record(severity=label, cvss_score=score))
-    assert threat.severity == severity
-    assert threat.severity_id == SeverityId[severity]
-    assert threat.vendor_severity == label
+    assert threat["severity"] == severity
+    assert threat["severity_id"] == SeverityId[severity]
+    assert threat["vendor_severity"] == label
 
 
 @pytest.mark.parametrize(
@@ -116,15 +117,15 @@ def test_severity_table(label: str | None, score: float | None, severity: str) -
 )
 def test_status_table(label: str, status: str, verdict: str | None, disposition: str | None) -> None:
     threat = normalize_threat(record(status=label))
-    assert (threat.status, threat.status_id) == (status, StatusId[status])
-    assert (threat.verdict, threat.disposition, threat.vendor_status) == (verdict, disposition, label)
+    assert (threat["status"], threat["status_id"]) == (status, StatusId[status])
+    assert (threat["verdict"], threat["disposition"], threat["vendor_status"]) == (verdict, disposition, label)
 
 
 def test_combined_status_falls_back_to_user_then_system_status() -> None:
     user_set = normalize_threat(record(user_status="accepted", system_status="unsolved"))
-    assert user_set.vendor_status == "accepted"
-    assert normalize_threat(record(system_status="solved")).status == "resolved"
-    assert normalize_threat(record()).status == "unknown"
+    assert user_set["vendor_status"] == "accepted"
+    assert normalize_threat(record(system_status="solved"))["status"] == "resolved"
+    assert normalize_threat(record())["status"] == "unknown"
 
 
 def test_kind_vulnerabilities_and_assets_by_module() -> None:
@@ -132,54 +133,62 @@ def test_kind_vulnerabilities_and_assets_by_module() -> None:
         external_id="DNM-ABC", tech_solution={"license_module_slug": "dnm"},
         asset={"id": "a9", "name": "j.martin@acme.fr", "type": "email"},
     ))
-    assert dnm.kind == Kind.detection and dnm.vulnerabilities == []
-    assert [(o.type, o.value) for o in dnm.observables] == [("email", "j.martin@acme.fr")]
+    assert dnm["kind"] == Kind.detection and dnm["vulnerabilities"] == []
+    assert [(o["type"], o["value"]) for o in dnm["observables"]] == [("email", "j.martin@acme.fr")]
     check = normalize_threat(record(external_id="asm-open-rdp", tech_solution={"license_module_slug": "asm"},
                                     asset={"id": "a2", "name": "203.0.113.9", "type": "ip"}))
-    assert check.kind == Kind.detection and check.vulnerabilities == []
-    assert check.resources[0].ip == ["203.0.113.9"]
+    assert check["kind"] == Kind.detection and check["vulnerabilities"] == []
+    assert check["resources"][0]["ip"] == ["203.0.113.9"]
     lcm = normalize_threat(record(
         external_id="cve-2023-4863", cvss_score=8.8, tech_solution={"license_module_slug": "lcm"},
         asset={"id": "h1", "name": "DESKTOP-1", "type": "host"},
         data={"host": {"hostname": "desktop-1.corp", "os": "Windows 11 23H2"}},
     ))
-    assert lcm.kind == Kind.vulnerability
-    assert lcm.vulnerabilities[0].cve == "cve-2023-4863" and lcm.vulnerabilities[0].cvss_vector is None
-    assert (lcm.resources[0].hostname, lcm.resources[0].os) == ("desktop-1.corp", "Windows 11 23H2")
+    assert lcm["kind"] == Kind.vulnerability
+    assert lcm["vulnerabilities"][0]["cve"] == "cve-2023-4863" and lcm["vulnerabilities"][0]["cvss_vector"] is None
+    assert (lcm["resources"][0]["hostname"], lcm["resources"][0]["os"]) == ("desktop-1.corp", "Windows 11 23H2")
     no_asset = normalize_threat(record(asset=None, asset_id=None, name=None, external_id="X-1"))
-    assert no_asset.resources == [] and no_asset.title == "X-1"
+    assert no_asset["resources"] == [] and no_asset["title"] == "X-1"
 
 
 def test_every_seeded_sandbox_threat_normalises() -> None:
     stored = build_threats(11, 400)
-    kinds = {normalize_threat(threat.record).kind for threat in stored}
+    kinds = {normalize_threat(threat.record)["kind"] for threat in stored}
     assert kinds == {Kind.vulnerability, Kind.detection}
     assert any(threat.record["severity"] is None for threat in stored), "some have no severity"
 
 
-def test_bad_records_are_clean_failures() -> None:
-    with pytest.raises(BadVendorAnswer, match="without id"):
+def test_unmappable_records_are_one_line_failures() -> None:
+    with pytest.raises(BadVendorAnswer, match=r"^mysecutec: threat: id: missing \(keys: name\)$"):
         normalize_threat({"name": "x"})
-    with pytest.raises(BadVendorAnswer, match=r"threat t1: updated_at: Input should be a valid datetime"):
-        normalize_threat(record(updated_at="yesterday"))
-    with pytest.raises(BadVendorAnswer, match=r"threat t1: score: Input should be less than or equal to 10"):
-        normalize_threat(record(cvss_score=11.0))
-    with pytest.raises(BadVendorAnswer, match=r"threat log l1: time: Input should be a valid datetime"):
+    with pytest.raises(BadVendorAnswer, match=r"^mysecutec: threat: expected an object, got int$"):
+        normalize_threat(7)
+    with pytest.raises(BadVendorAnswer, match=r"^mysecutec: threat log l1: created_at: missing or not a timestamp$"):
         normalize_log({"id": "l1", "created_at": None})
+
+
+def test_bad_values_are_dropped_and_noted() -> None:
+    with recording() as drops:
+        threat = normalize_threat(record(updated_at="yesterday", cvss_score=11.0, severity="None",
+                                         asset={"id": "a", "name": "999.1.1.1", "type": "ip"}))
+    assert (threat["updated_at"], threat["score"], threat["vulnerabilities"]) == (None, None, [])
+    assert (threat["severity"], threat["vendor_severity"]) == ("unknown", None), "'None' is a null"
+    assert threat["resources"][0]["ip"] == [] and threat["observables"] == []
+    assert [d.field for d in drops] == ["score", "updated_at", "resources.ip", "observables.ip"]
 
 
 def test_spec_log_example_becomes_an_event(shared_dir: Path) -> None:
     entry = spec_example(shared_dir, "logs")["logs"][0]
     event = normalize_log(entry)
-    assert event.uid == "mysecutec:log-uuid-123" and event.vendor_id == "log-uuid-123"
-    assert event.type == "status_change"
-    assert event.time == datetime(2025, 6, 15, 9, 0, tzinfo=UTC)
-    assert event.actor == "user@example.com"
-    assert event.threat_uid == "mysecutec:t1234-5678"
-    assert event.change is not None
-    assert event.change.model_dump() == {"field": "user_status", "old_value": None, "new_value": "accepted"}
-    assert event.summary == "status_change by user@example.com: user_status null -> accepted"
-    assert event.raw is None and normalize_log(entry, include_raw=True).raw == entry
+    assert event["uid"] == "mysecutec:log-uuid-123" and event["vendor_id"] == "log-uuid-123"
+    assert event["type"] == "status_change"
+    assert event["time"] == "2025-06-15T09:00:00Z"
+    assert event["actor"] == "user@example.com"
+    assert event["threat_uid"] == "mysecutec:t1234-5678"
+    assert event["change"] is not None
+    assert event["change"] == {"field": "user_status", "old_value": None, "new_value": "accepted"}
+    assert event["summary"] == "status_change by user@example.com: user_status null -> accepted"
+    assert event["raw"] is None and normalize_log(entry, include_raw=True)["raw"] == entry
 
 
 def test_log_summary_is_one_short_line() -> None:
@@ -189,7 +198,7 @@ def test_log_summary_is_one_short_line() -> None:
     assert "\n" not in line and line.startswith("note_change by a@b.c: note x y -> zzz")
     assert line.endswith("… (note: per CHG-1)")
     odd = {"id": "l2", "created_at": "2025-01-01T00:00:00Z", "change_data": "odd"}
-    assert normalize_log(odd).change is None
+    assert normalize_log(odd)["change"] is None
 
 
 def test_error_detail_reads_every_error_dialect() -> None:

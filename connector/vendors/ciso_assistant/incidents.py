@@ -16,7 +16,6 @@ import httpx
 from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.http import VendorClient
 from connector.paging import OffsetPaging
-from connector.threat import Threat
 from connector.vendors.ciso_assistant.mapping import (
     body_from_threat,
     content_ref_id,
@@ -42,11 +41,11 @@ def detail_path(vendor_id: str, suffix: str = "") -> str:
     return f"{INCIDENTS}{vendor_id}/{suffix}"
 
 
-def _dump(client: VendorClient, threat: Threat) -> dict[str, Any]:
-    return client.emit(threat.model_dump(mode="json"))
+def _dump(client: VendorClient, threat: dict[str, Any]) -> dict[str, Any]:
+    return client.emit(threat)
 
 
-async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> Threat:
+async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> dict[str, Any]:
     if not isinstance(written, dict):
         raise BadVendorAnswer(f"{client.vendor.name}: a write answered {type(written).__name__}, no incident")
     try:
@@ -86,7 +85,7 @@ async def find_by_ref_id(client: VendorClient, ref_id: str, folder: str | None) 
 def _create_body(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if "from_threat" in document:
-        body = body_from_threat(Threat.model_validate(document["from_threat"]))
+        body = body_from_threat(document["from_threat"])
     body.update(write_body(document))
     if not str(body.get("ref_id") or "").strip():
         body["ref_id"] = content_ref_id(body)
@@ -105,8 +104,7 @@ def _lost_race(error: VendorError) -> bool:
 def _planned(body: dict[str, Any]) -> dict[str, Any]:
     """The incident a dry-run create would make: the server's defaults under the given fields."""
     reported = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    planned = normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, "reported_at": reported, **body})
-    return planned.model_dump(mode="json")
+    return normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, "reported_at": reported, **body})
 
 
 async def create_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +177,7 @@ async def file_answer(client: VendorClient, path: str, params: dict[str, Any], e
     return response
 
 
-def _incident(client: VendorClient, record: Any, include_raw: bool) -> Threat:
+def _incident(client: VendorClient, record: Any, include_raw: bool) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise BadVendorAnswer(f"{client.vendor.name}: expected an incident, got {type(record).__name__}")
     return normalize_incident(record, include_raw=include_raw)
@@ -195,7 +193,7 @@ async def update_incident(client: VendorClient, document: dict[str, Any]) -> dic
     written = await client.request(method, detail_path(vendor_id), json=body)
     if client.dry_run:
         planned = normalize_incident({**body, "id": vendor_id})
-        return {"incident": planned.model_dump(mode="json")}
+        return {"incident": planned}
     incident = await _read_back(client, written, bool(document.get("include_raw")))
     return {"incident": _dump(client, incident)}
 

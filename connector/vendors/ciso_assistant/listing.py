@@ -88,7 +88,7 @@ async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> Async
             for record in page.records:
                 incident = client.map_record(normalize_incident, record, include_raw=include_raw)
                 if incident is not None:
-                    yield incident.model_dump(mode="json")
+                    yield incident
     client.fields["total"] = total
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from connector import hygiene as clean
+from connector import records
 from connector.errors import BadVendorAnswer
-from connector.threat import Kind, Resource, SeverityId, StatusId, Threat, building
+from connector.threat import Kind, SeverityId, StatusId
 
 NAME = "ciso_assistant"
 UID_PREFIX = f"{NAME}:"
@@ -98,7 +100,7 @@ def severity_value(raw: Any) -> int | None:
         return raw if raw in SEVERITY_LABELS else None
     if isinstance(raw, str):
         text = raw.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return severity_value(int(text))
         return _SEVERITY_BY_TEXT.get(text.casefold())
     return None
@@ -149,21 +151,23 @@ def write_body(fields: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def body_from_threat(threat: Threat) -> dict[str, Any]:
-    """The write body of an incident opened for a common threat (ref_id ties it to the threat)."""
-    title = threat.title if len(threat.title) <= NAME_MAX else threat.title[: NAME_MAX - 1] + "…"
+def body_from_threat(threat: dict[str, Any]) -> dict[str, Any]:
+    """The write body of an incident opened for a common threat record (ref_id ties it to the threat)."""
+    title = str(threat["title"])
+    title = title if len(title) <= NAME_MAX else title[: NAME_MAX - 1] + "…"
     body: dict[str, Any] = {
         "name": title,
-        "description": threat.description,
-        "severity": VALUE_BY_SEVERITY_ID[int(threat.severity_id)],
-        "ref_id": ref_id_for(threat.uid),
+        "description": threat.get("description"),
+        "severity": VALUE_BY_SEVERITY_ID[int(threat["severity_id"])],
+        "ref_id": ref_id_for(str(threat["uid"])),
         "detection": THREAT_DETECTION,
     }
-    if threat.url and len(threat.url) <= LINK_MAX:
-        body["link"] = threat.url
-    seen = threat.first_seen or threat.created_at
+    link = threat.get("url")
+    if link and len(link) <= LINK_MAX:
+        body["link"] = link
+    seen = clean.timestamp(threat.get("first_seen") or threat.get("created_at"), "first_seen")
     if seen is not None:
-        body["reported_at"] = seen.isoformat().replace("+00:00", "Z")
+        body["reported_at"] = seen
     return body
 
 
@@ -173,52 +177,51 @@ def content_ref_id(body: dict[str, Any]) -> str:
     return "connector-" + hashlib.sha256(seed.encode()).hexdigest()[:20]
 
 
-def _refs(value: Any) -> list[tuple[str, str | None]]:
+def _refs(value: Any, field: str) -> list[tuple[str, str | None]]:
     """(id, display string) of each relation, from ``{"str", "id"}`` objects or bare uuids."""
     found: list[tuple[str, str | None]] = []
-    for item in value if isinstance(value, list) else []:
-        if isinstance(item, dict) and item.get("id"):
-            found.append((str(item["id"]), str(item["str"]) if item.get("str") is not None else None))
-        elif isinstance(item, str) and item:
-            found.append((item, None))
+    for item in value if isinstance(value, list) else clean.objects(value, field):
+        if isinstance(item, dict):
+            uid = clean.ident(item.get("id"), f"{field}.uid")
+            if uid:
+                found.append((uid, clean.text(item.get("str"), f"{field}.name")))
+        else:
+            uid = clean.ident(item, f"{field}.uid")
+            if uid:
+                found.append((uid, None))
     return found
 
 
-def normalize_incident(record: dict[str, Any], *, include_raw: bool = False) -> Threat:
-    """Map one incident, read face or write face, to the common Threat (kind incident)."""
-    vendor_id = str(record.get("id") or "")
-    if not vendor_id:
-        raise BadVendorAnswer(f"{NAME}: an incident without id (keys: {', '.join(sorted(record))[:200]})")
+def normalize_incident(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
+    """Map one incident, read face or write face, to a common Threat record (kind incident)."""
+    if not isinstance(record, dict):
+        raise BadVendorAnswer(f"{NAME}: incident: expected an object, got {type(record).__name__}")
+    vendor_id = clean.ident(record.get("id"), "vendor_id")
+    if vendor_id is None:
+        keys = clean.keys_of(record)
+        raise BadVendorAnswer(f"{NAME}: incident: id: missing (keys: {keys})")
     raw_severity, raw_status = record.get("severity"), record.get("status")
     severity = severity_value(raw_severity)
     slug = status_slug(raw_status)
-    severity_id = SEVERITY_BY_VALUE[severity] if severity else SeverityId.unknown
-    status_id = STATUS_BY_SLUG[slug] if slug else StatusId.unknown
-    owners = _refs(record.get("owners"))
-    with building(f"{NAME}: incident {vendor_id}"):
-        return Threat(
-            uid=f"{UID_PREFIX}{vendor_id}",
-            vendor=NAME,
-            vendor_id=vendor_id,
-            kind=Kind.incident,
-            title=record.get("name") or UNNAMED,
-            description=record.get("description") or None,
-            severity_id=severity_id,
-            status_id=status_id,
-            first_seen=record.get("reported_at"),
-            created_at=record.get("created_at"),
-            updated_at=record.get("updated_at"),
-            resources=[
-                Resource(uid=uid, name=name, type="asset")
-                for uid, name in _refs(record.get("assets"))
-            ],
-            assignee=owners[0][1] if owners else None,
-            url=record.get("link") or None,
-            vendor_severity=SEVERITY_LABELS[severity] if severity else _label(raw_severity),
-            vendor_status=slug or _label(raw_status),
-            raw=record if include_raw else None,
-        )
-
-
-def _label(raw: Any) -> str | None:
-    return None if raw is None or raw == "" else str(raw)
+    owners = _refs(record.get("owners"), "assignee")
+    return records.threat(
+        uid=f"{UID_PREFIX}{vendor_id}",
+        vendor=NAME,
+        vendor_id=vendor_id,
+        kind=Kind.incident,
+        title=clean.text(record.get("name"), "title") or UNNAMED,
+        description=clean.text(record.get("description"), "description"),
+        severity_id=SEVERITY_BY_VALUE[severity] if severity else SeverityId.unknown,
+        status_id=STATUS_BY_SLUG[slug] if slug else StatusId.unknown,
+        first_seen=clean.timestamp(record.get("reported_at"), "first_seen"),
+        created_at=clean.timestamp(record.get("created_at"), "created_at"),
+        updated_at=clean.timestamp(record.get("updated_at"), "updated_at"),
+        resources=[
+            records.resource(uid=uid, name=name, type="asset") for uid, name in _refs(record.get("assets"), "resources")
+        ],
+        assignee=owners[0][1] if owners else None,
+        url=clean.url(record.get("link"), "url"),
+        vendor_severity=SEVERITY_LABELS[severity] if severity else clean.text(raw_severity, "vendor_severity"),
+        vendor_status=slug or clean.text(raw_status, "vendor_status"),
+        raw=record if include_raw else None,
+    )

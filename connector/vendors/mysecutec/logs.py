@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from datetime import datetime
 from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient, query_value
-from connector.threat import Event
 from connector.vendors.mysecutec.api import (
     THREAT_LOGS,
     THREATS,
@@ -52,7 +52,7 @@ async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncG
             async for entry in each:
                 log = client.map_record(normalize_log, entry, include_raw=include_raw)
                 if log is not None:
-                    yield log.model_dump(mode="json")
+                    yield log
     except VendorError as exc:
         if exc.status == 404:
             raise VendorError(f"{NAME}: threat {threat_id} not found (GET {path}: 404)", 404) from None
@@ -78,7 +78,8 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> AsyncGener
         threat_ids, paths = list(by_id), list(by_id.values())
     else:
         selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
-        threat_ids = [threat.vendor_id async for threat in matching_threats(client, selection, Totals(), until=False)]
+        threats = matching_threats(client, selection, Totals(), until=False)
+        threat_ids = [threat["vendor_id"] async for threat in threats]
         try:
             paths = [threat_path(THREAT_LOGS, tid, "threat id") for tid in threat_ids]
         except BadInput as exc:
@@ -98,18 +99,20 @@ async def list_events(client: VendorClient, input: dict[str, Any]) -> AsyncGener
     include_raw = bool(input.get("include_raw"))
     since = instant(input["since"]) if "since" in input else None
     until = instant(input["until"]) if "until" in input else None
-    events: list[Event] = []
+    events: list[tuple[datetime, str, dict[str, Any]]] = []
     for threat_id, answer in zip(threat_ids, answers, strict=True):
         if isinstance(answer, VendorError):
             client.item_failed(threat_id, "not_found", answer.message)
             continue
-        mapped = (client.map_record(normalize_log, entry, include_raw=include_raw) for entry in answer)
-        events.extend(
-            event for event in mapped
-            if event is not None and (since is None or event.time >= since) and (until is None or event.time <= until)
-        )
+        for entry in answer:
+            event = client.map_record(normalize_log, entry, include_raw=include_raw)
+            if event is None:
+                continue
+            moment = instant(event["time"])
+            if (since is None or moment >= since) and (until is None or moment <= until):
+                events.append((moment, event["uid"], event))
     client.nothing_succeeded = bool(threat_ids) and len(client.item_errors) == len(threat_ids)
-    events.sort(key=lambda event: (event.time, event.uid))
+    events.sort(key=lambda item: (item[0], item[1]))
     client.fields["total"] = len(events)
-    for event in events[: input["limit"]] if "limit" in input else events:
-        yield event.model_dump(mode="json")
+    for _, _, event in events[: input["limit"]] if "limit" in input else events:
+        yield event

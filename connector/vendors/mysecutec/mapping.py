@@ -15,21 +15,13 @@ in ``raw``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from connector import hygiene as clean
+from connector import records
 from connector.errors import BadVendorAnswer
-from connector.threat import (
-    Change,
-    Event,
-    Kind,
-    Observable,
-    Resource,
-    SeverityId,
-    StatusId,
-    Threat,
-    Vulnerability,
-    building,
-)
+from connector.threat import Kind, SeverityId, StatusId
 
 NAME = "mysecutec"
 
@@ -62,13 +54,15 @@ USER_STATUS_BY_COMMON = {
 }
 """update_threat_status: common status -> the bulk endpoint's user_status (others are refused)."""
 BULK_USER_STATUSES = ("unsolved", "false_positive", "accepted", "solved")
-OBSERVABLE_BY_ASSET_TYPE = {
-    "domain": "domain",
-    "subdomain": "domain",
-    "ip": "ip",
-    "host": "hostname",
-    "email": "email",
+OBSERVABLE_BY_ASSET_TYPE: dict[str, tuple[str, Callable[[Any, str], str | None]]] = {
+    "domain": ("domain", clean.domain),
+    "subdomain": ("domain", clean.domain),
+    "ip": ("ip", lambda value, field: clean.ip(value, field, observable=True)),
+    "host": ("hostname", clean.text),
+    "email": ("email", clean.email),
 }
+"""Asset type -> the observable type of its name, and the cleaner its value goes through."""
+CVSS_RANGE = (0.0, 10.0)
 VULNERABILITY_MODULES = frozenset({"asm", "lcm"})
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
 _SUMMARY_VALUE_CHARS = 80
@@ -97,11 +91,11 @@ def error_detail(body: Any) -> str | None:
     return str(message) if message else None
 
 
-def severity_id(label: str | None, cvss_score: Any) -> SeverityId:
+def severity_id(label: str | None, cvss_score: float | None) -> SeverityId:
     """The OCSF severity of a threat: its label, else the CVSS band of its score, else unknown."""
     if label is not None:
         return SEVERITY_BY_LABEL.get(label, SeverityId.unknown)
-    if not isinstance(cvss_score, int | float) or isinstance(cvss_score, bool):
+    if cvss_score is None:
         return SeverityId.unknown
     for lowest, band in CVSS_BANDS:
         if cvss_score >= lowest:
@@ -111,8 +105,11 @@ def severity_id(label: str | None, cvss_score: Any) -> SeverityId:
 
 def combined_status(record: dict[str, Any]) -> str | None:
     """The combined status; when absent, what the vendor combines it from (user over system)."""
-    status = record.get("status") or record.get("user_status") or record.get("system_status")
-    return str(status) if status is not None else None
+    for key in ("status", "user_status", "system_status"):
+        status = clean.text(record.get(key), "vendor_status")
+        if status is not None:
+            return status
+    return None
 
 
 def is_cve(value: Any) -> bool:
@@ -120,115 +117,117 @@ def is_cve(value: Any) -> bool:
     return isinstance(value, str) and _CVE.match(value) is not None
 
 
-def normalize_threat(record: dict[str, Any], *, include_raw: bool = False) -> Threat:
-    """Map one MySecutec Threat (list, get or patch answer) to the common Threat."""
-    vendor_id = str(record.get("id") or "")
-    if not vendor_id:
-        raise BadVendorAnswer(f"{NAME}: a threat without id (keys: {', '.join(sorted(record))[:200]})")
+def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
+    """Map one MySecutec Threat (list, get or patch answer) to a common Threat record."""
+    if not isinstance(record, dict):
+        raise BadVendorAnswer(f"{NAME}: threat: expected an object, got {type(record).__name__}")
+    vendor_id = clean.ident(record.get("id"), "vendor_id")
+    if vendor_id is None:
+        keys = clean.keys_of(record)
+        raise BadVendorAnswer(f"{NAME}: threat: id: missing (keys: {keys})")
     status = combined_status(record)
-    severity = severity_id(record.get("severity"), record.get("cvss_score"))
-    status_id = STATUS_BY_LABEL.get(status or "", StatusId.unknown)
-    module = (record.get("tech_solution") or {}).get("license_module_slug")
-    external_id = record.get("external_id")
-    with building(f"{NAME}: threat {vendor_id}"):
-        return Threat(
-            uid=f"{NAME}:{vendor_id}",
-            vendor=NAME,
-            vendor_id=vendor_id,
-            kind=Kind.vulnerability if is_cve(external_id) else Kind.detection,
-            title=record.get("name") or external_id or "unnamed threat",
-            description=record.get("description"),
-            severity_id=severity,
-            status_id=status_id,
-            verdict=VERDICT_BY_STATUS.get(status or ""),
-            disposition=DISPOSITION_BY_STATUS.get(status or ""),
-            score=record.get("cvss_score"),
-            first_seen=record.get("first_seen_at"),
-            created_at=record.get("created_at"),
-            updated_at=record.get("updated_at"),
-            resources=_resources(record),
-            observables=_observables(record),
-            vulnerabilities=_vulnerabilities(record, module),
-            vendor_severity=record.get("severity"),
-            vendor_status=status,
-            raw=record if include_raw else None,
-        )
+    label = clean.label(record.get("severity"), "vendor_severity", SEVERITY_BY_LABEL)
+    score = clean.number(record.get("cvss_score"), "score", low=CVSS_RANGE[0], high=CVSS_RANGE[1])
+    external_id = clean.text(record.get("external_id"), "title")
+    cve = external_id if is_cve(external_id) else None
+    module = clean.text(
+        clean.mapping(record.get("tech_solution"), "vulnerabilities").get("license_module_slug"), "vulnerabilities"
+    )
+    return records.threat(
+        uid=f"{NAME}:{vendor_id}",
+        vendor=NAME,
+        vendor_id=vendor_id,
+        kind=Kind.vulnerability if cve else Kind.detection,
+        title=clean.text(record.get("name"), "title") or external_id or "unnamed threat",
+        description=clean.text(record.get("description"), "description"),
+        severity_id=severity_id(label, score),
+        status_id=STATUS_BY_LABEL.get(status or "", StatusId.unknown),
+        verdict=VERDICT_BY_STATUS.get(status or ""),
+        disposition=DISPOSITION_BY_STATUS.get(status or ""),
+        score=score,
+        first_seen=clean.timestamp(record.get("first_seen_at"), "first_seen"),
+        created_at=clean.timestamp(record.get("created_at"), "created_at"),
+        updated_at=clean.timestamp(record.get("updated_at"), "updated_at"),
+        resources=_resources(record),
+        observables=_observables(record),
+        vulnerabilities=_vulnerabilities(record, cve, score, module),
+        vendor_severity=label,
+        vendor_status=status,
+        raw=record if include_raw else None,
+    )
 
 
-def _asset(record: dict[str, Any]) -> dict[str, Any]:
-    asset = record.get("asset")
-    return asset if isinstance(asset, dict) else {}
-
-
-def _resources(record: dict[str, Any]) -> list[Resource]:
-    asset = _asset(record)
-    uid = asset.get("id") or record.get("asset_id")
-    if not uid and not asset.get("name"):
+def _resources(record: dict[str, Any]) -> list[dict[str, Any]]:
+    asset = clean.mapping(record.get("asset"), "resources")
+    uid = clean.ident(asset.get("id"), "resources.uid") or clean.ident(record.get("asset_id"), "resources.uid")
+    name = clean.text(asset.get("name"), "resources.name")
+    if not uid and not name:
         return []
-    host = (record.get("data") or {}).get("host")
-    host = host if isinstance(host, dict) else {}
-    kind = asset.get("type")
+    host = clean.mapping(clean.mapping(record.get("data"), "resources").get("host"), "resources")
+    kind = clean.text(asset.get("type"), "resources.type")
     return [
-        Resource(
+        records.resource(
             uid=uid,
-            name=asset.get("name"),
+            name=name,
             type=kind,
-            hostname=host.get("hostname") or (asset.get("name") if kind == "host" else None),
-            ip=[asset["name"]] if kind == "ip" and asset.get("name") else [],
-            os=host.get("os"),
+            hostname=clean.text(host.get("hostname"), "resources.hostname") or (name if kind == "host" else None),
+            ip=clean.ips(name, "resources.ip") if kind == "ip" and name else [],
+            os=clean.text(host.get("os"), "resources.os"),
         )
     ]
 
 
-def _observables(record: dict[str, Any]) -> list[Observable]:
-    asset = _asset(record)
+def _observables(record: dict[str, Any]) -> list[dict[str, Any]]:
+    asset = clean.mapping(record.get("asset"), "observables")
     kind = OBSERVABLE_BY_ASSET_TYPE.get(str(asset.get("type")))
-    if kind is None or not asset.get("name"):
+    if kind is None:
         return []
-    return [Observable(type=kind, value=str(asset["name"]), name="asset")]
+    observable_type, cleaner = kind
+    value = cleaner(asset.get("name"), f"observables.{observable_type}")
+    return [records.observable(observable_type, value, "asset")] if value else []
 
 
-def _vulnerabilities(record: dict[str, Any], module: str | None) -> list[Vulnerability]:
-    external_id = record.get("external_id")
-    cve = external_id if is_cve(external_id) else None
-    score, vector = record.get("cvss_score"), record.get("cvss_vector")
+def _vulnerabilities(
+    record: dict[str, Any], cve: str | None, score: float | None, module: str | None
+) -> list[dict[str, Any]]:
+    vector = clean.text(record.get("cvss_vector"), "vulnerabilities.cvss_vector")
     if cve is None and score is None and vector is None:
         return []
     if cve is None and module not in VULNERABILITY_MODULES:
         # A darknet or M365 finding with a score is not a software flaw: the score stays in ``score``.
         return []
-    return [Vulnerability(cve=cve, cvss_score=score, cvss_vector=vector)]
+    return [records.vulnerability(cve=cve, cvss_score=score, cvss_vector=vector)]
 
 
-def normalize_log(entry: dict[str, Any], *, include_raw: bool = False) -> Event:
-    """Map one ThreatLog entry to the common Event."""
-    log_id = str(entry.get("id") or "")
-    if not log_id:
-        keys = ", ".join(sorted(entry))[:200]
-        raise BadVendorAnswer(f"{NAME}: a threat log entry without id (keys: {keys})")
-    operation = str(entry.get("operation") or "unknown")
-    actor = entry.get("created_by")
-    threat_id = entry.get("threat_id")
-    change_data = entry.get("change_data")
-    change_data = change_data if isinstance(change_data, dict) else {}
-    change = None
-    if isinstance(change_data.get("field"), str):
-        change = Change(field=change_data["field"], old_value=change_data.get("old_value"),
-                        new_value=change_data.get("new_value"))
-    with building(f"{NAME}: threat log {log_id}"):
-        # Validated from data: created_at is the vendor's timestamp text, parsed by the model.
-        return Event.model_validate({
-            "uid": f"{NAME}:{log_id}",
-            "vendor": NAME,
-            "vendor_id": log_id,
-            "type": operation,
-            "time": entry.get("created_at"),
-            "summary": log_summary(operation, actor, change_data),
-            "actor": actor,
-            "threat_uid": f"{NAME}:{threat_id}" if threat_id else None,
-            "change": change,
-            "raw": entry if include_raw else None,
-        })
+def normalize_log(entry: Any, *, include_raw: bool = False) -> dict[str, Any]:
+    """Map one ThreatLog entry to a common Event record."""
+    if not isinstance(entry, dict):
+        raise BadVendorAnswer(f"{NAME}: threat log entry: expected an object, got {type(entry).__name__}")
+    log_id = clean.ident(entry.get("id"), "vendor_id")
+    if log_id is None:
+        keys = clean.keys_of(entry)
+        raise BadVendorAnswer(f"{NAME}: threat log entry: id: missing (keys: {keys})")
+    time = clean.timestamp(entry.get("created_at"), "time")
+    if time is None:
+        raise BadVendorAnswer(f"{NAME}: threat log {log_id}: created_at: missing or not a timestamp")
+    operation = clean.text(entry.get("operation"), "type") or "unknown"
+    actor = clean.text(entry.get("created_by"), "actor")
+    threat_id = clean.ident(entry.get("threat_id"), "threat_uid")
+    change_data = clean.mapping(entry.get("change_data"), "change")
+    field = clean.text(change_data.get("field"), "change.field") if isinstance(change_data.get("field"), str) else None
+    return records.event(
+        uid=f"{NAME}:{log_id}",
+        vendor=NAME,
+        vendor_id=log_id,
+        type=operation,
+        time=time,
+        summary=log_summary(operation, actor, change_data),
+        actor=actor,
+        threat_uid=f"{NAME}:{threat_id}" if threat_id else None,
+        change=records.change(field=field, old_value=change_data.get("old_value"),
+                              new_value=change_data.get("new_value")) if field else None,
+        raw=entry if include_raw else None,
+    )
 
 
 def log_summary(operation: str, actor: Any, change_data: dict[str, Any]) -> str:

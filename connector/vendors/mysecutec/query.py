@@ -15,7 +15,6 @@ from typing import Any
 
 from connector.errors import BadInput
 from connector.http import query_value
-from connector.threat import Threat
 from connector.vendors.mysecutec.mapping import SEVERITY_BY_LABEL, STATUS_BY_LABEL
 
 DEFAULT_SORT = "created_at,id"
@@ -60,21 +59,21 @@ def pushed_down(filters: dict[str, Any]) -> bool:
     return "unknown" not in (filters.get("severity") or [])
 
 
-def keeps(threat: Threat, filters: dict[str, Any]) -> bool:
+def keeps(threat: dict[str, Any], filters: dict[str, Any]) -> bool:
     """Whether a mapped threat passes the common filters (what the vendor could not filter, and a check)."""
-    if filters.get("severity") and threat.severity not in filters["severity"]:
+    if filters.get("severity") and threat["severity"] not in filters["severity"]:
         return False
-    if filters.get("status") and threat.status not in filters["status"]:
+    if filters.get("status") and threat["status"] not in filters["status"]:
         return False
     if "since" in filters or "until" in filters:
-        updated = threat.updated_at
-        if updated is None:
+        if threat["updated_at"] is None:
             return False
+        updated = instant(threat["updated_at"])
         if "since" in filters and updated < instant(filters["since"]):
             return False
         if "until" in filters and updated > instant(filters["until"]):
             return False
-    return "asset" not in filters or any(resource.uid == filters["asset"] for resource in threat.resources)
+    return "asset" not in filters or any(resource["uid"] == filters["asset"] for resource in threat["resources"])
 
 
 def instant(value: str) -> datetime:

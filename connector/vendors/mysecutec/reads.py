@@ -9,7 +9,6 @@ from typing import Any
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
-from connector.threat import Threat
 from connector.vendors.mysecutec.api import (
     THREAT,
     THREATS,
@@ -25,7 +24,7 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 async def matching_threats(
     client: VendorClient, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
-) -> AsyncGenerator[Threat, None]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
 
     The API has no id filter: ``ids`` alone are read one by one (``GET /threats/{id}``, an unknown
@@ -102,7 +101,7 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGen
     totals = Totals()
     async with aclosing(matching_threats(client, filters, totals, resumable=True)) as threats:
         async for threat in threats:
-            yield threat.model_dump(mode="json")
+            yield threat
     client.fields.update(total=totals.total, unfiltered_total=totals.unfiltered_total)
 
 
@@ -124,8 +123,7 @@ async def get_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, A
     """One threat by id."""
     record = await threat_request(client, "GET", input["threat_id"])
     assert record is not None, "a GET is sent even in a dry run"
-    threat = normalize_threat(record, include_raw=bool(input.get("include_raw")))
-    return {"threat": client.emit(threat.model_dump(mode="json"))}
+    return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
 
 
 async def check_connection(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:

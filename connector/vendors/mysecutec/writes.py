@@ -114,5 +114,4 @@ async def update_threat(client: VendorClient, input: dict[str, Any]) -> dict[str
     if record is None:
         record = await threat_request(client, "GET", threat_id)
         assert record is not None, "a GET is sent even in a dry run"
-    threat = normalize_threat(record, include_raw=bool(input.get("include_raw")))
-    return {"threat": client.emit(threat.model_dump(mode="json"))}
+    return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}

@@ -12,7 +12,6 @@ from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.paging import OffsetPaging, PageNumberPaging
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
-from connector.threat import Event
 from connector.vendors.nameshield.mapping import NAME, normalize_event
 from connector.vendors.nameshield.query import Selection, check_input, selection, v1_body, v2_params
 
@@ -44,14 +43,13 @@ class _Collector:
 
     def add(self, client: VendorClient, record: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
         """(time, id, output) of ``record``'s event, or None when it is a repeat, filtered out or unmappable."""
-        event: Event | None = client.map_record(normalize_event, record, include_raw=self.include_raw)
+        event = client.map_record(normalize_event, record, include_raw=self.include_raw)
         # Paging by page number or offset can show a record twice when events arrive mid-walk.
-        if event is None or event.vendor_id in self._seen or not self.chosen.keeps(event):
+        if event is None or event["vendor_id"] in self._seen or not self.chosen.keeps(event):
             return None
-        self._seen.add(event.vendor_id)
-        output = event.model_dump(mode="json")
+        self._seen.add(event["vendor_id"])
         self.count += 1
-        return event.time, event.vendor_id, output
+        return datetime.fromisoformat(event["time"]), event["vendor_id"], event
 
 
 async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
@@ -159,8 +157,7 @@ async def get_event(client: VendorClient, document: dict[str, Any]) -> dict[str,
         raise
     if not isinstance(record, dict):
         raise BadVendorAnswer(f"{NAME}: GET {EVENTS_V2}/{{id}}: expected an event object, got {type(record).__name__}")
-    event = normalize_event(record, include_raw=bool(document.get("include_raw")))
-    return {"event": client.emit(event.model_dump(mode="json"))}
+    return {"event": client.emit(normalize_event(record, include_raw=bool(document.get("include_raw"))))}
 
 
 async def check_connection(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,13 @@ spots are listed in the package docstring (:mod:`connector.vendors.nameshield`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from connector import hygiene as clean
+from connector import records
 from connector.errors import BadVendorAnswer
-from connector.threat import DnsRecord, Event, Kind, Observable, SeverityId, StatusId, Threat, building
+from connector.threat import Kind, SeverityId, StatusId
 
 NAME = "nameshield"
 
@@ -38,12 +41,12 @@ UNKNOWN_LEVEL = "UNKNOWN"
 STATUS = StatusId.new
 """Nameshield events carry no workflow status: every detection is new."""
 
-OBSERVABLE_SOURCES: tuple[tuple[str, str, str], ...] = (
-    ("whois", "owner_email", "email"),
-    ("website", "final_url", "url"),
-    ("website", "origin_url", "url"),
+OBSERVABLE_SOURCES: tuple[tuple[str, str, str, Callable[[Any, str], str | None]], ...] = (
+    ("whois", "owner_email", "email", clean.email),
+    ("website", "final_url", "url", clean.url),
+    ("website", "origin_url", "url", clean.url),
 )
-"""(observed_data part, field, observable type) of the observables beyond the domain and DNS records."""
+"""(observed_data part, field, observable type, cleaner) of the observables beyond the domain and DNS records."""
 
 
 def error_detail(body: Any) -> str | None:
@@ -52,111 +55,111 @@ def error_detail(body: Any) -> str | None:
     return str(message) if message else None
 
 
-def normalize_event(record: dict[str, Any], *, include_raw: bool = False) -> Event:
-    """Map one ThreatEvent (v2 list, v2 get or v1 search result) to an Event with its Threat."""
-    vendor_id = str(record.get("id") or "")
-    if not vendor_id:
-        raise BadVendorAnswer(f"{NAME}: an event without id (keys: {', '.join(sorted(record))[:200]})")
-    domain = str(record.get("domain") or "")
-    if not domain:
-        raise BadVendorAnswer(f"{NAME}: event {vendor_id}: domain: missing")
-    event_type = str(record.get("type") or UNKNOWN_TYPE)
-    brand = _part(record, "brand")
-    observed = _part(record, "observed_data")
-    level = _part(record, "criticality").get("level")
-    label = str(level) if level is not None else None
-    title = f"{TITLE_BY_TYPE.get(event_type, OTHER_TYPE_TITLE)} {domain}" + (
-        f" ({brand['name']})" if brand.get("name") else ""
+def normalize_event(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
+    """Map one ThreatEvent (v2 list, v2 get or v1 search result) to an Event record with its Threat."""
+    if not isinstance(record, dict):
+        raise BadVendorAnswer(f"{NAME}: event: expected an object, got {type(record).__name__}")
+    vendor_id = clean.ident(record.get("id"), "vendor_id")
+    if vendor_id is None:
+        keys = clean.keys_of(record)
+        raise BadVendorAnswer(f"{NAME}: event: id: missing (keys: {keys})")
+    domain = clean.domain(record.get("domain"), "indicators.domain")
+    if domain is None:
+        raise BadVendorAnswer(f"{NAME}: event {vendor_id}: domain: missing or not a domain name")
+    time = clean.timestamp(record.get("date"), "time")
+    if time is None:
+        raise BadVendorAnswer(f"{NAME}: event {vendor_id}: date: missing or not a timestamp")
+    event_type = clean.text(record.get("type"), "type") or UNKNOWN_TYPE
+    brand = clean.mapping(record.get("brand"), "resources")
+    brand_name = clean.text(brand.get("name"), "resources.name")
+    observed = clean.mapping(record.get("observed_data"), "indicators")
+    level = clean.mapping(record.get("criticality"), "vendor_severity").get("level")
+    label = clean.label(level, "vendor_severity", SEVERITY_BY_CRITICALITY)
+    title = f"{TITLE_BY_TYPE.get(event_type, OTHER_TYPE_TITLE)} {domain}" + (f" ({brand_name})" if brand_name else "")
+    threat = records.threat(
+        uid=f"{NAME}:{vendor_id}",
+        vendor=NAME,
+        vendor_id=vendor_id,
+        kind=Kind.detection,
+        title=title,
+        description=_comments(record.get("comments")),
+        severity_id=SEVERITY_BY_CRITICALITY.get((label or "").upper(), SeverityId.unknown),
+        status_id=STATUS,
+        first_seen=time,
+        last_seen=time,
+        created_at=time,
+        resources=[_brand(brand, brand_name)] if brand else [],
+        observables=_observables(domain, observed),
+        indicators=[_indicator(domain, observed)],
+        vendor_severity=label,
     )
-    with building(f"{NAME}: event {vendor_id}"):
-        # Validated from plain data: a bad value is then named by its path (indicators.0.dns_records.1.ip).
-        threat = Threat.model_validate(
-            {
-                "uid": f"{NAME}:{vendor_id}",
-                "vendor": NAME,
-                "vendor_id": vendor_id,
-                "kind": Kind.detection,
-                "title": title,
-                "description": _comments(record.get("comments")),
-                "severity_id": SEVERITY_BY_CRITICALITY.get((label or "").upper(), SeverityId.unknown),
-                "status_id": STATUS,
-                "first_seen": record.get("date"),
-                "last_seen": record.get("date"),
-                "created_at": record.get("date"),
-                "resources": [_brand(brand)] if brand else [],
-                "observables": _observables(domain, observed),
-                "indicators": [_indicator(domain, observed)],
-                "vendor_severity": label,
-            }
-        )
-        return Event.model_validate(
-            {
-                "uid": threat.uid,
-                "vendor": NAME,
-                "vendor_id": vendor_id,
-                "type": event_type,
-                "time": record.get("date"),
-                "summary": f"{label or UNKNOWN_LEVEL}: {title}",
-                "threat": threat,
-                "raw": record if include_raw else None,
-            }
-        )
-
-
-def _part(record: dict[str, Any], key: str) -> dict[str, Any]:
-    """A nested object of the record; null (which real data sends) reads as empty."""
-    value = record.get(key)
-    return value if isinstance(value, dict) else {}
+    return records.event(
+        uid=threat["uid"],
+        vendor=NAME,
+        vendor_id=vendor_id,
+        type=event_type,
+        time=time,
+        summary=f"{label or UNKNOWN_LEVEL}: {title}",
+        threat=threat,
+        raw=record if include_raw else None,
+    )
 
 
 def _comments(comments: Any) -> str | None:
     """Analysts' comments, oldest first, one ``date: content`` line each."""
-    lines = [
-        f"{comment.get('date') or 'undated'}: {comment['content']}"
-        for comment in comments or []
-        if isinstance(comment, dict) and comment.get("content")
-    ]
+    lines = []
+    for comment in clean.objects(comments, "description"):
+        content = clean.text(comment.get("content"), "description")
+        if content:
+            lines.append(f"{clean.text(comment.get('date'), 'description') or 'undated'}: {content}")
     return "\n".join(lines) or None
 
 
-def _brand(brand: dict[str, Any]) -> dict[str, Any]:
-    uid = brand.get("id")
-    return {"uid": None if uid is None else str(uid), "name": brand.get("name"), "type": "brand"}
+def _brand(brand: dict[str, Any], name: str | None) -> dict[str, Any]:
+    return records.resource(uid=clean.ident(brand.get("id"), "resources.uid"), name=name, type="brand")
 
 
 def _indicator(domain: str, observed: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "domain": domain,
-        "whois": observed.get("whois"),
-        "dns_records": [_dns_fields(record) for record in observed.get("dns_records") or []],
-        "website": observed.get("website"),
-    }
+    whois, website = observed.get("whois"), observed.get("website")
+    return records.indicator(
+        domain=domain,
+        whois=clean.mapping(whois, "indicators.whois") or None,
+        dns_records=[
+            _dns_record(item) for item in clean.objects(observed.get("dns_records"), "indicators.dns_records")
+        ],
+        website=clean.mapping(website, "indicators.website") or None,
+    )
 
 
-def _dns_fields(record: Any) -> Any:
-    """The DnsRecord fields of one record (others stay in raw); a non-object is left to fail validation."""
-    if not isinstance(record, dict):
-        return record
-    return {key: record.get(key) for key in DnsRecord.model_fields}
+def _dns_record(item: dict[str, Any]) -> dict[str, Any]:
+    """The DnsRecord fields of one record (others stay in raw)."""
+    return records.dns_record(
+        type=clean.text(item.get("type"), "indicators.dns_records.type"),
+        name=clean.text(item.get("name"), "indicators.dns_records.name"),
+        ip=clean.ip(item.get("ip"), "indicators.dns_records.ip"),
+        country_code=clean.text(item.get("country_code"), "indicators.dns_records.country_code"),
+    )
 
 
-def _observables(domain: str, observed: dict[str, Any]) -> list[Observable]:
+def _observables(domain: str, observed: dict[str, Any]) -> list[dict[str, Any]]:
     """The domain, each DNS record's ip and name, the owner's e-mail and the website URLs; each value once."""
-    found = [Observable(type="domain", value=domain, name="domain")]
-    for record in observed.get("dns_records") or []:
-        if isinstance(record, dict):
-            if record.get("ip"):
-                found.append(Observable(type="ip", value=str(record["ip"]), name="observed_data.dns_records.ip"))
-            if record.get("name"):
-                found.append(
-                    Observable(type="hostname", value=str(record["name"]), name="observed_data.dns_records.name")
-                )
-    for part, key, kind in OBSERVABLE_SOURCES:
-        value = _part(observed, part).get(key)
+    found = [records.observable("domain", domain, "domain")]
+    listed = observed.get("dns_records")
+    # The indicator notes what is dropped from the DNS records; here they are only read again.
+    for item in listed if isinstance(listed, list) else [listed]:
+        if isinstance(item, dict):
+            address = clean.ip(item.get("ip"), "observables.ip", observable=True)
+            if address:
+                found.append(records.observable("ip", address, "observed_data.dns_records.ip"))
+            name = clean.text(item.get("name"), "observables.hostname")
+            if name:
+                found.append(records.observable("hostname", name, "observed_data.dns_records.name"))
+    for part, key, kind, cleaner in OBSERVABLE_SOURCES:
+        value = cleaner(clean.mapping(observed.get(part), "observables").get(key), f"observables.{kind}")
         if value:
-            found.append(Observable(type=kind, value=str(value), name=f"observed_data.{part}.{key}"))
+            found.append(records.observable(kind, value, f"observed_data.{part}.{key}"))
     # An A record often names the domain itself and final_url often equals origin_url: the first wins.
-    unique: dict[str, Observable] = {}
-    for observable in found:
-        unique.setdefault(observable.value, observable)
+    unique: dict[str, dict[str, Any]] = {}
+    for item in found:
+        unique.setdefault(item["value"], item)
     return list(unique.values())

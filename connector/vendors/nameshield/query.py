@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.errors import BadInput
-from connector.threat import Event
 from connector.vendors.nameshield.mapping import CRITICALITY_BY_SEVERITY
 
 PAGE_SIZE = 500
@@ -69,13 +68,15 @@ class Selection:
     exact: bool
     """True when the vendor applies every filter itself, so its total is the true total."""
 
-    def keeps(self, event: Event) -> bool:
-        """Whether ``event`` passes the filters the vendor could not apply."""
-        if self.severities is not None and (event.threat is None or event.threat.severity not in self.severities):
+    def keeps(self, event: dict[str, Any]) -> bool:
+        """Whether a mapped ``event`` passes the filters the vendor could not apply."""
+        threat = event["threat"]
+        if self.severities is not None and (threat is None or threat["severity"] not in self.severities):
             return False
-        if self.since is not None and event.time < self.since:
+        moment = datetime.fromisoformat(event["time"])
+        if self.since is not None and moment < self.since:
             return False
-        return self.until is None or event.time <= self.until
+        return self.until is None or moment <= self.until
 
     @property
     def matches_nothing(self) -> bool:

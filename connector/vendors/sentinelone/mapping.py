@@ -1,6 +1,6 @@
-"""SentinelOne: the mapping between its threat records and the common shapes, both ways.
+"""SentinelOne: the tables between its threat records and the common shapes, both ways.
 
-Reading (``GET /threats`` -> common Threat), lossy spots marked:
+Reading (``GET /threats`` -> common Threat, applied by :mod:`.threats`), lossy spots marked:
 - severity: classic threats carry none, so it is derived from ``confidenceLevel`` (LOSSY: a
   malicious threat is ``high``, never ``critical``).
 - status: ``incidentStatus`` unresolved/in_progress/resolved -> new/in_progress/resolved, and an
@@ -17,12 +17,11 @@ Writing (update_threat_status's common status -> ``POST threats/incident`` data)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from connector.errors import BadInput, BadVendorAnswer
+from connector.errors import BadInput
 from connector.http import query_value
-from connector.threat import Attack, ConfidenceId, Kind, Observable, Resource, SeverityId, StatusId, Threat, building
+from connector.threat import ConfidenceId, SeverityId, StatusId
 
 NAME = "sentinelone"
 
@@ -53,8 +52,6 @@ INCIDENT_CHANGE_BY_STATUS: dict[str, dict[str, str]] = {
 INCIDENT_STATUSES = tuple(STATUS_BY_INCIDENT_STATUS)
 """The incidentStatus values SentinelOne accepts (vendor_status must be one of them)."""
 
-HASHES = ("sha256", "sha1", "md5")
-_TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
 
 def error_detail(body: Any) -> str | None:
@@ -65,104 +62,6 @@ def error_detail(body: Any) -> str | None:
     first = errors[0]
     parts = [str(first[key]) for key in ("title", "detail") if first.get(key)]
     return ": ".join(parts) or None
-
-
-def normalize_threat(record: dict[str, Any], *, include_raw: bool = False) -> Threat:
-    """Map one record of ``GET /threats`` to the common Threat."""
-    info = record.get("threatInfo") or {}
-    agent = record.get("agentRealtimeInfo") or {}
-    detection = record.get("agentDetectionInfo") or {}
-    vendor_id = str(record.get("id") or info.get("threatId") or "")
-    if not vendor_id:
-        raise BadVendorAnswer(f"{NAME}: a threat without id (keys: {', '.join(sorted(record))[:200]})")
-    confidence = info.get("confidenceLevel")
-    incident_status = info.get("incidentStatus")
-    verdict = info.get("analystVerdict")
-    status = STATUS_BY_INCIDENT_STATUS.get(incident_status or "", StatusId.unknown)
-    if verdict == SUPPRESSING_VERDICT:
-        status = StatusId.suppressed
-    with building(f"{NAME}: threat {vendor_id}"):
-        return Threat(
-            uid=f"{NAME}:{vendor_id}",
-            vendor=NAME,
-            vendor_id=vendor_id,
-            kind=Kind.detection,
-            title=info.get("threatName") or "unnamed threat",
-            description=_description(info, agent),
-            severity_id=SEVERITY_BY_CONFIDENCE.get(confidence or "", SeverityId.unknown),
-            status_id=status,
-            confidence_id=CONFIDENCE_BY_LEVEL.get(confidence or "", ConfidenceId.unknown),
-            verdict=verdict,
-            disposition=info.get("mitigationStatus"),
-            first_seen=info.get("identifiedAt") or info.get("createdAt"),
-            last_seen=info.get("updatedAt") or info.get("createdAt"),
-            created_at=info.get("createdAt"),
-            updated_at=info.get("updatedAt"),
-            resources=[_endpoint(agent, detection)],
-            observables=_observables(info, agent, detection),
-            attacks=_attacks(record.get("indicators") or []),
-            vendor_severity=confidence,
-            vendor_status=incident_status,
-            raw=record if include_raw else None,
-        )
-
-
-def _description(info: dict[str, Any], agent: dict[str, Any]) -> str:
-    what = info.get("classification") or "Threat"
-    where = agent.get("agentComputerName") or "an unknown endpoint"
-    path = info.get("filePath")
-    return f"{what} ({info.get('confidenceLevel') or 'n/a'}) on {where}" + (f": {path}" if path else "")
-
-
-def _ips(agent: dict[str, Any], detection: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    for interface in agent.get("networkInterfaces") or []:
-        found.extend((interface or {}).get("inet") or [])
-        found.extend((interface or {}).get("inet6") or [])
-    addresses = (detection.get("agentIpV4"), detection.get("agentIpV6"), detection.get("externalIp"))
-    found.extend(ip for ip in addresses if ip)
-    return list(dict.fromkeys(str(ip) for ip in found))
-
-
-def _endpoint(agent: dict[str, Any], detection: dict[str, Any]) -> Resource:
-    return Resource(
-        uid=agent.get("agentId") or detection.get("agentUuid"),
-        name=agent.get("agentComputerName"),
-        type="endpoint",
-        hostname=agent.get("agentComputerName"),
-        ip=_ips(agent, detection),
-        os=agent.get("agentOsName") or detection.get("agentOsName"),
-    )
-
-
-def _observables(info: dict[str, Any], agent: dict[str, Any], detection: dict[str, Any]) -> list[Observable]:
-    found = [Observable(type=f"file_hash.{name}", value=str(info[name])) for name in HASHES if info.get(name)]
-    if info.get("filePath"):
-        found.append(Observable(type="file_path", value=str(info["filePath"])))
-    if agent.get("agentComputerName"):
-        found.append(Observable(type="hostname", value=str(agent["agentComputerName"])))
-    found.extend(Observable(type="ip", value=ip) for ip in _ips(agent, detection))
-    if info.get("processUser"):
-        found.append(Observable(type="user", value=str(info["processUser"])))
-    return found
-
-
-def _attacks(indicators: list[dict[str, Any]]) -> list[Attack]:
-    attacks: list[Attack] = []
-    for indicator in indicators:
-        for tactic in (indicator or {}).get("tactics") or []:
-            techniques = tactic.get("techniques") or [{}]
-            for technique in techniques:
-                label = str(technique.get("name") or "")
-                uid = _TECHNIQUE_ID.search(label) or _TECHNIQUE_ID.search(str(technique.get("link") or ""))
-                attack = Attack(
-                    tactic=tactic.get("name"),
-                    technique_uid=uid.group(0) if uid else None,
-                    technique_name=label if label and not uid else None,
-                )
-                if attack not in attacks:
-                    attacks.append(attack)
-    return attacks
 
 
 def threat_query(filters: dict[str, Any]) -> dict[str, Any]:

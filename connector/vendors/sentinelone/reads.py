@@ -14,7 +14,8 @@ from connector.errors import BadInput, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
-from connector.vendors.sentinelone.mapping import needs_status_check, normalize_threat, threat_query
+from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
+from connector.vendors.sentinelone.threats import normalize_threat
 
 API = "/web/api/v2.1"
 THREATS = f"{API}/threats"
@@ -80,10 +81,10 @@ async def _walk(
                 threat = client.map_record(normalize_threat, record, include_raw=include_raw)
                 if threat is None:
                     continue
-                if statuses and threat.status not in statuses:
+                if statuses and threat["status"] not in statuses:
                     filtered_here = True  # the vendor's total counts threats dropped here
                     continue
-                yield threat.model_dump(mode="json")
+                yield threat
                 returned += 1
                 if returned == limit:
                     break

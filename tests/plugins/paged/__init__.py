@@ -11,6 +11,7 @@ from typing import Any
 
 from connector.hookspecs import hookimpl
 from connector.http import VendorClient
+from connector.hygiene import drop
 from connector.paging import CursorPaging
 from connector.vendor import Vendor
 
@@ -18,7 +19,14 @@ SEVERITY_ID = {"low": 2, "high": 4}
 
 
 def normalize(record: dict[str, Any]) -> dict[str, Any]:
-    """A record ``{id, name, severity, hosts: [{name}]}`` as a common threat, trusting its shape."""
+    """A record ``{id, name, severity, hosts: [{name}]}`` as a common threat, trusting its shape.
+
+    A ``url`` that is not http(s) is dropped, as hygiene drops a value it cannot use.
+    """
+    url = record.get("url")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        drop("url", "not an http(s) URL")
+        url = None
     return {
         "uid": f"paged:{record['id']}",
         "vendor": "paged",
@@ -29,6 +37,7 @@ def normalize(record: dict[str, Any]) -> dict[str, Any]:
         "status_id": 1,
         "resources": [{"name": host["name"]} for host in record["hosts"]],
         "score": float(record.get("score", 0)),
+        "url": url,
     }
 
 

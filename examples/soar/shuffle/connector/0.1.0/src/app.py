@@ -222,7 +222,7 @@ class Connector(AppBase):
         url="",
         apikey="",
         verify_tls="",
-        vendor="mysecutec",
+        vendor="",
         threat_id="",
         include_raw="",
     ):

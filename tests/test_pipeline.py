@@ -1,0 +1,155 @@
+"""The record pipeline: records handed out as pages arrive, one bad record isolated, a failed page resumable.
+
+A test vendor (tests/plugins/paged) maps records naively, so that odd records make its mapper
+raise what real code raises; pages come from an in-memory transport that logs what was asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from connector.connections import Connection
+from connector.plugins import Host
+from connector.runner import arun_action, astream_action, stream_action
+from tests.plugins import paged
+
+GOOD = [{"id": f"g{n}", "name": f" threat {n} ", "severity": "high", "hosts": [{"name": f"h{n}"}]} for n in range(7)]
+BAD = {
+    "refused value": {"id": "b1", "name": "x", "severity": "unheard-of", "hosts": []},
+    "wrong type for an object": {"id": "b2", "name": "x", "severity": "low", "hosts": "h1,h2"},
+    "missing required key": {"name": "no id", "severity": "low", "hosts": []},
+    "list of scalars for objects": {"id": "b4", "name": "x", "severity": "low", "hosts": [1, 2]},
+    "value of the wrong type": {"id": "b5", "name": 12, "severity": "low", "hosts": []},
+}
+HOST = Host([paged], entry_points=False)
+
+
+class Pages:
+    """Serves ``records`` three to a page by cursor; pages in ``failing`` always answer 500."""
+
+    def __init__(self, records: list[dict[str, Any]], failing: frozenset[int] = frozenset()) -> None:
+        self.records, self.failing = records, failing
+        self.asked: list[int] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("cursor", "0"))
+        self.asked.append(page)
+        if page in self.failing:
+            return httpx.Response(500, json={"detail": "boom"})
+        items = self.records[page * 3:page * 3 + 3]
+        more = (page + 1) * 3 < len(self.records)
+        return httpx.Response(200, json={"items": items, "pagination": {"nextCursor": str(page + 1) if more else None}})
+
+
+def run(pages: Pages, input: dict[str, Any] | None = None, **options: Any) -> Any:
+    async def no_sleep(_: float) -> None:
+        return None
+
+    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
+    return asyncio.run(arun_action("get_threats", input or {}, connection=connection, host=HOST,
+                                   transport=httpx.MockTransport(pages), sleep=no_sleep, **options))
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGED_TOKEN", "paged-secret-token")
+
+
+def ids(envelope: Any) -> list[str]:
+    return [threat["vendor_id"] for threat in envelope.output["threats"]]
+
+
+def test_each_bad_record_is_one_error_item_and_every_good_record_comes_out() -> None:
+    records = [GOOD[0], *BAD.values(), *GOOD[1:]]
+    envelope = run(Pages(records))
+    assert (envelope.status, envelope.exit_code) == ("partial", 3)
+    assert ids(envelope) == [record["id"] for record in GOOD]
+    assert envelope.output["threats"][0]["title"] == "threat 0"
+    assert (envelope.output["count"], envelope.meta.skipped, envelope.meta.records) == (7, 5, 7)
+    assert [(error.item, error.type) for error in envelope.errors] == [
+        ("b1", "bad_answer"), ("b2", "bad_answer"), ("#3", "bad_answer"), ("b4", "bad_answer"), ("b5", "bad_answer"),
+    ]
+    assert [error.message for error in envelope.errors] == [
+        "paged: record b1 cannot be mapped (KeyError: 'unheard-of')",
+        "paged: record b2 cannot be mapped (TypeError: string indices must be integers, not 'str')",
+        "paged: record #3 cannot be mapped (KeyError: 'id')",
+        "paged: record b4 cannot be mapped (TypeError: 'int' object is not subscriptable)",
+        "paged: record b5 cannot be mapped (AttributeError: 'int' object has no attribute 'strip')",
+    ]
+
+
+def test_strict_fails_the_run_at_the_first_bad_record_keeping_those_before_it() -> None:
+    envelope = run(Pages([GOOD[0], GOOD[1], BAD["refused value"], GOOD[2]]), strict=True)
+    assert (envelope.status, envelope.exit_code, ids(envelope)) == ("failed", 1, ["g0", "g1"])
+    assert [error.message for error in envelope.errors] == [
+        "paged: record b1 cannot be mapped (KeyError: 'unheard-of') (--strict stops at the first bad record)"
+    ]
+
+
+def test_a_page_failing_after_its_retries_keeps_the_pages_before_it_and_a_resume_reads_the_rest() -> None:
+    failed = run(Pages(GOOD, failing=frozenset({1})))
+    assert (failed.status, failed.exit_code, ids(failed)) == ("failed", 1, ["g0", "g1", "g2"])
+    assert failed.output["count"] == 3
+    assert failed.meta.resume == {"cursor": "1"}
+    assert [error.message for error in failed.errors] == ["paged: GET /items: 500 Internal Server Error"]
+    rest = run(Pages(GOOD), {"resume": failed.meta.resume})
+    assert rest.status == "success"
+    assert ids(failed) + ids(rest) == [record["id"] for record in GOOD]
+
+
+def test_a_resume_point_of_another_paging_style_is_bad_input() -> None:
+    envelope = run(Pages(GOOD), {"resume": {"offset": 3}})
+    assert (envelope.exit_code, [error.message for error in envelope.errors]) == (
+        2, ["input.resume: 'offset' is not where this read resumes from (it takes 'cursor')"])
+
+
+def test_records_reach_the_caller_before_the_last_page_is_asked_for() -> None:
+    pages = Pages(GOOD)
+    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
+    seen: list[tuple[str, list[int]]] = []
+    stream = stream_action("get_threats", {}, connection=connection, host=HOST, transport=httpx.MockTransport(pages))
+    for record in stream:
+        seen.append((record["vendor_id"], list(pages.asked)))
+    # The first record is out while only its page and the one fetched ahead of it were asked for.
+    assert seen[0] == ("g0", [0, 1])
+    assert [vendor_id for vendor_id, _ in seen] == [record["id"] for record in GOOD]
+    assert (stream.envelope.status, stream.envelope.output) == ("success", {"threats": [], "count": 7, "total": None})
+
+
+def test_a_stream_stopped_early_cancels_what_it_fetched_ahead() -> None:
+    pages = Pages(GOOD)
+    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
+
+    async def first_only() -> dict[str, Any]:
+        stream = astream_action("get_threats", {}, connection=connection, host=HOST,
+                                transport=httpx.MockTransport(pages))
+        async for record in stream:
+            await stream.aclose()
+            return record
+        raise AssertionError("no record")
+
+    assert asyncio.run(first_only())["vendor_id"] == "g0"
+    assert pages.asked == [0]  # the page asked for ahead was cancelled before it went out
+
+
+def test_the_envelope_is_only_known_once_the_stream_is_read() -> None:
+    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
+    stream = astream_action("get_threats", {}, connection=connection, host=HOST)
+    with pytest.raises(RuntimeError, match="once every record"):
+        _ = stream.envelope
+    asyncio.run(stream.aclose())
+
+
+def test_values_a_mapper_drops_are_counted_per_field_and_named_at_verbose(caplog: pytest.LogCaptureFixture) -> None:
+    records = [{**GOOD[0], "url": "ftp://x"}, {**GOOD[1], "url": "javascript:1"}, GOOD[2]]
+    with caplog.at_level("INFO", logger="connector.records"):
+        envelope = run(Pages(records))
+    assert (envelope.status, envelope.meta.model_extra) == ("success", {"dropped_values": {"url": 2}})
+    assert [threat["url"] for threat in envelope.output["threats"]] == [None, None, None]
+    assert caplog.messages == [
+        "paged: record g0: dropped url (not an http(s) URL)", "paged: record g1: dropped url (not an http(s) URL)",
+    ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import weakref
 from collections import deque
@@ -71,7 +72,8 @@ class Page:
     The first page is always yielded, even empty, so that its totals can be read.
     """
 
-    records: list[dict[str, Any]]
+    records: list[Any]
+    """Objects as a rule; anything else a vendor put in the list is refused when mapped, alone."""
     body: Any
     number: int = 1
 
@@ -88,8 +90,8 @@ def query_value(value: Any) -> str | int:
 class Paging(Protocol):
     """A paging style: where the records are in a page, and how to ask for the next one."""
 
-    def records(self, body: Any) -> list[dict[str, Any]]:
-        """The records of one decoded page."""
+    def records(self, body: Any) -> list[Any]:
+        """The records of one decoded page (objects, unless the vendor sent something else)."""
 
     def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
         """The query for the next page, or None when this page was the last."""
@@ -487,13 +489,17 @@ def _enough(planned: list[dict[str, Any]] | None, remaining: int | None, served:
 
 
 def _record_id(raw: Any) -> str | None:
-    """A raw record's own id, to name it in an error line (None when it has none worth quoting)."""
+    """A raw record's own id, to name it in an error line (None when it has none worth quoting: a
+    masked or redacted id names nothing, and the record is then named by its place)."""
     if isinstance(raw, dict):
         for key in ("id", "uuid", "uid"):
             value = raw.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-                return str(value)[:80]
+            if isinstance(value, str | int) and not isinstance(value, bool) and _ID.match(str(value)):
+                return str(value)
     return None
+
+
+_ID = re.compile(r"^[\w.:@-]{1,80}$")
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (

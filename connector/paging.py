@@ -24,11 +24,12 @@ def _dig(body: Any, path: tuple[str, ...]) -> Any:
     return body
 
 
-def _records(body: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
+def _records(body: Any, path: tuple[str, ...]) -> list[Any]:
+    # Items that are not objects stay in: each is refused on its own when mapped, not the whole page.
     found = _dig(body, path)
     if found is None:
         return []
-    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+    if not isinstance(found, list):
         raise BadVendorAnswer(f"expected a list of objects at {'.'.join(path)}, got {type(found).__name__}")
     return found
 
@@ -51,8 +52,8 @@ class CursorPaging:
         """The parameter a walk resumes from: the cursor."""
         return self.cursor_param
 
-    def records(self, body: Any) -> list[dict[str, Any]]:
-        """The records of one page."""
+    def records(self, body: Any) -> list[Any]:
+        """The records of one page (objects, unless the vendor sent something else)."""
         return _records(body, self.records_at)
 
     def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -86,8 +87,8 @@ class OffsetPaging:
         """The parameter a walk resumes from: the offset."""
         return self.offset_param
 
-    def records(self, body: Any) -> list[dict[str, Any]]:
-        """The records of one page."""
+    def records(self, body: Any) -> list[Any]:
+        """The records of one page (objects, unless the vendor sent something else)."""
         return _records(body, self.records_at)
 
     def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -135,8 +136,8 @@ class PageNumberPaging:
         """The parameter a walk resumes from: the page number."""
         return self.page_param
 
-    def records(self, body: Any) -> list[dict[str, Any]]:
-        """The records of one page."""
+    def records(self, body: Any) -> list[Any]:
+        """The records of one page (objects, unless the vendor sent something else)."""
         return _records(body, self.records_at)
 
     def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:

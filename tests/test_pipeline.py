@@ -7,14 +7,20 @@ raise what real code raises; pages come from an in-memory transport that logs wh
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from connector.connections import Connection
 from connector.plugins import Host
 from connector.runner import arun_action, astream_action, stream_action
+from connector.sandbox import SandboxConfig, build_app
 from tests.plugins import paged
 
 GOOD = [{"id": f"g{n}", "name": f" threat {n} ", "severity": "high", "hosts": [{"name": f"h{n}"}]} for n in range(7)]
@@ -153,3 +159,74 @@ def test_values_a_mapper_drops_are_counted_per_field_and_named_at_verbose(caplog
     assert caplog.messages == [
         "paged: record g0: dropped url (not an http(s) URL)", "paged: record g1: dropped url (not an http(s) URL)",
     ]
+
+
+class OnePage(BaseHTTPRequestHandler):
+    """Serves one SentinelOne page of ``body``."""
+
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def sentinelone_page(count: int) -> list[dict[str, Any]]:
+    """``count`` threats as the SentinelOne simulator serves them."""
+    config = SandboxConfig(rate_limits=False, vendors=("sentinelone",), sizes={"sentinelone": count})
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(config)), base_url="http://s") as api:
+            answer = await api.get("/sentinelone/web/api/v2.1/threats", params={"limit": count},
+                                   headers={"Authorization": f"ApiToken {config.token}"})
+            data: list[dict[str, Any]] = answer.json()["data"]
+            return data
+
+    return asyncio.run(fetch())
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_sentinelone_page_with_a_bad_record_of_each_kind_through_the_cli(strict: bool) -> None:
+    good = sentinelone_page(4)
+    no_id = {key: value for key, value in good[0].items() if key != "id"}
+    no_id["threatInfo"] = {key: value for key, value in no_id["threatInfo"].items() if key != "threatId"}
+    wrong_type = {**good[1], "id": "900000000000000001", "threatInfo": "garbage"}
+    refused_id = {**good[2], "id": "*" * 18, "threatInfo": {**good[2]["threatInfo"], "threatId": None}}
+    scalars = {**good[3], "id": "900000000000000004", "indicators": [1, 2, 3]}  # mapped: the integers are dropped
+    page = [good[0], no_id, good[1], wrong_type, refused_id, [1, 2], good[2], scalars, good[3]]
+    OnePage.body = orjson.dumps({"data": page, "pagination": {"nextCursor": None, "totalItems": len(page)}})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OnePage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        command = [sys.executable, "-m", "connector", "run", "get-threats", "--format", "ndjson",
+                   "--sandbox-url", f"http://127.0.0.1:{server.server_address[1]}", *(["--strict"] if strict else [])]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:
+        server.shutdown()
+    assert "Traceback" not in done.stderr
+    lines = [orjson.loads(line) for line in done.stdout.splitlines()]
+    said = done.stderr.splitlines()
+    if strict:
+        assert done.returncode == 1
+        assert [line["vendor_id"] for line in lines] == [str(good[0]["id"])]  # out before the bad record came
+        assert said[0].startswith("connector: sentinelone: threat: id: missing") and said[0].endswith(
+            "(--strict stops at the first bad record)")
+        return
+    assert done.returncode == 3
+    expected = [str(g["id"]) for g in good[:3]] + [scalars["id"], str(good[3]["id"])]
+    assert [line["vendor_id"] for line in lines] == expected
+    assert said[:4] == [
+        f"connector: #1: {said[0].split(': ', 2)[2]}",
+        "connector: 900000000000000001: sentinelone: threat 900000000000000001: threatInfo: missing or not an object, "
+        "and no field of the flat v2.0 shape",
+        f"connector: #4: {said[2].split(': ', 2)[2]}",
+        "connector: #5: sentinelone: threat: expected an object, got list",
+    ]
+    assert "id: missing" in said[0] and "id: missing" in said[2]
+    assert said[4].startswith("connector: get_threats via sentinelone (sandbox): partial, 5 threats")

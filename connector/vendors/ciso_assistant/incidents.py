@@ -8,6 +8,7 @@ Should that read fail, the write still happened: the record mapped from the writ
 from __future__ import annotations
 
 import base64
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,10 +76,13 @@ async def find_by_ref_id(client: VendorClient, ref_id: str, folder: str | None) 
     query: dict[str, Any] = {"search": ref_id.strip(), "limit": PAGE_SIZE}
     if folder:
         query["folder"] = folder
-    async for page in client.pages(INCIDENTS, query, PAGING):
-        for record in page.records:
-            if same_ref_id(record.get("ref_id"), ref_id) and (folder or in_global(record)):
-                return record
+    async with aclosing(client.pages(INCIDENTS, query, PAGING)) as pages:
+        async for page in pages:
+            for record in page.records:
+                if isinstance(record, dict) and same_ref_id(record.get("ref_id"), ref_id) and (
+                    folder or in_global(record)
+                ):
+                    return record
     return None
 
 

@@ -113,7 +113,7 @@ async def read_pages(
                 totals.total = _count(page.body, "total")
                 totals.unfiltered_total = _count(page.body, "unfiltered_total")
             for record in page.records:
-                key = record.get("id")
+                key = record.get("id") if isinstance(record, dict) else None
                 # Only a well-formed id tells a repeat: records whose id a tool masked are all passed
                 # on, to be refused one by one rather than lost as "repeats" of each other.
                 if isinstance(key, str) and _THREAT_ID.match(key):

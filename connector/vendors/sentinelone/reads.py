@@ -104,7 +104,7 @@ async def find_threats(client: VendorClient, ids: Iterable[str]) -> dict[str, di
     for chunk in chunked(list(ids), LOOKUP_CHUNK):
         query = {"ids": ",".join(chunk), "limit": len(chunk), "skipCount": "true"}
         async for page in client.pages(THREATS, query, CursorPaging()):
-            found.update((str(record.get("id")), record) for record in page.records)
+            found.update((str(record.get("id")), record) for record in page.records if isinstance(record, dict))
     return found
 
 

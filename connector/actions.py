@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connector.errors import ConfigError
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (every run reads the action files), else PyYAML's."""
+
 
 class BindingSpec(BaseModel):
     """What one vendor's binding of an action calls."""
@@ -48,7 +51,7 @@ class ActionSpec(BaseModel):
 def load_action(path: Path) -> ActionSpec:
     """Read one action file; an invalid one is a configuration error naming the file and field."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         return ActionSpec.model_validate(document)
     except yaml.YAMLError:
         raise ConfigError(f"action file {path.name}: not valid YAML") from None

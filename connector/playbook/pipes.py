@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from connector.errors import BadInput
-from connector.playbook.expressions import compile_expression
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAP_EXAMPLE = "--map 'ids=output.threats[].vendor_id'"
@@ -38,6 +37,9 @@ def mapped_input(document: dict[str, Any], maps: Iterable[str]) -> dict[str, Any
                 f"with --map NAME=JMESPATH, e.g. {MAP_EXAMPLE}"
             )
         return document
+    # Imported here: jmespath is needed only when there is something to map.
+    from connector.playbook.expressions import compile_expression
+
     if is_envelope(document) and document.get("status") == "failed":
         raise BadInput(f"input: the upstream {document['action']} failed, there is nothing to map")
     mapped: dict[str, Any] = {}

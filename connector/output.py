@@ -11,7 +11,9 @@ from connector.redaction import redactor
 if TYPE_CHECKING:
     from connector.envelope import Envelope
 
-FORMATS = ("json", "ndjson", "table")
+FORMATS = ("json", "ndjson", "table", "ocsf")
+SINGLE_RECORDS = ("threat", "event", "incident")
+"""Output keys of the actions that answer one common record (get_threat...): ``ocsf`` writes it as a line."""
 TABLE_COLUMNS = {
     "threats": ("uid", "severity", "status", "title", "resources", "updated_at"),
     "events": ("time", "type", "summary", "uid"),
@@ -65,7 +67,9 @@ class StreamWriter:
 
     ``json`` writes the very bytes :func:`write_envelope` writes for the whole envelope: its head
     up to the records' list when the first record comes, each record as it comes, and the rest
-    (count, status, errors, meta) at the end. ``ndjson`` writes a line per record. ``table`` keeps
+    (count, status, errors, meta) at the end. ``ndjson`` writes a line per record, and ``ocsf`` too
+    (the records are then OCSF events: the run was asked for them), or the one record of an action
+    that answers one. ``table`` keeps
     the records until the end: a table's columns are sized on all of them. Each record is flushed
     as it is written, so a reader downstream sees it at once.
     """
@@ -78,7 +82,7 @@ class StreamWriter:
 
     def record(self, envelope: Envelope, key: str, record: dict[str, Any]) -> None:
         """Write one record of ``envelope``'s output list ``key`` (the envelope as it stands)."""
-        if self.fmt == "ndjson":
+        if self.fmt in ("ndjson", "ocsf"):
             self.stream.write(to_json(record, pretty=False) + "\n")
         elif self.fmt == "json":
             if self._head is None:
@@ -98,10 +102,14 @@ class StreamWriter:
         """Write what follows the records: the rest of the envelope, or all of it."""
         if key is not None and self.fmt == "table" and key in envelope.output:
             envelope = envelope.model_copy(update={"output": {**envelope.output, key: self._held}})
+        single = [value for name, value in envelope.output.items()
+                  if name in SINGLE_RECORDS and isinstance(value, dict)]
         if key is not None and self._head is not None:
             self.stream.write(_around_records(envelope, key)[1] + "\n")
-        elif not (key is not None and self.fmt == "ndjson" and key in envelope.output):
-            write_envelope(envelope, self.fmt, self.stream)
+        elif self.fmt == "ocsf" and key is None and len(single) == 1:
+            self.stream.write(to_json(single[0], pretty=False) + "\n")
+        elif not (key is not None and self.fmt in ("ndjson", "ocsf") and key in envelope.output):
+            write_envelope(envelope, "ndjson" if self.fmt == "ocsf" else self.fmt, self.stream)
         self.stream.flush()
 
 

@@ -79,6 +79,7 @@ class RecordStream:
         sandbox: bool | str = False,
         dry_run: bool = False,
         strict: bool = False,
+        ocsf: bool = False,
         config: Path | None = None,
         host: Host | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -98,13 +99,17 @@ class RecordStream:
             self.records_key = spec.records
             document = {} if input is None else input
             host.schemas.validate(spec.input, document, "input")
+            if ocsf and spec.records not in OCSF_RECORDS and not set(OCSF_RECORDS) & set(
+                host.schemas.get(spec.output).get("properties", {})
+            ):
+                raise BadInput(f"ocsf: {spec.name} returns no threats, events or incidents to write as OCSF")
             if connection == SANDBOX and not sandbox:
                 sandbox = True
             wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
             with _sandbox_url(sandbox, wanted) as sandbox_url:
                 target = _connection(spec, connection, vendor, sandbox_url, config)
                 envelope.vendor, envelope.connection = target.vendor, target.name
-                run = _Run(host, spec, target, document, envelope, run_id)
+                run = _Run(host, spec, target, document, envelope, run_id, ocsf=ocsf)
                 client = VendorClient(
                     connection=target,
                     vendor=host.vendor(target.vendor),
@@ -194,6 +199,7 @@ async def arun_action(
     sandbox: bool | str = False,
     dry_run: bool = False,
     strict: bool = False,
+    ocsf: bool = False,
     config: Path | None = None,
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -205,12 +211,13 @@ async def arun_action(
     ``sandbox`` is True to start the embedded simulators for this call, or the base URL of a
     sandbox already running. ``connection`` is a name from the connections file (``config``),
     ``"sandbox"``, or a :class:`Connection`. ``strict`` fails the run at the first record that
-    cannot be mapped, instead of skipping it. ``run_id`` names the run in its events and meta
+    cannot be mapped, instead of skipping it. ``ocsf`` gives the threats, events and incidents as
+    OCSF 1.8.0 events (:mod:`connector.ocsf`). ``run_id`` names the run in its events and meta
     (default: a fresh random one; one given must be unique among the runs going at once).
     """
     stream = astream_action(
         action, input, connection=connection, vendor=vendor, sandbox=sandbox, dry_run=dry_run, strict=strict,
-        config=config, host=host, transport=transport, sleep=sleep, run_id=run_id,
+        ocsf=ocsf, config=config, host=host, transport=transport, sleep=sleep, run_id=run_id,
     )
     records = [record async for record in stream]
     envelope = stream.envelope
@@ -234,10 +241,10 @@ class _Run:
 
     def __init__(
         self, host: Host, spec: ActionSpec, target: Connection, document: dict[str, Any], envelope: Envelope,
-        run_id: str,
+        run_id: str, *, ocsf: bool = False,
     ) -> None:
         self.host, self.spec, self.target, self.document = host, spec, target, document
-        self.envelope, self.run_id = envelope, run_id
+        self.envelope, self.run_id, self.ocsf = envelope, run_id, ocsf
 
     async def records(self, client: VendorClient) -> AsyncGenerator[dict[str, Any], None]:
         """Run the binding: its records one by one, then the envelope's output, status and errors."""
@@ -264,14 +271,18 @@ class _Run:
                         records, output[spec.records] = output.get(spec.records) or [], []
                         for record in records:
                             count, first = count + 1, first or record
-                            yield record
+                            event = self._as_ocsf(client, record) if self.ocsf else record
+                            if event is not None:
+                                yield event
                 else:
                     assert spec.records is not None, f"{spec.name}: a binding yields records only for a records action"
                     async with aclosing(result) as records:
                         async for record in records:
                             client.emit(record)
                             count, first = count + 1, first or record
-                            yield record
+                            event = self._as_ocsf(client, record) if self.ocsf else record
+                            if event is not None:
+                                yield event
                     output = {spec.records: [], "count": count, **client.fields}
             except ConnectorError:
                 if spec.records is not None and count:
@@ -284,12 +295,36 @@ class _Run:
             output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
         else:
             _check_output(self.host, spec, output, first)
+        if self.ocsf:
+            output = {key: _ocsf_event(value) if key in OCSF_RECORDS and isinstance(value, dict) else value
+                      for key, value in output.items()}
         envelope.output = output
         envelope.errors.extend(client.item_errors)
         if client.nothing_succeeded:
             envelope.status = "failed"
         else:
             envelope.status = "partial" if client.item_errors else "success"
+
+    @staticmethod
+    def _as_ocsf(client: VendorClient, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The OCSF event of one record; a record that is no finding (a log entry) is reported, not written."""
+        from connector.ocsf import NotAFinding
+
+        try:
+            return _ocsf_event(record)
+        except NotAFinding as exc:
+            client.item_failed(str(record.get("uid") or "?"), "no_ocsf_form", str(exc))
+            return None
+
+
+OCSF_RECORDS = ("threats", "events", "incidents", "threat", "event", "incident")
+"""Output keys holding common records, which ``ocsf`` turns into OCSF events."""
+
+
+def _ocsf_event(record: dict[str, Any]) -> dict[str, Any]:
+    from connector.ocsf import to_ocsf  # imported by the runs that ask for OCSF only
+
+    return to_ocsf(record)
 
 
 SAMPLED_LIST_LENGTH = 2

@@ -138,3 +138,56 @@ def test_a_threat_log_entry_is_no_finding() -> None:
     entry = normalize_log({"id": "l1", "created_at": "2025-01-01T00:00:00Z", "operation": "status_change"})
     with pytest.raises(NotAFinding, match="mysecutec:l1: a status_change log entry carries no finding"):
         to_ocsf(entry)
+
+
+# --- --format ocsf and ocsf=True --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Any:
+    from connector.sandbox import running_sandbox
+
+    with running_sandbox(SandboxConfig(rate_limits=False, sizes={"sentinelone": 20, "mysecutec": 20,
+                                                                 "nameshield": 20, "ciso_assistant": 20})) as url:
+        yield url
+
+
+def test_format_ocsf_writes_each_threat_as_a_valid_event_line(sandbox_url: str) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "connector", "run", "get-threats", "--sandbox-url", sandbox_url,
+               "--vendor", "mysecutec", "--format", "ocsf", "--input", '{"limit": 5}']
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(events) == 5 and {event["class_uid"] for event in events} <= {2002, 2004}
+    for event in events:
+        assert_ocsf(event)
+
+
+def test_ocsf_in_the_python_api_for_lists_and_single_records(sandbox_url: str) -> None:
+    from connector.runner import run_action
+
+    incidents = run_action("list_incidents", {"limit": 3}, sandbox=sandbox_url, vendor="ciso_assistant", ocsf=True)
+    assert incidents.status == "success" and len(incidents.output["incidents"]) == 3
+    for event in incidents.output["incidents"]:
+        assert event["class_uid"] == 2005
+        assert_ocsf(event)
+    events = run_action("list_events", {"limit": 1}, sandbox=sandbox_url, vendor="nameshield")
+    uid = events.output["events"][0]["uid"]
+    one = run_action("get_event", {"id": uid}, sandbox=sandbox_url, vendor="nameshield", ocsf=True)
+    assert one.output["event"]["class_uid"] == 2004
+    assert_ocsf(one.output["event"])
+
+
+def test_ocsf_of_an_action_without_records_is_bad_input_and_log_entries_are_reported(sandbox_url: str) -> None:
+    from connector.runner import run_action
+
+    refused = run_action("test_connection", {}, sandbox=sandbox_url, vendor="sentinelone", ocsf=True)
+    assert (refused.exit_code, refused.errors[0].message) == (
+        2, "ocsf: test_connection returns no threats, events or incidents to write as OCSF")
+    logs = run_action("list_events", {"since": "2000-01-01T00:00:00Z", "limit": 2}, sandbox=sandbox_url,
+                      vendor="mysecutec", ocsf=True)
+    assert (logs.status, logs.output["events"], logs.output["count"]) == ("partial", [], 2)
+    assert {error.type for error in logs.errors} == {"no_ocsf_form"}

@@ -34,6 +34,7 @@ from connector.sync import run_sync
     default="json",
     show_default=True,
     help="json: the envelope, records written as they are read; ndjson: a record per line as it comes; "
+    "ocsf: each threat, event or incident as an OCSF 1.8.0 event, a line each; "
     "table: for people (waits for every record).",
 )
 @click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
@@ -74,7 +75,7 @@ def run(
     try:
         document = mapped_input(read_input(input_), maps)
         options = {"connection": connection, "vendor": vendor, "sandbox": checked_sandbox_url(sandbox_url) or sandbox,
-                   "dry_run": dry_run, "strict": strict, "config": ctx.obj["config"]}
+                   "dry_run": dry_run, "strict": strict, "config": ctx.obj["config"], "ocsf": fmt == "ocsf"}
         with _progress_line(progress):
             envelope = run_sync(_stream(writer, action, document, options))
     except ConnectorError as exc:

@@ -25,9 +25,10 @@ import time
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
+from typing_extensions import Unpack
 
 from connector.actions import ActionSpec
 from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, load_connections, sandbox_connection
@@ -40,6 +41,34 @@ from connector.redaction import redactor
 from connector.sync import run_sync
 
 
+class RunOptions(TypedDict, total=False):
+    """How and where an action runs; every option may be left out."""
+
+    connection: str | Connection | None
+    """A name from the connections file (``config``), ``"sandbox"``, or a :class:`Connection`."""
+    vendor: str | None
+    """Which vendor, with a sandbox; it must match the connection's otherwise."""
+    sandbox: bool | str
+    """True to start the embedded simulators for this run, or the base URL of a sandbox already running."""
+    dry_run: bool
+    """Mutating actions: record the requests they would send, send none."""
+    strict: bool
+    """Fail the run at the first record that cannot be mapped, instead of skipping and reporting it."""
+    ocsf: bool
+    """Give threats, events and incidents as OCSF 1.8.0 events (:mod:`connector.ocsf`)."""
+    config: Path | None
+    """The connections file (default: ``$CONNECTOR_CONFIG``, else the user's config folder)."""
+    host: Host | None
+    """The plugin host (default: the built-in and installed plugins)."""
+    transport: httpx.AsyncBaseTransport | None
+    """An httpx transport to send through (tests: an in-process simulator)."""
+    sleep: Sleep
+    """How retries wait (tests: a recording no-op)."""
+    run_id: str | None
+    """Names the run in its events and meta (default: a fresh random one; one given must be unique
+    among the runs going at once)."""
+
+
 class RecordStream:
     """One run of an action, records first.
 
@@ -48,12 +77,12 @@ class RecordStream:
     whose output holds everything but the records (their list is empty; ``records_key`` names it).
     """
 
-    def __init__(self, action: str, input: dict[str, Any] | None, options: dict[str, Any]) -> None:
+    def __init__(self, action: str, input: dict[str, Any] | None, options: RunOptions) -> None:
         self.records_key: str | None = None
         self.envelope_so_far = Envelope(action=action, status="failed")
         """The envelope as it stands while records come (which vendor and connection answer)."""
         self._envelope: Envelope | None = None
-        self._records = self._run(action, input, **options)
+        self._records = self._run(action, input, options)
 
     def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
         return self._records
@@ -69,23 +98,12 @@ class RecordStream:
         """Stop the run early: its requests are cancelled and its connections closed."""
         await self._records.aclose()
 
-    async def _run(
-        self,
-        action: str,
-        input: dict[str, Any] | None,
-        *,
-        connection: str | Connection | None = None,
-        vendor: str | None = None,
-        sandbox: bool | str = False,
-        dry_run: bool = False,
-        strict: bool = False,
-        ocsf: bool = False,
-        config: Path | None = None,
-        host: Host | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        run_id: str | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
+    async def _run(self, action: str, input: dict[str, Any] | None, options: RunOptions) -> AsyncGenerator[
+        dict[str, Any], None
+    ]:
+        connection, vendor, sandbox = options.get("connection"), options.get("vendor"), options.get("sandbox", False)
+        dry_run, ocsf, config = options.get("dry_run", False), options.get("ocsf", False), options.get("config")
+        host, run_id = options.get("host"), options.get("run_id")
         host = host or default_host()
         run_id = run_id or new_run_id()
         started = time.perf_counter()
@@ -114,12 +132,12 @@ class RecordStream:
                     connection=target,
                     vendor=host.vendor(target.vendor),
                     events=host.hook,
-                    transport=transport,
-                    sleep=sleep,
+                    transport=options.get("transport"),
+                    sleep=options.get("sleep", asyncio.sleep),
                     dry_run=dry_run,
                     action=spec.name,
                     run_id=run_id,
-                    strict=strict,
+                    strict=options.get("strict", False),
                     resume_from=document.get("resume") if spec.records else None,
                 )
                 async with aclosing(run.records(client)) as records:
@@ -140,7 +158,7 @@ class RecordStream:
         self._envelope = envelope
 
 
-def astream_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> RecordStream:
+def astream_action(action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]) -> RecordStream:
     """Run one action, handing out its records as they are mapped; then ``stream.envelope``.
 
     Takes the options of :func:`arun_action`. The records are not kept: the envelope's output
@@ -149,7 +167,9 @@ def astream_action(action: str, input: dict[str, Any] | None = None, **options: 
     return RecordStream(action, input, options)
 
 
-def stream_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> SyncRecordStream:
+def stream_action(
+    action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]
+) -> SyncRecordStream:
     """Synchronous :func:`astream_action`: iterate it for the records, then read ``.envelope``."""
     return SyncRecordStream(astream_action(action, input, **options))
 
@@ -190,35 +210,9 @@ class SyncRecordStream:
             self._loop.close()
 
 
-async def arun_action(
-    action: str,
-    input: dict[str, Any] | None = None,
-    *,
-    connection: str | Connection | None = None,
-    vendor: str | None = None,
-    sandbox: bool | str = False,
-    dry_run: bool = False,
-    strict: bool = False,
-    ocsf: bool = False,
-    config: Path | None = None,
-    host: Host | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    sleep: Sleep = asyncio.sleep,
-    run_id: str | None = None,
-) -> Envelope:
-    """Run one action and return its envelope, records included.
-
-    ``sandbox`` is True to start the embedded simulators for this call, or the base URL of a
-    sandbox already running. ``connection`` is a name from the connections file (``config``),
-    ``"sandbox"``, or a :class:`Connection`. ``strict`` fails the run at the first record that
-    cannot be mapped, instead of skipping it. ``ocsf`` gives the threats, events and incidents as
-    OCSF 1.8.0 events (:mod:`connector.ocsf`). ``run_id`` names the run in its events and meta
-    (default: a fresh random one; one given must be unique among the runs going at once).
-    """
-    stream = astream_action(
-        action, input, connection=connection, vendor=vendor, sandbox=sandbox, dry_run=dry_run, strict=strict,
-        ocsf=ocsf, config=config, host=host, transport=transport, sleep=sleep, run_id=run_id,
-    )
+async def arun_action(action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]) -> Envelope:
+    """Run one action and return its envelope, records included (options: :class:`RunOptions`)."""
+    stream = astream_action(action, input, **options)
     records = [record async for record in stream]
     envelope = stream.envelope
     if stream.records_key is not None and stream.records_key in envelope.output:
@@ -231,7 +225,7 @@ def new_run_id() -> str:
     return secrets.token_hex(6)
 
 
-def run_action(action: str, input: dict[str, Any] | None = None, **options: Any) -> Envelope:
+def run_action(action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]) -> Envelope:
     """Synchronous :func:`arun_action`, for callers without an event loop (a SOAR's Python step)."""
     return run_sync(arun_action(action, input, **options))
 

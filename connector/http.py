@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import orjson
@@ -35,6 +36,9 @@ from connector.connections import Connection
 from connector.envelope import ErrorItem
 from connector.errors import AuthError, BadInput, BadVendorAnswer, ConnectorError, RetriableError, VendorError
 from connector.vendor import Vendor
+
+if TYPE_CHECKING:
+    from connector.jobs.limits import RedisLimiter
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRY_AFTER_S = 60.0
@@ -491,12 +495,21 @@ def _record_id(raw: Any) -> str | None:
     return None
 
 
+LIMITS_ENV = "CONNECTOR_LIMITS_URL"
+"""A Redis URL: rate limits are then shared by every process using it (see :mod:`connector.jobs.limits`)."""
+
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _shared_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter:
+def _shared_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter | RedisLimiter:
+    shared = os.environ.get(LIMITS_ENV)
+    if shared:
+        # Several processes (Celery workers) on one connection: the limit holds across all of them.
+        from connector.jobs.limits import redis_limiter
+
+        return redis_limiter(shared, connection.name, connection.base_url, rate)
     # One limiter per connection and rate in each event loop: a limiter's waiters belong to the
     # loop that made them, and a later asyncio.run gets a fresh one.
     per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})

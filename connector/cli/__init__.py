@@ -32,13 +32,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
     "playbook": ("connector.cli.playbooks:playbook",
                  "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),
+    "result": ("connector.cli.jobs:result",
+               "Print a queued job's envelope (exit code as `connector run`), or its state while it runs."),
     "run": ("connector.cli.actions:run", "Run one action and print its envelope."),
     "sandbox": ("connector.cli.sandbox:sandbox",
                 "Serve the four vendor simulators on loopback until interrupted."),
     "serve": ("connector.cli.serve:serve",
               "Serve the HTTP API until SIGINT or SIGTERM (then stop gracefully, exit 0)."),
+    "submit": ("connector.cli.jobs:submit",
+               "Queue one action for the workers; prints its job id (see `connector result`)."),
     "watch": ("connector.cli.watch:watch",
               "Poll get_threats, list_events or list_incidents; print each new or changed item as NDJSON."),
+    "worker": ("connector.cli.jobs:worker",
+               "Run queued actions and playbooks until SIGTERM or SIGINT (running tasks finish first)."),
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 

@@ -44,6 +44,7 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     from connector.jobs.handles import broker_calls
     from connector.jobs.limits import LIMITS_ENV
     from connector.jobs.tasks import CONFIG_KEY
+    from connector.plugins import default_host
 
     url = broker_url(broker)
     timeout = seconds(visibility_timeout, "--visibility-timeout")
@@ -59,6 +60,9 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     # Celery warns of root because a pickle task could run code as root; this app accepts JSON only.
     warnings.filterwarnings("ignore", category=SecurityWarning)
     signals.worker_ready.connect(ready, weak=False)
+    # Every vendor loaded now, in one thread: the host loads them on first use, which tasks
+    # running at once in the pool's threads would race to do.
+    default_host().vendors  # noqa: B018
     with broker_calls(url):
         # A connection refused at start is an error now, not an endless retry.
         app.connection_for_write().ensure_connection(max_retries=1)

@@ -151,6 +151,16 @@ def submit_playbook(
     return _submit(broker, RUN_PLAYBOOK, PLAYBOOK, kwargs, max_result)
 
 
+def submit_group(calls: list[dict[str, Any]], *, broker: str) -> list[Job[Envelope]]:
+    """Queue many actions as one Celery group (``calls``: :func:`submit_action`'s keywords); a Job each."""
+    from celery import group
+
+    app = celery_app(broker)
+    with broker_calls(broker):
+        sent = group((app.signature(RUN_ACTION, kwargs=call) for call in calls), app=app).apply_async()
+    return [Job(app, broker, result.id, ACTION, decode_envelope) for result in sent.results]
+
+
 def job(job_id: str, *, broker: str) -> Job[Any]:
     """The job ``job_id`` was given at submit time; BadInput when no such job is known (or it expired)."""
     app = celery_app(broker)

@@ -9,6 +9,10 @@ not run, and what ran is still reported.
 With ``sandbox`` (True, or the URL of a sandbox already serving) every step runs against one
 sandbox for the whole run, so what a step creates is there for the next one; a step whose
 connection is ``sandbox`` uses that same sandbox even without it.
+
+With ``broker`` every run goes to the Celery workers instead (:mod:`connector.jobs.playbook`), a
+for_each step as one group spread over them; the expressions, the reports and the exit codes are
+this module's either way.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
@@ -42,7 +47,22 @@ from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
 from connector.sync import run_sync
 
+if TYPE_CHECKING:
+    from connector.jobs.playbook import Workers
+
 PlaybookSource = str | Path | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """One run of a step, its input evaluated: what goes to the runner, or to a worker."""
+
+    action: str
+    input: dict[str, Any]
+    connection: str | None
+    vendor: str | None
+    sandbox: str | None
+    dry_run: bool
 
 
 async def arun_playbook(
@@ -55,12 +75,15 @@ async def arun_playbook(
     concurrency: int | None = None,
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    broker: str | None = None,
 ) -> PlaybookResult:
     """Check and run a playbook (a file path or a mapping); raises :class:`PlaybookInvalid` on check errors.
 
     ``sandbox`` is True to start one sandbox for the run, or the URL of one already serving.
     ``dry_run`` sends no writes: mutating steps report the requests they would send. ``concurrency``
     bounds the for_each items run at once for steps that do not set their own (default 4).
+    ``broker`` (a Redis URL) runs each step on the workers: connections are then the workers'
+    own, resolved by name, and a for_each step's items are bounded by the workers' concurrency.
     """
     host = host or default_host()
     compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox))
@@ -71,6 +94,10 @@ async def arun_playbook(
     with _shared_sandbox(sandbox, sandboxed) as sandbox_url:
         limit = concurrency or DEFAULT_CONCURRENCY
         engine = _Engine(host, values, sandbox_url, dry_run, config, limit, transport)
+        if broker is not None:
+            from connector.jobs.playbook import Workers
+
+            engine.workers = Workers(broker)
         reports: list[StepReport] = []
         stopped = False
         for entry, target in zip(compiled.steps, targets, strict=True):
@@ -129,6 +156,7 @@ class _Engine:
     ) -> None:
         self.host, self.sandbox_url, self.dry_run, self.config = host, sandbox_url, dry_run, config
         self.concurrency, self.transport = concurrency, transport
+        self.workers: Workers | None = None
         self.steps: dict[str, dict[str, Any]] = {}
         self.scope: dict[str, Any] = {"inputs": inputs, "steps": self.steps}
 
@@ -171,6 +199,9 @@ class _Engine:
         items = self._evaluate("for_each", entry.for_each)
         if not isinstance(items, list):
             raise BadInput(f"for_each: expected a list, got {json_type(items)}")
+        if self.workers is not None:
+            calls = [self._call(entry, target, {**self.scope, "item": item}) for item in items]
+            return await self.workers.run_all(calls)
         gate = asyncio.Semaphore(entry.step.concurrency or self.concurrency)
 
         async def one(item: Any) -> Envelope:
@@ -181,16 +212,27 @@ class _Engine:
         return list(await asyncio.gather(*(one(item) for item in items)))
 
     async def _action(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> Envelope:
+        call = self._call(entry, target, scope)
+        if isinstance(call, Envelope):
+            return call
+        if self.workers is not None:
+            return (await self.workers.run_all([call]))[0]
+        return await arun_action(
+            call.action, call.input, connection=call.connection, vendor=call.vendor, sandbox=call.sandbox or False,
+            dry_run=call.dry_run, config=self.config, host=self.host, transport=self.transport,
+        )
+
+    def _call(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> ActionCall | Envelope:
+        """The run to make, its input evaluated in ``scope``; a failed envelope when that input cannot be."""
         try:
             document = render(entry.input, scope)
         except BadInput as exc:
             return self._failed(entry, target, f"input: {exc.message}")
         spec = self.host.action(entry.step.action)
-        return await arun_action(
-            spec.name, document, connection=target.connection, vendor=target.vendor,
-            sandbox=self.sandbox_url if target.connection is None and self.sandbox_url else False,
-            dry_run=self.dry_run and spec.mutates, config=self.config, host=self.host,
-            transport=self.transport,
+        return ActionCall(
+            spec.name, document, target.connection, target.vendor,
+            self.sandbox_url if target.connection is None and self.sandbox_url else None,
+            self.dry_run and spec.mutates,
         )
 
     def _failed(self, entry: CompiledStep, target: Target, message: str) -> Envelope:

@@ -17,8 +17,10 @@ it together. Paged reads go through
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+import ssl
 import time
 import weakref
 from collections import deque
@@ -163,7 +165,7 @@ class VendorClient:
                 "User-Agent": f"connector/{__version__}",
             },
             timeout=httpx.Timeout(timeout.read, connect=timeout.connect),
-            verify=self.connection.verify_tls,
+            verify=_tls_context(self.connection.verify_tls),
             proxy=self.connection.proxy,
             transport=self.transport,
             follow_redirects=False,
@@ -493,6 +495,13 @@ def _record_id(raw: Any) -> str | None:
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
                 return str(value)[:80]
     return None
+
+
+@functools.cache
+def _tls_context(verify: bool | str) -> ssl.SSLContext:
+    # Loading the CA bundle costs ~35 ms of CPU, more than a whole small action: built once per
+    # setting and shared (a client-side SSLContext is safe to share between threads and loops).
+    return httpx.create_ssl_context(verify=verify)
 
 
 LIMITS_ENV = "CONNECTOR_LIMITS_URL"

@@ -47,7 +47,7 @@ class RedisLimiter:
 
     def __init__(self, script: Any, url: str, key: str, rate: tuple[float, float]) -> None:
         requests, per_seconds = rate
-        self._script, self._url, self._key = script, url, key
+        self.script, self.key, self._url = script, key, url
         self._interval = per_seconds / requests
         # A full bucket lets ``requests`` go at once, as aiolimiter does: the burst is the rest of it.
         self._burst = self._interval * max(requests - 1, 0)
@@ -59,7 +59,7 @@ class RedisLimiter:
         # A blocking client in a thread: it is shared by every event loop of the process (each
         # worker task runs its own), where an asyncio client would belong to one loop.
         with broker_calls(self._url):
-            answer = await asyncio.to_thread(self._script, keys=[self._key], args=[self._interval, self._burst])
+            answer = await asyncio.to_thread(self.script, keys=[self.key], args=[self._interval, self._burst])
         wait = float(answer)
         if wait > 0:
             await asyncio.sleep(wait)

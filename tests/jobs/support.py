@@ -12,11 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import redis
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 START_TIMEOUT_S = 30.0
 """Bounds a start that never comes (a broken install), so a failure is a message, not a hang."""
@@ -137,3 +139,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_TIMEOUT_S)
+
+
+class Arrivals:
+    """ASGI middleware noting each request as it reaches the app: (monotonic seconds, method, path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.seen, self._lock = app, list[tuple[float, str, str]](), threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            with self._lock:
+                self.seen.append((time.monotonic(), scope["method"], scope["path"]))
+        await self.app(scope, receive, send)
+
+    @property
+    def times(self) -> list[float]:
+        """When each request arrived."""
+        return [at for at, _method, _path in self.seen]
+
+    def count(self, method: str, path: str) -> int:
+        """Requests seen with this method and path."""
+        return sum(1 for _at, seen_method, seen_path in self.seen if (seen_method, seen_path) == (method, path))

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connector.sandbox import serving
 from connector.server import ServerSettings, create_app
 from connector.server.answers import EXIT_CODE_HEADER
-from connector.sandbox import serving
 from tests.jobs.conftest import StartWorkers
 
 TOKEN = "jobs-serve-test-token-0123456789"

@@ -5,6 +5,7 @@ Celery and the Redis client are imported inside the commands: ``connector --help
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -57,6 +58,9 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     def ready(**_: object) -> None:
         say(f"worker {hostname} ready: broker {display_url(url)}, concurrency {concurrency}")
 
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        # Celery logs a lost broker with its traceback; the one line below says it (-vv keeps it).
+        logging.getLogger("celery.worker").addFilter(_without_traceback)
     # Celery warns of root because a pickle task could run code as root; this app accepts JSON only.
     warnings.filterwarnings("ignore", category=SecurityWarning)
     signals.worker_ready.connect(ready, weak=False)
@@ -145,6 +149,12 @@ def result(job_id: str, broker: str | None, wait_: bool, timeout: str) -> None:
         say(summary_line(value))
         sys.exit(value.exit_code)
     _print_envelope(value)
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """A logging filter keeping the record's message and dropping its traceback."""
+    record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _print_envelope(envelope: object) -> None:

@@ -98,6 +98,8 @@ def celery_app(url: str, visibility_timeout: float = VISIBILITY_TIMEOUT_S, resul
         accept_content=["json"],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A lost broker cannot be acknowledged to anyway: the running tasks are redelivered.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         task_track_started=True,
         task_default_queue=QUEUE,
         worker_prefetch_multiplier=1,

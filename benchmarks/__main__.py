@@ -10,6 +10,7 @@
    get_threats reading the same threats: the cost of the checkpoint's fsyncs.
 4. Memory: peak Python allocations of a paged walk over every page, against fetching one page
    (a ratio near 1 means memory stays flat however many pages there are).
+5. Workers: actions per second through the task queue with 1, 2 and 4 workers (benchmarks/workers.py).
 
 Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from benchmarks import workers
 from benchmarks.servers import (
     SIZE,
     THREATS,
@@ -166,6 +168,7 @@ def main() -> None:
         f"The sandbox's target, at least {SANDBOX_TARGET} pages of 1000 SentinelOne threats per second on one "
         f"core, is {verdict}: {sandbox_cpu_rate:,.0f} per second of the server process's CPU time.",
     ]
+    lines += ["", *workers.section()]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

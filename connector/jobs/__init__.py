@@ -6,6 +6,7 @@
     limits.py    a connection's rate limit shared by every process through Redis
     playbook.py  a playbook's steps (a for_each as a Celery group) sent to the workers
     watch.py     a watch's items handed to the workers, each committed once its task succeeded
+    local.py     a redis-server and workers as child processes (trying it out, tests, benchmarks)
 
 Names are imported from their module when first asked for: the HTTP layer reaches the limiter
 without loading Celery.

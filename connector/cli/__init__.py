@@ -1,4 +1,5 @@
-"""The command line: list, describe, run, playbook, sandbox, watch, serve and export; a module per family.
+"""The command line: list, describe, run, playbook, sandbox, watch, serve, export, worker, submit and result;
+a module per family.
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.

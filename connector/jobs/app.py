@@ -97,7 +97,6 @@ def celery_app(url: str, visibility_timeout: float = VISIBILITY_TIMEOUT_S, resul
         result_serializer="json",
         accept_content=["json"],
         task_acks_late=True,
-        task_reject_on_worker_lost=True,
         # A lost broker cannot be acknowledged to anyway: the running tasks are redelivered.
         worker_cancel_long_running_tasks_on_connection_loss=True,
         task_track_started=True,
@@ -106,7 +105,6 @@ def celery_app(url: str, visibility_timeout: float = VISIBILITY_TIMEOUT_S, resul
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         result_expires=result_ttl,
-        result_extended=False,
         broker_transport_options=transport,
         result_backend_transport_options={"retry_policy": {"max_retries": 2, "interval_start": 0.2}},
         broker_connection_timeout=IO_TIMEOUT_S,
@@ -114,9 +112,7 @@ def celery_app(url: str, visibility_timeout: float = VISIBILITY_TIMEOUT_S, resul
         broker_connection_max_retries=3,
         redis_socket_timeout=IO_TIMEOUT_S,
         redis_socket_connect_timeout=IO_TIMEOUT_S,
-        redis_retry_on_timeout=False,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
-        broker_channel_error_retry=False,
     )
     register(app)
     return app

@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -25,13 +26,14 @@ from kombu.utils.uuid import uuid
 from connector.envelope import Envelope, ErrorItem
 from connector.errors import BadInput, VendorError
 from connector.jobs.app import RESULT_TTL_S, celery_app, display_url
-from connector.jobs.tasks import MAX_RESULT_BYTES, RUN_ACTION, RUN_PLAYBOOK
+from connector.jobs.tasks import MAX_RESULT_BYTES, RUN_ACTION, RUN_PLAYBOOK, TOO_LARGE
 from connector.playbook.model import PlaybookInvalid
 from connector.playbook.report import PlaybookResult
 
 T = TypeVar("T")
 MARKER = "connector-job-{}"
 ACTION, PLAYBOOK = "action", "playbook"
+WORKER_ERROR = "worker_error"
 
 _POLL_FIRST_S, _POLL_MAX_S = 0.005, 0.2
 
@@ -106,7 +108,7 @@ class Job(Generic[T]):
         if state != states.SUCCESS:
             # The task raised: a bug on the worker, or the worker was lost mid-task twice over.
             reason = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(state)
-            value = {"worker_error": f"job {self.id}: the worker failed ({' '.join(reason.split())[:200]})"}
+            value = {WORKER_ERROR: f"job {self.id}: the worker failed ({' '.join(reason.split())[:200]})"}
         return self._decode(value)
 
 
@@ -131,7 +133,7 @@ def submit_action(
         "action": action, "input": dict(input or {}), "connection": connection, "vendor": vendor,
         "sandbox": sandbox, "dry_run": dry_run, "strict": strict, "max_result": max_result,
     }
-    return _submit(broker, RUN_ACTION, ACTION, kwargs, max_result)
+    return _submit(broker, RUN_ACTION, f"{ACTION}:{action}", kwargs, max_result)
 
 
 def submit_playbook(
@@ -158,7 +160,10 @@ def submit_group(calls: list[dict[str, Any]], *, broker: str) -> list[Job[Envelo
     app = celery_app(broker)
     with broker_calls(broker):
         sent = group((app.signature(RUN_ACTION, kwargs=call) for call in calls), app=app).apply_async()
-    return [Job(app, broker, result.id, ACTION, decode_envelope) for result in sent.results]
+    return [
+        Job(app, broker, result.id, ACTION, partial(decode_envelope, action=call["action"]))
+        for call, result in zip(calls, sent.results, strict=True)
+    ]
 
 
 def job(job_id: str, *, broker: str) -> Job[Any]:
@@ -169,29 +174,32 @@ def job(job_id: str, *, broker: str) -> Job[Any]:
     if kind is None:
         raise BadInput(f"job {job_id}: unknown here (never submitted to this broker, or expired after "
                        f"{RESULT_TTL_S // 3600}h)")
-    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    kind, _, action = (kind.decode() if isinstance(kind, bytes) else str(kind)).partition(":")
     if kind == PLAYBOOK:
         return Job(app, broker, job_id, kind, decode_playbook)
-    return Job(app, broker, job_id, kind, decode_envelope)
+    return Job(app, broker, job_id, kind, partial(decode_envelope, action=action))
 
 
-def decode_envelope(value: Any) -> Envelope:
+def decode_envelope(value: Any, action: str = "") -> Envelope:
     """An action task's result as an Envelope (a worker's failure as a failed one)."""
-    if isinstance(value, dict) and "worker_error" in value:
-        return Envelope(action="?", status="failed", errors=[ErrorItem(type="worker", message=value["worker_error"])])
+    if isinstance(value, dict) and WORKER_ERROR in value:
+        error = ErrorItem(type="worker", message=value[WORKER_ERROR])
+        return Envelope(action=action or "unknown", status="failed", errors=[error])
     return Envelope.model_validate(value)
 
 
 def decode_playbook(value: Any) -> PlaybookResult:
     """A playbook task's result; a playbook the worker refused raises :class:`PlaybookInvalid` here."""
-    if isinstance(value, dict) and "worker_error" in value:
-        raise VendorError(value["worker_error"])
+    for failure in (WORKER_ERROR, TOO_LARGE):
+        if isinstance(value, dict) and failure in value:
+            raise VendorError(value[failure])
     if isinstance(value, dict) and "refused" in value:
         raise PlaybookInvalid(list(value["refused"]))
     return PlaybookResult.model_validate(value)
 
 
-def _submit(broker: str, task: str, kind: str, kwargs: dict[str, Any], max_result: int) -> Job[Any]:
+def _submit(broker: str, task: str, marker: str, kwargs: dict[str, Any], max_result: int) -> Job[Any]:
+    """Queue ``task``; ``marker`` (``action:NAME`` or ``playbook``) is kept beside its result."""
     size = len(orjson.dumps(kwargs))
     if size > max_result:
         raise BadInput(f"input: {size} bytes, over the task limit of {max_result} bytes")
@@ -199,7 +207,8 @@ def _submit(broker: str, task: str, kind: str, kwargs: dict[str, Any], max_resul
     with broker_calls(broker):
         job_id = uuid()
         # The marker first: a broker that cannot be reached fails here, before anything was queued.
-        app.backend.client.set(MARKER.format(job_id), kind, ex=int(app.conf.result_expires or RESULT_TTL_S))
+        app.backend.client.set(MARKER.format(job_id), marker, ex=int(app.conf.result_expires or RESULT_TTL_S))
         sent = app.send_task(task, kwargs=kwargs, task_id=job_id)
-    decode: Callable[[Any], Any] = decode_playbook if kind == PLAYBOOK else decode_envelope
+    kind, _, action = marker.partition(":")
+    decode: Callable[[Any], Any] = decode_playbook if kind == PLAYBOOK else partial(decode_envelope, action=action)
     return Job(app, broker, sent.id, kind, decode)

@@ -6,8 +6,9 @@ the worker resolves the connection from its own connections file (``--config`` o
 JSON: an envelope as ``--format json`` prints it (secrets masked), or a playbook's result; a
 playbook that cannot run comes back as ``{"refused": [problems]}`` rather than as an exception.
 
-A result larger than ``max_result`` bytes is not stored: the task stores a failed envelope that
-says so in one line instead, so nothing is ever truncated silently.
+A result larger than ``max_result`` bytes is not stored: an action's task stores a failed
+envelope that says so in one line instead, a playbook's ``{"too_large": line}``, so nothing is
+ever truncated silently.
 """
 
 from __future__ import annotations
@@ -78,10 +79,11 @@ def run_playbook_task(
         return {"refused": exc.problems}
     except BadInput as exc:
         return {"refused": [exc.message]}
-    data: dict[str, Any] = orjson.loads(to_json(result, pretty=False))
-    size = len(orjson.dumps(data))
+    text = to_json(result, pretty=False)
+    size = len(text.encode())
     if size > max_result:
-        return {"refused": [f"playbook {result.playbook}: {_too_large(size, max_result)}"]}
+        return {TOO_LARGE: f"playbook {result.playbook}: {_too_large(size, max_result)}"}
+    data: dict[str, Any] = orjson.loads(text)
     return data
 
 
@@ -93,12 +95,13 @@ def _config(app: Celery) -> Path | None:
 def _bounded(envelope: Envelope, max_result: int) -> dict[str, Any]:
     """The envelope as JSON data, secrets masked; a failed one saying so when it exceeds ``max_result``."""
     text = to_json(envelope, pretty=False)
-    if len(text) <= max_result:
+    size = len(text.encode())
+    if size <= max_result:
         data: dict[str, Any] = orjson.loads(text)
         return data
     refused = Envelope(
         action=envelope.action, vendor=envelope.vendor, connection=envelope.connection, status="failed",
-        errors=[ErrorItem(type=TOO_LARGE, message=_too_large(len(text), max_result))], meta=envelope.meta,
+        errors=[ErrorItem(type=TOO_LARGE, message=_too_large(size, max_result))], meta=envelope.meta,
     )
     refusal: dict[str, Any] = orjson.loads(to_json(refused, pretty=False))
     return refusal

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import partial
 
 import orjson
 import pytest
 
-from connector.jobs import job, submit_action
+from connector.errors import VendorError
+from connector.jobs import job, submit_action, submit_playbook
 from connector.jobs.app import celery_app
+from connector.jobs.handles import Job, decode_envelope
+from connector.jobs.tasks import RUN_ACTION
 from connector.runner import run_action
 from tests.jobs.conftest import StartWorkers
 
@@ -108,3 +112,21 @@ def test_a_password_never_goes_on_the_command_line() -> None:
     assert refused.returncode == 2
     assert "hunter2" not in refused.stderr + refused.stdout
     assert "put it in $CONNECTOR_BROKER" in refused.stderr
+
+
+def test_a_task_that_raises_is_a_failed_envelope_and_a_too_large_playbook_a_vendor_error(
+    broker: str, sandbox_url: str, workers: StartWorkers,
+) -> None:
+    workers(1, concurrency=1)
+    app = celery_app(broker)
+    # A task the worker cannot even call (an unknown keyword): Celery records the exception.
+    sent = app.send_task(RUN_ACTION, kwargs={"action": "get_threats", "no_such_option": 1})
+    broken = Job(app, broker, sent.id, "action", partial(decode_envelope, action="get_threats"))
+    envelope = broken.get(timeout=60)
+    assert (envelope.action, envelope.status, envelope.exit_code) == ("get_threats", "failed", 1)
+    assert envelope.errors[0].type == "worker"
+    assert envelope.errors[0].message.startswith(f"job {sent.id}: the worker failed (TypeError: ")
+    book = {"name": "big", "steps": [{"id": "t", "action": "get_threats", "vendor": "sentinelone",
+                                      "input": {"limit": 20}}]}
+    with pytest.raises(VendorError, match=r"playbook big: the result is \d+ bytes, over the result limit of 5000"):
+        submit_playbook(book, sandbox=sandbox_url, broker=broker, max_result=5000).get(timeout=60)

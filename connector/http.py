@@ -10,8 +10,9 @@ Writes are retried only where a retry cannot apply them twice: after a 429 (the 
 before doing anything) or a connection that never opened; a POST that only reads (a search, an
 aggregate) says ``read_only=True`` and is treated like a GET. Clients of one connection share
 its rate limit within an event loop, so actions run at once (a playbook's ``for_each``) hold to
-it together. Paged reads go through
-:meth:`VendorClient.pages`, which yields one page at a time so memory stays flat.
+it together; with ``$CONNECTOR_LIMITS_URL`` every process does, through Redis (Celery workers).
+Paged reads go through :meth:`VendorClient.pages`, which yields one page at a time so memory
+stays flat.
 """
 
 from __future__ import annotations

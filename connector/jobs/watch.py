@@ -12,9 +12,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from connector.jobs.handles import submit_playbook
+from connector.errors import VendorError
+from connector.jobs.handles import BrokerUnavailable, submit_playbook
 from connector.playbook.report import PlaybookResult
 from connector.plugins import Host
+from connector.watch.items import ItemKey
 from connector.watch.sinks import ITEM_INPUT, PlaybookSink
 
 
@@ -24,6 +26,15 @@ class QueuedPlaybookSink(PlaybookSink):
     def __init__(self, path: Path, host: Host, *, sandbox: bool | str, config: Path | None, broker: str) -> None:
         super().__init__(path, host, sandbox=sandbox, config=config)
         self._broker = broker
+
+    async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
+        """As :meth:`PlaybookSink.handle`; a task that failed on the worker leaves the item for the next poll."""
+        try:
+            return await super().handle(item, key)
+        except BrokerUnavailable:
+            raise
+        except VendorError as exc:
+            return f"playbook {self.name} failed on {key.uid}: {exc.message}"
 
     async def run(self, item: dict[str, Any]) -> PlaybookResult:
         """Queue the playbook on ``item`` and wait for its result (a refusal raises PlaybookInvalid)."""

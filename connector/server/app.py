@@ -128,7 +128,7 @@ class _Api:
             if any(step.connection == SANDBOX for step in book.steps):
                 self._served_sandbox()
             if self.settings.broker is not None:
-                return await self._queue_playbook(book.model_dump(exclude_unset=True), body)
+                return await self._queue_playbook(self.settings.broker, book.model_dump(exclude_unset=True), body)
             result = await arun_playbook(
                 book.model_dump(exclude_unset=True),
                 body.get("input", {}),
@@ -150,16 +150,14 @@ class _Api:
 
         return await job_answer(self.settings.broker, request.path_params["id"])
 
-    async def _queue_playbook(self, source: dict[str, Any], body: dict[str, Any]) -> Response:
+    async def _queue_playbook(self, broker: str, source: dict[str, Any], body: dict[str, Any]) -> Response:
         """Check the playbook here (400 at once when it cannot run), then queue it for one worker."""
         from connector.playbook import load_checked
         from connector.server.queue import queue_playbook
 
         sandbox = self.settings.sandbox_url
         load_checked(source, self.host, config=self.settings.config, sandbox=sandbox is not None)
-        return await queue_playbook(
-            self.settings.broker or "", source, body.get("input", {}), sandbox, body.get("dry_run", False)
-        )
+        return await queue_playbook(broker, source, body.get("input", {}), sandbox, body.get("dry_run", False))
 
     def _served_sandbox(self) -> str:
         """The served sandbox's URL. Without ``--sandbox`` the runner would start a simulator per

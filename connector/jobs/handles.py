@@ -96,7 +96,7 @@ class Job(Generic[T]):
             self._check_deadline(deadline, timeout)
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, _POLL_MAX_S)
-        return self._value()
+        return await asyncio.to_thread(self._value)
 
     def _check_deadline(self, deadline: float | None, timeout: float | None) -> None:
         if deadline is not None and time.monotonic() > deadline:
@@ -106,7 +106,7 @@ class Job(Generic[T]):
         with broker_calls(self._url):
             state, value = self._result.state, self._result.result
         if state != states.SUCCESS:
-            # The task raised: a bug on the worker, or the worker was lost mid-task twice over.
+            # The task raised instead of answering: a bug, or a call the worker's version cannot take.
             reason = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(state)
             value = {WORKER_ERROR: f"job {self.id}: the worker failed ({' '.join(reason.split())[:200]})"}
         return self._decode(value)

@@ -90,12 +90,14 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
 @click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
 @click.option("--strict", is_flag=True, help="Fail at the first record that cannot be mapped.")
+@click.option("--output-file", metavar="PATH", help="Reads: the worker writes the records there (NDJSON, as they "
+              "come; a path on the worker's file system), the envelope keeps the rest.")
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the envelope and print it, as `connector run` does.")
 @click.option("--timeout", default="10m", show_default=True, help="With --wait: how long to wait.")
 def submit(
     action: str, connection: str | None, sandbox_url: str | None, vendor: str | None, input_: str | None,
-    dry_run: bool, strict: bool, broker: str | None, wait_: bool, timeout: str,
+    dry_run: bool, strict: bool, output_file: str | None, broker: str | None, wait_: bool, timeout: str,
 ) -> None:
     """Queue one action for the workers; prints its job id (see `connector result`).
 
@@ -109,7 +111,7 @@ def submit(
     wait_for = seconds(timeout, "--timeout")
     job = submit_action(
         action, document, connection=connection, vendor=vendor, sandbox=checked_sandbox_url(sandbox_url),
-        dry_run=dry_run, strict=strict, broker=url,
+        dry_run=dry_run, strict=strict, broker=url, output_file=output_file,
     )
     if not wait_:
         click.echo(job.id)

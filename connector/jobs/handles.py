@@ -123,15 +123,19 @@ def submit_action(
     strict: bool = False,
     broker: str,
     max_result: int = MAX_RESULT_BYTES,
+    output_file: str | None = None,
 ) -> Job[Envelope]:
     """Queue one action for the workers; ``.get(timeout)`` gives its envelope.
 
     ``connection`` is a name the workers resolve from their own connections files (the secret
-    never travels); ``sandbox`` the URL of a running sandbox the workers can reach.
+    never travels); ``sandbox`` the URL of a running sandbox the workers can reach. A result
+    over ``max_result`` bytes comes back as a failed ``too_large`` envelope; a read's records can
+    go to ``output_file`` instead (NDJSON, a path on the worker's file system).
     """
     kwargs = {
         "action": action, "input": dict(input or {}), "connection": connection, "vendor": vendor,
         "sandbox": sandbox, "dry_run": dry_run, "strict": strict, "max_result": max_result,
+        "output_file": output_file,
     }
     return _submit(broker, RUN_ACTION, f"{ACTION}:{action}", kwargs, max_result)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from functools import partial
+from pathlib import Path
 
 import orjson
 import pytest
@@ -130,3 +131,21 @@ def test_a_task_that_raises_is_a_failed_envelope_and_a_too_large_playbook_a_vend
                                       "input": {"limit": 20}}]}
     with pytest.raises(VendorError, match=r"playbook big: the result is \d+ bytes, over the result limit of 5000"):
         submit_playbook(book, sandbox=sandbox_url, broker=broker, max_result=5000).get(timeout=60)
+
+
+def test_a_large_read_streams_its_records_to_a_file_the_caller_names(
+    broker: str, workers: StartWorkers, tmp_path: Path,
+) -> None:
+    workers(1, concurrency=1)
+    records = tmp_path / "threats.ndjson"
+    envelope = submit_action("get_threats", {"limit": 50}, connection="s1", broker=broker, max_result=20_000,
+                             output_file=str(records)).get(timeout=60)
+    assert (envelope.status, envelope.output["threats"], envelope.output["count"]) == ("success", [], 50)
+    assert envelope.meta.model_extra == {"output_file": str(records)}
+    lines = [orjson.loads(line) for line in records.read_text().splitlines()]
+    assert len(lines) == 50
+    assert len({line["uid"] for line in lines}) == 50
+    unwritable = submit_action("get_threats", {"limit": 1}, connection="s1", broker=broker,
+                               output_file=str(tmp_path / "missing" / "x.ndjson")).get(timeout=60)
+    assert (unwritable.status, unwritable.exit_code) == ("failed", 2)
+    assert unwritable.errors[0].message.startswith(f"output_file: cannot write {tmp_path}/missing/x.ndjson: ")

@@ -73,7 +73,7 @@ def workers(broker: str, tmp_path: Path, connections: Path) -> Iterator[StartWor
 
     def start(count: int, **options: object) -> list[Worker]:
         settings: dict[str, object] = {"config": connections, "env": SECRETS, **options}
-        new = start_workers(count, broker, tmp_path, prefix=f"w{len(started)}-", **settings)  # type: ignore[arg-type]
+        new = start_workers(count, broker, tmp_path, prefix=f"w{len(started)}-", **settings)
         started.extend(new)
         return new
 

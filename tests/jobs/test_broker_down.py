@@ -16,7 +16,7 @@ import redis
 from connector.jobs import BrokerUnavailable, submit_action
 from connector.sandbox import serving
 from connector.server import ServerSettings, create_app
-from tests.jobs.support import RedisServer, free_port, wait_until
+from tests.jobs.support import RedisServer, free_port, start_workers, wait_until
 
 HANG_GUARD_S = 60
 
@@ -97,3 +97,17 @@ def test_serve_answers_502_in_one_line(nowhere: str) -> None:
 def test_the_python_api_raises_broker_unavailable(nowhere: str) -> None:
     with pytest.raises(BrokerUnavailable, match=r"unreachable \(Error 111"):
         submit_action("get_threats", {}, connection="s1", broker=nowhere)
+
+
+def test_a_worker_whose_broker_goes_away_ends_with_one_line(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    url = server.url(0)
+    try:
+        (worker,) = start_workers(1, url, tmp_path, concurrency=1)
+    finally:
+        server.stop()
+    # Celery retries the broker three times (2 + 4 + 6 s), then gives up.
+    assert worker.process.wait(HANG_GUARD_S) == 1
+    log = worker.text()
+    assert "Traceback" not in log
+    assert log.strip().splitlines()[-1] == f"connector: worker {worker.name} stopped: the broker {url} went away"

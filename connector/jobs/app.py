@@ -49,6 +49,9 @@ def broker_url(value: str | None) -> str:
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
         raise BadInput(f"--broker: {display_url(url)!r} is not a Redis URL like redis://127.0.0.1:6379/0")
+    if parts.scheme == "rediss" and "ssl_cert_reqs=" not in parts.query:
+        # Celery refuses a TLS URL that does not say how to check the server's certificate.
+        raise BadInput(f"--broker: {display_url(url)!r}: a rediss:// URL needs ?ssl_cert_reqs=required (or optional)")
     if value is not None and parts.password:
         raise BadInput(f"--broker: the URL carries a password; put it in ${BROKER_ENV} (never on a command line)")
     if parts.password:

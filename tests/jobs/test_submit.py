@@ -149,3 +149,13 @@ def test_a_large_read_streams_its_records_to_a_file_the_caller_names(
                                output_file=str(tmp_path / "missing" / "x.ndjson")).get(timeout=60)
     assert (unwritable.status, unwritable.exit_code) == ("failed", 2)
     assert unwritable.errors[0].message.startswith(f"output_file: cannot write {tmp_path}/missing/x.ndjson: ")
+
+
+def test_broker_urls_are_checked() -> None:
+    for url, message in (
+        ("http://127.0.0.1:6379", "is not a Redis URL like redis://127.0.0.1:6379/0"),
+        ("rediss://127.0.0.1:1/0", "a rediss:// URL needs ?ssl_cert_reqs=required"),
+    ):
+        refused = _cli("submit", "get-threats", "--broker", url, broker="")
+        assert refused.returncode == 2
+        assert message in refused.stderr

@@ -10,6 +10,7 @@
    get_threats reading the same threats: the cost of the checkpoint's fsyncs.
 4. Memory: peak Python allocations of a paged walk over every page, against fetching one page
    (a ratio near 1 means memory stays flat however many pages there are).
+5. Workers: actions per second through the task queue with 1, 2 and 4 workers (benchmarks/workers.py).
 
 5. Issue 10's targets (``benchmarks/pipeline.py``): start-up, streaming speed and memory of
    ``connector run`` as a child process, and the sandbox at 100,000 records.
@@ -36,6 +37,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from benchmarks import workers
 from benchmarks.pipeline import MEASURES, MILLION
 from benchmarks.report import HEADER, Row
 from benchmarks.servers import (
@@ -186,6 +188,7 @@ def main() -> None:
         *HEADER,
         *(row.line() for row in rows),
     ]
+    lines += ["", *workers.section()]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

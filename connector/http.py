@@ -10,21 +10,25 @@ Writes are retried only where a retry cannot apply them twice: after a 429 (the 
 before doing anything) or a connection that never opened; a POST that only reads (a search, an
 aggregate) says ``read_only=True`` and is treated like a GET. Clients of one connection share
 its rate limit within an event loop, so actions run at once (a playbook's ``for_each``) hold to
-it together. Paged reads go through
-:meth:`VendorClient.pages`, which yields one page at a time so memory stays flat.
+it together; with ``$CONNECTOR_LIMITS_URL`` every process does, through Redis (Celery workers).
+Paged reads go through :meth:`VendorClient.pages`, which yields one page at a time so memory
+stays flat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import re
+import ssl
 import time
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import orjson
@@ -36,6 +40,9 @@ from connector.connections import Connection
 from connector.envelope import ErrorItem
 from connector.errors import AuthError, BadInput, BadVendorAnswer, ConnectorError, RetriableError, VendorError
 from connector.vendor import Vendor
+
+if TYPE_CHECKING:
+    from connector.jobs.limits import RedisLimiter
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRY_AFTER_S = 60.0
@@ -166,7 +173,7 @@ class VendorClient:
                 "User-Agent": f"connector/{__version__}",
             },
             timeout=httpx.Timeout(timeout.read, connect=timeout.connect),
-            verify=False if plain else self.connection.verify_tls,
+            verify=_tls_context(False if plain else self.connection.verify_tls),
             proxy=self.connection.proxy,
             transport=self.transport,
             follow_redirects=False,
@@ -502,12 +509,28 @@ def _record_id(raw: Any) -> str | None:
 _ID = re.compile(r"^[\w.:@-]{1,80}$")
 
 
+@functools.cache
+def _tls_context(verify: bool | str) -> ssl.SSLContext:
+    # Loading the CA bundle costs ~35 ms of CPU, more than a whole small action: built once per
+    # setting and shared (a client-side SSLContext is safe to share between threads and loops).
+    return httpx.create_ssl_context(verify=verify)
+
+
+LIMITS_ENV = "CONNECTOR_LIMITS_URL"
+"""A Redis URL: rate limits are then shared by every process using it (see :mod:`connector.jobs.limits`)."""
+
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _shared_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter:
+def _shared_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter | RedisLimiter:
+    shared = os.environ.get(LIMITS_ENV)
+    if shared:
+        # Several processes (Celery workers) on one connection: the limit holds across all of them.
+        from connector.jobs.limits import redis_limiter
+
+        return redis_limiter(shared, connection.name, connection.base_url, rate)
     # One limiter per connection and rate in each event loop: a limiter's waiters belong to the
     # loop that made them, and a later asyncio.run gets a fresh one.
     per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})

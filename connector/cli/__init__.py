@@ -1,4 +1,5 @@
-"""The command line: list, describe, run, playbook, sandbox, watch, serve and export; a module per family.
+"""The command line: list, describe, run, playbook, sandbox, watch, serve, export, worker, submit and result;
+a module per family.
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.
@@ -30,12 +31,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "playbook": ("connector.cli.playbooks:playbook",
                  "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),
     "run": ("connector.cli.run:run", "Run one action and print its envelope."),
+    "result": ("connector.cli.jobs:result",
+               "Print a queued job's envelope (exit code as `connector run`), or its state while it runs."),
     "sandbox": ("connector.cli.sandbox:sandbox",
                 "Serve the four vendor simulators on loopback until interrupted."),
     "serve": ("connector.cli.serve:serve",
               "Serve the HTTP API until SIGINT or SIGTERM (then stop gracefully, exit 0)."),
+    "submit": ("connector.cli.jobs:submit",
+               "Queue one action for the workers; prints its job id (see `connector result`)."),
     "watch": ("connector.cli.watch:watch",
               "Poll get_threats, list_events or list_incidents; print each new or changed item as NDJSON."),
+    "worker": ("connector.cli.jobs:worker",
+               "Run queued actions and playbooks until SIGTERM or SIGINT (running tasks finish first)."),
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 

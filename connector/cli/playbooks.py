@@ -47,6 +47,8 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
     help="for_each items run at once, for steps that set no concurrency (default 4).",
 )
 @click.option("--progress/--no-progress", default=True, help="A live progress line on stderr, when it is a terminal.")
+@click.option("--broker", metavar="URL", help="Run the steps on `connector worker`s of this Redis broker "
+              "(a for_each as one group spread over them).")
 @click.pass_context
 def playbook_run(
     ctx: click.Context,
@@ -58,12 +60,18 @@ def playbook_run(
     fmt: str,
     concurrency: int | None,
     progress: bool,
+    broker: str | None,
 ) -> None:
     """Check then run a playbook; prints every step's envelopes.
 
     Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
     1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
+    With --broker, 1 also when the broker cannot be reached.
     """
+    if broker is not None:
+        from connector.jobs.app import broker_url
+
+        broker = broker_url(broker)
     try:
         with showing_progress(default_host(), enabled=progress):
             result = run_playbook(
@@ -73,6 +81,7 @@ def playbook_run(
                 dry_run=dry_run,
                 config=ctx.obj["config"],
                 concurrency=concurrency,
+                broker=broker,
             )
     except PlaybookInvalid as exc:
         refuse(exc)

@@ -29,6 +29,8 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
     help="Folder of playbooks runnable by name (NAME.yaml).",
 )
 @click.option("--sandbox", is_flag=True, help="Serve one embedded sandbox: connection 'sandbox', playbooks run on it.")
+@click.option("--broker", metavar="URL", help="Queue runs for `connector worker`s on this Redis broker: POST answers "
+              "202 and a job id, GET /v1/jobs/ID the result.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM certificate.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM private key.")
 @click.pass_context
@@ -39,6 +41,7 @@ def serve(
     max_body: str,
     playbooks: Path | None,
     sandbox: bool,
+    broker: str | None,
     tls_cert: Path | None,
     tls_key: Path | None,
 ) -> None:
@@ -49,6 +52,7 @@ def serve(
       GET  /v1/actions                the manifest
       POST /v1/actions/NAME/run       {"input": {...}, "connection": "s1"}
       POST /v1/playbooks/run          {"playbook": "NAME" or {...}, "input": {...}}
+      GET  /v1/jobs/ID                with --broker: a queued run's state, then its answer
     """
     from connector.sandbox import running_sandbox
     from connector.server import ServerSettings, create_app
@@ -56,6 +60,10 @@ def serve(
     from connector.server.listen import check_transport, listening_socket, parse_bind
     from connector.server.listen import serve as serve_app
 
+    if broker is not None:
+        from connector.jobs.app import broker_url
+
+        broker = broker_url(broker)
     address = parse_bind(bind)
     if (tls_cert is None) != (tls_key is None):
         raise BadInput("--tls-cert and --tls-key: give both or neither")
@@ -66,7 +74,8 @@ def serve(
     sock = listening_socket(address)
     with running_sandbox() if sandbox else nullcontext(None) as sandbox_url:
         settings = ServerSettings(
-            token=token, max_body=limit, playbooks=playbooks, sandbox_url=sandbox_url, config=ctx.obj["config"]
+            token=token, max_body=limit, playbooks=playbooks, sandbox_url=sandbox_url, config=ctx.obj["config"],
+            broker=broker,
         )
         serve_app(
             create_app(settings),

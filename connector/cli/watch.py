@@ -31,6 +31,8 @@ from connector.watch.poller import utc_now
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Append NDJSON here (exactly once).")
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint file.")
 @click.option("--once", is_flag=True, help="One poll, then exit.")
+@click.option("--broker", metavar="URL", help="Hand each item's --playbook run to `connector worker`s of this Redis "
+              "broker; an item is committed once its task succeeded.")
 @click.pass_context
 def watch(
     ctx: click.Context,
@@ -46,6 +48,7 @@ def watch(
     output: Path | None,
     state: Path | None,
     once: bool,
+    broker: str | None,
 ) -> None:
     """Poll get_threats, list_events or list_incidents; print each new or changed item as NDJSON.
 
@@ -63,6 +66,10 @@ def watch(
         sandbox_url=checked_sandbox_url(sandbox_url),
         config=ctx.obj["config"],
     )
+    if broker is not None:
+        from connector.jobs.app import broker_url
+
+        broker = broker_url(broker)
     try:
         code = run_watch(
             polled,
@@ -74,6 +81,7 @@ def watch(
             state=state,
             once=once,
             say=say,
+            broker=broker,
         )
     except PlaybookInvalid as exc:
         refuse(exc)

@@ -9,6 +9,10 @@ not run, and what ran is still reported.
 With ``sandbox`` (True, or the URL of a sandbox already serving) every step runs against one
 sandbox for the whole run, so what a step creates is there for the next one; a step whose
 connection is ``sandbox`` uses that same sandbox even without it.
+
+With ``broker`` every run goes to the Celery workers instead (:mod:`connector.jobs.playbook`), a
+for_each step as one group spread over them; the expressions, the reports and the exit codes are
+this module's either way.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
@@ -28,22 +33,37 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from connector.actions import ActionSpec
 from connector.catalog import canonical_name
 from connector.envelope import Envelope, ErrorItem
 from connector.errors import BadInput
 from connector.playbook.check import Target, load_checked
-from connector.playbook.expressions import Expression, expressions_in, render, truthy
-from connector.playbook.model import DEFAULT_CONCURRENCY, Compiled, CompiledStep
+from connector.playbook.expressions import Expression, render, truthy
+from connector.playbook.model import DEFAULT_CONCURRENCY, CompiledStep
 from connector.playbook.report import PlaybookResult, RunStatus, StepReport, Summary
 from connector.playbook.shapes import json_type
 from connector.plugins import Host, default_host
-from connector.runner import arun_action, astream_action
+from connector.runner import RunOptions, arun_action, astream_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
 from connector.sync import run_sync
 
+if TYPE_CHECKING:
+    from connector.jobs.playbook import Workers
+
 PlaybookSource = str | Path | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """One run of a step, its input evaluated: what goes to the runner, or to a worker."""
+
+    action: str
+    input: dict[str, Any]
+    connection: str | None
+    vendor: str | None
+    sandbox: str | None
+    dry_run: bool
+    strict: bool = False
 
 
 async def arun_playbook(
@@ -56,12 +76,15 @@ async def arun_playbook(
     concurrency: int | None = None,
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    broker: str | None = None,
 ) -> PlaybookResult:
     """Check and run a playbook (a file path or a mapping); raises :class:`PlaybookInvalid` on check errors.
 
     ``sandbox`` is True to start one sandbox for the run, or the URL of one already serving.
     ``dry_run`` sends no writes: mutating steps report the requests they would send. ``concurrency``
     bounds the for_each items run at once for steps that do not set their own (default 4).
+    ``broker`` (a Redis URL) runs each step on the workers: connections are then the workers'
+    own, resolved by name, and a for_each step's items are bounded by the workers' concurrency.
     """
     host = host or default_host()
     compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox))
@@ -72,6 +95,10 @@ async def arun_playbook(
     with _shared_sandbox(sandbox, sandboxed) as sandbox_url:
         limit = concurrency or DEFAULT_CONCURRENCY
         engine = _Engine(host, values, sandbox_url, dry_run, config, limit, transport)
+        if broker is not None:
+            from connector.jobs.playbook import Workers
+
+            engine.workers = Workers(broker)
         reports: list[StepReport] = []
         stopped = False
         steps = list(zip(compiled.steps, targets, strict=True))
@@ -83,9 +110,9 @@ async def arun_playbook(
                 index += 1
                 continue
             follower = steps[index + 1] if index + 1 < len(steps) else None
-            if follower is not None and streams_into(entry, follower[0], host):
-                keep = whole_output_used(compiled, entry, follower[0])
-                ran = await engine.streamed(entry, target, *follower, keep=keep)
+            # On workers each run is a task of its own: a step's records cannot stream into the next.
+            if follower is not None and engine.workers is None and streams_into(entry, follower[0], host):
+                ran = await engine.streamed(entry, target, *follower)
             else:
                 ran = [await engine.step(entry, target)]
             reports.extend(ran)
@@ -141,6 +168,7 @@ class _Engine:
     ) -> None:
         self.host, self.sandbox_url, self.dry_run, self.config = host, sandbox_url, dry_run, config
         self.concurrency, self.transport = concurrency, transport
+        self.workers: Workers | None = None
         self.steps: dict[str, dict[str, Any]] = {}
         self.scope: dict[str, Any] = {"inputs": inputs, "steps": self.steps}
 
@@ -180,21 +208,20 @@ class _Engine:
             raise BadInput(f"{where}: {exc.message}") from None
 
     async def streamed(
-        self, source: CompiledStep, target: Target, each: CompiledStep, each_target: Target, *, keep: bool
+        self, source: CompiledStep, target: Target, each: CompiledStep, each_target: Target
     ) -> list[StepReport]:
         """Run ``source`` (a records action) and the for_each step ``each`` over its records as they arrive.
 
         Each record starts its run of ``each`` at once, at most ``concurrency`` at a time (the read
-        waits while they are all busy). ``keep``: another expression reads ``source``'s whole
-        output, so its records are kept in it as a step's output always holds them.
+        waits while they are all busy). ``source``'s output holds its records afterwards, as any
+        step's does, so the report is the same as when the steps run one after the other.
         """
         report = _report(source, target, "success")
         if source.when is not None and not truthy(self._evaluate("when", source.when)):
             return [await self.step(source, target), await self.step(each, each_target)]
         spec = self.host.action(source.step.action)
-        try:
-            document = render(source.input, self.scope)
-        except BadInput:
+        call = self._call(source, target, self.scope)
+        if isinstance(call, Envelope):
             # Reported as any step whose input does not evaluate.
             return [await self.step(source, target), await self.step(each, each_target)]
         gate = asyncio.Semaphore(each.step.concurrency or self.concurrency)
@@ -207,11 +234,10 @@ class _Engine:
             finally:
                 gate.release()
 
-        stream = astream_action(spec.name, document, strict=source.step.strict, **self._where(target, spec))
+        stream = astream_action(call.action, call.input, **self._options(call))
         try:
             async for record in stream:
-                if keep:
-                    records.append(record)
+                records.append(record)
                 await gate.acquire()
                 runs.append(asyncio.ensure_future(one(record)))
             envelope = stream.envelope
@@ -219,7 +245,7 @@ class _Engine:
             await stream.aclose()
             done = await asyncio.gather(*runs, return_exceptions=True)
         assert spec.records is not None
-        if keep and spec.records in envelope.output:
+        if spec.records in envelope.output:
             envelope.output[spec.records] = records
         report.envelopes, report.status = [envelope], _combined([envelope])
         self.steps[source.step.id] = {"output": report.output, "status": report.status}
@@ -233,6 +259,9 @@ class _Engine:
         items = self._evaluate("for_each", entry.for_each)
         if not isinstance(items, list):
             raise BadInput(f"for_each: expected a list, got {json_type(items)}")
+        if self.workers is not None:
+            calls = [self._call(entry, target, {**self.scope, "item": item}) for item in items]
+            return await self.workers.run_all(calls)
         gate = asyncio.Semaphore(entry.step.concurrency or self.concurrency)
 
         async def one(item: Any) -> Envelope:
@@ -243,19 +272,31 @@ class _Engine:
         return list(await asyncio.gather(*(one(item) for item in items)))
 
     async def _action(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> Envelope:
+        call = self._call(entry, target, scope)
+        if isinstance(call, Envelope):
+            return call
+        if self.workers is not None:
+            return (await self.workers.run_all([call]))[0]
+        return await arun_action(call.action, call.input, **self._options(call))
+
+    def _call(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> ActionCall | Envelope:
+        """The run to make, its input evaluated in ``scope``; a failed envelope when that input cannot be."""
         try:
             document = render(entry.input, scope)
         except BadInput as exc:
             return self._failed(entry, target, f"input: {exc.message}")
         spec = self.host.action(entry.step.action)
-        return await arun_action(spec.name, document, strict=entry.step.strict, **self._where(target, spec))
+        return ActionCall(
+            spec.name, document, target.connection, target.vendor,
+            self.sandbox_url if target.connection is None and self.sandbox_url else None,
+            self.dry_run and spec.mutates, entry.step.strict,
+        )
 
-    def _where(self, target: Target, spec: ActionSpec) -> dict[str, Any]:
-        """Where a step's action runs, and how (the runner's options but the input and strictness)."""
+    def _options(self, call: ActionCall) -> RunOptions:
+        """The runner's options for ``call`` in this run."""
         return {
-            "connection": target.connection, "vendor": target.vendor,
-            "sandbox": self.sandbox_url if target.connection is None and self.sandbox_url else False,
-            "dry_run": self.dry_run and spec.mutates, "config": self.config, "host": self.host,
+            "connection": call.connection, "vendor": call.vendor, "sandbox": call.sandbox or False,
+            "dry_run": call.dry_run, "strict": call.strict, "config": self.config, "host": self.host,
             "transport": self.transport,
         }
 
@@ -274,16 +315,6 @@ def streams_into(source: CompiledStep, each: CompiledStep, host: Host) -> bool:
         return False
     records = host.action(source.step.action).records
     return records is not None and each.for_each.source.strip() == f"steps.{source.step.id}.output.{records}"
-
-
-def whole_output_used(compiled: Compiled, source: CompiledStep, each: CompiledStep) -> bool:
-    """Whether an expression other than ``each``'s for_each reads ``source``'s output (then it is kept whole)."""
-    mention = f"steps.{source.step.id}"
-    templates: list[Any] = [*compiled.outputs.values()]
-    for entry in compiled.steps:
-        templates += [entry.input, entry.when] + ([] if entry is each else [entry.for_each])
-    return any(mention in expression.source for template in templates
-               for _, expression in expressions_in(template, ""))
 
 
 def _report(entry: CompiledStep, target: Target, status: Any) -> StepReport:

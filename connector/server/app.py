@@ -4,10 +4,12 @@
     GET  /v1/actions                the manifest (manifest.yaml) as JSON
     POST /v1/actions/{name}/run     {"input", "connection", "vendor"?, "dry_run"?} -> the envelope
     POST /v1/playbooks/run          {"playbook": NAME | {...}, "input"?, "dry_run"?} -> the result
+    GET  /v1/jobs/{id}              with a broker: a queued run's state, then its answer
 
 A run answers what ``--format json`` prints, with the HTTP status from its exit code (see
 :data:`~connector.server.answers.HTTP_STATUS`) in the ``X-Connector-Exit-Code`` header too.
-Actions and playbooks run on the server's event loop through the same runner as the CLI.
+Actions and playbooks run on the server's event loop through the same runner as the CLI; with
+a broker they are queued for the workers instead (202 and a job id, see :mod:`connector.server.queue`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from connector.errors import BadInput
 from connector.playbook import arun_playbook
 from connector.playbook.model import read_playbook
 from connector.plugins import Host, default_host
-from connector.runner import arun_action, astream_action
+from connector.runner import RunOptions, arun_action, astream_action
 from connector.server.answers import NDJSON, error_answer, json_answer, ndjson_answer, run_answer
 from connector.server.auth import BearerAuth
 from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
@@ -53,6 +55,8 @@ class ServerSettings:
     playbooks: Path | None = None
     sandbox_url: str | None = None
     config: Path | None = None
+    broker: str | None = None
+    """A Redis URL: runs are queued for `connector worker`s (202 + job id) instead of run here."""
 
 
 def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
@@ -63,6 +67,7 @@ def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
         Route("/v1/actions", api.manifest, methods=["GET"]),
         Route("/v1/actions/{name}/run", api.run_action, methods=["POST"]),
         Route("/v1/playbooks/run", api.run_playbook, methods=["POST"]),
+        Route("/v1/jobs/{id}", api.job, methods=["GET"]),
     ]
     middleware = [
         # Authentication first: an unauthenticated caller learns nothing, not even the size limit.
@@ -99,7 +104,12 @@ class _Api:
             sandbox = self._served_sandbox() if body["connection"] == SANDBOX else False
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
-        options: dict[str, Any] = {
+        if self.settings.broker is not None:
+            from connector.server.queue import queue_action
+
+            sandbox_url = sandbox if isinstance(sandbox, str) else None
+            return await queue_action(self.settings.broker, request.path_params["name"], body, sandbox_url)
+        options: RunOptions = {
             "connection": body["connection"],
             "vendor": body.get("vendor"),
             "sandbox": sandbox,
@@ -122,6 +132,8 @@ class _Api:
             )
             if any(step.connection == SANDBOX for step in book.steps):
                 self._served_sandbox()
+            if self.settings.broker is not None:
+                return await self._queue_playbook(self.settings.broker, book.model_dump(exclude_unset=True), body)
             result = await arun_playbook(
                 book.model_dump(exclude_unset=True),
                 body.get("input", {}),
@@ -134,6 +146,23 @@ class _Api:
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
         return run_answer(result, result.exit_code)
+
+    async def job(self, request: Request) -> Response:
+        """A queued run's state, then its answer; 404 without a broker, or for an unknown job."""
+        if self.settings.broker is None:
+            return error_answer(404, "not_found", "no jobs: this server runs everything itself (no --broker)")
+        from connector.server.queue import job_answer
+
+        return await job_answer(self.settings.broker, request.path_params["id"])
+
+    async def _queue_playbook(self, broker: str, source: dict[str, Any], body: dict[str, Any]) -> Response:
+        """Check the playbook here (400 at once when it cannot run), then queue it for one worker."""
+        from connector.playbook import load_checked
+        from connector.server.queue import queue_playbook
+
+        sandbox = self.settings.sandbox_url
+        load_checked(source, self.host, config=self.settings.config, sandbox=sandbox is not None)
+        return await queue_playbook(broker, source, body.get("input", {}), sandbox, body.get("dry_run", False))
 
     def _served_sandbox(self) -> str:
         """The served sandbox's URL. Without ``--sandbox`` the runner would start a simulator per

@@ -117,19 +117,29 @@ async def awatch(
     clock: Clock = utc_now,
     signals: bool = True,
     say: Callable[[str], None] | None = None,
+    broker: str | None = None,
 ) -> int:
     """Watch until stopped (or for one poll with ``once``); returns the exit code.
 
     ``since`` is the starting point of a new checkpoint (default: now, only new items); it is
     refused when the checkpoint exists. Items go to ``playbook``, or as NDJSON to ``output``, or
     to stdout. ``say`` receives the lines for people (a poll's problem, the closing summary).
+    ``broker`` (a Redis URL) hands each item's playbook run to the workers; the item is committed
+    once its task succeeded.
     """
     tell = say or (lambda line: None)
     if playbook is not None and output is not None:
         raise BadInput("--output: items go to the playbook, not to a file (give --playbook or --output)")
+    if broker is not None and playbook is None:
+        raise BadInput("--broker: the workers run the playbook of each item; give --playbook")
     with ExitStack() as stack:
         sink: Sink | None = None
-        if playbook is not None:
+        if playbook is not None and broker is not None:
+            from connector.jobs.watch import QueuedPlaybookSink
+
+            sink = QueuedPlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False,
+                                      config=polled.config, broker=broker)
+        elif playbook is not None:
             sink = PlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False, config=polled.config)
         store = CheckpointStore(state or default_state_path(polled.watched.action, polled.label))
         stack.enter_context(store.locked())

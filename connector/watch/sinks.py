@@ -21,7 +21,7 @@ from typing import Any, Protocol, TextIO
 
 from connector.errors import BadInput, ConnectorError
 from connector.output import to_json
-from connector.playbook import PlaybookInvalid, arun_playbook, load_checked
+from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked
 from connector.playbook.report import error_lines
 from connector.plugins import Host
 from connector.watch.checkpoint import Checkpoint
@@ -182,9 +182,7 @@ class PlaybookSink:
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Run the playbook on the item; one line naming the item and the first error when it failed."""
         try:
-            result = await arun_playbook(
-                self._source, {ITEM_INPUT: item}, sandbox=self._sandbox, config=self._config, host=self._host
-            )
+            result = await self.run(item)
         except BadInput as exc:
             # The item does not fit the playbook's inputs: no later poll would do better.
             raise BadInput(f"playbook {self.name}: item {key.uid}: {exc.message}") from None
@@ -192,6 +190,12 @@ class PlaybookSink:
             return None
         first = next(iter(error_lines(result)), "a step failed")
         return f"playbook {self.name} failed on {key.uid}: {first}"
+
+    async def run(self, item: dict[str, Any]) -> PlaybookResult:
+        """One run of the playbook on ``item``, here (a subclass hands it to the workers)."""
+        return await arun_playbook(
+            self._source, {ITEM_INPUT: item}, sandbox=self._sandbox, config=self._config, host=self._host
+        )
 
     def sync(self) -> None:
         """Nothing more to do: the playbook run has ended."""

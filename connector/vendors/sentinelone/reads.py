@@ -74,7 +74,11 @@ async def _walk(
     include_raw = bool(filters.get("include_raw"))
     returned = 0
     total: int | None = None
-    async with aclosing(client.pages(THREATS, query, CursorPaging(), resumable=resumable)) as pages:
+    # Without a check here the vendor's pages hold exactly what is returned: no page past the limit
+    # is worth asking for ahead of time.
+    enough = None if filtered_here else limit
+    walk = client.pages(THREATS, query, CursorPaging(), max_records=enough, resumable=resumable)
+    async with aclosing(walk) as pages:
         async for page in pages:
             total = _total(page.body) if total is None else total
             for record in page.records:

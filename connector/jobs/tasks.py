@@ -1,0 +1,140 @@
+"""The tasks a worker runs: one action, or one whole playbook (a watch's item).
+
+A task carries the action, its input, the connection's *name* and the vendor, never a secret:
+the worker resolves the connection from its own connections file (``--config`` or
+``$CONNECTOR_CONFIG``), so each worker holds only the secrets it was given. Results are plain
+JSON: an envelope as ``--format json`` prints it (secrets masked), or a playbook's result; a
+playbook that cannot run comes back as ``{"refused": [problems]}`` rather than as an exception.
+
+A result larger than ``max_result`` bytes is not stored: an action's task stores a failed
+envelope that says so in one line instead, a playbook's ``{"too_large": line}``, so nothing is
+ever truncated silently. A large read can instead stream its records to ``output_file`` (a path
+on the worker's file system, NDJSON, one record per line as it is read): the stored envelope
+then holds everything but the records, and says where they went in ``meta.output_file``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from celery import Celery, Task
+
+from connector.envelope import Envelope, ErrorItem
+from connector.errors import BadInput
+from connector.output import to_json
+
+RUN_ACTION = "connector.run_action"
+RUN_PLAYBOOK = "connector.run_playbook"
+CONFIG_KEY = "connector_config"
+"""The app setting where ``connector worker`` keeps its connections file."""
+
+MAX_RESULT_BYTES = 32 * 1024 * 1024
+"""The largest envelope stored in the backend (Redis takes 512 MB, but every reader holds it whole)."""
+
+TOO_LARGE = "too_large"
+
+
+def register(app: Celery) -> None:
+    """Register connector's tasks on ``app``."""
+    app.task(name=RUN_ACTION, bind=True)(run_action_task)
+    app.task(name=RUN_PLAYBOOK, bind=True)(run_playbook_task)
+
+
+def run_action_task(
+    task: Task[Any, Any],
+    action: str,
+    input: dict[str, Any] | None = None,
+    connection: str | None = None,
+    vendor: str | None = None,
+    sandbox: str | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+    max_result: int = MAX_RESULT_BYTES,
+    output_file: str | None = None,
+) -> dict[str, Any]:
+    """Run one action on this worker; its envelope as JSON data (its records in ``output_file`` when given)."""
+    from connector.runner import run_action
+    from connector.sync import run_sync
+
+    options: dict[str, Any] = {
+        "connection": connection, "vendor": vendor, "sandbox": sandbox or False, "dry_run": dry_run,
+        "strict": strict, "config": _config(task.app),
+    }
+    if output_file is None:
+        envelope = run_action(action, input, **options)
+    else:
+        envelope = run_sync(_records_to_file(Path(output_file), action, input, options))
+    return _bounded(envelope, max_result)
+
+
+def run_playbook_task(
+    task: Task[Any, Any],
+    playbook: Mapping[str, Any],
+    inputs: Mapping[str, Any] | None = None,
+    sandbox: str | None = None,
+    dry_run: bool = False,
+    max_result: int = MAX_RESULT_BYTES,
+) -> dict[str, Any]:
+    """Run a whole playbook on this worker, its steps in-process; its result as JSON data."""
+    from connector.playbook import PlaybookInvalid, run_playbook
+
+    try:
+        result = run_playbook(playbook, inputs, sandbox=sandbox or False, dry_run=dry_run, config=_config(task.app))
+    except PlaybookInvalid as exc:
+        return {"refused": exc.problems}
+    except BadInput as exc:
+        return {"refused": [exc.message]}
+    text = to_json(result, pretty=False)
+    size = len(text.encode())
+    if size > max_result:
+        return {TOO_LARGE: f"playbook {result.playbook}: {_too_large(size, max_result)}"}
+    data: dict[str, Any] = orjson.loads(text)
+    return data
+
+
+async def _records_to_file(path: Path, action: str, input: dict[str, Any] | None, options: dict[str, Any]) -> Envelope:
+    """Run the action, writing each record to ``path`` as it comes; the envelope says where they went."""
+    from connector.runner import astream_action
+
+    try:
+        out = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        error = ErrorItem(type=BadInput.kind, message=f"output_file: cannot write {path}: {exc.strerror}")
+        return Envelope(action=action, status="failed", errors=[error])
+    with out:
+        stream = astream_action(action, input, **options)
+        async for record in stream:
+            out.write(to_json(record, pretty=False) + "\n")
+    envelope = stream.envelope
+    envelope.meta = envelope.meta.model_copy(update={"output_file": str(path)})
+    return envelope
+
+
+def _config(app: Celery) -> Path | None:
+    value = app.conf.get(CONFIG_KEY)
+    return Path(value) if value else None
+
+
+def _bounded(envelope: Envelope, max_result: int) -> dict[str, Any]:
+    """The envelope as JSON data, secrets masked; a failed one saying so when it exceeds ``max_result``."""
+    text = to_json(envelope, pretty=False)
+    size = len(text.encode())
+    if size <= max_result:
+        data: dict[str, Any] = orjson.loads(text)
+        return data
+    refused = Envelope(
+        action=envelope.action, vendor=envelope.vendor, connection=envelope.connection, status="failed",
+        errors=[ErrorItem(type=TOO_LARGE, message=_too_large(size, max_result))], meta=envelope.meta,
+    )
+    refusal: dict[str, Any] = orjson.loads(to_json(refused, pretty=False))
+    return refusal
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the result is {size} bytes, over the result limit of {limit} bytes: narrow the input "
+        "(limit, filters) or run it in-process with `connector run`, which streams"
+    )

@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT202012
 
 from connector.catalog import schemas_dir
 from connector.connections import Connection
+from connector.documents import check_depth
 from connector.errors import BadInput
 from connector.threat import Event, Threat, schema_document
 
@@ -97,6 +98,7 @@ def load_object(text: str | bytes, label: str) -> dict[str, Any]:
         raise BadInput(f"{label}: not valid JSON: {exc.args[0]}") from None
     if not isinstance(document, dict):
         raise BadInput(f"{label}: expected a JSON object, got {type(document).__name__}")
+    check_depth(document, label)
     return document
 
 

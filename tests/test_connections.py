@@ -155,3 +155,90 @@ def test_a_secret_containing_another_is_masked_whole() -> None:
     redactor.add("nest")
     redactor.add("nested-secret-0042")
     assert redactor.redact("token=nested-secret-0042 and nest") == "token=*** and ***"
+
+
+CONNECTION = "connections:\n  a:\n    vendor: sentinelone\n    secret: env:A\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("    base_url: https://x.example:99999\n", "connections.a.base_url: the port is not a number from 0 to 65535"),
+        ("    base_url: https://u:pw-0042@x.example\n", "connections.a.base_url: must not hold user:password@"),
+        ("    base_url: https://x.example\n    name: other\n", "connections.a.name: not a setting"),
+        ("    base_url: https://x.example\n    1: 2\n", "connections.a.1: Keys should be strings"),
+        ("    base_url: https://x.example\n    verify_tls: /no/such/ca.pem\n", "CA bundle /no/such/ca.pem is not"),
+        ("    base_url: https://x.example\n    proxy: ftp://p:1\n", "proxy: scheme 'ftp' is not one of http"),
+        ("    base_url: https://x.example\n    proxy: http://p:99999\n", "proxy: the port is not a number"),
+    ],
+)
+def test_settings_httpx_would_choke_on_are_refused_when_read(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_connections(write(tmp_path, CONNECTION + extra))
+    assert message in caught.value.message
+    assert "pw-0042" not in caught.value.message
+
+
+def test_a_socks_proxy_without_its_extra_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"proxy: a socks5 proxy needs the socksio package"):
+        load_connections(write(tmp_path, CONNECTION + "    base_url: https://x\n    proxy: socks5://p:1080\n"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"connections: {a: \xff}\n", "config: connections.yaml is not UTF-8 text (byte 17)"),
+        (b"connections: " + b"[" * 3000 + b"]" * 3000, "nested deeper than 64 levels"),
+        (b"connections: " + b"[" * 70 + b"]" * 70, "nested deeper than 64 levels"),
+    ],
+)
+def test_undecodable_or_too_deep_files_are_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "connections.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_connections(path)
+    assert message in caught.value.message.replace(str(tmp_path) + "/", "")
+
+
+def test_an_unreadable_default_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "connector"
+    (folder / "connections.yaml").mkdir(parents=True)  # exists, but cannot be read as a file
+    monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
+    monkeypatch.setattr("platformdirs.user_config_dir", lambda name: str(tmp_path / name))
+    with pytest.raises(ConfigError, match=r"config: cannot read .*connections.yaml: Is a directory"):
+        load_connections()
+
+
+@pytest.mark.parametrize(
+    ("value", "origin"),
+    [("first-half-0042\nsecond-half-0042", "environment variable"), ("tök-0042-secret", "environment variable")],
+)
+def test_a_secret_with_a_control_or_non_ascii_character_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, origin: str
+) -> None:
+    monkeypatch.setenv("TOKEN_CTRL", value)
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret="env:TOKEN_CTRL")
+    with pytest.raises(ConfigError) as caught:
+        connection.token()
+    assert caught.value.message == (
+        f"connection 'c': secret: {origin} TOKEN_CTRL holds a control or non-ASCII character "
+        "(a token is one line of printable ASCII)"
+    )
+
+
+def test_a_two_line_secret_file_is_refused_and_never_shown(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_text("line-one-0042\nline-two-0042\n")
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret=f"file:{secret_file}")
+    with pytest.raises(ConfigError, match="holds a control or non-ASCII character"):
+        connection.token()
+    assert redactor.redact("said line-two-0042") == "said ***"
+
+
+def test_an_undecodable_secret_file_is_one_line(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_bytes(b"ab\xffcd")
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret=f"file:{secret_file}")
+    with pytest.raises(ConfigError, match=r"connection 'c': secret: .*token is not UTF-8 text \(byte 2\)"):
+        connection.token()

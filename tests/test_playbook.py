@@ -658,7 +658,7 @@ def test_cli_run_exit_codes_follow_the_steps(sandbox_url: str, tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--sandbox-url", "foo"], "--sandbox-url: 'foo' is not an http(s) URL like http://127.0.0.1:8800"),
+    (["--sandbox-url", "foo"], "--sandbox-url: must be an http(s) URL with a host, like http://127.0.0.1:8800"),
     (["--sandbox", "--input", '{"limit": 0}'], "inputs.limit: 0 is less than the minimum of 1 (rule: minimum)"),
     (["--sandbox", "--input", "[1"],
      "input (--input): not valid JSON: unexpected end of data: line 1 column 3 (char 2)"),

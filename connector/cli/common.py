@@ -6,10 +6,11 @@ import logging
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
+from connector.connections import checked_url
+from connector.documents import read_text
 from connector.errors import BadInput
 from connector.redaction import redactor
 from connector.schemas import load_object
@@ -30,19 +31,25 @@ def setup_logging(verbose: int) -> None:
 
 
 def read_input(value: str | None) -> dict[str, Any]:
-    """Parse ``--input``: inline JSON, ``@FILE`` or ``-`` for stdin; it must be a JSON object."""
+    """Parse ``--input``: inline JSON, ``@FILE`` or ``-`` for stdin; it must be a non-empty JSON object.
+
+    Empty text is refused rather than read as ``{}``: a pipe whose upstream printed nothing must
+    not run the action unfiltered.
+    """
     if value is None:
         return {}
     if value == "-":
-        text, origin = sys.stdin.read(), "stdin"
+        try:
+            text, origin = sys.stdin.read(), "stdin"
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"--input: stdin is not UTF-8 text (byte {exc.start})") from None
     elif value.startswith("@"):
         path = Path(value[1:])
-        try:
-            text, origin = path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise BadInput(f"--input: cannot read {path}: {exc.strerror}") from None
+        text, origin = read_text(path, "--input"), str(path)
     else:
         text, origin = value, "--input"
+    if not text.strip():
+        raise BadInput(f"input ({origin}): input is empty (give a JSON object, {{}} for no filters)")
     return load_object(text, f"input ({origin})")
 
 
@@ -50,9 +57,10 @@ def checked_sandbox_url(value: str | None) -> str | None:
     """``--sandbox-url``: an http(s) URL of a running ``connector sandbox``, without a trailing slash."""
     if value is None:
         return None
-    if urlsplit(value).scheme not in ("http", "https"):
-        raise BadInput(f"--sandbox-url: {value!r} is not an http(s) URL like http://127.0.0.1:8800")
-    return value.rstrip("/")
+    try:
+        return checked_url(value)
+    except ValueError as exc:
+        raise BadInput(f"--sandbox-url: {exc}, like http://127.0.0.1:8800") from None
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from connector.connections import checked_url
-from connector.documents import read_text
+from connector.documents import quoted, read_text
 from connector.errors import BadInput
 from connector.redaction import redactor
 from connector.schemas import load_object
@@ -64,10 +64,12 @@ def checked_sandbox_url(value: str | None) -> str | None:
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_DURATION_S = 10 * 366 * 24 * 3600.0
+"""The longest duration an option takes (ten years): beyond it, date arithmetic leaves the calendar."""
 
 
 def seconds(text: str, option: str) -> float:
-    """A duration like ``20ms``, ``1.5s``, ``5m`` or ``1h`` in seconds; BadInput naming ``option`` otherwise."""
+    """A duration like ``20ms``, ``1.5s``, ``5m`` or ``1h`` in seconds, at most ten years; BadInput otherwise."""
     for suffix in sorted(_UNITS, key=len, reverse=True):
         number = text.removesuffix(suffix)
         if number != text:
@@ -75,7 +77,10 @@ def seconds(text: str, option: str) -> float:
                 value = float(number) * _UNITS[suffix]
             except ValueError:
                 break
-            if value >= 0:
+            # "infs", "nans" and "1e12s" parse as floats: none is a duration a date can be moved by.
+            if 0 <= value <= MAX_DURATION_S:
                 return value
             break
-    raise BadInput(f"{option}: {text!r} is not a duration like 20ms, 1.5s, 5m or 1h")
+    raise BadInput(
+        f"{option}: {quoted(text)} is not a duration like 20ms, 1.5s, 5m or 1h (at most ten years)"
+    )

@@ -21,7 +21,7 @@ from typing import Any
 
 from connector.connections import SANDBOX, load_connections
 from connector.envelope import Envelope
-from connector.errors import BadInput, ConfigError
+from connector.errors import BadInput, ConfigError, ConnectorError
 from connector.plugins import Host, default_host
 from connector.runner import arun_action
 from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
@@ -148,7 +148,11 @@ async def awatch(
             sink = FileSink(output, checkpoint) if output is not None else StdoutSink()
         stack.callback(sink.close)
         checkpoint.output, checkpoint.output_length = sink.output, sink.length
-        store.save(checkpoint)
+        try:
+            store.save(checkpoint)
+        except ConnectorError as exc:
+            # Before the first poll, a state file that cannot be written is a set-up problem (exit 2).
+            raise BadInput(exc.message) from None
         watcher = Watcher(
             store, checkpoint, polled.watched, polled.fetch, sink,
             lookback=timedelta(seconds=lookback), clock=clock, say=tell,

@@ -133,6 +133,7 @@ def check_playbook(
             inputs = Fragment("inputs", ((inputs_schema, INPUTS_DOC),))
         except SchemaError as exc:
             problems.append(f"inputs: not a valid JSON Schema: {exc.message}")
+        problems.extend(f"inputs: $ref {problem}" for problem in host.schemas.unresolved_refs(inputs_schema))
     connections = Connections(config)
     ids = [entry.step.id for entry in compiled.steps]
     done: dict[str, Shape] = {}

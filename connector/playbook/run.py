@@ -25,8 +25,6 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from connector.actions import canonical_name
 from connector.envelope import Envelope, ErrorItem
@@ -112,8 +110,7 @@ def resolve_inputs(
     for name, declared in (schema.get("properties") or {}).items():
         if name not in values and isinstance(declared, dict) and "default" in declared:
             values[name] = copy.deepcopy(declared["default"])
-    registry = _registry(schema, store)
-    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    validator = Draft202012Validator(schema, registry=store.inline_registry(schema), format_checker=FormatChecker())
     error = best_match(validator.iter_errors(values))
     if error is not None:
         raise BadInput(describe_error(error, "inputs"))
@@ -227,28 +224,3 @@ def _shared_sandbox(sandbox: bool | str, vendors: list[str]) -> Iterator[str | N
     else:
         yield None
 
-
-def _registry(schema: Mapping[str, Any], store: SchemaStore) -> Registry[Any]:
-    """The schema files an inline schema refers to (``{"$ref": "threat.json"}``), and theirs in turn."""
-    resources, pending = {}, [schema]
-    while pending:
-        document = pending.pop()
-        for ref in _refs(document):
-            name = ref.partition("#")[0]
-            if name and name not in resources and name in store:
-                resources[name] = store.get(name)
-                pending.append(resources[name])
-    return Registry().with_resources(
-        (name, Resource.from_contents(document, DRAFT202012)) for name, document in resources.items()
-    )
-
-
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)

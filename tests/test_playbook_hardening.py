@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from connector.errors import InternalError
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
+from connector.playbook import run as playbook_run
 from connector.plugins import default_host
 from connector.sandbox import SandboxConfig, running_sandbox
 
@@ -77,3 +79,27 @@ def test_a_type_error_quotes_the_vendor_data_short(tmp_path: Path) -> None:
     message = result.steps[1].envelopes[0].errors[0].message
     assert message.startswith("input.search: [{") and len(message) < 200
     assert message.endswith("… (a list of 2 objects) is not of type 'string' (rule: type)")
+
+
+def test_a_bug_in_a_step_fails_that_step_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: object, **options: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(playbook_run, "arun_action", broken)
+    result = run_playbook({"name": "t", "steps": [step(limit=1)]}, sandbox="http://127.0.0.1:9")
+    assert (result.status, result.exit_code) == ("failed", 1)
+    error = result.steps[0].envelopes[0].errors[0]
+    assert (error.type, error.message) == (
+        "internal", "internal error: ZeroDivisionError: division by zero (please report; -vv shows the traceback)"
+    )
+
+
+def test_a_bug_before_the_steps_is_an_internal_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **options: object) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'steps'")
+
+    monkeypatch.setattr(playbook_run, "load_checked", broken)
+    with pytest.raises(InternalError) as caught:
+        run_playbook({"name": "t", "steps": [step()]})
+    assert caught.value.exit_code == 1
+    assert caught.value.message.startswith("internal error: AttributeError: 'NoneType' object has no attribute")

@@ -28,13 +28,14 @@ from jsonschema.exceptions import best_match
 
 from connector.actions import canonical_name
 from connector.envelope import Envelope, ErrorItem
-from connector.errors import BadInput
+from connector.errors import BadInput, ConnectorError, InternalError, guarded
 from connector.playbook.check import Target, load_checked
 from connector.playbook.expressions import render, truthy
 from connector.playbook.model import DEFAULT_CONCURRENCY, CompiledStep
 from connector.playbook.report import PlaybookResult, RunStatus, StepReport, Summary
 from connector.playbook.shapes import json_type
 from connector.plugins import Host, default_host
+from connector.redaction import redactor
 from connector.runner import arun_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
@@ -43,6 +44,7 @@ from connector.sync import run_sync
 PlaybookSource = str | Path | Mapping[str, Any]
 
 
+@guarded
 async def arun_playbook(
     playbook: PlaybookSource,
     inputs: Mapping[str, Any] | None = None,
@@ -140,8 +142,13 @@ class _Engine:
                 report.envelopes = [await self._action(entry, target, self.scope)]
             else:
                 report.envelopes = await self._for_each(entry, target)
-        except BadInput as exc:
-            report.envelopes = [self._failed(entry, target, exc.message)]
+        except ConnectorError as exc:
+            report.envelopes = [self._failed(entry, target, exc.message, exc.kind)]
+        except Exception as exc:
+            # A bug in one step fails that step, in one line, like any failed step; the run goes on
+            # or stops by the step's on_error.
+            error = InternalError.wrapping(exc)
+            report.envelopes = [self._failed(entry, target, error.message, error.kind)]
         if report.status != "skipped":
             report.status = _combined(report.envelopes)
         self.steps[entry.step.id] = {"output": report.output, "status": report.status}
@@ -190,11 +197,12 @@ class _Engine:
             transport=self.transport,
         )
 
-    def _failed(self, entry: CompiledStep, target: Target, message: str) -> Envelope:
-        """The envelope of a run that never reached the runner: its input could not be evaluated."""
+    def _failed(self, entry: CompiledStep, target: Target, message: str, kind: str = BadInput.kind) -> Envelope:
+        """The envelope of a run that never reached the runner (its input could not be evaluated), or
+        that the runner did not end with an envelope."""
         return Envelope(
             action=canonical_name(entry.step.action), vendor=target.vendor, connection=target.connection,
-            status="failed", errors=[ErrorItem(type=BadInput.kind, message=message)],
+            status="failed", errors=[ErrorItem(type=kind, message=redactor.redact(message))],
         )
 
 

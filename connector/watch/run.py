@@ -21,7 +21,7 @@ from typing import Any
 
 from connector.connections import SANDBOX, load_connections
 from connector.envelope import Envelope
-from connector.errors import BadInput, ConfigError, ConnectorError
+from connector.errors import BadInput, ConfigError, ConnectorError, guarded
 from connector.plugins import Host, default_host
 from connector.runner import arun_action
 from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
@@ -102,6 +102,7 @@ def source(
     return Source(watched, document, connection, vendor, sandbox_url, config, host)
 
 
+@guarded
 async def awatch(
     polled: Source,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -140,5 +141,22 @@ def test_a_bug_is_a_one_line_500(plain_api: httpx.Client, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(app, "arun_action", broken)
     answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
+    assert answer.status_code == 500 and answer.headers["X-Connector-Exit-Code"] == "1"
+    assert answer.json() == {"error": {"type": "internal", "message": (
+        "internal error: RuntimeError: a bug that mentions *** (please report; -vv shows the traceback)"
+    )}}
+
+
+def test_a_bug_logs_its_traceback_only_at_debug_level(
+    plain_api: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object, **options: object) -> None:
+        raise KeyError("deep inside")
+
+    monkeypatch.setattr(app, "arun_action", broken)
+    with caplog.at_level(logging.DEBUG):
+        answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
     assert answer.status_code == 500
-    assert answer.json() == {"error": {"type": "internal", "message": "internal error (see the server log)"}}
+    loud = [record for record in caplog.records if record.levelno > logging.DEBUG and record.exc_info]
+    quiet = [record for record in caplog.records if record.levelno == logging.DEBUG and record.exc_info]
+    assert loud == [] and len(quiet) == 1 and isinstance(quiet[0].exc_info[1], KeyError)  # type: ignore[index]

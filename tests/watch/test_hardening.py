@@ -12,7 +12,7 @@ import pytest
 
 from connector.cli.common import seconds
 from connector.cli.watch import starting_point
-from connector.errors import BadInput, ConnectorError
+from connector.errors import BadInput, ConnectorError, InternalError
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.watch import awatch, source
 from connector.watch.checkpoint import CheckpointStore, new_checkpoint
@@ -103,4 +103,17 @@ def test_watch_cli_refuses_a_duration_off_the_calendar(tmp_path: Path) -> None:
     result = connector(*args, "--lookback", "infs")
     assert (result.returncode, result.stderr) == (
         2, "connector: --lookback: 'infs' is not a duration like 20ms, 1.5s, 5m or 1h (at most ten years)\n"
+    )
+
+
+def test_a_bug_in_the_watch_loop_is_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(self: object, **options: object) -> int:
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr("connector.watch.poller.Watcher.run", broken)
+    polled = source("get_threats", sandbox_url=SANDBOX_URL)
+    with pytest.raises(InternalError) as caught:
+        asyncio.run(awatch(polled, state=tmp_path / "s.json", once=True, signals=False, clock=FakeClock(T0)))
+    assert caught.value.message == (
+        "internal error: TypeError: unsupported operand (please report; -vv shows the traceback)"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connector.sandbox import SandboxConfig, running_sandbox
 from connector.sandbox.faults import FAULT_KINDS
 
 CONNECTOR = [sys.executable, "-m", "connector"]
@@ -102,3 +103,40 @@ def test_sandbox_token_is_the_one_its_simulators_accept() -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Iterator[str]:
+    with running_sandbox(SandboxConfig(rate_limits=False, vendors=("sentinelone",), sizes={"sentinelone": 5})) as url:
+        yield url
+
+
+def test_config_audit_and_verbose_work_after_the_subcommand(tmp_path: Path, sandbox_url: str) -> None:
+    config = tmp_path / "connections.yaml"
+    config.write_text(
+        f"connections:\n  s1: {{vendor: sentinelone, base_url: '{sandbox_url}/sentinelone', secret: 'env:S1_AFTER'}}\n"
+    )
+    audit = tmp_path / "audit.jsonl"
+    result = subprocess.run(
+        [*CONNECTOR, "run", "get-threats", "-c", "s1", "--input", '{"limit": 1}',
+         "--config", str(config), "--audit", str(audit), "-vv"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CONNECTOR_CONFIG": "", "S1_AFTER": "sandbox-token"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert " DEBUG " in result.stderr and "sandbox-token" not in result.stderr
+    events = [line.split('"event":"')[1].split('"')[0] for line in audit.read_text().splitlines()]
+    assert (events[0], events[-1]) == ("action_started", "action_finished")
+    # After the subcommand wins over before it; -v counts add up.
+    result = connector("--config", str(tmp_path / "absent.yaml"), "playbook", "check", "--config", str(config),
+                       str(Path(__file__).parents[1] / "examples" / "triage.yaml"), "--sandbox")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["list"], ["describe"], ["run"], ["watch"], ["sandbox"], ["serve"], ["playbook", "check"],
+                ["playbook", "run"]],
+)
+def test_every_command_takes_the_shared_options(command: list[str]) -> None:
+    text = connector(*command, "--help").stdout
+    assert all(option in text for option in ("--config FILE", "--audit FILE", "-v, --verbose"))

@@ -13,40 +13,38 @@ import click
 
 from connector import __version__
 from connector.cli.actions import describe, list_actions, run
-from connector.cli.common import say, setup_logging
+from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
 from connector.cli.playbooks import playbook
 from connector.cli.sandbox import sandbox
 from connector.cli.serve import serve
 from connector.cli.watch import watch
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import ConnectorError
-from connector.events import audit_log
 
 __all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="connector")
-@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="CONNECTOR_CONFIG",
-    help="Connections file (default: $CONNECTOR_CONFIG, else the user's config folder).",
-)
-@click.option(
-    "--audit",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="CONNECTOR_AUDIT",
-    help="Append one JSON line per lifecycle event to FILE, secrets redacted (default: $CONNECTOR_AUDIT).",
-)
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+@click.option("--audit", type=click.Path(dir_okay=False, path_type=Path), envvar="CONNECTOR_AUDIT", help=AUDIT_HELP)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | None) -> None:
-    """SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant."""
-    setup_logging(verbose)
-    ctx.obj = {"config": config}
-    if audit is not None:
-        ctx.with_resource(audit_log(audit, option="--audit"))
+    """SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant.
+
+    -v, --config and --audit may also follow the command, as in
+    `connector run get-threats --config FILE`.
+
+    \b
+    Exit codes, for scripts and SOAR playbooks to branch on:
+      0  success
+      1  the action failed: vendor, network, or connector itself (one line)
+      2  bad input or configuration: input, arguments, connections, secrets
+      3  partial success: some items failed (the envelope's errors[].item)
+    """
+    # Applied by each command (connector.cli.common.shared_options), which may add to them.
+    ctx.obj = {"config": config, "audit": audit, "verbose": verbose}
 
 
 for command in (list_actions, describe, run, playbook, sandbox, serve, watch):

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say
+from connector.cli.common import checked_sandbox_url, read_input, say, shared_options
 from connector.envelope import Envelope
 from connector.events.progress import showing_progress
 from connector.output import FORMATS, summary_line, to_json, write_envelope
@@ -16,6 +16,7 @@ from connector.runner import run_action
 
 
 @click.command("list")
+@shared_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_actions(fmt: str) -> None:
     """List every action with its vendors."""
@@ -32,6 +33,7 @@ def list_actions(fmt: str) -> None:
 
 
 @click.command()
+@shared_options
 @click.argument("action")
 def describe(action: str) -> None:
     """Show an action: what it does, its vendors and endpoints, its input and output schemas."""
@@ -44,6 +46,7 @@ def describe(action: str) -> None:
 
 
 @click.command()
+@shared_options
 @click.argument("action")
 @click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
 @click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
@@ -75,6 +78,10 @@ def run(
     progress: bool,
 ) -> None:
     """Run one action and print its envelope.
+
+    \b
+    Exit codes: 0 success; 1 the action failed (vendor, network); 2 bad input or
+    configuration; 3 partial success (the envelope's errors[].item name the items).
 
     \b
     Pipes: feed one action's envelope to the next and pick its fields with --map:

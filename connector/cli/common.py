@@ -1,17 +1,21 @@
-"""What every command shares: one-line messages on stderr, logging, ``--input`` and durations."""
+"""What every command shares: one-line messages on stderr, logging, ``--input``, durations, and the
+options that work before and after the subcommand (``-v``, ``--config``, ``--audit``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from connector.connections import checked_url
 from connector.documents import quoted, read_text
 from connector.errors import BadInput
+from connector.events import audit_log
 from connector.redaction import redactor
 from connector.schemas import load_object
 
@@ -19,6 +23,51 @@ from connector.schemas import load_object
 def say(message: str) -> None:
     """One line for people on stderr, prefixed ``connector:``, with secrets redacted."""
     click.echo(f"connector: {redactor.redact(message)}", err=True)
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+CONFIG_HELP = "Connections file (default: $CONNECTOR_CONFIG, else the user's config folder)."
+AUDIT_HELP = "Append one JSON line per lifecycle event to FILE, secrets redacted (default: $CONNECTOR_AUDIT)."
+VERBOSE_HELP = "More log lines on stderr (-vv for debug)."
+
+
+def shared_options(command: Command) -> Command:
+    """Add ``-v``, ``--config`` and ``--audit`` to a command, so that they work after the subcommand
+    too (``connector run get-threats --config FILE``), as people write them.
+
+    The group (``connector -v --config FILE ...``) records its values in ``ctx.obj``; here ``-v``
+    adds to its count and ``--config``/``--audit`` replace its values; then logging is set up and
+    the audit log opened for the command's run.
+    """
+
+    @functools.wraps(command)
+    def with_settings(*args: Any, shared_verbose: int, shared_config: Path | None, shared_audit: Path | None,
+                      **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        settings = ctx.ensure_object(dict)
+        settings["verbose"] = settings.get("verbose", 0) + shared_verbose
+        if shared_config is not None:
+            settings["config"] = shared_config
+        settings.setdefault("config", None)
+        audit = shared_audit or settings.get("audit")
+        setup_logging(settings["verbose"])
+        if audit is not None:
+            ctx.with_resource(audit_log(audit, option="--audit"))
+        return ctx.invoke(command, *args, **kwargs)
+
+    options = (
+        click.option("-v", "--verbose", "shared_verbose", count=True, help=VERBOSE_HELP),
+        click.option("--config", "shared_config", type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP),
+        click.option("--audit", "shared_audit", type=click.Path(dir_okay=False, path_type=Path), help=AUDIT_HELP),
+    )
+    decorated: Any = with_settings
+    for option in options:
+        decorated = option(decorated)
+    # click lists options in the reverse order of this list: put the shared ones last in --help.
+    params = decorated.__click_params__
+    params[:] = params[-len(options) :] + params[: -len(options)]
+    return decorated  # type: ignore[no-any-return]
 
 
 def setup_logging(verbose: int) -> None:

@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say
+from connector.cli.common import checked_sandbox_url, read_input, say, shared_options
 from connector.events.progress import showing_progress
 from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
@@ -22,6 +22,7 @@ def playbook() -> None:
 
 
 @playbook.command("check")
+@shared_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sandbox", is_flag=True, help="Check as `playbook run --sandbox` would run it.")
 @click.pass_context
@@ -35,6 +36,7 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
 
 
 @playbook.command("run")
+@shared_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The playbook's inputs (default {}).")
 @click.option("--sandbox", is_flag=True, help="Run every step against one embedded sandbox (all vendors).")

@@ -6,7 +6,7 @@ import socket
 
 import click
 
-from connector.cli.common import say, seconds
+from connector.cli.common import say, seconds, shared_options
 from connector.errors import BadInput
 
 DEFAULT_TOKEN = "sandbox-token"
@@ -24,6 +24,7 @@ Fault kinds for --faults (KIND:RATE, KIND@N or KIND@N-M, comma-separated):
   html       status 502 with an HTML gateway page
   html200    status 200 with an HTML sign-in page
 """)
+@shared_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--seed", default=7, show_default=True, type=int)

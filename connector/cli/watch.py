@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say, seconds
+from connector.cli.common import checked_sandbox_url, read_input, say, seconds, shared_options
 from connector.cli.playbooks import refuse
 from connector.documents import quoted
 from connector.errors import BadInput
@@ -22,6 +22,7 @@ EARLIEST_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @click.command()
+@shared_options
 @click.argument("action")
 @click.option("--connection", "-c", help="Connection name from the connections file.")
 @click.option("--sandbox-url", metavar="URL", help="Poll a running `connector sandbox` instead of a connection.")

@@ -202,6 +202,21 @@ def load_connections(path: Path | None = None) -> dict[str, Connection]:
     return connections
 
 
+def find_connection(name: str, path: Path | None = None) -> Connection:
+    """The connection ``name`` from the connections file (see :func:`load_connections`); ConfigError
+    naming the file that was read (or looked for) when it does not define it."""
+    known = load_connections(path)
+    if name in known:
+        return known[name]
+    where = path or default_config_path()
+    if not known and not where.exists():
+        raise ConfigError(
+            f"connection {name!r} is not defined: no connections file at {where} (give --config FILE or set "
+            "CONNECTOR_CONFIG)"
+        )
+    raise ConfigError(f"connection {name!r} is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
+
+
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     location = ".".join(str(part) for part in error["loc"]) or "(root)"

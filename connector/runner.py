@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 from connector.actions import ActionSpec
-from connector.connections import SANDBOX, Connection, load_connections, sandbox_connection
+from connector.connections import SANDBOX, Connection, find_connection, sandbox_connection
 from connector.envelope import Envelope, ErrorItem, Meta
-from connector.errors import BadInput, BadVendorAnswer, ConfigError, ConnectorError
+from connector.errors import BadInput, BadVendorAnswer, ConnectorError
 from connector.events import counters
 from connector.http import Sleep, VendorClient
 from connector.plugins import Host, default_host
@@ -68,7 +68,7 @@ async def arun_action(
             sandbox = True
         wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
         with _sandbox_url(sandbox, wanted) as sandbox_url:
-            target = _connection(spec, connection, vendor, sandbox_url, config)
+            target = _connection(host, spec, connection, vendor, sandbox_url, config)
             envelope.vendor, envelope.connection = target.vendor, target.name
             await _run(host, spec, target, document, envelope, run_id, dry_run, transport, sleep)
     except ConnectorError as exc:
@@ -165,6 +165,7 @@ def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any]) -> None:
 
 
 def _connection(
+    host: Host,
     spec: ActionSpec,
     connection: str | Connection | None,
     vendor: str | None,
@@ -177,15 +178,13 @@ def _connection(
         chosen = vendor or next(iter(spec.vendors))
         target = sandbox_connection(chosen, sandbox_url, SandboxConfig().token)
     elif connection:
-        known = load_connections(config)
-        if connection not in known:
-            raise ConfigError(f"connection {connection!r} is not defined (known: {', '.join(sorted(known)) or 'none'})")
-        target = known[connection]
+        target = find_connection(connection, config)
     else:
         raise BadInput("no connection: give --connection NAME or --sandbox")
     if vendor is not None and vendor != target.vendor:
         raise BadInput(f"vendor {vendor!r} does not match connection {target.name!r} (vendor {target.vendor!r})")
     if target.vendor not in spec.vendors:
+        host.vendor(target.vendor)  # an unknown vendor is said as such, not as a missing binding
         raise BadInput(
             f"action {spec.name} has no binding for vendor {target.vendor!r} (bound: {', '.join(spec.vendors)})"
         )

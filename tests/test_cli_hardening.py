@@ -140,3 +140,19 @@ def test_config_audit_and_verbose_work_after_the_subcommand(tmp_path: Path, sand
 def test_every_command_takes_the_shared_options(command: list[str]) -> None:
     text = connector(*command, "--help").stdout
     assert all(option in text for option in ("--config FILE", "--audit FILE", "-v, --verbose"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "get-threats", "--sandbox", "-c", "s1"], "--connection and --sandbox"),
+        (["run", "get-threats", "--sandbox", "--sandbox-url", "http://127.0.0.1:9"], "--sandbox and --sandbox-url"),
+        (["run", "get-threats", "-c", "s1", "--sandbox-url", "http://127.0.0.1:9"], "--connection and --sandbox-url"),
+        (["playbook", "run", "examples/triage.yaml", "--sandbox", "--sandbox-url", "http://127.0.0.1:9"],
+         "--sandbox and --sandbox-url"),
+    ],
+)
+def test_conflicting_flags_are_exit_2(args: list[str], message: str) -> None:
+    result = connector(*args)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert one_line(result) == f"connector: {message}: give only one of them (each says where to run)"

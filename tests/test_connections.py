@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.connections import Connection, load_connections, sandbox_connection
+from connector import run_action
+from connector.connections import Connection, find_connection, load_connections, sandbox_connection
 from connector.errors import ConfigError
 from connector.redaction import redactor
 
@@ -242,3 +243,28 @@ def test_an_undecodable_secret_file_is_one_line(tmp_path: Path) -> None:
     connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret=f"file:{secret_file}")
     with pytest.raises(ConfigError, match=r"connection 'c': secret: .*token is not UTF-8 text \(byte 2\)"):
         connection.token()
+
+
+def test_a_missing_connection_names_the_file_that_was_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, CONNECTION + "    base_url: https://x.example\n")
+    with pytest.raises(ConfigError) as caught:
+        find_connection("b", path)
+    assert caught.value.message == f"connection 'b' is not defined in {path} (known: a)"
+    monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
+    monkeypatch.setattr("platformdirs.user_config_dir", lambda name: str(tmp_path / "nowhere" / name))
+    with pytest.raises(ConfigError) as caught:
+        find_connection("s1")
+    assert caught.value.message == (
+        f"connection 's1' is not defined: no connections file at {tmp_path}/nowhere/connector/connections.yaml "
+        "(give --config FILE or set CONNECTOR_CONFIG)"
+    )
+
+
+def test_an_unknown_vendor_is_said_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A", "token-0042-abcd")
+    path = write(tmp_path, "connections:\n  cs: {vendor: crowdstrike, base_url: 'https://x', secret: 'env:A'}\n")
+    envelope = run_action("get_threats", {}, connection="cs", config=path)
+    assert [(error.type, error.message) for error in envelope.errors] == [(
+        "bad_input", "vendor 'crowdstrike' is not known (known: ciso_assistant, mysecutec, nameshield, sentinelone)"
+    )]
+    assert envelope.exit_code == 2

@@ -154,7 +154,7 @@ def test_check_reports_unknown_actions_connections_and_vendors(world: World) -> 
     ]) == [
         "step b: id: used by an earlier step (ids must be unique)",
         "step a: action: 'get_threatz' is not known (see `connector list`)",
-        "step b: connection: 'nowhere' is not defined (known: acme1)",
+        f"step b: connection: 'nowhere' is not defined in {world.config} (known: acme1)",
         "step c: connection: missing (name one from the connections file, or run with --sandbox)",
         "step d: vendor: 'sentinelone' does not match connection 'acme1' (vendor acme)",
         "step d: vendor: action acme_ping has no binding for 'sentinelone' (bound: acme)",

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say, shared_options
+from connector.cli.common import checked_sandbox_url, exclusive, read_input, say, shared_options
+from connector.connections import SANDBOX
 from connector.envelope import Envelope
 from connector.events.progress import showing_progress
 from connector.output import FORMATS, summary_line, to_json, write_envelope
@@ -89,6 +90,8 @@ def run(
         | connector run update-threat-status --sandbox --input - \\
             --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
     """
+    # --connection sandbox is the same place as --sandbox; any other pair contradicts itself.
+    exclusive(connection=None if connection == SANDBOX else connection, sandbox=sandbox, sandbox_url=sandbox_url)
     document = mapped_input(read_input(input_), maps)
     with showing_progress(default_host(), enabled=progress):
         envelope = run_action(

@@ -102,6 +102,14 @@ def read_input(value: str | None) -> dict[str, Any]:
     return load_object(text, f"input ({origin})")
 
 
+def exclusive(**options: object) -> None:
+    """Refuse options that exclude each other (``--sandbox`` and ``--connection s1``): BadInput
+    naming them when more than one was given, rather than silently using one."""
+    given = [f"--{name.replace('_', '-')}" for name, value in options.items() if value not in (None, False, ())]
+    if len(given) > 1:
+        raise BadInput(f"{' and '.join(given)}: give only one of them (each says where to run)")
+
+
 def checked_sandbox_url(value: str | None) -> str | None:
     """``--sandbox-url``: an http(s) URL of a running ``connector sandbox``, without a trailing slash."""
     if value is None:

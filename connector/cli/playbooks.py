@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say, shared_options
+from connector.cli.common import checked_sandbox_url, exclusive, read_input, say, shared_options
 from connector.events.progress import showing_progress
 from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
@@ -66,6 +66,7 @@ def playbook_run(
     Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
     1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
     """
+    exclusive(sandbox=sandbox, sandbox_url=sandbox_url)
     try:
         with showing_progress(default_host(), enabled=progress):
             result = run_playbook(

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from connector.actions import ActionSpec, canonical_name
-from connector.connections import SANDBOX, Connection, load_connections
+from connector.connections import SANDBOX, Connection, default_config_path, load_connections
 from connector.errors import ConfigError
 from connector.playbook.expressions import Expression, Interpolation, Template, expressions_in, is_templated
 from connector.playbook.model import Compiled, CompiledStep, PlaybookInvalid, compile_playbook, read_playbook
@@ -69,7 +69,8 @@ class Connections:
             raise ConfigError(self._error)
         known = self._known or {}
         if name not in known:
-            raise ConfigError(f"'{name}' is not defined (known: {', '.join(sorted(known)) or 'none'})")
+            where = self._config or default_config_path()
+            raise ConfigError(f"'{name}' is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
         return known[name]
 
 

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.connections import SANDBOX, load_connections
+from connector.connections import SANDBOX, find_connection
 from connector.envelope import Envelope
-from connector.errors import BadInput, ConfigError, ConnectorError, guarded
+from connector.errors import BadInput, ConnectorError, guarded
 from connector.plugins import Host, default_host
 from connector.runner import arun_action
 from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
@@ -96,9 +96,7 @@ def source(
             "`connector sandbox` and pass --sandbox-url"
         )
     if connection is not None:
-        known = load_connections(config)
-        if connection not in known:
-            raise ConfigError(f"connection {connection!r} is not defined (known: {', '.join(sorted(known)) or 'none'})")
+        find_connection(connection, config)
     return Source(watched, document, connection, vendor, sandbox_url, config, host)
 
 

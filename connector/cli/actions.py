@@ -14,6 +14,7 @@ from connector.output import FORMATS, summary_line, to_json, write_envelope
 from connector.playbook.pipes import mapped_input
 from connector.plugins import default_host
 from connector.runner import run_action
+from connector.streams import writing
 
 
 @click.command("list")
@@ -23,14 +24,16 @@ def list_actions(fmt: str) -> None:
     """List every action with its vendors."""
     host = default_host()
     specs = sorted(host.actions.values(), key=lambda spec: spec.name)
-    if fmt == "json":
-        rows = [{"name": s.name, "title": s.title, "mutates": s.mutates, "vendors": list(s.vendors)} for s in specs]
-        click.echo(to_json(rows))
-        return
-    width = max(len(spec.cli_name) for spec in specs)
-    for spec in specs:
-        mark = "mutates" if spec.mutates else "read"
-        click.echo(f"{spec.cli_name:<{width}}  {mark:<7}  {', '.join(spec.vendors):<32}  {spec.title}")
+    with writing(sys.stdout, "stdout"):
+        if fmt == "json":
+            rows = [{"name": s.name, "title": s.title, "mutates": s.mutates, "vendors": list(s.vendors)} for s in specs]
+            click.echo(to_json(rows))
+            return
+        width = max(len(spec.cli_name) for spec in specs)
+        for spec in specs:
+            mark = "mutates" if spec.mutates else "read"
+            click.echo(f"{spec.cli_name:<{width}}  {mark:<7}  {', '.join(spec.vendors):<32}  {spec.title}")
+        sys.stdout.flush()
 
 
 @click.command()
@@ -43,7 +46,9 @@ def describe(action: str) -> None:
     document = spec.model_dump(exclude={"input", "output"})
     document["input_schema"] = host.schemas.get(spec.input)
     document["output_schema"] = host.schemas.get(spec.output)
-    click.echo(to_json(document))
+    with writing(sys.stdout, "stdout"):
+        click.echo(to_json(document))
+        sys.stdout.flush()
 
 
 @click.command()

@@ -14,6 +14,7 @@ from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
 from connector.playbook.report import error_lines, summary_line, write_result
 from connector.plugins import default_host
+from connector.streams import writing
 
 
 @click.group()
@@ -79,7 +80,9 @@ def playbook_run(
             )
     except PlaybookInvalid as exc:
         refuse(exc)
-    write_result(result, fmt, sys.stdout)
+    with writing(sys.stdout, "stdout"):
+        write_result(result, fmt, sys.stdout)
+        sys.stdout.flush()
     for line in error_lines(result):
         say(line)
     say(summary_line(result))

@@ -21,8 +21,12 @@ from connector.schemas import load_object
 
 
 def say(message: str) -> None:
-    """One line for people on stderr, prefixed ``connector:``, with secrets redacted."""
-    click.echo(f"connector: {redactor.redact(message)}", err=True)
+    """One line for people on stderr, prefixed ``connector:``, with secrets redacted and control
+    characters escaped (a vendor's error text may hold a line break: it must not start a new line)."""
+    line = redactor.redact(message)
+    if not line.isprintable():
+        line = "".join(char if char.isprintable() else repr(char)[1:-1] for char in line)
+    click.echo(f"connector: {line}", err=True)
 
 
 Command = TypeVar("Command", bound=Callable[..., Any])

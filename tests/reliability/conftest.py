@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 
 import pytest
 from _pytest.terminal import TerminalReporter
 
+import connector
 from connector.sandbox import SandboxConfig, running_sandbox
 from tests.reliability.support import COUNTS
 
 SMALL = {"sentinelone": 40, "mysecutec": 40, "nameshield": 40, "ciso_assistant": 20}
 """Records per simulator for the fuzzing runs: enough for every action to find something."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_module_loaded() -> None:
+    """Hypothesis draws some values from constants it finds in the project's loaded modules: every
+    module is loaded before the first case, so the cases drawn do not depend on which tests ran first."""
+    for module in pkgutil.walk_packages(connector.__path__, "connector."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
 
 
 @pytest.fixture(scope="module")

@@ -64,3 +64,14 @@ def test_every_command_line_parses(line: str) -> None:
 def test_every_playbook_check_passes_as_written(line: str) -> None:
     ctx = parse(line)
     load_checked(ROOT / ctx.params["file"], default_host(), sandbox=ctx.params["sandbox"])
+
+
+def test_every_test_reliability_md_cites_exists() -> None:
+    text = (ROOT / "RELIABILITY.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", text)
+    assert len(cited) > 15
+    for path, name in cited:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert not name or f"def {name}(" in source, f"{path}::{name} is not a test"
+    names = re.findall(r"`::(\w+)`", text)
+    assert all(any(f"def {name}(" in path.read_text() for path in (ROOT / "tests").rglob("*.py")) for name in names)

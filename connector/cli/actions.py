@@ -33,7 +33,6 @@ def list_actions(fmt: str) -> None:
         for spec in specs:
             mark = "mutates" if spec.mutates else "read"
             click.echo(f"{spec.cli_name:<{width}}  {mark:<7}  {', '.join(spec.vendors):<32}  {spec.title}")
-        sys.stdout.flush()
 
 
 @click.command()
@@ -46,9 +45,8 @@ def describe(action: str) -> None:
     document = spec.model_dump(exclude={"input", "output"})
     document["input_schema"] = host.schemas.get(spec.input)
     document["output_schema"] = host.schemas.get(spec.output)
-    with writing(sys.stdout, "stdout"):
+    with writing(sys.stdout, "stdout"):  # click.echo flushes: a closed pipe or a full disk shows here
         click.echo(to_json(document))
-        sys.stdout.flush()
 
 
 @click.command()

@@ -19,6 +19,7 @@ memory with :meth:`Connection.with_token`; the reference then reads ``memory:<na
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from pathlib import Path
@@ -26,7 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,12 +38,15 @@ from pydantic import (
     field_validator,
 )
 
+from connector.documents import load_yaml, read_text
 from connector.errors import ConfigError
 from connector.redaction import redactor
 
 SANDBOX = "sandbox"
 MEMORY = "memory"
 """The secret scheme of a token handed over in memory; refused in a connections file."""
+HTTP_SCHEMES = ("http", "https")
+PROXY_SCHEMES = ("http", "https", "socks5")
 
 
 class Timeouts(BaseModel):
@@ -108,10 +111,28 @@ class Connection(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _base_url_is_http(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        return value.rstrip("/")
+        return checked_url(value)
+
+    @field_validator("verify_tls")
+    @classmethod
+    def _ca_bundle_exists(cls, value: bool | str) -> bool | str:
+        # httpx would raise FileNotFoundError with no name in it when the first client is built.
+        if isinstance(value, str) and not Path(value).expanduser().is_file():
+            raise ValueError(f"CA bundle {value} is not a readable file (or use true/false)")
+        return str(Path(value).expanduser()) if isinstance(value, str) else value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_is_supported(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in PROXY_SCHEMES:
+            raise ValueError(f"scheme {scheme or '(none)'!r} is not one of {', '.join(PROXY_SCHEMES)}")
+        if scheme == "socks5" and importlib.util.find_spec("socksio") is None:
+            raise ValueError("a socks5 proxy needs the socksio package (pip install 'httpx[socks]')")
+        checked_url(value, schemes=PROXY_SCHEMES)
+        return value
 
     def check_transport_security(self) -> None:
         """Refuse plain http to anything but loopback unless the connection allows it."""
@@ -130,10 +151,7 @@ class Connection(BaseModel):
             origin = f"environment variable {where}"
         elif scheme == "file":
             path = Path(where).expanduser()
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"connection {self.name!r}: secret: cannot read {path}: {exc.strerror}") from None
+            value = read_text(path, f"connection {self.name!r}: secret", ConfigError)
             origin = f"file {path}"
         elif scheme == MEMORY:
             value = self._memory_token.get_secret_value() if self._memory_token else ""
@@ -141,10 +159,38 @@ class Connection(BaseModel):
         else:
             value = where
             origin = "the sandbox"
-        if not value.strip():
-            raise ConfigError(f"connection {self.name!r}: secret: {origin} is missing or empty")
+        value = value.strip()
+        # Registered before any check, so that even a refused secret is masked wherever it shows.
         redactor.add(value)
-        return value.strip()
+        if not value:
+            raise ConfigError(f"connection {self.name!r}: secret: {origin} is missing or empty")
+        if not value.isascii() or not value.isprintable():
+            # A line break would be quoted back by the HTTP stack ("Illegal header value") and a
+            # non-ASCII character cannot travel in a header at all; the value itself is never shown.
+            raise ConfigError(
+                f"connection {self.name!r}: secret: {origin} holds a control or non-ASCII character "
+                "(a token is one line of printable ASCII)"
+            )
+        return value
+
+
+def checked_url(value: str, schemes: tuple[str, ...] = HTTP_SCHEMES) -> str:
+    """An http(s) URL with a host, a valid port and no user:password, without its trailing slash.
+
+    ValueError otherwise, whose message never repeats the URL: it may hold a password.
+    """
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018  (reading it is the check: urlsplit parses the port lazily)
+    except ValueError:
+        raise ValueError("the port is not a number from 0 to 65535") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"must be an {'http(s)' if schemes == HTTP_SCHEMES else ' or '.join(schemes)} URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not hold user:password@ (credentials go in secret:, never in a URL)")
+    if not value.isascii() or not value.isprintable():
+        raise ValueError("must be printable ASCII (encode other characters with %XX)")
+    return value.rstrip("/")
 
 
 def is_loopback(host: str) -> bool:
@@ -173,23 +219,37 @@ def load_connections(path: Path | None = None) -> dict[str, Connection]:
         if explicit:
             raise ConfigError(f"config: {path} does not exist")
         return {}
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"config: {path}{where}: not valid YAML") from None
+    document = load_yaml(read_text(path, "config", ConfigError), f"config: {path}", error=ConfigError) or {}
     if not isinstance(document, dict) or not isinstance(document.get("connections", {}), dict):
         raise ConfigError(f"config: {path}: expected a mapping with a 'connections' mapping")
     connections = {}
     for name, body in (document.get("connections") or {}).items():
         if not isinstance(body, dict):
             raise ConfigError(f"config: connections.{name}: expected a mapping")
+        if "name" in body:
+            raise ConfigError(f"config: connections.{name}.name: not a setting (the key above names the connection)")
         try:
-            connections[str(name)] = Connection(name=str(name), **body)
+            # model_validate rather than Connection(**body): a key that is not a string (``1: x``)
+            # is then one validation error instead of a TypeError.
+            connections[str(name)] = Connection.model_validate({**body, "name": str(name)})
         except ValidationError as exc:
             raise ConfigError(f"config: connections.{name}.{_first_error(exc)}") from None
     return connections
+
+
+def find_connection(name: str, path: Path | None = None) -> Connection:
+    """The connection ``name`` from the connections file (see :func:`load_connections`); ConfigError
+    naming the file that was read (or looked for) when it does not define it."""
+    known = load_connections(path)
+    if name in known:
+        return known[name]
+    where = path or default_config_path()
+    if not known and not where.exists():
+        raise ConfigError(
+            f"connection {name!r} is not defined: no connections file at {where} (give --config FILE or set "
+            "CONNECTOR_CONFIG)"
+        )
+    raise ConfigError(f"connection {name!r} is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -1,6 +1,7 @@
 """The exceptions of connector, one root and three families.
 
     ConnectorError                  root; carries one human line and an exit code
+    ├── InternalError               exit 1: a bug, any other exception, told in one line
     ├── BadInput                    exit 2: action input, CLI arguments, playbook
     │   └── ConfigError             exit 2: connections file, secrets, base URLs
     └── VendorError                 exit 1: the vendor or the network failed the action
@@ -13,6 +14,13 @@ vendor's own error text, never from headers.
 """
 
 from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+logger = logging.getLogger(__name__)
 
 EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 """The exit codes a playbook branches on: success, failed (vendor, network), bad input or config, partial."""
@@ -27,6 +35,42 @@ class ConnectorError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class InternalError(ConnectorError):
+    """An exception connector did not raise on purpose (a bug), as one line; the traceback goes to
+    the debug log (``-vv``) only. Every entry point (CLI, serve routes, watch loop, Python API)
+    turns what escapes it into one of these."""
+
+    kind = "internal"
+
+    @classmethod
+    def wrapping(cls, error: BaseException) -> InternalError:
+        """The one line for ``error``; its traceback is logged at debug level (shown by ``-vv``)."""
+        logger.debug("internal error", exc_info=error)
+        text = str(error).strip()
+        detail = text.splitlines()[0][:200] if text else "(no message)"
+        return cls(f"internal error: {type(error).__name__}: {detail} (please report; -vv shows the traceback)")
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def guarded(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """An entry point's guard (an async function): what it raises on purpose passes, anything else
+    becomes an :class:`InternalError` line."""
+
+    @functools.wraps(function)
+    async def entry_point(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await function(*args, **kwargs)
+        except ConnectorError:
+            raise
+        except Exception as error:
+            raise InternalError.wrapping(error) from None
+
+    return entry_point
 
 
 class BadInput(ConnectorError):

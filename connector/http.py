@@ -369,10 +369,16 @@ class VendorClient:
         started = time.perf_counter()
         try:
             response = await self._http.request(method, path, params=params, json=json)
+        except httpx.InvalidURL as exc:
+            # httpx caps each URL part at 64 KiB: the input asked for a query no vendor would read.
+            raise BadInput(f"{where}: the request cannot be sent: {exc} (narrow the input)") from None
         except httpx.ConnectError as exc:
             raise _NotSent(f"{where}: cannot connect ({_reason(exc)})") from None
         except httpx.TimeoutException:
             raise RetriableError(f"{where}: timed out") from None
+        except httpx.ProtocolError as exc:
+            # h11 quotes the offending header or line ("Illegal header value b'...'"): only its kind is told.
+            raise RetriableError(f"{where}: connection failed ({_protocol_reason(exc)})") from None
         except httpx.TransportError as exc:
             raise RetriableError(f"{where}: connection failed ({_reason(exc)})") from None
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -580,6 +586,11 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _is_html(response: httpx.Response) -> bool:
     content_type = response.headers.get("content-type", "")
     return "html" in content_type or response.content.lstrip()[:1] == b"<"
+
+
+def _protocol_reason(error: httpx.ProtocolError) -> str:
+    side = "we sent" if isinstance(error, httpx.LocalProtocolError) else "the vendor sent"
+    return f"{type(error).__name__}: {side} something that is not valid HTTP"
 
 
 def _reason(error: Exception) -> str:

@@ -1,19 +1,26 @@
 """test_connection's three checks, the same for every vendor: reachability, authentication, permissions.
 
 A vendor probes with one or two cheap reads. :func:`failed_check` says which check an error fails,
-and :func:`connection_report` writes the action's output: the checks before the failed one passed
+and :func:`probe_answer` writes the action's output: the checks before the failed one passed
 (in the vendor's words), the failed one with the error's line, those after it not checked. A failed
-check is an answer, not a failed action.
+check also fails the action (status ``failed``, exit 1, one error naming the check), so a playbook
+branching on the exit code never takes a dead connection for a healthy one; the output still lists
+every check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.errors import AuthError, VendorError
 
+if TYPE_CHECKING:
+    from connector.http import VendorClient
+
 CHECKS = ("reachability", "authentication", "permissions")
+CHECK_FAILED = "check_failed"
+"""The error type of a failed check in the envelope (its ``item`` names the check)."""
 TOKEN_ACCEPTED = "the token was accepted"
 
 Failure = tuple[str, str]
@@ -44,3 +51,11 @@ def connection_report(passed: Mapping[str, str], failure: Failure | None = None)
         else:
             checks.append({"name": name, "ok": False, "message": f"not checked: {CHECKS[stage]} failed"})
     return {"ok": failure is None, "checks": checks}
+
+
+def probe_answer(client: VendorClient, passed: Mapping[str, str], failure: Failure | None = None) -> dict[str, Any]:
+    """The output of test_connection (see :func:`connection_report`); a failure also fails the action."""
+    if failure is not None:
+        client.item_failed(failure[0], CHECK_FAILED, failure[1])
+        client.nothing_succeeded = True
+    return connection_report(passed, failure)

@@ -4,14 +4,66 @@ Every secret the process reads is added to one :data:`redactor`; the logging fil
 and the output formatters replace any occurrence with ``***``. Secrets shorter than four
 characters are not registered (replacing them would mangle ordinary text, and they are not
 secrets a vendor issues).
+
+A secret is masked in every form it is likely to travel in, not only as written: each of its
+lines on its own (a two-line secret file), JSON- and Python-escaped (a line break as ``\\n``),
+URL-encoded (a vendor quoting the query or header back) and base64-encoded at each of the three
+byte alignments (a vendor echoing an encoded header or a basic-auth pair inside a longer blob).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
+MIN_LENGTH = 4
+"""Shorter secrets (and encoded forms) are not masked: replacing them would mangle ordinary text."""
+MIN_BASE64_CORE = 8
+"""A base64 form cut to its aligned core is masked only from this length, so it cannot match by chance."""
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """``secret`` and each of its lines, each as written, escaped, URL-encoded and base64-encoded."""
+    parts = {secret, *(line.strip() for line in secret.splitlines())}
+    forms: set[str] = set()
+    for part in (part for part in parts if len(part) >= MIN_LENGTH):
+        forms.update(
+            (
+                part,
+                json.dumps(part)[1:-1],
+                json.dumps(part, ensure_ascii=False)[1:-1],
+                repr(part)[1:-1],
+                quote(part, safe=""),
+                quote(part),
+                quote_plus(part),
+            )
+        )
+        forms.update(_base64_cores(part.encode()))
+    return forms
+
+
+def _base64_cores(data: bytes) -> set[str]:
+    """The base64 text ``data`` gives wherever it sits in a longer byte string.
+
+    Base64 encodes three bytes as four characters, so text before the secret shifts it by 0, 1 or
+    2 bytes; for each shift, only the groups made of the secret's bytes alone come out the same
+    whatever surrounds it, so those are kept (and the whole encoding, padded, for the secret alone).
+    """
+    cores: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(data).decode()
+        cores.update((whole, whole.rstrip("=")))
+        for shift in range(3):
+            skip = (3 - shift) % 3  # bytes of the secret that share a group with what comes before
+            usable = (len(data) - skip) // 3 * 3
+            core = encode(data[skip : skip + usable]).decode()
+            if len(core) >= MIN_BASE64_CORE:
+                cores.add(core)
+    return cores
 
 
 class Redactor(logging.Filter):
@@ -23,11 +75,12 @@ class Redactor(logging.Filter):
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
-        """Remember ``secret`` so that it is masked from now on."""
-        if len(secret) >= 4:
+        """Remember ``secret`` (and its encoded forms, see the module) so that it is masked from now on."""
+        forms = {form for form in encoded_forms(secret) if len(form) >= MIN_LENGTH}
+        if forms:
             with self._lock:
                 # Longest first: a secret that contains another must be masked whole, not around it.
-                self._secrets = tuple(sorted({*self._secrets, secret}, key=len, reverse=True))
+                self._secrets = tuple(sorted({*self._secrets, *forms}, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""

@@ -31,9 +31,9 @@ import httpx
 from typing_extensions import Unpack
 
 from connector.actions import ActionSpec
-from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, load_connections, sandbox_connection
+from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, find_connection, sandbox_connection
 from connector.envelope import Envelope, ErrorItem, Meta
-from connector.errors import BadInput, BadVendorAnswer, ConfigError, ConnectorError
+from connector.errors import BadInput, BadVendorAnswer, ConnectorError, InternalError
 from connector.events import counters
 from connector.http import Sleep, VendorClient
 from connector.plugins import Host, default_host
@@ -125,7 +125,7 @@ class RecordStream:
                 sandbox = True
             wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
             with _sandbox_url(sandbox, wanted) as sandbox_url:
-                target = _connection(spec, connection, vendor, sandbox_url, config)
+                target = _connection(host, spec, connection, vendor, sandbox_url, config)
                 envelope.vendor, envelope.connection = target.vendor, target.name
                 run = _Run(host, spec, target, document, envelope, run_id, ocsf=ocsf)
                 client = VendorClient(
@@ -146,6 +146,10 @@ class RecordStream:
         except ConnectorError as exc:
             envelope.status = "failed"
             envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
+        except Exception as error:  # the Python API's guard: a bug is a failed envelope with one line
+            internal = InternalError.wrapping(error)
+            envelope.status = "failed"
+            envelope.errors.append(ErrorItem(type=internal.kind, message=redactor.redact(internal.message)))
         finally:
             # Taken even when a programming error escapes, so the counters plugin forgets the run.
             counts = counters.take(run_id)
@@ -344,6 +348,7 @@ def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any], first: d
 
 
 def _connection(
+    host: Host,
     spec: ActionSpec,
     connection: str | Connection | None,
     vendor: str | None,
@@ -356,15 +361,13 @@ def _connection(
         chosen = vendor or next(iter(spec.vendors))
         target = sandbox_connection(chosen, sandbox_url, SANDBOX_TOKEN)
     elif connection:
-        known = load_connections(config)
-        if connection not in known:
-            raise ConfigError(f"connection {connection!r} is not defined (known: {', '.join(sorted(known)) or 'none'})")
-        target = known[connection]
+        target = find_connection(connection, config)
     else:
         raise BadInput("no connection: give --connection NAME or --sandbox")
     if vendor is not None and vendor != target.vendor:
         raise BadInput(f"vendor {vendor!r} does not match connection {target.name!r} (vendor {target.vendor!r})")
     if target.vendor not in spec.vendors:
+        host.vendor(target.vendor)  # an unknown vendor is said as such, not as a missing binding
         raise BadInput(
             f"action {spec.name} has no binding for vendor {target.vendor!r} (bound: {', '.join(spec.vendors)})"
         )

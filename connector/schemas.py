@@ -8,7 +8,7 @@ is also its ``$id``, so files refer to each other with ``{"$ref": "threat.json"}
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel
 from referencing import Registry, Resource
+from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from connector.catalog import schemas_dir
 from connector.connections import Connection
+from connector.documents import QUOTE_LIMIT, check_depth, quoted
 from connector.errors import BadInput
 from connector.threat import Event, Threat, schema_document
 
@@ -61,6 +63,33 @@ class SchemaStore:
         if error is not None:
             raise BadInput(describe_error(error, label, self._forms(name)))
 
+    def inline_registry(self, schema: Mapping[str, Any]) -> Registry[Any]:
+        """A registry for an inline schema (a playbook's inputs): the files it refers to, theirs in
+        turn, and the schema itself as :data:`INLINE_URI`."""
+        resources, pending = {INLINE_URI: schema}, [schema]
+        while pending:
+            for ref in refs_in(pending.pop()):
+                name = ref.partition("#")[0]
+                if name and name not in resources and name in self:
+                    resources[name] = self.get(name)
+                    pending.append(resources[name])
+        return Registry().with_resources(
+            (name, Resource.from_contents(document, DRAFT202012)) for name, document in resources.items()
+        )
+
+    def unresolved_refs(self, schema: Mapping[str, Any]) -> list[str]:
+        """Each ``$ref`` of an inline schema that leads nowhere: "'nope.json' is not a known schema"."""
+        resolver = self.inline_registry(schema).resolver(base_uri=INLINE_URI)
+        problems = []
+        for ref in refs_in(schema):
+            try:
+                resolver.lookup(ref)
+            except PointerToNowhere:
+                problems.append(f"{ref!r}: the part after # names nothing in that schema")
+            except Unresolvable:
+                problems.append(f"{ref!r}: not a known schema (see schemas/)")
+        return problems
+
     def _forms(self, name: str) -> FormNamer:
         resolver = self._registry.resolver(base_uri=name)
 
@@ -88,6 +117,21 @@ class SchemaStore:
 
 FormNamer = Callable[[Any], str]
 
+INLINE_URI = "urn:connector:inline"
+"""Where an inline schema sits in its registry, so that its own ``#/...`` references resolve."""
+
+
+def refs_in(node: Any) -> Iterator[str]:
+    """Every ``$ref`` string in a schema, however deep."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from refs_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs_in(value)
+
 
 def load_object(text: str | bytes, label: str) -> dict[str, Any]:
     """The JSON object in ``text`` (blank text is ``{}``); BadInput naming ``label`` otherwise."""
@@ -97,6 +141,7 @@ def load_object(text: str | bytes, label: str) -> dict[str, Any]:
         raise BadInput(f"{label}: not valid JSON: {exc.args[0]}") from None
     if not isinstance(document, dict):
         raise BadInput(f"{label}: expected a JSON object, got {type(document).__name__}")
+    check_depth(document, label)
     return document
 
 
@@ -107,15 +152,27 @@ def describe_error(error: ValidationError, label: str, form: FormNamer | None = 
     person can act on, ``form`` names each allowed form of the value instead.
     """
     where = label + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
-    message = error.message
+    message = _short_message(error)
     if form is not None and error.validator in ("anyOf", "oneOf") and isinstance(error.validator_value, list):
         forms = "; ".join(dict.fromkeys(form(branch) for branch in error.validator_value))
         instance = error.instance
-        subject = repr(instance)
+        subject = quoted(instance)
         if isinstance(instance, dict | list):
             subject = "the object" if isinstance(instance, dict) else "the array"
         message = f"{subject} is none of the allowed forms: {forms}"
     return f"{where}: {message} (rule: {error.validator})"
+
+
+def _short_message(error: ValidationError) -> str:
+    """jsonschema's message, with the value it starts with quoted short: a list of a thousand threats
+    given where a string belongs must not put megabytes of vendor data in one error line."""
+    message = error.message
+    if error.validator in ("anyOf", "oneOf", "additionalProperties", "required"):
+        return message  # these name keys, or are rewritten by the caller, rather than quote the value
+    full = repr(error.instance)
+    if len(full) > QUOTE_LIMIT and message.startswith(full):
+        return quoted(error.instance) + message[len(full) :]
+    return message
 
 
 GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Event, "connection.json": Connection}

@@ -121,3 +121,40 @@ def test_invalid_input_is_one_line_naming_field_and_rule(schema: str, document: 
     with pytest.raises(BadInput) as raised:
         default_host().schemas.validate(schema, document, "input")
     assert raised.value.message == message
+
+
+def _unbounded_strings(node: Any, path: str) -> list[str]:
+    """Paths of string schemas that bound neither their length nor their values (enum, const, an anchored pattern)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        kind = node.get("type")
+        is_string = kind == "string" or (isinstance(kind, list) and "string" in kind)
+        pattern = node.get("pattern", "")
+        # An anchored pattern without repetition bounds the length itself (a uuid, a fixed time format).
+        fixed = pattern.startswith("^") and pattern.endswith("$") and not re.search(r"[*+]|\{\d+,\}", pattern)
+        if is_string and not ({"maxLength", "enum", "const"} & set(node) or fixed):
+            found.append(path)
+        for key, value in node.items():
+            found += _unbounded_strings(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _unbounded_strings(value, f"{path}[{index}]")
+    return found
+
+
+def test_every_free_text_input_has_a_length_bound() -> None:
+    inputs = [*schemas_dir().glob("*.input.json"), *schemas_dir().glob("*_filters.json")]
+    assert len(inputs) > 20
+    unbounded = [
+        f"{path.name}{where}"
+        for path in sorted(inputs)
+        for where in _unbounded_strings(orjson.loads(path.read_bytes()), "")
+    ]
+    assert unbounded == []
+
+
+def test_a_search_longer_than_its_bound_is_refused_before_any_request() -> None:
+    with pytest.raises(BadInput) as caught:
+        default_host().schemas.validate("get_threats.input.json", {"search": "a" * 70_000}, "input")
+    assert caught.value.message.startswith("input.search: 'aaaa")
+    assert caught.value.message.endswith("… (a string of 70000 characters) is too long (rule: maxLength)")

@@ -244,5 +244,5 @@ def test_an_unforeseen_error_in_run_is_a_failed_envelope_and_one_line(monkeypatc
     assert result.exit_code == 1
     envelope = orjson.loads(result.stdout)
     assert envelope["errors"] == [{"type": "internal", "item": None, "message": (
-        "internal error: RuntimeError: the unforeseen across two lines (please report; -vv shows the traceback)")}]
+        "internal error: RuntimeError: the unforeseen (please report; -vv shows the traceback)")}]
     assert "Traceback" not in result.output

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.connections import Connection, load_connections, sandbox_connection
+from connector import run_action
+from connector.connections import Connection, find_connection, load_connections, sandbox_connection
 from connector.errors import ConfigError
 from connector.redaction import redactor
 
@@ -188,3 +189,115 @@ def test_a_connections_file_cannot_use_the_memory_scheme(tmp_path: Path) -> None
     body = "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: memory:s1\n"
     with pytest.raises(ConfigError, match=r"connections\.s1\.secret: must be a reference"):
         load_connections(write(tmp_path, body))
+
+
+CONNECTION = "connections:\n  a:\n    vendor: sentinelone\n    secret: env:A\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("    base_url: https://x.example:99999\n", "connections.a.base_url: the port is not a number from 0 to 65535"),
+        ("    base_url: https://u:pw-0042@x.example\n", "connections.a.base_url: must not hold user:password@"),
+        ("    base_url: https://x.example\n    name: other\n", "connections.a.name: not a setting"),
+        ("    base_url: https://x.example\n    1: 2\n", "connections.a.1: Keys should be strings"),
+        ("    base_url: https://x.example\n    verify_tls: /no/such/ca.pem\n", "CA bundle /no/such/ca.pem is not"),
+        ("    base_url: https://x.example\n    proxy: ftp://p:1\n", "proxy: scheme 'ftp' is not one of http"),
+        ("    base_url: https://x.example\n    proxy: http://p:99999\n", "proxy: the port is not a number"),
+    ],
+)
+def test_settings_httpx_would_choke_on_are_refused_when_read(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_connections(write(tmp_path, CONNECTION + extra))
+    assert message in caught.value.message
+    assert "pw-0042" not in caught.value.message
+
+
+def test_a_socks_proxy_without_its_extra_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"proxy: a socks5 proxy needs the socksio package"):
+        load_connections(write(tmp_path, CONNECTION + "    base_url: https://x\n    proxy: socks5://p:1080\n"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"connections: {a: \xff}\n", "config: connections.yaml is not UTF-8 text (byte 17)"),
+        (b"connections: " + b"[" * 3000 + b"]" * 3000, "nested deeper than 64 levels"),
+        (b"connections: " + b"[" * 70 + b"]" * 70, "nested deeper than 64 levels"),
+    ],
+)
+def test_undecodable_or_too_deep_files_are_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "connections.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_connections(path)
+    assert message in caught.value.message.replace(str(tmp_path) + "/", "")
+
+
+def test_an_unreadable_default_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "connector"
+    (folder / "connections.yaml").mkdir(parents=True)  # exists, but cannot be read as a file
+    monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
+    monkeypatch.setattr("platformdirs.user_config_dir", lambda name: str(tmp_path / name))
+    with pytest.raises(ConfigError, match=r"config: cannot read .*connections.yaml: Is a directory"):
+        load_connections()
+
+
+@pytest.mark.parametrize(
+    ("value", "origin"),
+    [("first-half-0042\nsecond-half-0042", "environment variable"), ("tök-0042-secret", "environment variable")],
+)
+def test_a_secret_with_a_control_or_non_ascii_character_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, origin: str
+) -> None:
+    monkeypatch.setenv("TOKEN_CTRL", value)
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret="env:TOKEN_CTRL")
+    with pytest.raises(ConfigError) as caught:
+        connection.token()
+    assert caught.value.message == (
+        f"connection 'c': secret: {origin} TOKEN_CTRL holds a control or non-ASCII character "
+        "(a token is one line of printable ASCII)"
+    )
+
+
+def test_a_two_line_secret_file_is_refused_and_never_shown(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_text("line-one-0042\nline-two-0042\n")
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret=f"file:{secret_file}")
+    with pytest.raises(ConfigError, match="holds a control or non-ASCII character"):
+        connection.token()
+    assert redactor.redact("said line-two-0042") == "said ***"
+
+
+def test_an_undecodable_secret_file_is_one_line(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_bytes(b"ab\xffcd")
+    connection = Connection(name="c", vendor="sentinelone", base_url="https://x", secret=f"file:{secret_file}")
+    with pytest.raises(ConfigError, match=r"connection 'c': secret: .*token is not UTF-8 text \(byte 2\)"):
+        connection.token()
+
+
+def test_a_missing_connection_names_the_file_that_was_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, CONNECTION + "    base_url: https://x.example\n")
+    with pytest.raises(ConfigError) as caught:
+        find_connection("b", path)
+    assert caught.value.message == f"connection 'b' is not defined in {path} (known: a)"
+    monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
+    monkeypatch.setattr("platformdirs.user_config_dir", lambda name: str(tmp_path / "nowhere" / name))
+    with pytest.raises(ConfigError) as caught:
+        find_connection("s1")
+    assert caught.value.message == (
+        f"connection 's1' is not defined: no connections file at {tmp_path}/nowhere/connector/connections.yaml "
+        "(give --config FILE or set CONNECTOR_CONFIG)"
+    )
+
+
+def test_an_unknown_vendor_is_said_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A", "token-0042-abcd")
+    path = write(tmp_path, "connections:\n  cs: {vendor: crowdstrike, base_url: 'https://x', secret: 'env:A'}\n")
+    envelope = run_action("get_threats", {}, connection="cs", config=path)
+    assert [(error.type, error.message) for error in envelope.errors] == [(
+        "bad_input", "vendor 'crowdstrike' is not known (known: ciso_assistant, mysecutec, nameshield, sentinelone)"
+    )]
+    assert envelope.exit_code == 2

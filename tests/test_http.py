@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connector.connections import Connection
-from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
+from connector.errors import AuthError, BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging, OffsetPaging, PageNumberPaging
 from connector.plugins import default_host
@@ -301,3 +301,30 @@ def test_clients_of_one_connection_share_its_rate_limit_within_a_loop() -> None:
     sent.clear()
     # A new event loop starts with the full budget again.
     assert asyncio.run(two_clients_three_requests()) == ["/a", "/b"]
+
+
+def test_a_query_too_long_to_send_is_bad_input() -> None:
+    client = make_client(lambda request: httpx.Response(200, json={}), Recorder())
+    with pytest.raises(BadInput) as caught:
+        asyncio.run(client.request("GET", "/threats", params={"query": "a" * 70_000}))
+    assert caught.value.message == (
+        "sentinelone: GET /threats: the request cannot be sent: URL component 'query' too long (narrow the input)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "side"),
+    [
+        (httpx.LocalProtocolError(f"Illegal header value b'ApiToken {TOKEN}'"), "we sent"),
+        (httpx.RemoteProtocolError(f"illegal status line: bytearray(b'{TOKEN}')"), "the vendor sent"),
+    ],
+)
+def test_protocol_errors_never_quote_what_broke_the_protocol(error: httpx.ProtocolError, side: str) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    client = make_client(broken, Recorder(), retries=0)
+    with pytest.raises(RetriableError) as caught:
+        asyncio.run(client.request("GET", "/threats"))
+    reason = f"{type(error).__name__}: {side} something that is not valid HTTP"
+    assert caught.value.message == f"sentinelone: GET /threats: connection failed ({reason})"

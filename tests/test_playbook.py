@@ -154,7 +154,7 @@ def test_check_reports_unknown_actions_connections_and_vendors(world: World) -> 
     ]) == [
         "step b: id: used by an earlier step (ids must be unique)",
         "step a: action: 'get_threatz' is not known (see `connector list`)",
-        "step b: connection: 'nowhere' is not defined (known: acme1)",
+        f"step b: connection: 'nowhere' is not defined in {world.config} (known: acme1)",
         "step c: connection: missing (name one from the connections file, or run with --sandbox)",
         "step d: vendor: 'sentinelone' does not match connection 'acme1' (vendor acme)",
         "step d: vendor: action acme_ping has no binding for 'sentinelone' (bound: acme)",
@@ -659,7 +659,7 @@ def test_cli_run_exit_codes_follow_the_steps(sandbox_url: str, tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--sandbox-url", "foo"], "--sandbox-url: 'foo' is not an http(s) URL like http://127.0.0.1:8800"),
+    (["--sandbox-url", "foo"], "--sandbox-url: must be an http(s) URL with a host, like http://127.0.0.1:8800"),
     (["--sandbox", "--input", '{"limit": 0}'], "inputs.limit: 0 is less than the minimum of 1 (rule: minimum)"),
     (["--sandbox", "--input", "[1"],
      "input (--input): not valid JSON: unexpected end of data: line 1 column 3 (char 2)"),

@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from connector import __version__
-from connector.cli.common import internal_error, say, setup_logging
-from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError
+from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
+from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError, InternalError
 
 __all__ = ["COMMANDS", "cli", "main"]
 
@@ -46,11 +46,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 
-EXIT_CODES = """\b
-Exit codes: 0 success, 1 the action failed (vendor, network), 2 bad input or
-configuration, 3 partial success (some items failed: see the envelope's errors)."""
-
-
 class LazyGroup(click.Group):
     """A group whose commands are imported when they are called, not when the help lists them."""
 
@@ -73,30 +68,27 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="connector")
-@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="CONNECTOR_CONFIG",
-    help="Connections file (default: $CONNECTOR_CONFIG, else the user's config folder).",
-)
-@click.option(
-    "--audit",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="CONNECTOR_AUDIT",
-    help="Append one JSON line per lifecycle event to FILE, secrets redacted (default: $CONNECTOR_AUDIT).",
-)
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="CONNECTOR_CONFIG", help=CONFIG_HELP)
+@click.option("--audit", type=click.Path(dir_okay=False, path_type=Path), envvar="CONNECTOR_AUDIT", help=AUDIT_HELP)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | None) -> None:
-    """SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant."""
-    setup_logging(verbose)
-    ctx.obj = {"config": config}
-    if audit is not None:
-        from connector.events.audit import audit_log
+    """SOAR-style actions against SentinelOne, MySecutec TAM, Nameshield CTI and CISO Assistant.
 
-        ctx.with_resource(audit_log(audit, option="--audit"))
+    -v, --config and --audit may also follow the command, as in
+    `connector run get-threats --config FILE`.
+
+    \b
+    Exit codes, for scripts and SOAR playbooks to branch on:
+      0  success
+      1  the action failed: vendor, network, or connector itself (one line)
+      2  bad input or configuration: input, arguments, connections, secrets
+      3  partial success: some items failed (the envelope's errors[].item)
+    """
+    # Applied by each command (connector.cli.common.shared_options), which may add to them.
+    ctx.obj = {"config": config, "audit": audit, "verbose": verbose}
 
 
 def main() -> None:
@@ -116,5 +108,5 @@ def main() -> None:
         say(exc.message)
         sys.exit(exc.exit_code)
     except Exception as exc:  # the promise is "never a traceback": the last guard keeps it
-        say(internal_error(exc))
+        say(InternalError.wrapping(exc).message)
         sys.exit(EXIT_FAILED)

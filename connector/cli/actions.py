@@ -7,34 +7,40 @@ load the plugin host, to show its actions too.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from connector.catalog import canonical_name, declared_actions, schema_file, third_party_plugins
+from connector.cli.common import shared_options
 from connector.errors import BadInput
 from connector.output import to_json
+from connector.streams import writing
 
 
 @click.command("list")
+@shared_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_actions(fmt: str) -> None:
     """List every action with its vendors."""
     specs = sorted(_catalogue()[0], key=lambda spec: spec["name"])
-    if fmt == "json":
-        rows = [{"name": s["name"], "title": s["title"], "mutates": s["mutates"], "vendors": list(s["vendors"])}
-                for s in specs]
-        click.echo(to_json(rows))
-        return
-    names = [spec["name"].replace("_", "-") for spec in specs]
-    width = max(len(name) for name in names)
-    for name, spec in zip(names, specs, strict=True):
-        mark = "mutates" if spec["mutates"] else "read"
-        click.echo(f"{name:<{width}}  {mark:<7}  {', '.join(spec['vendors']):<32}  {spec['title']}")
+    with writing(sys.stdout, "stdout"):
+        if fmt == "json":
+            rows = [{"name": s["name"], "title": s["title"], "mutates": s["mutates"], "vendors": list(s["vendors"])}
+                    for s in specs]
+            click.echo(to_json(rows))
+            return
+        names = [spec["name"].replace("_", "-") for spec in specs]
+        width = max(len(name) for name in names)
+        for name, spec in zip(names, specs, strict=True):
+            mark = "mutates" if spec["mutates"] else "read"
+            click.echo(f"{name:<{width}}  {mark:<7}  {', '.join(spec['vendors']):<32}  {spec['title']}")
 
 
 @click.command()
+@shared_options
 @click.argument("action")
 def describe(action: str) -> None:
     """Show an action: what it does, its vendors and endpoints, its input and output schemas."""
@@ -46,7 +52,8 @@ def describe(action: str) -> None:
     document = {key: value for key, value in spec.items() if key not in ("input", "output")}
     document["input_schema"] = schema(spec["input"])
     document["output_schema"] = schema(spec["output"])
-    click.echo(to_json(document))
+    with writing(sys.stdout, "stdout"):  # click.echo flushes: a closed pipe or a full disk shows here
+        click.echo(to_json(document))
 
 
 def _catalogue() -> tuple[list[dict[str, Any]], Callable[[str], dict[str, Any]]]:

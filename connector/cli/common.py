@@ -1,23 +1,76 @@
-"""What every command shares: one-line messages on stderr, logging, ``--input`` and durations."""
+"""What every command shares: one-line messages on stderr, logging, ``--input``, durations, and the
+options that work before and after the subcommand (``-v``, ``--config``, ``--audit``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 import click
 
+from connector.documents import quoted, read_text
 from connector.errors import BadInput
 from connector.redaction import redactor
 
 
 def say(message: str) -> None:
-    """One line for people on stderr, prefixed ``connector:``, with secrets redacted."""
-    click.echo(f"connector: {redactor.redact(message)}", err=True)
+    """One line for people on stderr, prefixed ``connector:``, with secrets redacted and control
+    characters escaped (a vendor's error text may hold a line break: it must not start a new line)."""
+    line = redactor.redact(message)
+    if not line.isprintable():
+        line = "".join(char if char.isprintable() else repr(char)[1:-1] for char in line)
+    click.echo(f"connector: {line}", err=True)
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+CONFIG_HELP = "Connections file (default: $CONNECTOR_CONFIG, else the user's config folder)."
+AUDIT_HELP = "Append one JSON line per lifecycle event to FILE, secrets redacted (default: $CONNECTOR_AUDIT)."
+VERBOSE_HELP = "More log lines on stderr (-vv for debug)."
+
+
+def shared_options(command: Command) -> Command:
+    """Add ``-v``, ``--config`` and ``--audit`` to a command, so that they work after the subcommand
+    too (``connector run get-threats --config FILE``), as people write them.
+
+    The group (``connector -v --config FILE ...``) records its values in ``ctx.obj``; here ``-v``
+    adds to its count and ``--config``/``--audit`` replace its values; then logging is set up and
+    the audit log opened for the command's run.
+    """
+
+    @functools.wraps(command)
+    def with_settings(*args: Any, shared_verbose: int, shared_config: Path | None, shared_audit: Path | None,
+                      **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        settings = ctx.ensure_object(dict)
+        settings["verbose"] = settings.get("verbose", 0) + shared_verbose
+        if shared_config is not None:
+            settings["config"] = shared_config
+        settings.setdefault("config", None)
+        audit = shared_audit or settings.get("audit")
+        setup_logging(settings["verbose"])
+        if audit is not None:
+            from connector.events.audit import audit_log  # the plugin host: only when auditing
+
+            ctx.with_resource(audit_log(audit, option="--audit"))
+        return ctx.invoke(command, *args, **kwargs)
+
+    options = (
+        click.option("-v", "--verbose", "shared_verbose", count=True, help=VERBOSE_HELP),
+        click.option("--config", "shared_config", type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP),
+        click.option("--audit", "shared_audit", type=click.Path(dir_okay=False, path_type=Path), help=AUDIT_HELP),
+    )
+    decorated: Any = with_settings
+    for option in options:
+        decorated = option(decorated)
+    # click lists options in the reverse order of this list: put the shared ones last in --help.
+    params = decorated.__click_params__
+    params[:] = params[-len(options) :] + params[: -len(options)]
+    return decorated  # type: ignore[no-any-return]
 
 
 def setup_logging(verbose: int) -> None:
@@ -30,39 +83,58 @@ def setup_logging(verbose: int) -> None:
 
 
 def read_input(value: str | None) -> dict[str, Any]:
-    """Parse ``--input``: inline JSON, ``@FILE`` or ``-`` for stdin; it must be a JSON object."""
+    """Parse ``--input``: inline JSON, ``@FILE`` or ``-`` for stdin; it must be a non-empty JSON object.
+
+    Empty text is refused rather than read as ``{}``: a pipe whose upstream printed nothing must
+    not run the action unfiltered.
+    """
     # Imported here, not at the top: the schemas module pulls jsonschema in, and --help needs none of it.
     from connector.schemas import load_object
 
     if value is None:
         return {}
     if value == "-":
-        text, origin = sys.stdin.read(), "stdin"
+        try:
+            text, origin = sys.stdin.read(), "stdin"
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"--input: stdin is not UTF-8 text (byte {exc.start})") from None
     elif value.startswith("@"):
         path = Path(value[1:])
-        try:
-            text, origin = path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise BadInput(f"--input: cannot read {path}: {exc.strerror}") from None
+        text, origin = read_text(path, "--input"), str(path)
     else:
         text, origin = value, "--input"
+    if not text.strip():
+        raise BadInput(f"input ({origin}): input is empty (give a JSON object, {{}} for no filters)")
     return load_object(text, f"input ({origin})")
+
+
+def exclusive(**options: object) -> None:
+    """Refuse options that exclude each other (``--sandbox`` and ``--connection s1``): BadInput
+    naming them when more than one was given, rather than silently using one."""
+    given = [f"--{name.replace('_', '-')}" for name, value in options.items() if value not in (None, False, ())]
+    if len(given) > 1:
+        raise BadInput(f"{' and '.join(given)}: give only one of them (each says where to run)")
 
 
 def checked_sandbox_url(value: str | None) -> str | None:
     """``--sandbox-url``: an http(s) URL of a running ``connector sandbox``, without a trailing slash."""
     if value is None:
         return None
-    if urlsplit(value).scheme not in ("http", "https"):
-        raise BadInput(f"--sandbox-url: {value!r} is not an http(s) URL like http://127.0.0.1:8800")
-    return value.rstrip("/")
+    from connector.connections import checked_url  # pydantic's models: not for --help
+
+    try:
+        return checked_url(value)
+    except ValueError as exc:
+        raise BadInput(f"--sandbox-url: {exc}, like http://127.0.0.1:8800") from None
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_DURATION_S = 10 * 366 * 24 * 3600.0
+"""The longest duration an option takes (ten years): beyond it, date arithmetic leaves the calendar."""
 
 
 def seconds(text: str, option: str) -> float:
-    """A duration like ``20ms``, ``1.5s``, ``5m`` or ``1h`` in seconds; BadInput naming ``option`` otherwise."""
+    """A duration like ``20ms``, ``1.5s``, ``5m`` or ``1h`` in seconds, at most ten years; BadInput otherwise."""
     for suffix in sorted(_UNITS, key=len, reverse=True):
         number = text.removesuffix(suffix)
         if number != text:
@@ -70,16 +142,10 @@ def seconds(text: str, option: str) -> float:
                 value = float(number) * _UNITS[suffix]
             except ValueError:
                 break
-            if value >= 0:
+            # "infs", "nans" and "1e12s" parse as floats: none is a duration a date can be moved by.
+            if 0 <= value <= MAX_DURATION_S:
                 return value
             break
-    raise BadInput(f"{option}: {text!r} is not a duration like 20ms, 1.5s, 5m or 1h")
-
-
-def internal_error(error: BaseException) -> str:
-    """The one line for an unexpected error; its traceback is logged at -vv (debug)."""
-    if logging.getLogger().isEnabledFor(logging.DEBUG):
-        say("".join(traceback.format_exception(error)).rstrip())
-    text = " ".join(str(error).split())[:200]
-    return f"internal error: {type(error).__name__}: {text} (please report; -vv shows the traceback)"
-
+    raise BadInput(
+        f"{option}: {quoted(text)} is not a duration like 20ms, 1.5s, 5m or 1h (at most ten years)"
+    )

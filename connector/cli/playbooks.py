@@ -8,12 +8,13 @@ from typing import NoReturn
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say
+from connector.cli.common import checked_sandbox_url, exclusive, read_input, say, shared_options
 from connector.events.progress import showing_progress
 from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
 from connector.playbook.report import error_lines, summary_line, write_result
 from connector.plugins import default_host
+from connector.streams import writing
 
 
 @click.group()
@@ -22,6 +23,7 @@ def playbook() -> None:
 
 
 @playbook.command("check")
+@shared_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sandbox", is_flag=True, help="Check as `playbook run --sandbox` would run it.")
 @click.pass_context
@@ -35,6 +37,7 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
 
 
 @playbook.command("run")
+@shared_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The playbook's inputs (default {}).")
 @click.option("--sandbox", is_flag=True, help="Run every step against one embedded sandbox (all vendors).")
@@ -68,6 +71,7 @@ def playbook_run(
     1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
     With --broker, 1 also when the broker cannot be reached.
     """
+    exclusive(sandbox=sandbox, sandbox_url=sandbox_url)
     if broker is not None:
         from connector.jobs.app import broker_url
 
@@ -85,7 +89,9 @@ def playbook_run(
             )
     except PlaybookInvalid as exc:
         refuse(exc)
-    write_result(result, fmt, sys.stdout)
+    with writing(sys.stdout, "stdout"):
+        write_result(result, fmt, sys.stdout)
+        sys.stdout.flush()
     for line in error_lines(result):
         say(line)
     say(summary_line(result))

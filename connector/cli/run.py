@@ -9,18 +9,21 @@ from typing import Any
 import click
 
 from connector.catalog import canonical_name
-from connector.cli.common import checked_sandbox_url, internal_error, read_input, say
+from connector.cli.common import checked_sandbox_url, exclusive, read_input, say, shared_options
+from connector.connections import SANDBOX
 from connector.envelope import Envelope, ErrorItem, Meta
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, InternalError
 from connector.output import FORMATS, StreamWriter, summary_line
 from connector.playbook.pipes import mapped_input
 from connector.plugins import default_host
 from connector.redaction import redactor
 from connector.runner import astream_action
+from connector.streams import writing
 from connector.sync import run_sync
 
 
 @click.command()
+@shared_options
 @click.argument("action")
 @click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
 @click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
@@ -66,6 +69,10 @@ def run(
     """Run one action and print its envelope.
 
     \b
+    Exit codes: 0 success; 1 the action failed (vendor, network); 2 bad input or
+    configuration; 3 partial success (the envelope's errors[].item name the items).
+
+    \b
     Pipes: feed one action's envelope to the next and pick its fields with --map:
       connector run get-threats --sandbox \\
         | connector run update-threat-status --sandbox --input - \\
@@ -73,17 +80,21 @@ def run(
     """
     writer = StreamWriter(fmt, sys.stdout)
     try:
+        # --connection sandbox is the same place as --sandbox; any other pair contradicts itself.
+        exclusive(connection=None if connection == SANDBOX else connection, sandbox=sandbox, sandbox_url=sandbox_url)
         document = mapped_input(read_input(input_), maps)
         options = {"connection": connection, "vendor": vendor, "sandbox": checked_sandbox_url(sandbox_url) or sandbox,
                    "dry_run": dry_run, "strict": strict, "config": ctx.obj["config"], "ocsf": fmt == "ocsf"}
-        with _progress_line(progress):
+        with _progress_line(progress), writing(sys.stdout, "stdout"):
             envelope = run_sync(_stream(writer, action, document, options))
     except ConnectorError as exc:
+        if exc.message.startswith("stdout:"):
+            raise  # stdout itself failed: nothing more can be written there
         # Once the command line is parsed, stdout holds one envelope whatever went wrong.
         envelope = _failed(action, exc.kind, exc.message, dry_run)
         writer.finish(envelope, None)
     except Exception as exc:  # never a traceback: the envelope says what happened, -vv shows where
-        envelope = _failed(action, "internal", internal_error(exc), dry_run)
+        envelope = _failed(action, "internal", InternalError.wrapping(exc).message, dry_run)
         writer.finish(envelope, None)
     for error in envelope.errors:
         say(error.message if not error.item else f"{error.item}: {error.message}")

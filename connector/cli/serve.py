@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from connector.cli.common import say
+from connector.cli.common import say, shared_options
 from connector.errors import BadInput
 
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib)?", re.IGNORECASE)
@@ -16,6 +16,7 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
 
 
 @click.command()
+@shared_options
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT", help="Port 0: any free one.")
 @click.option(
     "--token-file",

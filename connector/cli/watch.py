@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say, seconds
+from connector.cli.common import checked_sandbox_url, read_input, say, seconds, shared_options
 from connector.cli.playbooks import refuse
+from connector.documents import quoted
 from connector.errors import BadInput
 from connector.playbook import PlaybookInvalid
 from connector.watch import source
@@ -17,8 +18,11 @@ from connector.watch import watch as run_watch
 from connector.watch.items import parse_instant
 from connector.watch.poller import utc_now
 
+EARLIEST_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 @click.command()
+@shared_options
 @click.argument("action")
 @click.option("--connection", "-c", help="Connection name from the connections file.")
 @click.option("--sandbox-url", metavar="URL", help="Poll a running `connector sandbox` instead of a connection.")
@@ -89,14 +93,21 @@ def watch(
 
 
 def starting_point(text: str) -> datetime:
-    """``--since``: an RFC 3339 instant, or a duration before now (``2h``); BadInput otherwise."""
+    """``--since``: an RFC 3339 instant from 1970 on, or a duration before now (``2h``); BadInput otherwise."""
     try:
-        return parse_instant(text)
+        instant = parse_instant(text)
     except ValueError:
         pass
+    else:
+        # Each poll reads from the bookmark minus the look-back: a year-1 bookmark would leave the calendar.
+        if instant < EARLIEST_SINCE:
+            raise BadInput(f"--since: {text} is before 1970-01-01T00:00:00Z (no vendor holds older items)")
+        if instant > utc_now():
+            raise BadInput(f"--since: {text} is in the future (the watch reads what happened up to now)")
+        return instant
     try:
         return utc_now() - timedelta(seconds=seconds(text, "--since"))
     except BadInput:
         raise BadInput(
-            f"--since: {text!r} is not an RFC 3339 instant like 2026-10-01T00:00:00Z or a duration like 2h"
+            f"--since: {quoted(text)} is not an RFC 3339 instant like 2026-10-01T00:00:00Z or a duration like 2h"
         ) from None

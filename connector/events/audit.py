@@ -16,9 +16,11 @@ when an action ends, so a crash loses no finished action.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +30,12 @@ from typing import Any
 import orjson
 
 from connector.envelope import Envelope
-from connector.errors import ConfigError
+from connector.errors import ConfigError, ConnectorError
 from connector.hookspecs import hookimpl
 from connector.plugins import Host, default_host
 from connector.redaction import redactor
+
+logger = logging.getLogger(__name__)
 
 RECORD_IDS = ("uid", "id", "vendor_id")
 """The keys of a record that the audit log keeps; the rest of the record stays out of it."""
@@ -45,7 +49,9 @@ class AuditLog:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, option: str = "audit log") -> None:
-        self.path = Path(path)
+        self.path, self.option = Path(path), option
+        self.failure: str | None = None
+        """The first write that failed, if any (close raises it)."""
         try:
             self._file = self.path.open("ab")
         except OSError as exc:
@@ -54,12 +60,15 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        """Flush, sync and close the file."""
+        """Flush, sync and close the file; ConnectorError (exit 1) if any line could not be written."""
         with self._lock:
             if not self._file.closed:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
+                self._guarded(self._file.flush)
+                self._guarded(lambda: os.fsync(self._file.fileno()))
+                with contextlib.suppress(OSError):  # a failure was recorded just above
+                    self._file.close()
+        if self.failure is not None:
+            raise ConnectorError(self.failure)
 
     def __enter__(self) -> AuditLog:
         return self
@@ -131,12 +140,26 @@ class AuditLog:
         ts = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         line = orjson.dumps({"ts": ts, "run_id": run_id, "event": event, **_redacted(fields)}) + b"\n"
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
+            self._guarded(lambda: self._append(line))
+
+    def _append(self, line: bytes) -> None:
+        self._file.write(line)
+        self._file.flush()
 
     def _sync(self) -> None:
         with self._lock:
-            os.fsync(self._file.fileno())
+            self._guarded(lambda: os.fsync(self._file.fileno()))
+
+    def _guarded(self, operation: Callable[[], object]) -> None:
+        # A hook must not raise into the run it observes: the first failure (a full disk) is kept,
+        # said once in the log, and raised by close(), so the audit's loss is never silent.
+        if self.failure is not None:
+            return
+        try:
+            operation()
+        except OSError as exc:
+            self.failure = f"{self.option}: cannot write {self.path}: {exc.strerror or type(exc).__name__}"
+            logger.error("%s; the audit log is incomplete from here", self.failure)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from connector.actions import ActionSpec
 from connector.catalog import canonical_name
-from connector.connections import SANDBOX, Connection, load_connections
+from connector.connections import SANDBOX, Connection, default_config_path, load_connections
 from connector.errors import ConfigError
 from connector.playbook.expressions import Expression, Interpolation, Template, expressions_in, is_templated
 from connector.playbook.model import Compiled, CompiledStep, PlaybookInvalid, compile_playbook, read_playbook
@@ -70,7 +70,8 @@ class Connections:
             raise ConfigError(self._error)
         known = self._known or {}
         if name not in known:
-            raise ConfigError(f"'{name}' is not defined (known: {', '.join(sorted(known)) or 'none'})")
+            where = self._config or default_config_path()
+            raise ConfigError(f"'{name}' is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
         return known[name]
 
 
@@ -134,6 +135,7 @@ def check_playbook(
             inputs = Fragment("inputs", ((inputs_schema, INPUTS_DOC),))
         except SchemaError as exc:
             problems.append(f"inputs: not a valid JSON Schema: {exc.message}")
+        problems.extend(f"inputs: $ref {problem}" for problem in host.schemas.unresolved_refs(inputs_schema))
     connections = Connections(config)
     ids = [entry.step.id for entry in compiled.steps]
     done: dict[str, Shape] = {}

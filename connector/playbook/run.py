@@ -30,18 +30,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from connector.catalog import canonical_name
 from connector.envelope import Envelope, ErrorItem
-from connector.errors import BadInput
+from connector.errors import BadInput, ConnectorError, InternalError, guarded
 from connector.playbook.check import Target, load_checked
 from connector.playbook.expressions import Expression, render, truthy
 from connector.playbook.model import DEFAULT_CONCURRENCY, CompiledStep
 from connector.playbook.report import PlaybookResult, RunStatus, StepReport, Summary
 from connector.playbook.shapes import json_type
 from connector.plugins import Host, default_host
+from connector.redaction import redactor
 from connector.runner import RunOptions, arun_action, astream_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
@@ -66,6 +65,7 @@ class ActionCall:
     strict: bool = False
 
 
+@guarded
 async def arun_playbook(
     playbook: PlaybookSource,
     inputs: Mapping[str, Any] | None = None,
@@ -151,8 +151,7 @@ def resolve_inputs(
     for name, declared in (schema.get("properties") or {}).items():
         if name not in values and isinstance(declared, dict) and "default" in declared:
             values[name] = copy.deepcopy(declared["default"])
-    registry = _registry(schema, store)
-    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    validator = Draft202012Validator(schema, registry=store.inline_registry(schema), format_checker=FormatChecker())
     error = best_match(validator.iter_errors(values))
     if error is not None:
         raise BadInput(describe_error(error, "inputs"))
@@ -183,8 +182,13 @@ class _Engine:
                 report.envelopes = [await self._action(entry, target, self.scope)]
             else:
                 report.envelopes = await self._for_each(entry, target)
-        except BadInput as exc:
-            report.envelopes = [self._failed(entry, target, exc.message)]
+        except ConnectorError as exc:
+            report.envelopes = [self._failed(entry, target, exc.message, exc.kind)]
+        except Exception as exc:
+            # A bug in one step fails that step, in one line, like any failed step; the run goes on
+            # or stops by the step's on_error.
+            error = InternalError.wrapping(exc)
+            report.envelopes = [self._failed(entry, target, error.message, error.kind)]
         if report.status != "skipped":
             report.status = _combined(report.envelopes)
         self.steps[entry.step.id] = {"output": report.output, "status": report.status}
@@ -300,11 +304,12 @@ class _Engine:
             "transport": self.transport,
         }
 
-    def _failed(self, entry: CompiledStep, target: Target, message: str) -> Envelope:
-        """The envelope of a run that never reached the runner: its input could not be evaluated."""
+    def _failed(self, entry: CompiledStep, target: Target, message: str, kind: str = BadInput.kind) -> Envelope:
+        """The envelope of a run that never reached the runner (its input could not be evaluated), or
+        that the runner did not end with an envelope."""
         return Envelope(
             action=canonical_name(entry.step.action), vendor=target.vendor, connection=target.connection,
-            status="failed", errors=[ErrorItem(type=BadInput.kind, message=message)],
+            status="failed", errors=[ErrorItem(type=kind, message=redactor.redact(message))],
         )
 
 
@@ -343,28 +348,3 @@ def _shared_sandbox(sandbox: bool | str, vendors: list[str]) -> Iterator[str | N
     else:
         yield None
 
-
-def _registry(schema: Mapping[str, Any], store: SchemaStore) -> Registry[Any]:
-    """The schema files an inline schema refers to (``{"$ref": "threat.json"}``), and theirs in turn."""
-    resources, pending = {}, [schema]
-    while pending:
-        document = pending.pop()
-        for ref in _refs(document):
-            name = ref.partition("#")[0]
-            if name and name not in resources and name in store:
-                resources[name] = store.get(name)
-                pending.append(resources[name])
-    return Registry().with_resources(
-        (name, Resource.from_contents(document, DRAFT202012)) for name, document in resources.items()
-    )
-
-
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jmespath import functions
+
 from connector.errors import BadInput
 
 Node = Mapping[str, Any]
@@ -188,6 +190,7 @@ def walk(node: Node, current: Shape, schemas: Schemas) -> Shape:
 
 
 def _function(node: Node, current: Shape, schemas: Schemas) -> Shape:
+    _check_call(node["value"], len(node["children"]))
     arguments = [child for child in node["children"] if child["type"] != "expref"]
     shapes = [walk(child, current, schemas) for child in arguments]
     # sort_by(list, &field), max_by, min_by, map(&expr, list): the expression applies to each item.
@@ -203,6 +206,24 @@ def _function(node: Node, current: Shape, schemas: Schemas) -> Shape:
         if child["type"] == "expref":
             walk(child["children"][0], item, schemas)
     return Anything(current.label)
+
+
+_FUNCTIONS: Mapping[str, Mapping[str, Any]] = functions.Functions.FUNCTION_TABLE
+"""JMESPath's built-in functions and their signatures: the only ones a playbook can call."""
+
+
+def _check_call(name: str, count: int) -> None:
+    """A call of a function JMESPath has, with as many arguments as it takes; :class:`Problem` otherwise."""
+    function = _FUNCTIONS.get(name)
+    if function is None:
+        close = difflib.get_close_matches(name, _FUNCTIONS, n=1)
+        hint = f"did you mean {close[0]}()? " if close else ""
+        raise Problem(f"{name}(): not a JMESPath function ({hint}see https://jmespath.org/specification.html)")
+    signature = function["signature"]
+    variadic = bool(signature) and signature[-1].get("variadic", False)
+    if count < len(signature) or (count > len(signature) and not variadic):
+        wanted = f"{len(signature)} or more" if variadic else str(len(signature))
+        raise Problem(f"{name}(): takes {wanted} argument{'' if wanted == '1' else 's'}, not {count}")
 
 
 def _flattened(item: Shape, schemas: Schemas) -> Shape:

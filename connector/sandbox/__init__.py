@@ -11,6 +11,7 @@ behind :class:`~connector.sandbox.messy.MessyRecords` when ``messy`` asks for da
 from __future__ import annotations
 
 import importlib
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -190,7 +191,17 @@ def _in_thread(server: uvicorn.Server) -> Iterator[str]:
 
 
 def serve(
-    config: SandboxConfig, host: str = "127.0.0.1", port: int = 8800, *, access_log: bool = True
+    config: SandboxConfig,
+    host: str = "127.0.0.1",
+    port: int = 8800,
+    *,
+    access_log: bool = True,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted (Ctrl+C); the ``connector sandbox`` command."""
-    _server(config, host, port, log_level="info", access_log=access_log).run()
+    """Serve the sandbox in the foreground until interrupted (Ctrl+C); the ``connector sandbox`` command.
+
+    ``sock``, a socket already bound, is served instead of binding ``host:port`` (the command binds
+    it first, so a busy port is one line rather than uvicorn's log and exit code 3).
+    """
+    server = _server(config, host, port, log_level="info", access_log=access_log)
+    server.run(sockets=[sock] if sock is not None else None)

@@ -14,6 +14,8 @@ a broker they are queued for the workers instead (202 and a job id, see :mod:`co
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,12 @@ from connector import __version__
 from connector.catalog import manifest_path
 from connector.connections import SANDBOX
 from connector.envelope import EXIT_BAD_INPUT
-from connector.errors import BadInput
+from connector.errors import BadInput, ConnectorError, InternalError
 from connector.playbook import arun_playbook
 from connector.playbook.model import read_playbook
 from connector.plugins import Host, default_host
 from connector.runner import RunOptions, arun_action, astream_action
-from connector.server.answers import NDJSON, error_answer, json_answer, ndjson_answer, run_answer
+from connector.server.answers import HTTP_STATUS, NDJSON, error_answer, json_answer, ndjson_answer, run_answer
 from connector.server.auth import BearerAuth
 from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
 from connector.server.limits import DEFAULT_MAX_BODY, BodyLimit
@@ -63,11 +65,11 @@ def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
     """The ASGI app of the API; serve it with uvicorn (``connector serve``) or any ASGI server."""
     api = _Api(settings, host or default_host())
     routes = [
-        Route(HEALTH_PATH, api.health, methods=["GET"]),
-        Route("/v1/actions", api.manifest, methods=["GET"]),
-        Route("/v1/actions/{name}/run", api.run_action, methods=["POST"]),
-        Route("/v1/playbooks/run", api.run_playbook, methods=["POST"]),
-        Route("/v1/jobs/{id}", api.job, methods=["GET"]),
+        Route(HEALTH_PATH, _guarded(api.health), methods=["GET"]),
+        Route("/v1/actions", _guarded(api.manifest), methods=["GET"]),
+        Route("/v1/actions/{name}/run", _guarded(api.run_action), methods=["POST"]),
+        Route("/v1/playbooks/run", _guarded(api.run_playbook), methods=["POST"]),
+        Route("/v1/jobs/{id}", _guarded(api.job), methods=["GET"]),
     ]
     middleware = [
         # Authentication first: an unauthenticated caller learns nothing, not even the size limit.
@@ -180,6 +182,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_answer(exc.status_code, kind, message, exc.headers)
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _guarded(endpoint: Endpoint) -> Endpoint:
+    """The route's guard: an error no one caught is one line (HTTP 500, exit code 1), its traceback
+    only in the debug log (-vv), so a caller never waits on a dropped connection and the log holds
+    no value of the request."""
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except HTTPException:
+            raise
+        except ConnectorError as exc:
+            return error_answer(HTTP_STATUS[exc.exit_code], exc.kind, exc.message, exit_code=exc.exit_code)
+        except Exception as exc:
+            error = InternalError.wrapping(exc)
+            return error_answer(500, error.kind, error.message, exit_code=error.exit_code)
+
+    return guarded
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    """A bug: one line for the caller; the traceback goes to the server's (redacted) log."""
-    return error_answer(500, "internal", "internal error (see the server log)")
+    """A bug outside the routes (in a middleware): the same one line as a route's guard gives."""
+    error = InternalError.wrapping(exc)
+    return error_answer(500, error.kind, error.message, exit_code=error.exit_code)

@@ -18,6 +18,9 @@ from connector.schemas import describe_error, load_object
 PLAYBOOK_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
 """A playbook name is a bare file stem: no dots or slashes, so it cannot leave the playbooks folder."""
 
+PLAYBOOK_NAME_MAX = 100
+"""Longer names are refused before they reach the file system (whose limit is 255 bytes)."""
+
 ACTION_RUN = Draft202012Validator({
     "type": "object",
     "additionalProperties": False,
@@ -36,7 +39,7 @@ PLAYBOOK_RUN = Draft202012Validator({
     "additionalProperties": False,
     "required": ["playbook"],
     "properties": {
-        "playbook": {"type": ["string", "object"], "pattern": PLAYBOOK_NAME},
+        "playbook": {"type": ["string", "object"], "pattern": PLAYBOOK_NAME, "maxLength": PLAYBOOK_NAME_MAX},
         "input": {"type": "object"},
         "dry_run": {"type": "boolean"},
     },

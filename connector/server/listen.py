@@ -66,8 +66,9 @@ def check_transport(bind: Bind, tls: bool) -> None:
         )
 
 
-def listening_socket(bind: Bind) -> socket.socket:
-    """A TCP socket bound to ``bind``; ConfigError (one line) when the host is unknown or the port taken."""
+def listening_socket(bind: Bind, option: str = "--bind") -> socket.socket:
+    """A TCP socket bound to ``bind``; ConfigError (one line, naming ``option``) when the host is
+    unknown or the port taken."""
     sock: socket.socket | None = None
     try:
         family, kind, protocol, _, address = socket.getaddrinfo(
@@ -79,7 +80,7 @@ def listening_socket(bind: Bind) -> socket.socket:
     except OSError as exc:
         if sock is not None:
             sock.close()
-        raise ConfigError(f"--bind {bind.host}:{bind.port}: cannot listen: {exc.strerror or exc}") from None
+        raise ConfigError(f"{option} {bind.host}:{bind.port}: cannot listen: {exc.strerror or exc}") from None
     return sock
 
 

@@ -19,6 +19,7 @@ watch may use a checkpoint: :meth:`CheckpointStore.locked` holds ``fcntl.flock``
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -32,7 +33,7 @@ import orjson
 import platformdirs
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from connector.errors import BadInput
+from connector.errors import BadInput, ConnectorError
 
 
 class Checkpoint(BaseModel):
@@ -109,14 +110,23 @@ class CheckpointStore:
         )
 
     def save(self, checkpoint: Checkpoint) -> None:
-        """Replace the checkpoint atomically: temporary file, flush, fsync, rename, fsync the folder."""
+        """Replace the checkpoint atomically: temporary file, flush, fsync, rename, fsync the folder.
+
+        ConnectorError (exit 1) naming the file when it cannot be written; the old checkpoint stays.
+        """
         data = checkpoint.model_dump_json().encode()
-        with open(self._temporary, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(self._temporary, self.path)
-        fsync_folder(self.path.parent)
+        try:
+            with open(self._temporary, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(self._temporary, self.path)
+            fsync_folder(self.path.parent)
+        except OSError as exc:
+            # A read-only folder or a full disk: the checkpoint on disk is still the last good one.
+            with contextlib.suppress(OSError):
+                self._temporary.unlink(missing_ok=True)
+            raise ConnectorError(f"--state: cannot write {self.path}: {exc.strerror or type(exc).__name__}") from None
 
 
 def fsync_folder(folder: Path) -> None:

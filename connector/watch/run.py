@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.connections import SANDBOX, load_connections
-from connector.errors import BadInput, ConfigError
+from connector.connections import SANDBOX, find_connection
+from connector.errors import BadInput, ConnectorError, guarded
 from connector.plugins import Host, default_host
 from connector.runner import RecordStream, astream_action
 from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
@@ -95,15 +95,13 @@ def source(
             "`connector sandbox` and pass --sandbox-url"
         )
     if connection is not None:
-        known = load_connections(config)
-        if connection not in known:
-            raise ConfigError(f"connection {connection!r} is not defined (known: {', '.join(sorted(known)) or 'none'})")
-        vendor = vendor or known[connection].vendor
+        vendor = vendor or find_connection(connection, config).vendor
     polled_vendor = vendor or next(iter(host.action(watched.action).vendors))
     return Source(watched, oldest_first(watched.action, polled_vendor, document), connection, vendor, sandbox_url,
                   config, host)
 
 
+@guarded
 async def awatch(
     polled: Source,
     *,
@@ -160,7 +158,11 @@ async def awatch(
             sink = FileSink(output, checkpoint) if output is not None else StdoutSink()
         stack.callback(sink.close)
         checkpoint.output, checkpoint.output_length = sink.output, sink.length
-        store.save(checkpoint)
+        try:
+            store.save(checkpoint)
+        except ConnectorError as exc:
+            # Before the first poll, a state file that cannot be written is a set-up problem (exit 2).
+            raise BadInput(exc.message) from None
         watcher = Watcher(
             store, checkpoint, polled.watched, polled.fetch, sink,
             lookback=timedelta(seconds=lookback), clock=clock, say=tell,

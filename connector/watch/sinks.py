@@ -12,6 +12,7 @@ the watch adds no key of its own.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -24,6 +25,7 @@ from connector.output import to_json
 from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked
 from connector.playbook.report import error_lines
 from connector.plugins import Host
+from connector.streams import writing
 from connector.watch.checkpoint import Checkpoint
 from connector.watch.items import ItemKey
 
@@ -69,13 +71,9 @@ class StdoutSink:
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Write and flush the item's line."""
-        try:
+        with writing(self._stream, f"stdout: item {key.uid}"):
             self._stream.write(ndjson_line(item))
             self._stream.flush()
-        except BrokenPipeError:
-            # The reader went away (`| head`): point stdout at /dev/null so the exit flush stays quiet.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-            raise ConnectorError(f"stdout was closed before {key.uid} was written; stopping") from None
         return None
 
     def sync(self) -> None:
@@ -151,8 +149,10 @@ class FileSink:
             raise ConnectorError(f"--output: cannot write {self.path}: {exc.strerror}") from None
 
     def close(self) -> None:
-        """Close the file."""
-        self._stream.close()
+        """Close the file (what is still buffered was never committed: a failure to write it is harmless)."""
+        # Lines still buffered were never counted in the checkpoint, and a restart cuts them off anyway.
+        with contextlib.suppress(OSError):
+            self._stream.close()
 
 
 class PlaybookSink:

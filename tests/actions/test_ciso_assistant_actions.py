@@ -644,7 +644,10 @@ def test_metrics_of_every_kind(reads: Sandbox) -> None:
 
 
 def checks(envelope: Envelope) -> list[tuple[str, bool, str]]:
-    assert envelope.status == "success", envelope.errors
+    # A failed check fails the action (exit 1), and is its one error, naming the check.
+    failed = [c for c in envelope.output["checks"] if not c["ok"] and not c["message"].startswith("not checked")]
+    assert (envelope.status, envelope.exit_code) == (("success", 0) if envelope.output["ok"] else ("failed", 1))
+    assert [(e.item, e.message) for e in envelope.errors] == [(c["name"], c["message"]) for c in failed]
     return [(c["name"], c["ok"], c["message"]) for c in envelope.output["checks"]]
 
 
@@ -658,7 +661,7 @@ def test_connection_passes_every_check(reads: Sandbox) -> None:
 
 def test_connection_names_a_wrong_token(reads: Sandbox) -> None:
     envelope = reads.run("test_connection", {}, token="wrong-token")
-    assert envelope.output["ok"] is False and envelope.exit_code == 0
+    assert envelope.output["ok"] is False and envelope.exit_code == 1
     assert checks(envelope)[1:] == [
         ("authentication", False, "ciso_assistant: GET /api/incidents/: 401 Unauthorized: Invalid token."),
         ("permissions", False, "not checked: authentication failed"),

@@ -476,7 +476,8 @@ def test_test_connection_checks(sandbox: Sandbox) -> None:
     ]}
     assert sandbox.queries()[0] == {"limit": "1", "offset": "0"}
     bad = sandbox.run("test_connection", {}, token="wrong")
-    assert bad.status == "success" and bad.output["ok"] is False
+    assert (bad.status, bad.exit_code, bad.output["ok"]) == ("failed", 1, False)
+    assert [error.item for error in bad.errors] == ["authentication"]
     assert [(c["name"], c["ok"]) for c in bad.output["checks"]] == [
         ("reachability", True), ("authentication", False), ("permissions", False)]
     refusal = "401 Unauthorized: unauthorized: Missing or invalid bearer token"
@@ -502,7 +503,7 @@ def test_test_connection_reports_each_failure(answer: httpx.Response | Exception
     connection = sandbox_connection(VENDOR, "http://127.0.0.1:9", TOKEN)
     envelope = run_action("test_connection", {}, connection=connection, transport=httpx.MockTransport(handler),
                           sleep=no_sleep)
-    assert envelope.status == "success"
+    assert (envelope.status, envelope.exit_code) == ("failed", 1)
     assert [c["ok"] for c in envelope.output["checks"]] == expected
     if expected[0]:
         assert envelope.output["checks"][2]["message"].endswith("403 Forbidden: forbidden: TAM module not licensed")

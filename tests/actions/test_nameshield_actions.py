@@ -386,7 +386,10 @@ def test_get_event_refuses_an_id_that_is_not_one(sandbox: Sandbox) -> None:
 
 
 def checks(envelope: Envelope) -> list[tuple[str, bool, str]]:
-    assert envelope.status == "success", envelope.errors
+    # A failed check fails the action (exit 1), and is its one error, naming the check.
+    failed = [c for c in envelope.output["checks"] if not c["ok"] and not c["message"].startswith("not checked")]
+    assert (envelope.status, envelope.exit_code) == (("success", 0) if envelope.output["ok"] else ("failed", 1))
+    assert [(e.item, e.message) for e in envelope.errors] == [(c["name"], c["message"]) for c in failed]
     return [(c["name"], c["ok"], c["message"]) for c in envelope.output["checks"]]
 
 

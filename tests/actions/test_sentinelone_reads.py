@@ -195,7 +195,7 @@ def test_connection_passes_every_check(sandbox: Sandbox) -> None:
 
 def test_connection_with_a_wrong_token_fails_authentication(sandbox: Sandbox) -> None:
     envelope = sandbox.run("test_connection", {}, token="not-the-token-42")
-    assert envelope.status == "success", "a failed check is an answer, not a failed action"
+    assert (envelope.status, envelope.exit_code) == ("failed", 1), "a failed check fails the action"
     checks = {check["name"]: check for check in envelope.output["checks"]}
     assert envelope.output["ok"] is False
     assert checks["reachability"]["ok"] is True
@@ -221,7 +221,8 @@ def test_connection_without_permission_fails_permissions() -> None:
     envelope = run_action(
         "test_connection", {}, connection=connection(), transport=httpx.MockTransport(handler)
     )
-    assert envelope.output["ok"] is False
+    assert envelope.output["ok"] is False and envelope.status == "failed"
+    assert [(e.item, e.type) for e in envelope.errors] == [("permissions", "check_failed")]
     assert [(c["name"], c["ok"]) for c in envelope.output["checks"]] == [
         ("reachability", True), ("authentication", True), ("permissions", False),
     ]
@@ -255,7 +256,7 @@ def test_connection_unreachable_fails_reachability(handler: Handler, message: st
     envelope = run_action(
         "test_connection", {}, connection=connection(), transport=httpx.MockTransport(handler), sleep=_no_wait
     )
-    assert envelope.status == "success", "a failed check is an answer, not a failed action"
+    assert (envelope.status, envelope.exit_code) == ("failed", 1), "a failed check fails the action"
     reachability, authentication, permissions = envelope.output["checks"]
     assert reachability["name"] == "reachability" and reachability["ok"] is False
     assert reachability["message"].startswith("sentinelone: GET /web/api/v2.1/system/info: ")

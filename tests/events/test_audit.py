@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from connector.errors import ConfigError
+from connector.errors import ConfigError, ConnectorError
 from connector.events.audit import AuditLog, audit_log
 from connector.plugins import Host
 from tests.events.conftest import SECRET
@@ -144,3 +144,22 @@ def test_cli_unwritable_audit_path_is_one_line_and_exit_2(connections_file: Path
     assert result.returncode == 2
     assert result.stderr == f"connector: --audit: cannot write {path}: No such file or directory\n"
     assert result.stdout == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill a disk")
+def test_a_full_disk_never_breaks_the_run_and_is_raised_when_the_log_closes() -> None:
+    host = Host([], entry_points=False)
+    with pytest.raises(ConnectorError) as caught, audit_log("/dev/full", host, option="--audit"):
+        envelope = asyncio.run(paged_run(host, simulator()))
+        assert envelope.status == "success"
+    assert (caught.value.exit_code, caught.value.message) == (
+        1, "--audit: cannot write /dev/full: No space left on device"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill a disk")
+def test_cli_audit_on_a_full_disk_is_one_line_and_exit_1(connections_file: Path) -> None:
+    result = cli(connections_file, "--audit", "/dev/full", "run", "get-threats", "-c", "s1", "--input", '{"limit": 1}')
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "connector: --audit: cannot write /dev/full: No space left on device"
+    assert orjson.loads(result.stdout)["status"] == "success"

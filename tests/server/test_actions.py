@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def test_no_secret_in_any_answer(plain_api: httpx.Client) -> None:
     assert "SERVE_TEST_UNSET is missing or empty" in answers["secret unset"].json()["errors"][0]["message"]
     # Every secret read so far (the connections' and the API token) is masked, even in an echoed input.
     assert answers["secrets in the input"].json()["errors"][0]["message"] == (
-        "input.since: '*** *** ***' is not a 'date-time' (rule: format)"
+        "input.since: '*** *** ***' is too long (rule: maxLength)"
     )
     for answer in answers.values():
         for secret in (S1_SECRET, WRONG_SECRET, TOKEN):
@@ -141,8 +142,25 @@ def test_a_bug_is_a_one_line_500(plain_api: httpx.Client, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(app, "arun_action", broken)
     answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
+    assert answer.status_code == 500 and answer.headers["X-Connector-Exit-Code"] == "1"
+    assert answer.json() == {"error": {"type": "internal", "message": (
+        "internal error: RuntimeError: a bug that mentions *** (please report; -vv shows the traceback)"
+    )}}
+
+
+def test_a_bug_logs_its_traceback_only_at_debug_level(
+    plain_api: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object, **options: object) -> None:
+        raise KeyError("deep inside")
+
+    monkeypatch.setattr(app, "arun_action", broken)
+    with caplog.at_level(logging.DEBUG):
+        answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
     assert answer.status_code == 500
-    assert answer.json() == {"error": {"type": "internal", "message": "internal error (see the server log)"}}
+    loud = [record for record in caplog.records if record.levelno > logging.DEBUG and record.exc_info]
+    quiet = [record for record in caplog.records if record.levelno == logging.DEBUG and record.exc_info]
+    assert loud == [] and len(quiet) == 1 and isinstance(quiet[0].exc_info[1], KeyError)  # type: ignore[index]
 
 
 def test_records_stream_as_ndjson_with_the_envelope_last(api: httpx.Client, sandbox_url: str) -> None:

@@ -97,3 +97,15 @@ def test_sandbox_steps_need_a_served_sandbox(plain_api: httpx.Client) -> None:
     answer = plain_api.post("/v1/playbooks/run", json={"playbook": document})
     assert answer.status_code == 400
     assert answer.json()["error"]["message"] == NO_SANDBOX
+
+
+def test_a_very_long_name_is_one_short_line(api: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    name = "p" * 10_000
+    answer = api.post("/v1/playbooks/run", json={"playbook": name})
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert message.startswith("body.playbook: 'ppppp") and message.endswith(
+        "… (a string of 10000 characters) is too long (rule: maxLength)"
+    )
+    assert len(message) < 200
+    assert name not in caplog.text

@@ -57,7 +57,9 @@ def test_exactly_one_place_to_run(tmp_path: Path) -> None:
     )
     absent = tmp_path / "connections.yaml"
     absent.write_text("connections: {}\n")
-    assert refusal("get_threats", connection="s1", config=absent) == "connection 's1' is not defined (known: none)"
+    assert refusal("get_threats", connection="s1", config=absent) == (
+        f"connection 's1' is not defined in {absent} (known: none)"
+    )
 
 
 def watch_once(state: Path, **options: object) -> int:

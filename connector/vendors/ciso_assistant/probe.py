@@ -10,7 +10,7 @@ from typing import Any
 
 from connector.errors import BadVendorAnswer, VendorError
 from connector.http import VendorClient
-from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
+from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
 
 
@@ -28,6 +28,6 @@ async def check_connection(client: VendorClient, document: dict[str, Any]) -> di
         if not isinstance(count, int):
             raise BadVendorAnswer(f"{where} answered, but not with an incident list")
     except VendorError as exc:
-        return connection_report(passed, failed_check(exc))
+        return probe_answer(client, passed, failed_check(exc))
     passed["permissions"] = f"may read incidents ({count} visible)"
-    return connection_report(passed)
+    return probe_answer(client, passed)

@@ -8,7 +8,7 @@ from typing import Any
 
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
-from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
+from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.mysecutec.api import (
     THREAT,
     THREATS,
@@ -134,8 +134,8 @@ async def check_connection(client: VendorClient, input: dict[str, Any]) -> dict[
         if not isinstance(body, dict) or not isinstance(body.get("threats"), list):
             raise BadVendorAnswer(f"{NAME}: GET {THREATS}: the answer is no threat list (is base_url right?)")
     except VendorError as exc:
-        return connection_report(passed, failed_check(exc))
+        return probe_answer(client, passed, failed_check(exc))
     total = (body.get("pagination") or {}).get("total")
     if isinstance(total, int):
         passed["permissions"] = f"may read threats ({total} in all)"
-    return connection_report(passed)
+    return probe_answer(client, passed)

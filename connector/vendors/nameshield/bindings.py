@@ -11,7 +11,7 @@ from urllib.parse import quote
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.http import VendorClient
 from connector.paging import OffsetPaging, PageNumberPaging
-from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
+from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.nameshield.mapping import NAME, normalize_event
 from connector.vendors.nameshield.query import Selection, check_input, selection, v1_body, v2_params
 
@@ -172,10 +172,10 @@ async def check_connection(client: VendorClient, document: dict[str, Any]) -> di
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise BadVendorAnswer(f"{NAME}: GET {EVENTS_V2}: answered, but not with a page of events")
     except VendorError as exc:
-        return connection_report(passed, failed_check(exc))
+        return probe_answer(client, passed, failed_check(exc))
     if (total := _integer(body, "total_items")) is not None:
         passed["permissions"] = f"may list events ({total} visible to this token)"
-    return connection_report(passed)
+    return probe_answer(client, passed)
 
 
 def _integer(body: Any, key: str) -> int | None:

@@ -13,7 +13,7 @@ from connector.bulk import chunked
 from connector.errors import BadInput, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
-from connector.probe import TOKEN_ACCEPTED, connection_report, failed_check
+from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
 from connector.vendors.sentinelone.threats import normalize_threat
 
@@ -155,13 +155,13 @@ async def test_connection(client: VendorClient, request: dict[str, Any]) -> dict
     try:
         info = await client.request("GET", SYSTEM_INFO)
     except VendorError as exc:
-        return connection_report(passed, failed_check(exc))
+        return probe_answer(client, passed, failed_check(exc))
     passed["reachability"] = f"the console answered (version {_version(info)})"
     try:
         await client.request("GET", THREATS, params={"limit": 1, "skipCount": "true"})
     except VendorError as exc:
-        return connection_report(passed, failed_check(exc, answered=True))
-    return connection_report(passed)
+        return probe_answer(client, passed, failed_check(exc, answered=True))
+    return probe_answer(client, passed)
 
 
 def _version(info: Any) -> str:

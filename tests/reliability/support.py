@@ -67,15 +67,18 @@ def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> O
     return Outcome(code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace"))
 
 
-def check_outcome(outcome: Outcome, allowed: frozenset[int] = frozenset({0, 2, 3})) -> dict[str, Any] | None:
+def check_outcome(
+    outcome: Outcome, allowed: frozenset[int] = frozenset({0, 2, 3}), *, envelope: bool = False
+) -> dict[str, Any] | None:
     """Assert what every case must end with: an allowed exit code, no traceback, and one envelope on
-    stdout or one error line on stderr. Returns the envelope, if one was printed."""
+    stdout (always, with ``envelope``: `connector run`) or one error line on stderr. Returns the
+    envelope, if one was printed."""
     assert "Traceback" not in outcome.stderr and "internal error" not in outcome.stderr, outcome.stderr
     assert outcome.code in allowed, outcome
     assert all(line.startswith("connector: ") for line in outcome.lines), outcome.stderr
     if not outcome.stdout.strip():
-        # Today `run` prints nothing on stdout when it refuses its input (issue 13 item 2, the lead's):
-        # then exactly one line. Once every failure prints an envelope, this branch only serves other commands.
+        # Other commands refuse their input with one line and nothing on stdout.
+        assert not envelope, outcome
         assert outcome.code == 2 and len(outcome.lines) == 1, outcome
         return None
     document = orjson.loads(outcome.stdout)

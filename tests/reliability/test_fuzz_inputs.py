@@ -75,7 +75,7 @@ def test_every_action_input_ends_cleanly(sandbox_url: str, action: str, vendor: 
         outcome = run_cli(
             "run", action, "--sandbox-url", sandbox_url, "--vendor", vendor, "--input", text, "--no-progress"
         )
-        envelope = check_outcome(outcome, allowed=frozenset({0, 1, 2, 3}))
+        envelope = check_outcome(outcome, allowed=frozenset({0, 1, 2, 3}), envelope=True)
         if outcome.code == 1:
             assert envelope is not None
             kinds = {error["type"] for error in envelope["errors"] if not error.get("item")}

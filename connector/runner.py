@@ -123,6 +123,8 @@ class RecordStream:
                 raise BadInput(f"ocsf: {spec.name} returns no threats, events or incidents to write as OCSF")
             if connection == SANDBOX and not sandbox:
                 sandbox = True
+            elif sandbox and connection not in (None, SANDBOX):
+                raise BadInput("connection and sandbox: give only one of them (each says where to run)")
             wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
             with _sandbox_url(sandbox, wanted) as sandbox_url:
                 target = _connection(host, spec, connection, vendor, sandbox_url, config)

@@ -230,3 +230,9 @@ def test_a_sentinelone_page_with_a_bad_record_of_each_kind_through_the_cli(stric
     ]
     assert "id: missing" in said[0] and "id: missing" in said[2]
     assert said[4].startswith("connector: get_threats via sentinelone (sandbox): partial, 5 threats")
+
+
+def test_the_python_api_refuses_a_connection_beside_a_sandbox() -> None:
+    envelope = asyncio.run(arun_action("get_threats", {}, connection="s1", sandbox="http://127.0.0.1:9"))
+    assert (envelope.exit_code, [error.message for error in envelope.errors]) == (
+        2, ["connection and sandbox: give only one of them (each says where to run)"])

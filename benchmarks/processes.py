@@ -1,8 +1,8 @@
 """Commands run as child processes, timed, with the peak resident memory of that one child.
 
-The peak comes from ``os.wait4`` on the child's pid (its own ``ru_maxrss``), not from
-``getrusage(RUSAGE_CHILDREN)``, which would report the largest of every child this run has waited
-for, servers included.
+The peak is the child's own high-water mark (``VmHWM`` in /proc, read while it runs), not
+``ru_maxrss``: that one also counts the copy of this process the child was forked from, and
+``getrusage(RUSAGE_CHILDREN)`` would report the largest of every child, servers included.
 """
 
 from __future__ import annotations

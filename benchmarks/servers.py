@@ -81,7 +81,7 @@ STREAM_TEMPLATES = 64
 _TEMPLATE_ID = b"__BENCH_ID__"
 
 
-def _stream_templates() -> list[list[bytes]]:
+def stream_templates() -> list[list[bytes]]:
     """Real-size threats serialised once, split around their id so a fresh one is a join."""
     seeded = SeededThreats(7, STREAM_TEMPLATES)
     templates = []
@@ -94,7 +94,7 @@ def _stream_templates() -> list[list[bytes]]:
 
 def serve_threat_stream(port: int) -> None:
     """BENCH-ONLY: ``/<count>/sentinelone/web/api/v2.1/threats`` pages of ``count`` threats by cursor."""
-    templates = _stream_templates()
+    templates = stream_templates()
 
     async def threats(request: Request) -> Response:
         count = request.path_params["count"]

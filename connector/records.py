@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from connector import hygiene
+from connector.errors import BadVendorAnswer
 from connector.threat import (
     Attack,
     Change,
@@ -159,3 +161,14 @@ def unique_observables(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in found:
         seen.setdefault((item["type"], item["value"]), item)
     return list(seen.values())
+
+
+def identified(record: Any, what: str) -> tuple[dict[str, Any], str]:
+    """``record`` as an object, and its id cleaned as an identifier; a record that is no object or
+    has no usable id is refused in one line, ``<what>: id: missing (keys: ...)``."""
+    if not isinstance(record, dict):
+        raise BadVendorAnswer(f"{what}: expected an object, got {type(record).__name__}")
+    found = hygiene.ident(record.get("id"), "vendor_id")
+    if found is None:
+        raise BadVendorAnswer(f"{what}: id: missing (keys: {hygiene.keys_of(record)})")
+    return record, found

@@ -15,7 +15,6 @@ from typing import Any
 
 from connector import hygiene as clean
 from connector import records
-from connector.errors import BadVendorAnswer
 from connector.threat import Kind, SeverityId, StatusId
 
 NAME = "ciso_assistant"
@@ -194,12 +193,7 @@ def _refs(value: Any, field: str) -> list[tuple[str, str | None]]:
 
 def normalize_incident(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
     """Map one incident, read face or write face, to a common Threat record (kind incident)."""
-    if not isinstance(record, dict):
-        raise BadVendorAnswer(f"{NAME}: incident: expected an object, got {type(record).__name__}")
-    vendor_id = clean.ident(record.get("id"), "vendor_id")
-    if vendor_id is None:
-        keys = clean.keys_of(record)
-        raise BadVendorAnswer(f"{NAME}: incident: id: missing (keys: {keys})")
+    record, vendor_id = records.identified(record, f"{NAME}: incident")
     raw_severity, raw_status = record.get("severity"), record.get("status")
     severity = severity_value(raw_severity)
     slug = status_slug(raw_status)

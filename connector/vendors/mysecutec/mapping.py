@@ -119,12 +119,7 @@ def is_cve(value: Any) -> bool:
 
 def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
     """Map one MySecutec Threat (list, get or patch answer) to a common Threat record."""
-    if not isinstance(record, dict):
-        raise BadVendorAnswer(f"{NAME}: threat: expected an object, got {type(record).__name__}")
-    vendor_id = clean.ident(record.get("id"), "vendor_id")
-    if vendor_id is None:
-        keys = clean.keys_of(record)
-        raise BadVendorAnswer(f"{NAME}: threat: id: missing (keys: {keys})")
+    record, vendor_id = records.identified(record, f"{NAME}: threat")
     status = combined_status(record)
     label = clean.label(record.get("severity"), "vendor_severity", SEVERITY_BY_LABEL)
     score = clean.number(record.get("cvss_score"), "score", low=CVSS_RANGE[0], high=CVSS_RANGE[1])
@@ -201,12 +196,7 @@ def _vulnerabilities(
 
 def normalize_log(entry: Any, *, include_raw: bool = False) -> dict[str, Any]:
     """Map one ThreatLog entry to a common Event record."""
-    if not isinstance(entry, dict):
-        raise BadVendorAnswer(f"{NAME}: threat log entry: expected an object, got {type(entry).__name__}")
-    log_id = clean.ident(entry.get("id"), "vendor_id")
-    if log_id is None:
-        keys = clean.keys_of(entry)
-        raise BadVendorAnswer(f"{NAME}: threat log entry: id: missing (keys: {keys})")
+    entry, log_id = records.identified(entry, f"{NAME}: threat log entry")
     time = clean.timestamp(entry.get("created_at"), "time")
     if time is None:
         raise BadVendorAnswer(f"{NAME}: threat log {log_id}: created_at: missing or not a timestamp")

@@ -57,12 +57,7 @@ def error_detail(body: Any) -> str | None:
 
 def normalize_event(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
     """Map one ThreatEvent (v2 list, v2 get or v1 search result) to an Event record with its Threat."""
-    if not isinstance(record, dict):
-        raise BadVendorAnswer(f"{NAME}: event: expected an object, got {type(record).__name__}")
-    vendor_id = clean.ident(record.get("id"), "vendor_id")
-    if vendor_id is None:
-        keys = clean.keys_of(record)
-        raise BadVendorAnswer(f"{NAME}: event: id: missing (keys: {keys})")
+    record, vendor_id = records.identified(record, f"{NAME}: event")
     domain = clean.domain(record.get("domain"), "indicators.domain")
     if domain is None:
         raise BadVendorAnswer(f"{NAME}: event {vendor_id}: domain: missing or not a domain name")

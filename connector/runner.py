@@ -176,8 +176,16 @@ def astream_action(action: str, input: dict[str, Any] | None = None, **options: 
 def stream_action(
     action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]
 ) -> SyncRecordStream:
-    """Synchronous :func:`astream_action`: iterate it for the records, then read ``.envelope``."""
-    return SyncRecordStream(astream_action(action, input, **options))
+    """Synchronous :func:`astream_action`: iterate it for the records, then read ``.envelope``.
+
+    Not from inside a running event loop (its records are read on a loop of its own, which that
+    loop's thread cannot run): there, ``async for`` over :func:`astream_action`.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return SyncRecordStream(astream_action(action, input, **options))
+    raise BadInput("stream_action: called inside a running event loop; use `async for` over astream_action there")
 
 
 class SyncRecordStream:

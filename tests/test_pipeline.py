@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from connector.connections import Connection
+from connector.errors import BadInput
 from connector.plugins import Host
 from connector.runner import arun_action, astream_action, stream_action
 from connector.sandbox import SandboxConfig, build_app
@@ -236,3 +237,11 @@ def test_the_python_api_refuses_a_connection_beside_a_sandbox() -> None:
     envelope = asyncio.run(arun_action("get_threats", {}, connection="s1", sandbox="http://127.0.0.1:9"))
     assert (envelope.exit_code, [error.message for error in envelope.errors]) == (
         2, ["connection and sandbox: give only one of them (each says where to run)"])
+
+
+def test_stream_action_inside_a_running_loop_says_what_to_use_instead() -> None:
+    async def inside() -> None:
+        stream_action("get_threats", {}, sandbox="http://127.0.0.1:9")
+
+    with pytest.raises(BadInput, match="use `async for` over astream_action there"):
+        asyncio.run(inside())

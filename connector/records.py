@@ -5,7 +5,8 @@ cost more than the download itself (see BENCHMARKS.md). The builders here lay a 
 exactly as ``Model(...).model_dump(mode="json")`` would (every field, in the model's order,
 defaults included), from values the mappers have already cleaned with :mod:`connector.hygiene`.
 The models in :mod:`connector.threat` stay the one source of the field list and of the JSON
-Schemas, and tests prove that every record a mapper builds validates against them.
+Schemas; the layouts are read from those generated schemas, and tests prove that every record a
+mapper builds validates against them and that each layout is its model's.
 """
 
 from __future__ import annotations
@@ -14,30 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
+import orjson
 
 from connector import hygiene
+from connector.catalog import schemas_dir
+from connector.enums import ConfidenceId, Kind, SeverityId, StatusId
 from connector.errors import BadVendorAnswer
-from connector.threat import (
-    Attack,
-    Change,
-    Cloud,
-    ConfidenceId,
-    Container,
-    DnsRecord,
-    Event,
-    File,
-    Indicator,
-    Kind,
-    Observable,
-    Process,
-    Resource,
-    SeverityId,
-    StatusId,
-    Threat,
-    Vulnerability,
-)
 
 
 @dataclass(frozen=True)
@@ -49,17 +32,32 @@ class Layout:
     factories: tuple[tuple[str, Callable[[], Any]], ...]
 
 
-def _layout(model: type[BaseModel]) -> Layout:
-    fields = model.model_fields
-    return Layout(
-        name=model.__name__,
-        template={name: None if info.default is PydanticUndefined else info.default for name, info in fields.items()},
-        factories=tuple(
-            (name, info.default_factory)  # type: ignore[misc]
-            for name, info in fields.items()
-            if info.default_factory is not None
-        ),
-    )
+def layout(name: str, schema: dict[str, Any]) -> Layout:
+    """The layout of the object ``schema`` describes (a generated schema, or one of its ``$defs``).
+
+    The generated schema files keep the model's field order; a field without a default is null in
+    the template when it is required, and a fresh empty list (or object) per record otherwise: that
+    is how the model writes a ``default_factory`` field.
+    """
+    required = set(schema.get("required", ()))
+    template: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    for field, rule in schema["properties"].items():
+        template[field] = rule.get("default")
+        if "default" not in rule and field not in required:
+            factories.append((field, list if rule.get("type") == "array" else dict))
+    return Layout(name, template, tuple(factories))
+
+
+def _layouts(file: str) -> dict[str, Layout]:
+    # Read once at import, from the schemas generated from connector.threat's models: building those
+    # models here would cost every run pydantic's start-up (see BENCHMARKS.md).
+    document = orjson.loads((schemas_dir() / file).read_bytes())
+    found = {document["title"]: layout(document["title"], document)}
+    for name, schema in document.get("$defs", {}).items():
+        if "properties" in schema:
+            found[name] = layout(name, schema)
+    return found
 
 
 def _build(layout: Layout, values: dict[str, Any]) -> dict[str, Any]:
@@ -75,11 +73,13 @@ def _build(layout: Layout, values: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-_THREAT, _EVENT = _layout(Threat), _layout(Event)
-_RESOURCE, _OBSERVABLE, _VULNERABILITY = _layout(Resource), _layout(Observable), _layout(Vulnerability)
-_ATTACK, _DNS_RECORD, _INDICATOR = _layout(Attack), _layout(DnsRecord), _layout(Indicator)
-_CHANGE, _CONTAINER, _CLOUD = _layout(Change), _layout(Container), _layout(Cloud)
-_FILE, _PROCESS = _layout(File), _layout(Process)
+LAYOUTS = {**_layouts("threat.json"), **_layouts("event.json")}
+"""Each model of :mod:`connector.threat` by name -> its layout."""
+_THREAT, _EVENT = LAYOUTS["Threat"], LAYOUTS["Event"]
+_RESOURCE, _OBSERVABLE, _VULNERABILITY = LAYOUTS["Resource"], LAYOUTS["Observable"], LAYOUTS["Vulnerability"]
+_ATTACK, _DNS_RECORD, _INDICATOR = LAYOUTS["Attack"], LAYOUTS["DnsRecord"], LAYOUTS["Indicator"]
+_CHANGE, _CONTAINER, _CLOUD = LAYOUTS["Change"], LAYOUTS["Container"], LAYOUTS["Cloud"]
+_FILE, _PROCESS = LAYOUTS["File"], LAYOUTS["Process"]
 _SEVERITY_NAMES = {int(member): member.name for member in SeverityId}
 _STATUS_NAMES = {int(member): member.name for member in StatusId}
 

@@ -11,21 +11,21 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
-from pydantic import BaseModel
 from referencing import Registry, Resource
 from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from connector.catalog import schemas_dir
-from connector.connections import Connection
 from connector.documents import QUOTE_LIMIT, check_depth, quoted
 from connector.errors import BadInput
-from connector.threat import Event, Threat, schema_document
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class SchemaStore:
@@ -175,18 +175,27 @@ def _short_message(error: ValidationError) -> str:
     return message
 
 
-GENERATED: dict[str, type[BaseModel]] = {"threat.json": Threat, "event.json": Event, "connection.json": Connection}
-"""Schemas written from pydantic models rather than by hand."""
+def generated_models() -> dict[str, type[BaseModel]]:
+    """Schemas written from pydantic models rather than by hand: file name -> model.
+
+    Imported here, not at the top: running an action reads the files and never builds the models.
+    """
+    from connector.connections import Connection
+    from connector.threat import Event, Threat
+
+    return {"threat.json": Threat, "event.json": Event, "connection.json": Connection}
 
 
 def write_generated(folder: Path | None = None) -> list[Path]:
     """Rewrite every generated schema file (in schemas/ unless ``folder``); returns the paths written."""
     folder = folder or schemas_dir()
     written = []
-    for name, model in GENERATED.items():
+    from connector.threat import schema_document
+
+    for name, model in generated_models().items():
         path = folder / name
         path.write_bytes(
-            orjson.dumps(schema_document(model, name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+            orjson.dumps(schema_document(model, name), option=orjson.OPT_INDENT_2) + b"\n"
         )
         written.append(path)
     return written

@@ -11,7 +11,6 @@ two drift.
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -24,51 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from connector.enums import ConfidenceId, Kind, SeverityId, StatusId
 from connector.hygiene import SPECIAL_ADDRESS_PATTERN
-
-
-class Kind(StrEnum):
-    """Which OCSF finding class a record is."""
-
-    detection = "detection"
-    vulnerability = "vulnerability"
-    incident = "incident"
-
-
-class SeverityId(IntEnum):
-    """OCSF severity_id."""
-
-    unknown = 0
-    informational = 1
-    low = 2
-    medium = 3
-    high = 4
-    critical = 5
-    fatal = 6
-    other = 99
-
-
-class StatusId(IntEnum):
-    """OCSF finding status_id; ``closed`` stands where OCSF says Archived."""
-
-    unknown = 0
-    new = 1
-    in_progress = 2
-    suppressed = 3
-    resolved = 4
-    closed = 5
-    other = 99
-
-
-class ConfidenceId(IntEnum):
-    """OCSF confidence_id."""
-
-    unknown = 0
-    low = 1
-    medium = 2
-    high = 3
-    other = 99
-
 
 IP_SCHEMA: dict[str, Any] = {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
 IpAddress = Annotated[str, WithJsonSchema(IP_SCHEMA)]

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from pydantic_core import PydanticUndefined
 
 from connector import records
+from connector import threat as threat_models
 from connector.errors import BadVendorAnswer
 from connector.sandbox import SandboxConfig
 from connector.threat import Event, Threat
@@ -105,6 +107,17 @@ def test_builders_lay_records_out_as_the_models_dump_them() -> None:
     assert second["ip"] == [], "defaults are never shared between records"
     with pytest.raises(TypeError, match="Threat: no field"):
         records.threat(**minimal, colour="red")
+
+
+@pytest.mark.parametrize("name", sorted(records.LAYOUTS))
+def test_each_layout_read_from_the_generated_schemas_is_its_models(name: str) -> None:
+    model = getattr(threat_models, name)
+    expected = {field: info.get_default() for field, info in model.model_fields.items()}
+    expected = {field: None if value is PydanticUndefined else value for field, value in expected.items()}
+    layout = records.LAYOUTS[name]
+    assert list(layout.template) == list(expected) and layout.template == expected
+    factories = {field: info.default_factory() for field, info in model.model_fields.items() if info.default_factory}
+    assert {field: make() for field, make in layout.factories} == factories
 
 
 def test_the_schema_refuses_what_hygiene_removes() -> None:

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.enums import Kind, SeverityId, StatusId
 from connector.errors import BadVendorAnswer
 from connector.hygiene import recording
 from connector.sandbox.ciso_assistant import create_app
-from connector.threat import Kind, SeverityId, StatusId, Threat
+from connector.threat import Threat
 from connector.vendors.ciso_assistant.batch import batch_template
 from connector.vendors.ciso_assistant.listing import incident_query
 from connector.vendors.ciso_assistant.mapping import (

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from connector.enums import Kind, SeverityId, StatusId
 from connector.errors import BadInput, BadVendorAnswer
 from connector.hygiene import recording
 from connector.sandbox.mysecutec.data import build_threats
-from connector.threat import Kind, SeverityId, StatusId
 from connector.vendors.mysecutec.api import gather_bounded
 from connector.vendors.mysecutec.mapping import error_detail, log_summary, normalize_log, normalize_threat
 from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query

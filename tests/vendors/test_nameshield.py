@@ -12,9 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from connector.catalog import schemas_dir
+from connector.enums import SeverityId, StatusId
 from connector.errors import BadInput, BadVendorAnswer
 from connector.plugins import default_host
-from connector.threat import Event, SeverityId, StatusId
+from connector.threat import Event
 from connector.vendors.nameshield.mapping import (
     CRITICALITY_BY_SEVERITY,
     SEVERITY_BY_CRITICALITY,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from connector.enums import SeverityId, StatusId
 from connector.errors import BadInput, BadVendorAnswer
 from connector.hygiene import recording
-from connector.threat import SeverityId, StatusId
 from connector.vendors.sentinelone import error_detail, normalize_threat, threat_query
 from connector.vendors.sentinelone.mapping import (
     CONFIDENCE_BY_LEVEL,

@@ -15,7 +15,7 @@ from typing import Any
 
 from connector import hygiene as clean
 from connector import records
-from connector.threat import Kind, SeverityId, StatusId
+from connector.enums import Kind, SeverityId, StatusId
 
 NAME = "ciso_assistant"
 UID_PREFIX = f"{NAME}:"

@@ -11,8 +11,8 @@ from typing import Any
 
 from connector import hygiene as clean
 from connector import records
+from connector.enums import Kind, SeverityId, StatusId
 from connector.errors import BadVendorAnswer
-from connector.threat import Kind, SeverityId, StatusId
 
 NAME = "nameshield"
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.enums import ConfidenceId, SeverityId, StatusId
 from connector.errors import BadInput
 from connector.http import query_value
-from connector.threat import ConfidenceId, SeverityId, StatusId
 
 NAME = "sentinelone"
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from connector import hygiene as clean
 from connector import records
+from connector.enums import ConfidenceId, Kind, SeverityId, StatusId
 from connector.errors import BadVendorAnswer
-from connector.threat import ConfidenceId, Kind, SeverityId, StatusId
 from connector.vendors.sentinelone.mapping import (
     CONFIDENCE_BY_LEVEL,
     NAME,

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from connector.enums import Kind, SeverityId, StatusId
 from connector.hookspecs import hookimpl
 from connector.http import VendorClient
-from connector.threat import Kind, SeverityId, StatusId, Threat
+from connector.threat import Threat
 from connector.vendor import Vendor
 
 HERE = Path(__file__).parent

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -208,6 +207,8 @@ def default_config_path() -> Path:
     env = os.environ.get("CONNECTOR_CONFIG")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # only here: a run given its connection (or the sandbox) never needs it
+
     return Path(platformdirs.user_config_dir("connector")) / "connections.yaml"
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 import re
 import socket
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Collection
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,15 +40,28 @@ class Dropped:
 _dropped: ContextVar[list[Dropped] | None] = ContextVar("dropped", default=None)
 
 
-@contextmanager
-def recording() -> Iterator[list[Dropped]]:
-    """Collect the values dropped while mapping one record (the list fills as the mapper runs)."""
-    drops: list[Dropped] = []
-    token = _dropped.set(drops)
-    try:
-        yield drops
-    finally:
-        _dropped.reset(token)
+class recording:  # noqa: N801 - used as a function: ``with recording() as drops``
+    """Collect the values dropped while mapping one record (the list fills as the mapper runs).
+
+    A class rather than a ``@contextmanager`` generator: the runner enters one per record, and a
+    generator costs several times as much to set up.
+    """
+
+    __slots__ = ("_drops", "_token")
+
+    def __init__(self) -> None:
+        self._drops: list[Dropped] = []
+        self._token: Token[list[Dropped] | None] | None = None
+
+    def __enter__(self) -> list[Dropped]:
+        self._token = _dropped.set(self._drops)
+        return self._drops
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            _dropped.reset(self._token)
 
 
 def drop(field: str, rule: str) -> None:
@@ -66,12 +80,15 @@ _NULL_LIKE_LONGEST = max(map(len, NULL_LIKES))
 IDENT_LONGEST = 256
 HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 """Hex digits -> the hash algorithm: a hash is typed by its length, whatever field it came in."""
+ADDRESS_CACHE_SIZE = HASH_CACHE_SIZE = 4096
+"""Distinct addresses and hashes remembered (each entry is a short text or two: well under 1 MB)."""
 EPOCH_MILLIS_ABOVE = 100_000_000_000  # as seconds the year 5138, as milliseconds March 1973
 
 _LIST_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
 _HEX = re.compile(r"[0-9a-f]+")
 _MASKED = re.compile(r"[*xX#•]{3,}|<[^<>]*>|\[\w*\]", re.IGNORECASE)
+_MASK_STARTS = frozenset("*xX#•<[")
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(?!000000)\d{6})?Z")  # timestamp()'s own form
 _FLAGS = frozenset({"true", "false", "1", "0"})
 _DIGITS = re.compile(r"[0-9]+")
@@ -120,13 +137,17 @@ def ident(value: Any, field: str) -> str | None:
     """An identifier: text that is neither masked (``***``, ``<redacted>``, ``[hidden]``) nor longer
     than :data:`IDENT_LONGEST` characters (no vendor's ids are; it would flood every line naming it)."""
     found = text(value, field)
-    if found is not None and _MASKED.fullmatch(found):
+    if found is None:
+        return None
+    # Cheap checks before each regex: a mask starts with one of its characters, and control
+    # characters are never printable (most ids are digits or hex, and pass both at C speed).
+    if found[0] in _MASK_STARTS and _MASKED.fullmatch(found):
         drop(field, "a masked identifier")
         return None
-    if found is not None and len(found) > IDENT_LONGEST:
+    if len(found) > IDENT_LONGEST:
         drop(field, f"an identifier of {len(found)} characters (at most {IDENT_LONGEST})")
         return None
-    if found is not None and _CONTROL.search(found):
+    if not found.isprintable() and _CONTROL.search(found):
         drop(field, "control characters in an identifier")
         return None
     return found
@@ -199,14 +220,17 @@ def objects(value: Any, field: str) -> list[dict[str, Any]]:
             drop(field, f"{_type_name(value)} where a list of objects is expected")
         return []
     found = [item for item in value if isinstance(item, dict)]
-    for item in value:
-        if not isinstance(item, dict) and item is not None:
-            drop(field, f"{_type_name(item)} in a list of objects")
+    if len(found) < len(value):  # only then is anything dropped
+        for item in value:
+            if not isinstance(item, dict) and item is not None:
+                drop(field, f"{_type_name(item)} in a list of objects")
     return found
 
 
 def texts(value: Any, field: str) -> list[str]:
     """A list of texts: a string holding several joined by commas, semicolons or newlines is split."""
+    if value is None:
+        return []
     items = value if isinstance(value, list) else [value]
     found: list[str] = []
     for item in items:
@@ -228,7 +252,7 @@ def ip(value: Any, field: str, *, observable: bool = False) -> str | None:
     found = text(value, field)
     if found is None:
         return None
-    address = _parse_ip(found)
+    address = _canonical_ip(found)
     if address is None:
         drop(field, f"{found[:60]!r} is not an IP address")
         return None
@@ -246,16 +270,16 @@ def _parse_ip(found: str) -> str | None:
     """
     # A zone index (fe80::1%eth0) names an interface of the reporting host, not the address.
     candidate = found.strip("[]").split("%", 1)[0]
+    # Only IPv6 has colons: one attempt, not a failed IPv4 one first (a raised error is costly).
+    family = socket.AF_INET6 if ":" in candidate else socket.AF_INET
     try:
-        packed = socket.inet_pton(socket.AF_INET, candidate)
-    except OSError:
-        pass
-    else:
-        return socket.inet_ntop(socket.AF_INET, packed)
-    try:
-        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, candidate))
-    except (OSError, ValueError):
+        return socket.inet_ntop(family, socket.inet_pton(family, candidate))
+    except (OSError, ValueError):  # ValueError: an embedded NUL character
         return None
+
+
+_canonical_ip = lru_cache(maxsize=ADDRESS_CACHE_SIZE)(_parse_ip)
+""":func:`_parse_ip`, remembered: a tenant's records name the same endpoints' addresses again and again."""
 
 
 def observable_ips(addresses: list[str], field: str) -> list[str]:
@@ -275,8 +299,22 @@ def ips(value: Any, field: str, *, observable: bool = False) -> list[str]:
     items = value if isinstance(value, list) else [value]
     found: list[str] = []
     for item in items:
-        joined = isinstance(item, str) and ("," in item or " " in item.strip() or ";" in item)
-        parts = _ADDRESS_SEPARATORS.split(item.strip()) if joined else [item]
+        if isinstance(item, str):
+            stripped = item.strip()
+            if "," in item or " " in stripped or ";" in item:
+                parts = _ADDRESS_SEPARATORS.split(stripped)
+            elif len(stripped) > _NULL_LIKE_LONGEST and not observable:
+                # The common case, a lone address as text: what ip() does with it, without two calls.
+                address = _canonical_ip(stripped)
+                if address is None:
+                    drop(field, f"{stripped[:60]!r} is not an IP address")
+                else:
+                    found.append(address)
+                continue
+            else:
+                parts = [item]
+        else:
+            parts = [item]
         for part in parts:
             address = ip(part, field, observable=observable)
             if address is not None:
@@ -289,14 +327,23 @@ def file_hash(value: Any, field: str) -> tuple[str, str] | None:
     found = text(value, field)
     if found is None:
         return None
+    typed = _typed_hash(found)
+    if isinstance(typed, str):
+        drop(field, typed)
+        return None
+    return typed
+
+
+@lru_cache(maxsize=HASH_CACHE_SIZE)
+def _typed_hash(found: str) -> tuple[str, str] | str:
+    """(algorithm, digest) of a hash, or the rule it breaks; remembered, as the same files turn up on
+    many endpoints."""
     digest = found.lower()
     if not _HEX.fullmatch(digest):
-        drop(field, f"{found[:60]!r} is not hexadecimal")
-        return None
+        return f"{found[:60]!r} is not hexadecimal"
     algorithm = HASH_BY_LENGTH.get(len(digest))
     if algorithm is None:
-        drop(field, f"{len(digest)} hex digits is no md5, sha1, sha256 or sha512")
-        return None
+        return f"{len(digest)} hex digits is no md5, sha1, sha256 or sha512"
     return algorithm, digest
 
 

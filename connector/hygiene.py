@@ -231,6 +231,9 @@ def texts(value: Any, field: str) -> list[str]:
     """A list of texts: a string holding several joined by commas, semicolons or newlines is split."""
     if value is None:
         return []
+    if isinstance(value, str) and not ("," in value or ";" in value or "\n" in value):
+        one = text(value, field)  # the common case, one text: no list to walk and none to deduplicate
+        return [] if one is None else [one]
     items = value if isinstance(value, list) else [value]
     found: list[str] = []
     for item in items:

@@ -191,7 +191,7 @@ def _addresses(agent: dict[str, Any], detection: dict[str, Any]) -> list[Any]:
         found.extend(_listed(interface.get("inet")))
         found.extend(_listed(interface.get("inet6")))
     found.extend(detection.get(key) for key in ("agentIpV4", "agentIpV6", "externalIp"))
-    return [address for address in found if not clean.is_null(address)]
+    return found  # nulls among them are left to ips(), which reads them as null and drops nothing
 
 
 def _listed(value: Any) -> list[Any]:
@@ -261,12 +261,15 @@ def _engines(info: dict[str, Any]) -> list[str]:
 def _observables(
     info: dict[str, Any], computer: str | None, path: str | None, addresses: list[str]
 ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+    # Each kind below is there once, but for the hashes (typed by length, whichever field they came in):
+    # keeping each digest once is all records.unique_observables would do here.
+    hashes: dict[str, str] = {}
     for key in ("sha256", "sha1", "md5"):
         for value in clean.texts(info.get(key), "observables.file_hash"):
             typed = clean.file_hash(value, "observables.file_hash")
             if typed is not None:
-                found.append(records.observable(f"file_hash.{typed[0]}", typed[1]))
+                hashes.setdefault(typed[1], typed[0])
+    found = [records.observable(f"file_hash.{algorithm}", digest) for digest, algorithm in hashes.items()]
     if path:
         found.append(records.observable("file_path", path))
     if computer:
@@ -276,7 +279,7 @@ def _observables(
     user = clean.text(info.get("processUser"), "observables.user")
     if user:
         found.append(records.observable("user", user))
-    return records.unique_observables(found)
+    return found
 
 
 def _attacks(indicators: Any) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ What goes where (LOSSY spots are in the action notes, see ``actions/get_threats.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from connector import hygiene as clean
@@ -83,6 +84,8 @@ CONTAINER_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 SCORE_RANGE = (0.0, 10.0)
 """The v2.0 ``rank`` is a 0-10 score."""
 UNNAMED = "unnamed threat"
+TECHNIQUE_CACHE_SIZE = 1024
+"""Distinct (name, link) pairs of techniques remembered (MITRE ATT&CK has about 600 with sub-techniques)."""
 _TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
 
@@ -287,14 +290,21 @@ def _attacks(indicators: Any) -> list[dict[str, Any]]:
     for indicator in clean.objects(indicators, "attacks"):
         for tactic in clean.objects(indicator.get("tactics"), "attacks"):
             for technique in clean.objects(tactic.get("techniques"), "attacks") or [{}]:
-                label = clean.text(technique.get("name"), "attacks.technique_name") or ""
-                link = clean.text(technique.get("link"), "attacks.technique_uid") or ""
-                uid = _TECHNIQUE_ID.search(label) or _TECHNIQUE_ID.search(link)
+                uid, name = _technique(
+                    clean.text(technique.get("name"), "attacks.technique_name") or "",
+                    clean.text(technique.get("link"), "attacks.technique_uid") or "",
+                )
                 attack = records.attack(
-                    tactic=clean.text(tactic.get("name"), "attacks.tactic"),
-                    technique_uid=uid.group(0) if uid else None,
-                    technique_name=label if label and not uid else None,
+                    tactic=clean.text(tactic.get("name"), "attacks.tactic"), technique_uid=uid, technique_name=name
                 )
                 if attack not in attacks:
                     attacks.append(attack)
     return attacks
+
+
+@lru_cache(maxsize=TECHNIQUE_CACHE_SIZE)
+def _technique(label: str, link: str) -> tuple[str | None, str | None]:
+    """(technique id, technique name) of a technique's name and link: the id found in either, else the
+    name as it is. Remembered: every threat names a few of the same few hundred MITRE techniques."""
+    uid = _TECHNIQUE_ID.search(label) or _TECHNIQUE_ID.search(link)
+    return (uid.group(0), None) if uid else (None, label or None)

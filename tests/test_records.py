@@ -96,7 +96,7 @@ def test_every_real_payload_maps_to_a_valid_record(shared_dir: Path) -> None:
 def test_builders_lay_records_out_as_the_models_dump_them() -> None:
     minimal = {"uid": "v:1", "vendor": "v", "vendor_id": "1", "kind": "detection", "title": "t",
                "severity_id": 4, "status_id": 1}
-    built = records.threat(**minimal)
+    built = records.threat(dict(minimal))
     dumped = Threat.model_validate(minimal).model_dump(mode="json")
     assert built == dumped and list(built) == list(dumped)
     assert type(built["severity_id"]) is int and type(built["kind"]) is str
@@ -106,7 +106,7 @@ def test_builders_lay_records_out_as_the_models_dump_them() -> None:
     first["ip"].append("10.0.0.1")
     assert second["ip"] == [], "defaults are never shared between records"
     with pytest.raises(TypeError, match="Threat: no field"):
-        records.threat(**minimal, colour="red")
+        records.threat({**minimal, "colour": "red"})
 
 
 @pytest.mark.parametrize("name", sorted(records.LAYOUTS))
@@ -122,8 +122,8 @@ def test_each_layout_read_from_the_generated_schemas_is_its_models(name: str) ->
 
 def test_the_schema_refuses_what_hygiene_removes() -> None:
     validator: Draft202012Validator = STORE.validator("threat.json")
-    base = records.threat(uid="v:1", vendor="v", vendor_id="1", kind="detection", title="t", severity_id=0,
-                          status_id=0)
+    base = records.threat({"uid": "v:1", "vendor": "v", "vendor_id": "1", "kind": "detection", "title": "t",
+                           "severity_id": 0, "status_id": 0})
     bad_observables = [("ip", "127.0.0.1"), ("ip", "fe80::1"), ("ip", "10.0.0"), ("file_hash.sha1", "unknown"),
                        ("file_hash.md5", "A" * 32), ("domain", "Example.COM"), ("email", "redacted"),
                        ("url", "not a url")]

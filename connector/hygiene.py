@@ -40,7 +40,7 @@ class Dropped:
 _dropped: ContextVar[list[Dropped] | None] = ContextVar("dropped", default=None)
 
 
-class recording:  # noqa: N801 - used as a function: ``with recording() as drops``
+class recording:  # lower case as contextlib.suppress is: used as a function, ``with recording() as drops``
     """Collect the values dropped while mapping one record (the list fills as the mapper runs).
 
     A class rather than a ``@contextmanager`` generator: the runner enters one per record, and a

@@ -14,7 +14,6 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import orjson
@@ -115,8 +114,9 @@ def _compiled(layout: Layout, name: str, doc: str, *, none_when_empty: bool = Fa
     """
     fields = list(layout.template)
     factories = dict(layout.factories)
-    if not all(field.isidentifier() and not keyword.iskeyword(field) for field in fields):
-        return partial(_build, layout)  # a field no keyword argument can name: the general way
+    unnamable = [field for field in fields if not field.isidentifier() or keyword.iskeyword(field)]
+    if unnamable:  # the models' fields are Python names: only a hand-edited schema could get here
+        raise ValueError(f"{layout.name}: field(s) {', '.join(unnamable)} cannot be keyword arguments")
     namespace: dict[str, Any] = {"_unset": _UNSET}
     parameters, items = [], []
     for index, field in enumerate(fields):
@@ -131,25 +131,28 @@ def _compiled(layout: Layout, name: str, doc: str, *, none_when_empty: bool = Fa
     body = f"    return {{{', '.join(items)}}}"
     if none_when_empty:
         body = f"    if {' and '.join(f'{field} is None' for field in fields)}:\n        return None\n{body}"
-    exec(f"def {name}(*, {', '.join(parameters)}):\n{body}\n", namespace)  # noqa: S102 - our own field names
+    # The source holds nothing but the layout's field names, each checked above to be a plain identifier.
+    exec(f"def {name}(*, {', '.join(parameters)}):\n{body}\n", namespace)
     built: Callable[..., Any] = namespace[name]
     built.__doc__, built.__module__ = doc, __name__
     return built
 
 
 _UNSET = object()
-event = _compiled(_EVENT, "event", "An Event record (``threat``, when given, is a :func:`threat` record).")
-resource = _compiled(_RESOURCE, "resource", "A Resource part.")
-vulnerability = _compiled(_VULNERABILITY, "vulnerability", "A Vulnerability part.")
-attack = _compiled(_ATTACK, "attack", "An Attack part.")
-dns_record = _compiled(_DNS_RECORD, "dns_record", "A DnsRecord part.")
-indicator = _compiled(_INDICATOR, "indicator", "An Indicator part.")
-change = _compiled(_CHANGE, "change", "A Change part.")
-container = _compiled(_CONTAINER, "container", "A Container part, or None when every value is null.",
-                      none_when_empty=True)
-cloud = _compiled(_CLOUD, "cloud", "A Cloud part, or None when every value is null.", none_when_empty=True)
-file = _compiled(_FILE, "file", "A File part, or None when every value is null.", none_when_empty=True)
-process = _compiled(_PROCESS, "process", "A Process part, or None when every value is null.", none_when_empty=True)
+Builder = Callable[..., dict[str, Any]]
+OptionalBuilder = Callable[..., dict[str, Any] | None]
+_NONE_WHEN_EMPTY = "{}, or None when every value is null."
+event: Builder = _compiled(_EVENT, "event", "An Event record (``threat``, when given, is a :func:`threat` record).")
+resource: Builder = _compiled(_RESOURCE, "resource", "A Resource part.")
+vulnerability: Builder = _compiled(_VULNERABILITY, "vulnerability", "A Vulnerability part.")
+attack: Builder = _compiled(_ATTACK, "attack", "An Attack part.")
+dns_record: Builder = _compiled(_DNS_RECORD, "dns_record", "A DnsRecord part.")
+indicator: Builder = _compiled(_INDICATOR, "indicator", "An Indicator part.")
+change: Builder = _compiled(_CHANGE, "change", "A Change part.")
+container: OptionalBuilder = _compiled(_CONTAINER, "container", _NONE_WHEN_EMPTY.format("A Container part"), none_when_empty=True)
+cloud: OptionalBuilder = _compiled(_CLOUD, "cloud", _NONE_WHEN_EMPTY.format("A Cloud part"), none_when_empty=True)
+file: OptionalBuilder = _compiled(_FILE, "file", _NONE_WHEN_EMPTY.format("A File part"), none_when_empty=True)
+process: OptionalBuilder = _compiled(_PROCESS, "process", _NONE_WHEN_EMPTY.format("A Process part"), none_when_empty=True)
 
 
 def observable(type: str, value: str, name: str | None = None) -> dict[str, Any]:

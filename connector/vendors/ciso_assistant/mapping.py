@@ -212,7 +212,8 @@ def normalize_incident(record: Any, *, include_raw: bool = False) -> dict[str, A
             "created_at": clean.timestamp(record.get("created_at"), "created_at"),
             "updated_at": clean.timestamp(record.get("updated_at"), "updated_at"),
             "resources": [
-                records.resource(uid=uid, name=name, type="asset") for uid, name in _refs(record.get("assets"), "resources")
+                records.resource(uid=uid, name=name, type="asset")
+                for uid, name in _refs(record.get("assets"), "resources")
             ],
             "assignee": owners[0][1] if owners else None,
             "url": clean.url(record.get("link"), "url"),

@@ -134,14 +134,14 @@ def _compiled(layout: Layout, name: str, doc: str, *, none_when_empty: bool = Fa
     # The source holds nothing but the layout's field names, each checked above to be a plain identifier.
     exec(f"def {name}(*, {', '.join(parameters)}):\n{body}\n", namespace)
     built: Callable[..., Any] = namespace[name]
-    built.__doc__, built.__module__ = doc, __name__
+    built.__doc__ = doc.removesuffix(".") + ", or None when every value is null." if none_when_empty else doc
+    built.__module__ = __name__
     return built
 
 
 _UNSET = object()
 Builder = Callable[..., dict[str, Any]]
 OptionalBuilder = Callable[..., dict[str, Any] | None]
-_NONE_WHEN_EMPTY = "{}, or None when every value is null."
 event: Builder = _compiled(_EVENT, "event", "An Event record (``threat``, when given, is a :func:`threat` record).")
 resource: Builder = _compiled(_RESOURCE, "resource", "A Resource part.")
 vulnerability: Builder = _compiled(_VULNERABILITY, "vulnerability", "A Vulnerability part.")
@@ -149,10 +149,10 @@ attack: Builder = _compiled(_ATTACK, "attack", "An Attack part.")
 dns_record: Builder = _compiled(_DNS_RECORD, "dns_record", "A DnsRecord part.")
 indicator: Builder = _compiled(_INDICATOR, "indicator", "An Indicator part.")
 change: Builder = _compiled(_CHANGE, "change", "A Change part.")
-container: OptionalBuilder = _compiled(_CONTAINER, "container", _NONE_WHEN_EMPTY.format("A Container part"), none_when_empty=True)
-cloud: OptionalBuilder = _compiled(_CLOUD, "cloud", _NONE_WHEN_EMPTY.format("A Cloud part"), none_when_empty=True)
-file: OptionalBuilder = _compiled(_FILE, "file", _NONE_WHEN_EMPTY.format("A File part"), none_when_empty=True)
-process: OptionalBuilder = _compiled(_PROCESS, "process", _NONE_WHEN_EMPTY.format("A Process part"), none_when_empty=True)
+container: OptionalBuilder = _compiled(_CONTAINER, "container", "A Container part.", none_when_empty=True)
+cloud: OptionalBuilder = _compiled(_CLOUD, "cloud", "A Cloud part.", none_when_empty=True)
+file: OptionalBuilder = _compiled(_FILE, "file", "A File part.", none_when_empty=True)
+process: OptionalBuilder = _compiled(_PROCESS, "process", "A Process part.", none_when_empty=True)
 
 
 def observable(type: str, value: str, name: str | None = None) -> dict[str, Any]:

@@ -81,8 +81,8 @@ _NULL_LIKE_LONGEST = max(map(len, NULL_LIKES))
 IDENT_LONGEST = 256
 HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 """Hex digits -> the hash algorithm: a hash is typed by its length, whatever field it came in."""
-ADDRESS_CACHE_SIZE = HASH_CACHE_SIZE = 4096
-"""Distinct addresses and hashes remembered (each entry is a short text or two: well under 1 MB)."""
+ADDRESS_CACHE_SIZE = HASH_CACHE_SIZE = DOMAIN_CACHE_SIZE = 4096
+"""Distinct addresses, hashes and domains remembered (each entry is a short text or two: about 1 MB in all)."""
 EPOCH_MILLIS_ABOVE = 100_000_000_000  # as seconds the year 5138, as milliseconds March 1973
 
 _LIST_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
@@ -352,7 +352,10 @@ def _typed_hash(found: str) -> tuple[str, str] | str:
     return algorithm, digest
 
 
+@lru_cache(maxsize=DOMAIN_CACHE_SIZE)
 def _domain(found: str) -> str | None:
+    """The domain name in ``found`` as :func:`domain` writes it, or None; remembered, as a tenant's
+    findings name the same few assets (and the IDNA encoder is slow)."""
     name = found.rstrip(".").lower()
     if "." not in name or _parse_ip(name) is not None:
         return None

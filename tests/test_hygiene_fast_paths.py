@@ -1,8 +1,8 @@
 """The cleaners' fast paths and remembered values give exactly what the general way gives.
 
 Each cleaner has a cheap path for the common value (a lone, clean text) and remembers pure
-normalisations that repeat across a tenant's records (canonical addresses, typed hashes, MITRE
-technique ids). The references below are the general way written out plainly, as the cleaners were
+normalisations that repeat across a tenant's records (canonical addresses, typed hashes, domains,
+MITRE technique ids). The references below are the general way written out plainly, as the cleaners were
 before the fast paths: for any value, the result and the drops noted must be the same, whether the
 remembered values are cold or warm.
 """
@@ -97,6 +97,16 @@ def _reference_file_hash(value: Any, field: str) -> tuple[str, str] | None:
     return clean.HASH_BY_LENGTH[len(digest)], digest
 
 
+def _reference_domain(value: Any, field: str) -> str | None:
+    found = clean.text(value, field)
+    if found is None:
+        return None
+    name = clean._domain.__wrapped__(found)
+    if name is None:
+        clean.drop(field, f"{found[:60]!r} is not a domain name")
+    return name
+
+
 def _reference_observable_ips(addresses: list[str], field: str) -> list[str]:
     found = []
     for address in addresses:
@@ -111,6 +121,7 @@ def _same(fast: Callable[[Any, str], Any], reference: Callable[[Any, str], Any],
     """``fast`` and ``reference`` agree on ``value``: result and drops, caches cold then warm."""
     clean._canonical_ip.cache_clear()
     clean._typed_hash.cache_clear()
+    clean._domain.cache_clear()
     with recording() as expected_drops:
         expected = reference(value, "f")
     for _ in ("cold", "warm"):
@@ -141,6 +152,12 @@ def test_ident_cheap_checks_are_the_patterns(value: Any) -> None:
 @given(value=values)
 def test_remembered_hashes_are_the_computed_ones(value: Any) -> None:
     _same(clean.file_hash, _reference_file_hash, value)
+
+
+@SETTINGS
+@given(value=st.one_of(values, st.sampled_from(("Example.COM.", "bücher.example", "xn--bcher-kva.example", "a..b"))))
+def test_remembered_domains_are_the_computed_ones(value: Any) -> None:
+    _same(clean.domain, _reference_domain, value)
 
 
 @SETTINGS

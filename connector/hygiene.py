@@ -213,19 +213,25 @@ def mapping(value: Any, field: str) -> dict[str, Any]:
 
 
 def objects(value: Any, field: str) -> list[dict[str, Any]]:
-    """A list of objects: a lone object is a list of one; items that are not objects are dropped."""
+    """A list of objects: a lone object is a list of one; items that are not objects are dropped.
+
+    A list holding only objects is returned as it is, not copied: read it, never change it.
+    """
     if isinstance(value, dict):
         return [value]
     if not isinstance(value, list):
         if not is_null(value):
             drop(field, f"{_type_name(value)} where a list of objects is expected")
         return []
-    found = [item for item in value if isinstance(item, dict)]
-    if len(found) < len(value):  # only then is anything dropped
-        for item in value:
-            if not isinstance(item, dict) and item is not None:
-                drop(field, f"{_type_name(item)} in a list of objects")
-    return found
+    for item in value:
+        if not isinstance(item, dict):
+            break
+    else:
+        return value  # the common case, nothing to leave out
+    for item in value:
+        if not isinstance(item, dict) and item is not None:
+            drop(field, f"{_type_name(item)} in a list of objects")
+    return [item for item in value if isinstance(item, dict)]
 
 
 def texts(value: Any, field: str) -> list[str]:

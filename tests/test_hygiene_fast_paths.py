@@ -97,6 +97,19 @@ def _reference_file_hash(value: Any, field: str) -> tuple[str, str] | None:
     return clean.HASH_BY_LENGTH[len(digest)], digest
 
 
+def _reference_objects(value: Any, field: str) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        if not clean.is_null(value):
+            clean.drop(field, f"{clean._type_name(value)} where a list of objects is expected")
+        return []
+    for item in value:
+        if not isinstance(item, dict) and item is not None:
+            clean.drop(field, f"{clean._type_name(item)} in a list of objects")
+    return [item for item in value if isinstance(item, dict)]
+
+
 def _reference_domain(value: Any, field: str) -> str | None:
     found = clean.text(value, field)
     if found is None:
@@ -140,6 +153,12 @@ def test_ips_fast_path_is_the_general_way(value: Any) -> None:
 @given(value=values)
 def test_texts_fast_path_is_the_general_way(value: Any) -> None:
     _same(clean.texts, _reference_texts, value)
+
+
+@SETTINGS
+@given(value=st.one_of(values, st.lists(st.one_of(st.dictionaries(st.text(max_size=2), texts, max_size=2), values))))
+def test_objects_fast_path_is_the_general_way(value: Any) -> None:
+    _same(clean.objects, _reference_objects, value)
 
 
 @SETTINGS

@@ -195,7 +195,7 @@ def _addresses(agent: dict[str, Any], detection: dict[str, Any]) -> list[Any]:
     for interface in clean.objects(agent.get("networkInterfaces"), "resources.ip"):
         found.extend(_listed(interface.get("inet")))
         found.extend(_listed(interface.get("inet6")))
-    found.extend(detection.get(key) for key in ("agentIpV4", "agentIpV6", "externalIp"))
+    found += (detection.get("agentIpV4"), detection.get("agentIpV6"), detection.get("externalIp"))
     return found  # nulls among them are left to ips(), which reads them as null and drops nothing
 
 

@@ -162,7 +162,7 @@ def keys_of(record: dict[Any, Any]) -> str:
 
 def number(value: Any, field: str, *, low: float | None = None, high: float | None = None) -> float | None:
     """A finite number within [low, high]; a numeric string is read; anything else dropped."""
-    if is_null(value):
+    if value is None or is_null(value):  # None first: an absent value is the common null
         return None
     found: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -423,6 +423,8 @@ def timestamp(value: Any, field: str) -> str | None:
     """
     if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
         return value
+    if value is None:
+        return None
     moment = _instant(value, field)
     if moment is None:
         return None

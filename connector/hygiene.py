@@ -82,7 +82,10 @@ IDENT_LONGEST = 256
 HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 """Hex digits -> the hash algorithm: a hash is typed by its length, whatever field it came in."""
 ADDRESS_CACHE_SIZE = HASH_CACHE_SIZE = DOMAIN_CACHE_SIZE = 4096
-"""Distinct addresses, hashes and domains remembered (each entry is a short text or two: about 1 MB in all)."""
+"""Distinct addresses, hashes and domains remembered, each cache at most this many texts."""
+REMEMBERED_LONGEST = 256
+"""Longer texts are normalised each time, never remembered (no address, hash or domain is that
+long): a flood of junk values cannot fill memory, each cache holds at most about 1 MB of text."""
 EPOCH_MILLIS_ABOVE = 100_000_000_000  # as seconds the year 5138, as milliseconds March 1973
 
 _LIST_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
@@ -262,7 +265,7 @@ def ip(value: Any, field: str, *, observable: bool = False) -> str | None:
     found = text(value, field)
     if found is None:
         return None
-    address = _canonical_ip(found)
+    address = _remembered_ip(found) if len(found) <= REMEMBERED_LONGEST else _parse_ip(found)
     if address is None:
         drop(field, f"{found[:60]!r} is not an IP address")
         return None
@@ -288,7 +291,7 @@ def _parse_ip(found: str) -> str | None:
         return None
 
 
-_canonical_ip = lru_cache(maxsize=ADDRESS_CACHE_SIZE)(_parse_ip)
+_remembered_ip = lru_cache(maxsize=ADDRESS_CACHE_SIZE)(_parse_ip)
 """:func:`_parse_ip`, remembered: a tenant's records name the same endpoints' addresses again and again."""
 
 
@@ -314,9 +317,9 @@ def ips(value: Any, field: str, *, observable: bool = False) -> list[str]:
             stripped = item.strip()
             if "," in item or " " in stripped or ";" in item:
                 parts = _ADDRESS_SEPARATORS.split(stripped)
-            elif len(stripped) > _NULL_LIKE_LONGEST and not observable:
+            elif _NULL_LIKE_LONGEST < len(stripped) <= REMEMBERED_LONGEST and not observable:
                 # The common case, a lone address as text: what ip() does with it, without two calls.
-                address = _canonical_ip(stripped)
+                address = _remembered_ip(stripped)
                 if address is None:
                     drop(field, f"{stripped[:60]!r} is not an IP address")
                 else:
@@ -338,17 +341,15 @@ def file_hash(value: Any, field: str) -> tuple[str, str] | None:
     found = text(value, field)
     if found is None:
         return None
-    typed = _typed_hash(found)
+    typed = _remembered_hash(found) if len(found) <= REMEMBERED_LONGEST else _typed_hash(found)
     if isinstance(typed, str):
         drop(field, typed)
         return None
     return typed
 
 
-@lru_cache(maxsize=HASH_CACHE_SIZE)
 def _typed_hash(found: str) -> tuple[str, str] | str:
-    """(algorithm, digest) of a hash, or the rule it breaks; remembered, as the same files turn up on
-    many endpoints."""
+    """(algorithm, digest) of a hash, or the rule it breaks."""
     digest = found.lower()
     if not _HEX.fullmatch(digest):
         return f"{found[:60]!r} is not hexadecimal"
@@ -358,10 +359,16 @@ def _typed_hash(found: str) -> tuple[str, str] | str:
     return algorithm, digest
 
 
-@lru_cache(maxsize=DOMAIN_CACHE_SIZE)
+_remembered_hash = lru_cache(maxsize=HASH_CACHE_SIZE)(_typed_hash)
+""":func:`_typed_hash`, remembered: the same files turn up on many endpoints."""
+
+
 def _domain(found: str) -> str | None:
-    """The domain name in ``found`` as :func:`domain` writes it, or None; remembered, as a tenant's
-    findings name the same few assets (and the IDNA encoder is slow)."""
+    """The domain name in ``found`` as :func:`domain` writes it, or None."""
+    return _remembered_domain(found) if len(found) <= REMEMBERED_LONGEST else _domain_name(found)
+
+
+def _domain_name(found: str) -> str | None:
     name = found.rstrip(".").lower()
     if "." not in name or _parse_ip(name) is not None:
         return None
@@ -373,6 +380,10 @@ def _domain(found: str) -> str | None:
         return idna.encode(name, uts46=True).decode("ascii")
     except idna.IDNAError:
         return None
+
+
+_remembered_domain = lru_cache(maxsize=DOMAIN_CACHE_SIZE)(_domain_name)
+""":func:`_domain_name`, remembered: a tenant's findings name the same few assets (and IDNA is slow)."""
 
 
 def domain(value: Any, field: str) -> str | None:

@@ -114,7 +114,7 @@ def _reference_domain(value: Any, field: str) -> str | None:
     found = clean.text(value, field)
     if found is None:
         return None
-    name = clean._domain.__wrapped__(found)
+    name = clean._domain_name(found)
     if name is None:
         clean.drop(field, f"{found[:60]!r} is not a domain name")
     return name
@@ -132,9 +132,9 @@ def _reference_observable_ips(addresses: list[str], field: str) -> list[str]:
 
 def _same(fast: Callable[[Any, str], Any], reference: Callable[[Any, str], Any], value: Any) -> None:
     """``fast`` and ``reference`` agree on ``value``: result and drops, caches cold then warm."""
-    clean._canonical_ip.cache_clear()
-    clean._typed_hash.cache_clear()
-    clean._domain.cache_clear()
+    clean._remembered_ip.cache_clear()
+    clean._remembered_hash.cache_clear()
+    clean._remembered_domain.cache_clear()
     with recording() as expected_drops:
         expected = reference(value, "f")
     for _ in ("cold", "warm"):
@@ -182,8 +182,8 @@ def test_remembered_domains_are_the_computed_ones(value: Any) -> None:
 @SETTINGS
 @given(found=texts)
 def test_remembered_addresses_are_the_computed_ones(found: str) -> None:
-    clean._canonical_ip.cache_clear()
-    assert clean._canonical_ip(found) == _reference_parse_ip(found) == clean._canonical_ip(found)
+    clean._remembered_ip.cache_clear()
+    assert clean._remembered_ip(found) == _reference_parse_ip(found) == clean._remembered_ip(found)
 
 
 @SETTINGS
@@ -204,8 +204,9 @@ def test_an_address_with_a_nul_character_is_dropped_not_raised(value: str) -> No
 def test_remembered_techniques_are_the_computed_ones(label: str, link: str) -> None:
     uid = re.search(r"T\d{4}(?:\.\d{3})?", label) or re.search(r"T\d{4}(?:\.\d{3})?", link)
     expected = (uid.group(0) if uid else None, label if label and not uid else None)
-    threats._technique.cache_clear()
-    assert threats._technique(label, link) == expected == threats._technique(label, link)
+    threats._remembered_technique.cache_clear()
+    assert threats._remembered_technique(label, link) == expected == threats._remembered_technique(label, link)
+    assert threats._technique(label, link) == expected
 
 
 def test_a_recording_collects_only_its_own_drops_even_when_mapping_fails() -> None:
@@ -215,3 +216,16 @@ def test_a_recording_collects_only_its_own_drops_even_when_mapping_fails() -> No
             raise ValueError
         clean.drop("b", "r2")
     assert inner == [Dropped("a", "r1")] and outer == [Dropped("b", "r2")]
+
+
+def test_long_texts_are_never_remembered() -> None:
+    clean._remembered_ip.cache_clear()
+    clean._remembered_hash.cache_clear()
+    clean._remembered_domain.cache_clear()
+    junk = "1" * (clean.REMEMBERED_LONGEST + 1)
+    with recording() as drops:
+        assert clean.ips([junk, "10.0.0.1"], "f") == ["10.0.0.1"] and clean.ip(junk, "f") is None
+        assert clean.file_hash(junk, "f") is None and clean.domain(junk + ".example", "f") is None
+    assert len(drops) == 4
+    remembered = (clean._remembered_ip, clean._remembered_hash, clean._remembered_domain)
+    assert [cache.cache_info().currsize for cache in remembered] == [1, 0, 0]

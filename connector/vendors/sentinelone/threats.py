@@ -292,10 +292,10 @@ def _attacks(indicators: Any) -> list[dict[str, Any]]:
     for indicator in clean.objects(indicators, "attacks"):
         for tactic in clean.objects(indicator.get("tactics"), "attacks"):
             for technique in clean.objects(tactic.get("techniques"), "attacks") or [{}]:
-                uid, name = _technique(
-                    clean.text(technique.get("name"), "attacks.technique_name") or "",
-                    clean.text(technique.get("link"), "attacks.technique_uid") or "",
-                )
+                label = clean.text(technique.get("name"), "attacks.technique_name") or ""
+                link = clean.text(technique.get("link"), "attacks.technique_uid") or ""
+                short = len(label) + len(link) <= clean.REMEMBERED_LONGEST
+                uid, name = (_remembered_technique if short else _technique)(label, link)
                 attack = records.attack(
                     tactic=clean.text(tactic.get("name"), "attacks.tactic"), technique_uid=uid, technique_name=name
                 )
@@ -304,9 +304,12 @@ def _attacks(indicators: Any) -> list[dict[str, Any]]:
     return attacks
 
 
-@lru_cache(maxsize=TECHNIQUE_CACHE_SIZE)
 def _technique(label: str, link: str) -> tuple[str | None, str | None]:
     """(technique id, technique name) of a technique's name and link: the id found in either, else the
-    name as it is. Remembered: every threat names a few of the same few hundred MITRE techniques."""
+    name as it is."""
     uid = _TECHNIQUE_ID.search(label) or _TECHNIQUE_ID.search(link)
     return (uid.group(0), None) if uid else (None, label or None)
+
+
+_remembered_technique = lru_cache(maxsize=TECHNIQUE_CACHE_SIZE)(_technique)
+""":func:`_technique`, remembered: every threat names a few of the same few hundred MITRE techniques."""

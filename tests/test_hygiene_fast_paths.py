@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector import hygiene as clean
-from connector.hygiene import Dropped, recording
+from connector.hygiene import Dropped, network, recording
+from connector.hygiene import values as plain
 from connector.vendors.sentinelone import threats
 
 SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
@@ -31,7 +32,7 @@ texts = st.one_of(
     st.text(alphabet="0123456789abcdefABCDEFxX.:,; \n%[]*#<>•\x00\x01\u00a0é", max_size=24),
     st.text(max_size=12),
 )
-values = st.one_of(texts, st.none(), st.integers(-3, 10**12), st.floats(), st.booleans(),
+anything = st.one_of(texts, st.none(), st.integers(-3, 10**12), st.floats(), st.booleans(),
                    st.lists(texts, max_size=4), st.dictionaries(st.text(max_size=3), texts, max_size=2))
 
 
@@ -102,11 +103,11 @@ def _reference_objects(value: Any, field: str) -> list[dict[str, Any]]:
         return [value]
     if not isinstance(value, list):
         if not clean.is_null(value):
-            clean.drop(field, f"{clean._type_name(value)} where a list of objects is expected")
+            clean.drop(field, f"{plain._type_name(value)} where a list of objects is expected")
         return []
     for item in value:
         if not isinstance(item, dict) and item is not None:
-            clean.drop(field, f"{clean._type_name(item)} in a list of objects")
+            clean.drop(field, f"{plain._type_name(item)} in a list of objects")
     return [item for item in value if isinstance(item, dict)]
 
 
@@ -114,7 +115,7 @@ def _reference_domain(value: Any, field: str) -> str | None:
     found = clean.text(value, field)
     if found is None:
         return None
-    name = clean._domain_name(found)
+    name = network._domain_name(found)
     if name is None:
         clean.drop(field, f"{found[:60]!r} is not a domain name")
     return name
@@ -132,9 +133,9 @@ def _reference_observable_ips(addresses: list[str], field: str) -> list[str]:
 
 def _same(fast: Callable[[Any, str], Any], reference: Callable[[Any, str], Any], value: Any) -> None:
     """``fast`` and ``reference`` agree on ``value``: result and drops, caches cold then warm."""
-    clean._remembered_ip.cache_clear()
-    clean._remembered_hash.cache_clear()
-    clean._remembered_domain.cache_clear()
+    network._remembered_ip.cache_clear()
+    network._remembered_hash.cache_clear()
+    network._remembered_domain.cache_clear()
     with recording() as expected_drops:
         expected = reference(value, "f")
     for _ in ("cold", "warm"):
@@ -144,37 +145,37 @@ def _same(fast: Callable[[Any, str], Any], reference: Callable[[Any, str], Any],
 
 
 @SETTINGS
-@given(value=values)
+@given(value=anything)
 def test_ips_fast_path_is_the_general_way(value: Any) -> None:
     _same(clean.ips, _reference_ips, value)
 
 
 @SETTINGS
-@given(value=values)
+@given(value=anything)
 def test_texts_fast_path_is_the_general_way(value: Any) -> None:
     _same(clean.texts, _reference_texts, value)
 
 
 @SETTINGS
-@given(value=st.one_of(values, st.lists(st.one_of(st.dictionaries(st.text(max_size=2), texts, max_size=2), values))))
+@given(value=st.one_of(anything, st.lists(st.one_of(st.dictionaries(st.text(max_size=2), texts), anything))))
 def test_objects_fast_path_is_the_general_way(value: Any) -> None:
     _same(clean.objects, _reference_objects, value)
 
 
 @SETTINGS
-@given(value=values)
+@given(value=anything)
 def test_ident_cheap_checks_are_the_patterns(value: Any) -> None:
     _same(clean.ident, _reference_ident, value)
 
 
 @SETTINGS
-@given(value=values)
+@given(value=anything)
 def test_remembered_hashes_are_the_computed_ones(value: Any) -> None:
     _same(clean.file_hash, _reference_file_hash, value)
 
 
 @SETTINGS
-@given(value=st.one_of(values, st.sampled_from(("Example.COM.", "bücher.example", "xn--bcher-kva.example", "a..b"))))
+@given(value=st.one_of(anything, st.sampled_from(("Example.COM.", "bücher.example", "xn--bcher-kva.example", "a..b"))))
 def test_remembered_domains_are_the_computed_ones(value: Any) -> None:
     _same(clean.domain, _reference_domain, value)
 
@@ -182,8 +183,8 @@ def test_remembered_domains_are_the_computed_ones(value: Any) -> None:
 @SETTINGS
 @given(found=texts)
 def test_remembered_addresses_are_the_computed_ones(found: str) -> None:
-    clean._remembered_ip.cache_clear()
-    assert clean._remembered_ip(found) == _reference_parse_ip(found) == clean._remembered_ip(found)
+    network._remembered_ip.cache_clear()
+    assert network._remembered_ip(found) == _reference_parse_ip(found) == network._remembered_ip(found)
 
 
 @SETTINGS
@@ -219,13 +220,13 @@ def test_a_recording_collects_only_its_own_drops_even_when_mapping_fails() -> No
 
 
 def test_long_texts_are_never_remembered() -> None:
-    clean._remembered_ip.cache_clear()
-    clean._remembered_hash.cache_clear()
-    clean._remembered_domain.cache_clear()
+    network._remembered_ip.cache_clear()
+    network._remembered_hash.cache_clear()
+    network._remembered_domain.cache_clear()
     junk = "1" * (clean.REMEMBERED_LONGEST + 1)
     with recording() as drops:
         assert clean.ips([junk, "10.0.0.1"], "f") == ["10.0.0.1"] and clean.ip(junk, "f") is None
         assert clean.file_hash(junk, "f") is None and clean.domain(junk + ".example", "f") is None
     assert len(drops) == 4
-    remembered = (clean._remembered_ip, clean._remembered_hash, clean._remembered_domain)
+    remembered = (network._remembered_ip, network._remembered_hash, network._remembered_domain)
     assert [cache.cache_info().currsize for cache in remembered] == [1, 0, 0]

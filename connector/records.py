@@ -160,14 +160,6 @@ def observable(type: str, value: str, name: str | None = None) -> dict[str, Any]
     return {"type": type, "value": value, "name": name}
 
 
-def unique_observables(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each (type, value) once, the first seen kept (an A record often names the domain itself)."""
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
-    for item in found:
-        seen.setdefault((item["type"], item["value"]), item)
-    return list(seen.values())
-
-
 def identified(record: Any, what: str) -> tuple[dict[str, Any], str]:
     """``record`` as an object, and its id cleaned as an identifier; a record that is no object or
     has no usable id is refused in one line, ``<what>: id: missing (keys: ...)``."""

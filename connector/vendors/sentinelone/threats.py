@@ -266,8 +266,8 @@ def _engines(info: dict[str, Any]) -> list[str]:
 def _observables(
     info: dict[str, Any], computer: str | None, path: str | None, addresses: list[str]
 ) -> list[dict[str, Any]]:
-    # Each kind below is there once, but for the hashes (typed by length, whichever field they came in):
-    # keeping each digest once is all records.unique_observables would do here.
+    # Each (type, value) once: only a hash can come twice (typed by length, whichever field it came
+    # in), the other kinds are there once each and the addresses are already unique.
     hashes: dict[str, str] = {}
     for key in ("sha256", "sha1", "md5"):
         for value in clean.texts(info.get(key), "observables.file_hash"):

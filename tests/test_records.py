@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def test_every_real_payload_maps_to_a_valid_record(shared_dir: Path) -> None:
 def test_builders_lay_records_out_as_the_models_dump_them() -> None:
     minimal = {"uid": "v:1", "vendor": "v", "vendor_id": "1", "kind": "detection", "title": "t",
                "severity_id": 4, "status_id": 1}
-    built = records.threat(**minimal)
+    built = records.threat(dict(minimal))
     dumped = Threat.model_validate(minimal).model_dump(mode="json")
     assert built == dumped and list(built) == list(dumped)
     assert type(built["severity_id"]) is int and type(built["kind"]) is str
@@ -106,7 +107,48 @@ def test_builders_lay_records_out_as_the_models_dump_them() -> None:
     first["ip"].append("10.0.0.1")
     assert second["ip"] == [], "defaults are never shared between records"
     with pytest.raises(TypeError, match="Threat: no field"):
-        records.threat(**minimal, colour="red")
+        records.threat({**minimal, "colour": "red"})
+
+
+BUILDERS = {"Event": records.event, "Resource": records.resource, "Vulnerability": records.vulnerability,
+            "Attack": records.attack, "DnsRecord": records.dns_record, "Indicator": records.indicator,
+            "Change": records.change, "Container": records.container, "Cloud": records.cloud, "File": records.file,
+            "Process": records.process}
+"""Each part's builder (compiled from its layout) by layout name; Threat is built from the template."""
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_each_compiled_builder_writes_its_layout_out(name: str) -> None:
+    layout, build = records.LAYOUTS[name], BUILDERS[name]
+    values = {field: f"v{index}" for index, field in enumerate(layout.template)}
+    built = build(**values)
+    assert built == values and list(built) == list(layout.template), "every field given, in the layout's order"
+    first = build(**{next(iter(layout.template)): "x"})
+    second = build(**{next(iter(layout.template)): "x"})
+    expected = {**layout.template, next(iter(layout.template)): "x", **{f: make() for f, make in layout.factories}}
+    assert first == second == expected and list(first) == list(layout.template), "the others take their defaults"
+    for field, _ in layout.factories:
+        assert first[field] is not second[field], "defaults are never shared between records"
+    with pytest.raises(TypeError, match=f"{build.__name__}.. got an unexpected keyword argument 'colour'"):
+        build(colour="red")
+
+
+@pytest.mark.parametrize("name", ["Container", "Cloud", "File", "Process"])
+def test_an_optional_part_of_nulls_is_none(name: str) -> None:
+    build, fields = BUILDERS[name], list(records.LAYOUTS[name].template)
+    assert build() is None and build(**dict.fromkeys(fields)) is None
+    assert build(**{fields[-1]: 0}) == {**dict.fromkeys(fields), fields[-1]: 0}, "zero is a value"
+    assert (build.__doc__ or "").endswith("or None when every value is null.")
+
+
+def test_a_field_no_keyword_can_name_is_refused_when_the_layout_is_compiled() -> None:
+    layout = records.Layout("Odd", {"ok": None, "not-ok": None, "class": None}, ())
+    with pytest.raises(ValueError, match=re.escape("Odd: field(s) not-ok, class cannot be keyword arguments")):
+        records._compiled(layout, "odd", "An odd part.")
+
+
+def test_the_observable_builder_is_its_layout() -> None:
+    assert list(records.observable("ip", "10.0.0.1")) == list(records.LAYOUTS["Observable"].template)
 
 
 @pytest.mark.parametrize("name", sorted(records.LAYOUTS))
@@ -122,8 +164,8 @@ def test_each_layout_read_from_the_generated_schemas_is_its_models(name: str) ->
 
 def test_the_schema_refuses_what_hygiene_removes() -> None:
     validator: Draft202012Validator = STORE.validator("threat.json")
-    base = records.threat(uid="v:1", vendor="v", vendor_id="1", kind="detection", title="t", severity_id=0,
-                          status_id=0)
+    base = records.threat({"uid": "v:1", "vendor": "v", "vendor_id": "1", "kind": "detection", "title": "t",
+                           "severity_id": 0, "status_id": 0})
     bad_observables = [("ip", "127.0.0.1"), ("ip", "fe80::1"), ("ip", "10.0.0"), ("file_hash.sha1", "unknown"),
                        ("file_hash.md5", "A" * 32), ("domain", "Example.COM"), ("email", "redacted"),
                        ("url", "not a url")]

@@ -199,23 +199,26 @@ def normalize_incident(record: Any, *, include_raw: bool = False) -> dict[str, A
     slug = status_slug(raw_status)
     owners = _refs(record.get("owners"), "assignee")
     return records.threat(
-        uid=f"{UID_PREFIX}{vendor_id}",
-        vendor=NAME,
-        vendor_id=vendor_id,
-        kind=Kind.incident,
-        title=clean.text(record.get("name"), "title") or UNNAMED,
-        description=clean.text(record.get("description"), "description"),
-        severity_id=SEVERITY_BY_VALUE[severity] if severity else SeverityId.unknown,
-        status_id=STATUS_BY_SLUG[slug] if slug else StatusId.unknown,
-        first_seen=clean.timestamp(record.get("reported_at"), "first_seen"),
-        created_at=clean.timestamp(record.get("created_at"), "created_at"),
-        updated_at=clean.timestamp(record.get("updated_at"), "updated_at"),
-        resources=[
-            records.resource(uid=uid, name=name, type="asset") for uid, name in _refs(record.get("assets"), "resources")
-        ],
-        assignee=owners[0][1] if owners else None,
-        url=clean.url(record.get("link"), "url"),
-        vendor_severity=SEVERITY_LABELS[severity] if severity else clean.text(raw_severity, "vendor_severity"),
-        vendor_status=slug or clean.text(raw_status, "vendor_status"),
-        raw=record if include_raw else None,
+        {
+            "uid": f"{UID_PREFIX}{vendor_id}",
+            "vendor": NAME,
+            "vendor_id": vendor_id,
+            "kind": Kind.incident,
+            "title": clean.text(record.get("name"), "title") or UNNAMED,
+            "description": clean.text(record.get("description"), "description"),
+            "severity_id": SEVERITY_BY_VALUE[severity] if severity else SeverityId.unknown,
+            "status_id": STATUS_BY_SLUG[slug] if slug else StatusId.unknown,
+            "first_seen": clean.timestamp(record.get("reported_at"), "first_seen"),
+            "created_at": clean.timestamp(record.get("created_at"), "created_at"),
+            "updated_at": clean.timestamp(record.get("updated_at"), "updated_at"),
+            "resources": [
+                records.resource(uid=uid, name=name, type="asset")
+                for uid, name in _refs(record.get("assets"), "resources")
+            ],
+            "assignee": owners[0][1] if owners else None,
+            "url": clean.url(record.get("link"), "url"),
+            "vendor_severity": SEVERITY_LABELS[severity] if severity else clean.text(raw_severity, "vendor_severity"),
+            "vendor_status": slug or clean.text(raw_status, "vendor_status"),
+            "raw": record if include_raw else None,
+        }
     )

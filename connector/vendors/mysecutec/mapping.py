@@ -129,26 +129,28 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
         clean.mapping(record.get("tech_solution"), "vulnerabilities").get("license_module_slug"), "vulnerabilities"
     )
     return records.threat(
-        uid=f"{NAME}:{vendor_id}",
-        vendor=NAME,
-        vendor_id=vendor_id,
-        kind=Kind.vulnerability if cve else Kind.detection,
-        title=clean.text(record.get("name"), "title") or external_id or "unnamed threat",
-        description=clean.text(record.get("description"), "description"),
-        severity_id=severity_id(label, score),
-        status_id=STATUS_BY_LABEL.get(status or "", StatusId.unknown),
-        verdict=VERDICT_BY_STATUS.get(status or ""),
-        disposition=DISPOSITION_BY_STATUS.get(status or ""),
-        score=score,
-        first_seen=clean.timestamp(record.get("first_seen_at"), "first_seen"),
-        created_at=clean.timestamp(record.get("created_at"), "created_at"),
-        updated_at=clean.timestamp(record.get("updated_at"), "updated_at"),
-        resources=_resources(record),
-        observables=_observables(record),
-        vulnerabilities=_vulnerabilities(record, cve, score, module),
-        vendor_severity=label,
-        vendor_status=status,
-        raw=record if include_raw else None,
+        {
+            "uid": f"{NAME}:{vendor_id}",
+            "vendor": NAME,
+            "vendor_id": vendor_id,
+            "kind": Kind.vulnerability if cve else Kind.detection,
+            "title": clean.text(record.get("name"), "title") or external_id or "unnamed threat",
+            "description": clean.text(record.get("description"), "description"),
+            "severity_id": severity_id(label, score),
+            "status_id": STATUS_BY_LABEL.get(status or "", StatusId.unknown),
+            "verdict": VERDICT_BY_STATUS.get(status or ""),
+            "disposition": DISPOSITION_BY_STATUS.get(status or ""),
+            "score": score,
+            "first_seen": clean.timestamp(record.get("first_seen_at"), "first_seen"),
+            "created_at": clean.timestamp(record.get("created_at"), "created_at"),
+            "updated_at": clean.timestamp(record.get("updated_at"), "updated_at"),
+            "resources": _resources(record),
+            "observables": _observables(record),
+            "vulnerabilities": _vulnerabilities(record, cve, score, module),
+            "vendor_severity": label,
+            "vendor_status": status,
+            "raw": record if include_raw else None,
+        }
     )
 
 

@@ -72,21 +72,23 @@ def normalize_event(record: Any, *, include_raw: bool = False) -> dict[str, Any]
     label = clean.label(level, "vendor_severity", SEVERITY_BY_CRITICALITY)
     title = f"{TITLE_BY_TYPE.get(event_type, OTHER_TYPE_TITLE)} {domain}" + (f" ({brand_name})" if brand_name else "")
     threat = records.threat(
-        uid=f"{NAME}:{vendor_id}",
-        vendor=NAME,
-        vendor_id=vendor_id,
-        kind=Kind.detection,
-        title=title,
-        description=_comments(record.get("comments")),
-        severity_id=SEVERITY_BY_CRITICALITY.get((label or "").upper(), SeverityId.unknown),
-        status_id=STATUS,
-        first_seen=time,
-        last_seen=time,
-        created_at=time,
-        resources=[_brand(brand, brand_name)] if brand else [],
-        observables=_observables(domain, observed),
-        indicators=[_indicator(domain, observed)],
-        vendor_severity=label,
+        {
+            "uid": f"{NAME}:{vendor_id}",
+            "vendor": NAME,
+            "vendor_id": vendor_id,
+            "kind": Kind.detection,
+            "title": title,
+            "description": _comments(record.get("comments")),
+            "severity_id": SEVERITY_BY_CRITICALITY.get((label or "").upper(), SeverityId.unknown),
+            "status_id": STATUS,
+            "first_seen": time,
+            "last_seen": time,
+            "created_at": time,
+            "resources": [_brand(brand, brand_name)] if brand else [],
+            "observables": _observables(domain, observed),
+            "indicators": [_indicator(domain, observed)],
+            "vendor_severity": label,
+        }
     )
     return records.event(
         uid=threat["uid"],

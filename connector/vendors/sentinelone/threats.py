@@ -19,6 +19,7 @@ What goes where (LOSSY spots are in the action notes, see ``actions/get_threats.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from connector import hygiene as clean
@@ -83,6 +84,8 @@ CONTAINER_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 SCORE_RANGE = (0.0, 10.0)
 """The v2.0 ``rank`` is a 0-10 score."""
 UNNAMED = "unnamed threat"
+TECHNIQUE_CACHE_SIZE = 1024
+"""Distinct (name, link) pairs of techniques remembered (MITRE ATT&CK has about 600 with sub-techniques)."""
 _TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
 
@@ -113,44 +116,46 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
     threat_id = clean.ident(info.get("threatId"), "vendor_threat_id")
     addresses = clean.ips(_addresses(agent, detection), "resources.ip")
     return records.threat(
-        uid=f"{NAME}:{vendor_id}",
-        vendor=NAME,
-        vendor_id=vendor_id,
-        kind=Kind.detection,
-        title=clean.text(info.get("threatName"), "title") or UNNAMED,
-        description=_description(classification, confidence, computer, path),
-        severity_id=SEVERITY_BY_CONFIDENCE.get(confidence or "", SeverityId.unknown),
-        status_id=status,
-        confidence_id=CONFIDENCE_BY_LEVEL.get(confidence or "", ConfidenceId.unknown),
-        verdict=verdict,
-        disposition=clean.text(info.get("mitigationStatus"), "disposition"),
-        score=clean.number(record.get("rank"), "score", low=SCORE_RANGE[0], high=SCORE_RANGE[1]),
-        first_seen=clean.timestamp(info.get("identifiedAt"), "first_seen") or created,
-        last_seen=updated or created,
-        created_at=created,
-        updated_at=updated,
-        resources=[_endpoint(record, agent, detection, computer, addresses)],
-        observables=_observables(info, computer, path, addresses),
-        attacks=_attacks(record.get("indicators")),
-        vendor_severity=confidence,
-        vendor_status=incident_status,
-        classification=classification,
-        classification_source=clean.text(info.get("classificationSource"), "classification_source"),
-        detection_type=clean.text(info.get("detectionType"), "detection_type"),
-        detection_engines=_engines(info),
-        vendor_threat_id=threat_id if threat_id != vendor_id else None,
-        correlation_uid=clean.text(info.get("storyline"), "correlation_uid"),
-        file=records.file(
-            name=_basename(path) if path else None,
-            path=path,
-            size=clean.integer(info.get("fileSize"), "file.size") if path else None,
-        ),
-        process=records.process(
-            command_line=clean.text(info.get("maliciousProcessArguments"), "process.command_line"),
-            user=clean.text(info.get("processUser"), "process.user"),
-            parent_name=clean.text(info.get("originatorProcess"), "process.parent_name"),
-        ),
-        raw=record if include_raw else None,
+        {
+            "uid": f"{NAME}:{vendor_id}",
+            "vendor": NAME,
+            "vendor_id": vendor_id,
+            "kind": Kind.detection,
+            "title": clean.text(info.get("threatName"), "title") or UNNAMED,
+            "description": _description(classification, confidence, computer, path),
+            "severity_id": SEVERITY_BY_CONFIDENCE.get(confidence or "", SeverityId.unknown),
+            "status_id": status,
+            "confidence_id": CONFIDENCE_BY_LEVEL.get(confidence or "", ConfidenceId.unknown),
+            "verdict": verdict,
+            "disposition": clean.text(info.get("mitigationStatus"), "disposition"),
+            "score": clean.number(record.get("rank"), "score", low=SCORE_RANGE[0], high=SCORE_RANGE[1]),
+            "first_seen": clean.timestamp(info.get("identifiedAt"), "first_seen") or created,
+            "last_seen": updated or created,
+            "created_at": created,
+            "updated_at": updated,
+            "resources": [_endpoint(record, agent, detection, computer, addresses)],
+            "observables": _observables(info, computer, path, addresses),
+            "attacks": _attacks(record.get("indicators")),
+            "vendor_severity": confidence,
+            "vendor_status": incident_status,
+            "classification": classification,
+            "classification_source": clean.text(info.get("classificationSource"), "classification_source"),
+            "detection_type": clean.text(info.get("detectionType"), "detection_type"),
+            "detection_engines": _engines(info),
+            "vendor_threat_id": threat_id if threat_id != vendor_id else None,
+            "correlation_uid": clean.text(info.get("storyline"), "correlation_uid"),
+            "file": records.file(
+                name=_basename(path) if path else None,
+                path=path,
+                size=clean.integer(info.get("fileSize"), "file.size") if path else None,
+            ),
+            "process": records.process(
+                command_line=clean.text(info.get("maliciousProcessArguments"), "process.command_line"),
+                user=clean.text(info.get("processUser"), "process.user"),
+                parent_name=clean.text(info.get("originatorProcess"), "process.parent_name"),
+            ),
+            "raw": record if include_raw else None,
+        }
     )
 
 
@@ -190,8 +195,8 @@ def _addresses(agent: dict[str, Any], detection: dict[str, Any]) -> list[Any]:
     for interface in clean.objects(agent.get("networkInterfaces"), "resources.ip"):
         found.extend(_listed(interface.get("inet")))
         found.extend(_listed(interface.get("inet6")))
-    found.extend(detection.get(key) for key in ("agentIpV4", "agentIpV6", "externalIp"))
-    return [address for address in found if not clean.is_null(address)]
+    found += (detection.get("agentIpV4"), detection.get("agentIpV6"), detection.get("externalIp"))
+    return found  # nulls among them are left to ips(), which reads them as null and drops nothing
 
 
 def _listed(value: Any) -> list[Any]:
@@ -261,12 +266,15 @@ def _engines(info: dict[str, Any]) -> list[str]:
 def _observables(
     info: dict[str, Any], computer: str | None, path: str | None, addresses: list[str]
 ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+    # Each (type, value) once: only a hash can come twice (typed by length, whichever field it came
+    # in), the other kinds are there once each and the addresses are already unique.
+    hashes: dict[str, str] = {}
     for key in ("sha256", "sha1", "md5"):
         for value in clean.texts(info.get(key), "observables.file_hash"):
             typed = clean.file_hash(value, "observables.file_hash")
             if typed is not None:
-                found.append(records.observable(f"file_hash.{typed[0]}", typed[1]))
+                hashes.setdefault(typed[1], typed[0])
+    found = [records.observable(f"file_hash.{algorithm}", digest) for digest, algorithm in hashes.items()]
     if path:
         found.append(records.observable("file_path", path))
     if computer:
@@ -276,7 +284,7 @@ def _observables(
     user = clean.text(info.get("processUser"), "observables.user")
     if user:
         found.append(records.observable("user", user))
-    return records.unique_observables(found)
+    return found
 
 
 def _attacks(indicators: Any) -> list[dict[str, Any]]:
@@ -286,12 +294,22 @@ def _attacks(indicators: Any) -> list[dict[str, Any]]:
             for technique in clean.objects(tactic.get("techniques"), "attacks") or [{}]:
                 label = clean.text(technique.get("name"), "attacks.technique_name") or ""
                 link = clean.text(technique.get("link"), "attacks.technique_uid") or ""
-                uid = _TECHNIQUE_ID.search(label) or _TECHNIQUE_ID.search(link)
+                short = len(label) + len(link) <= clean.REMEMBERED_LONGEST
+                uid, name = (_remembered_technique if short else _technique)(label, link)
                 attack = records.attack(
-                    tactic=clean.text(tactic.get("name"), "attacks.tactic"),
-                    technique_uid=uid.group(0) if uid else None,
-                    technique_name=label if label and not uid else None,
+                    tactic=clean.text(tactic.get("name"), "attacks.tactic"), technique_uid=uid, technique_name=name
                 )
                 if attack not in attacks:
                     attacks.append(attack)
     return attacks
+
+
+def _technique(label: str, link: str) -> tuple[str | None, str | None]:
+    """(technique id, technique name) of a technique's name and link: the id found in either, else the
+    name as it is."""
+    uid = _TECHNIQUE_ID.search(label) or _TECHNIQUE_ID.search(link)
+    return (uid.group(0), None) if uid else (None, label or None)
+
+
+_remembered_technique = lru_cache(maxsize=TECHNIQUE_CACHE_SIZE)(_technique)
+""":func:`_technique`, remembered: every threat names a few of the same few hundred MITRE techniques."""

@@ -50,6 +50,8 @@ CONCURRENCY = 4
 """Pages of one read in flight at once when their queries are known ahead; the rate limit still holds."""
 records_log = logging.getLogger("connector.records")
 Sleep = Callable[[float], Awaitable[None]]
+Decode = Callable[[bytes], Any]
+"""Reads a JSON body: ``orjson.loads``, or a vendor's reading of a page it knows."""
 
 
 @dataclass
@@ -222,8 +224,12 @@ class VendorClient:
         json: Any = None,
         raw: bool = False,
         read_only: bool = False,
+        decode: Decode = orjson.loads,
     ) -> Any:
         """Send one request with retries; the decoded JSON answer (``raw``: the response itself).
+
+        ``decode`` reads the body (a vendor's own reading of a page it knows, see :meth:`pages`);
+        invalid JSON must raise ``orjson.JSONDecodeError`` from it, as ``orjson.loads`` does.
 
         In a dry run a write is recorded in :attr:`planned` and not sent; None is returned.
         ``read_only`` marks a POST that changes nothing (a search): sent in dry runs, retried like a GET.
@@ -244,7 +250,7 @@ class VendorClient:
         async for attempt in retrying:
             with attempt:
                 number = attempt.retry_state.attempt_number
-                return await self._send_once(method, path, params, json, raw, safe, number)
+                return await self._send_once(method, path, params, json, raw, safe, number, decode)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def pages(
@@ -255,6 +261,7 @@ class VendorClient:
         *,
         max_records: int | None = None,
         resumable: bool = False,
+        decode: Decode = orjson.loads,
     ) -> AsyncGenerator[Page, None]:
         """Yield page by page until the vendor says there are no more (or ``max_records`` were read).
 
@@ -263,12 +270,13 @@ class VendorClient:
         :data:`CONCURRENCY` at a time and yielded in order. So at most that many pages, plus the
         one in hand, are in memory. A ``resumable`` walk starts where :attr:`resume_from` says,
         and when a page fails after its retries it leaves ``meta.resume``: where to go on from.
+        ``decode`` reads each page's body (see :meth:`request`).
         """
         if self.resume_from is not None and not resumable:
             raise BadInput("input.resume: this read cannot resume (it merges or sorts what it reads): run it whole")
         query = self._start(params, paging) if resumable else dict(params)
         remaining = max_records
-        walk = _Walk(self, path, paging)
+        walk = _Walk(self, path, paging, decode)
         fetch: asyncio.Future[Any] | None = walk.first(query)
         number = 0
         try:
@@ -360,7 +368,15 @@ class VendorClient:
         )
 
     async def _send_once(
-        self, method: str, path: str, params: dict[str, Any] | None, json: Any, raw: bool, safe: bool, attempt: int
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        raw: bool,
+        safe: bool,
+        attempt: int,
+        decode: Decode,
     ) -> Any:
         if self._rate is not None:
             await _shared_limiter(self.connection, self._rate).acquire()
@@ -394,7 +410,7 @@ class VendorClient:
         self._raise_for_status(where, response)
         if raw:
             return response
-        return self._decode(where, response, safe)
+        return self._decode(where, response, safe, decode)
 
     def _raise_for_status(self, where: str, response: httpx.Response) -> None:
         status = response.status_code
@@ -421,14 +437,14 @@ class VendorClient:
         detail = self.vendor.error_detail(body)
         return detail[:300] if detail else None
 
-    def _decode(self, where: str, response: httpx.Response, safe: bool) -> Any:
+    def _decode(self, where: str, response: httpx.Response, safe: bool, decode: Decode) -> Any:
         broken = RetriableError if safe else BadVendorAnswer
         if response.status_code == 204 or not response.content:
             return None
         if _is_html(response):
             raise broken(f"{where}: {response.status_code}: answered with an HTML page instead of JSON")
         try:
-            return orjson.loads(response.content)
+            return decode(response.content)
         except orjson.JSONDecodeError:
             raise broken(f"{where}: {response.status_code}: answered with invalid JSON (truncated body?)") from None
 
@@ -436,8 +452,8 @@ class VendorClient:
 class _Walk:
     """The requests of one paged read: the next page asked for ahead, or a window of planned pages."""
 
-    def __init__(self, client: VendorClient, path: str, paging: Paging) -> None:
-        self._client, self._path, self._paging = client, path, paging
+    def __init__(self, client: VendorClient, path: str, paging: Paging, decode: Decode) -> None:
+        self._client, self._path, self._paging, self._decode = client, path, paging, decode
         self._seen: set[bytes] = set()
         self._planned: deque[dict[str, Any]] | None = None
         self._in_flight: deque[tuple[dict[str, Any], asyncio.Future[Any]]] = deque()
@@ -490,7 +506,7 @@ class _Walk:
                 f"{self._client.vendor.name}: GET {self._path}: the vendor sent the same page twice (paging loop)"
             )
         self._seen.add(fingerprint)
-        return asyncio.ensure_future(self._client.request("GET", self._path, params=query))
+        return asyncio.ensure_future(self._client.request("GET", self._path, params=query, decode=self._decode))
 
 
 def _enough(planned: list[dict[str, Any]] | None, remaining: int | None, served: int) -> list[dict[str, Any]] | None:

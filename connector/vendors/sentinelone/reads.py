@@ -9,12 +9,15 @@ from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from typing import Any
 
+import orjson
+
 from connector.bulk import chunked
 from connector.errors import BadInput, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
+from connector.vendors.sentinelone.pages import threat_page
 from connector.vendors.sentinelone.threats import normalize_threat
 
 API = "/web/api/v2.1"
@@ -77,7 +80,9 @@ async def _walk(
     # Without a check here the vendor's pages hold exactly what is returned: no page past the limit
     # is worth asking for ahead of time.
     enough = None if filtered_here else limit
-    walk = client.pages(THREATS, query, CursorPaging(), max_records=enough, resumable=resumable)
+    # The mapper's fields only, unless the raw record is asked for (see pages.py).
+    decode = orjson.loads if include_raw else threat_page
+    walk = client.pages(THREATS, query, CursorPaging(), max_records=enough, resumable=resumable, decode=decode)
     async with aclosing(walk) as pages:
         async for page in pages:
             total = _total(page.body) if total is None else total

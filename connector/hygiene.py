@@ -19,9 +19,8 @@ from __future__ import annotations
 import math
 import re
 import socket
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Collection
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,15 +38,24 @@ class Dropped:
 _dropped: ContextVar[list[Dropped] | None] = ContextVar("dropped", default=None)
 
 
-@contextmanager
-def recording() -> Iterator[list[Dropped]]:
-    """Collect the values dropped while mapping one record (the list fills as the mapper runs)."""
-    drops: list[Dropped] = []
-    token = _dropped.set(drops)
-    try:
-        yield drops
-    finally:
-        _dropped.reset(token)
+class recording:  # lower case: used like the function it was, ``with recording() as drops``
+    """Collect the values dropped while mapping one record (the list fills as the mapper runs).
+
+    A class rather than a generator-based context manager: it is entered once per record read,
+    and this costs a quarter as much.
+    """
+
+    def __init__(self) -> None:
+        self._drops: list[Dropped] = []
+        self._token: Token[list[Dropped] | None] | None = None
+
+    def __enter__(self) -> list[Dropped]:
+        self._token = _dropped.set(self._drops)
+        return self._drops
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._token is not None, "recording() is left only after it was entered"
+        _dropped.reset(self._token)
 
 
 def drop(field: str, rule: str) -> None:

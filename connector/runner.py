@@ -13,7 +13,8 @@ a page that fails after its retries ends the run ``failed`` with the records bef
 handed out, and ``meta.resume`` saying where to go on from.
 
 Each run has a ``run_id`` that every lifecycle event of it carries; the envelope's counts are the
-built-in counters plugin's count of those events (:mod:`connector.events.counters`).
+built-in counters plugin's count of those events (:mod:`connector.events.counters`), and the
+records the run's client emitted.
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ class _Run:
                     envelope.output = {spec.records: [], "count": count, **client.fields}
                 raise
             finally:
-                envelope.meta = Meta(dry_run=client.dry_run, run_id=self.run_id, **client.meta)
+                envelope.meta = Meta(dry_run=client.dry_run, run_id=self.run_id, records=client.emitted, **client.meta)
         if client.dry_run and spec.mutates:
             output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
         else:

@@ -53,6 +53,6 @@ def test_a_retry_is_counted_once() -> None:
 
 def test_events_of_a_run_never_started_are_not_counted() -> None:
     counters.request_sent(run_id="")
-    counters.record_emitted(run_id="nobody")
+    counters.page_fetched(run_id="nobody")
     assert counters.current("") is None and counters.current("nobody") is None
     assert counters.take("nobody") == counters.Counts()

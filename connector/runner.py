@@ -289,6 +289,11 @@ class _Run:
                         async for record in records:
                             client.emit(record)
                             count, first = count + 1, first or record
+                            if not count % TURN_EVERY:
+                                # Mapping never waits, so without a turn the next page's request,
+                                # asked for ahead, would not even go out before this page is done
+                                # (and other runs on this loop would stall).
+                                await asyncio.sleep(0)
                             event = self._as_ocsf(client, record) if self.ocsf else record
                             if event is not None:
                                 yield event
@@ -335,6 +340,9 @@ def _ocsf_event(record: dict[str, Any]) -> dict[str, Any]:
 
     return to_ocsf(record)
 
+
+TURN_EVERY = 100
+"""Records handed out between two turns given to the event loop (see _Run.records)."""
 
 SAMPLED_LIST_LENGTH = 2
 """Lists longer than this are validated on their first and last record only (see _check_output)."""

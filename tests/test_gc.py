@@ -13,10 +13,15 @@ import gc
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from click.testing import CliRunner
 
+from connector.cli import cli
+from connector.cli.run import YOUNG_COLLECTION_EVERY
 from connector.connections import Connection, sandbox_connection
-from connector.plugins import Host
+from connector.hookspecs import hookimpl
+from connector.plugins import Host, default_host
 from connector.runner import astream_action
 from connector.sandbox import SandboxConfig, build_app
 from connector.vendors.mysecutec import api as mysecutec_api
@@ -79,3 +84,34 @@ def test_ten_times_the_records_leave_no_more_garbage(vendor: str, monkeypatch: p
     # The same number of requests leave the same garbage, however many records their pages hold.
     assert len(many_garbage) - len(few_garbage) < (many - few) // 10, (len(few_garbage), len(many_garbage))
     assert not [thing for thing in many_garbage if isinstance(thing, httpx.Response | bytes)]
+
+
+class CollectorWatch:
+    """Notes the youngest generation's threshold and how many objects are frozen, per record."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int]] = []
+
+    @hookimpl
+    def record_emitted(self) -> None:
+        """Note the collector's state while the record is handed out."""
+        self.seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+
+
+def test_connector_run_streams_with_rare_collections_and_gives_the_collector_back() -> None:
+    thresholds = gc.get_threshold()
+    watch = CollectorWatch()
+    host = default_host()
+    host.pm.register(watch)
+    try:
+        result = CliRunner().invoke(
+            cli, ["run", "get-threats", "--sandbox", "--format", "ndjson", "--input", '{"limit": 3}', "--no-progress"]
+        )
+    finally:
+        host.pm.unregister(watch)
+    assert result.exit_code == 0, result.output
+    assert len([orjson.loads(line) for line in result.stdout.splitlines()]) == 3
+    # Start-up's objects are frozen out of every collection while the records stream.
+    assert [threshold for threshold, _ in watch.seen] == [YOUNG_COLLECTION_EVERY] * 3
+    assert all(frozen > 0 for _, frozen in watch.seen)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, 0)

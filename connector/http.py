@@ -117,8 +117,8 @@ class Paging(Protocol):
 class Events(Protocol):
     """The lifecycle hooks the HTTP layer fires (pluggy's hook relay satisfies it).
 
-    What a run cost (requests, retries, pages, records) is counted from these events by the
-    built-in :mod:`connector.events.counters` plugin, not here.
+    What a run cost (requests, retries, pages) is counted from these events by the built-in
+    :mod:`connector.events.counters` plugin, not here; records are counted by :meth:`VendorClient.emit`.
     """
 
     request_sent: Callable[..., Any]

@@ -42,7 +42,7 @@ class recording:  # lower case: used like the function it was, ``with recording(
     """Collect the values dropped while mapping one record (the list fills as the mapper runs).
 
     A class rather than a generator-based context manager: it is entered once per record read,
-    and this costs a quarter as much.
+    and this costs less than half as much.
     """
 
     def __init__(self) -> None:

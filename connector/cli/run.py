@@ -121,10 +121,10 @@ def _fewer_collections() -> Iterator[None]:
     """Run the block with the objects of start-up frozen and the youngest generation collected rarely.
 
     A read decodes page after page of containers that live until the page is written, and the
-    default thresholds (700) have the collector scan them again and again, about a tenth of a
-    stream's time. The read itself leaves no reference cycles behind (tests/test_gc.py), so
-    collecting rarely keeps memory as flat as collecting often; cycles a plugin makes are still
-    collected, later.
+    default threshold (700) has the collector scan them again and again: about a tenth of a
+    stream's time. A read leaves the collector a few objects per request, none per record and
+    none holding a page (tests/test_gc.py), so collecting rarely keeps memory as flat as
+    collecting often; cycles a plugin makes are still collected, later.
     """
     thresholds = gc.get_threshold()
     gc.freeze()

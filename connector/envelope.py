@@ -28,8 +28,9 @@ class Meta(BaseModel):
     ``dropped_values`` (field -> count) says which values mappers left out as unusable, and
     ``resume`` where a failed paged read can go on from (give it back as ``input.resume``).
 
-    The counts come from the run's lifecycle events (:mod:`connector.events.counters`); ``run_id``
-    is the id those events carried (None for an envelope no runner made).
+    The counts come from the run's lifecycle events (:mod:`connector.events.counters`), ``records``
+    from the run's client; ``run_id`` is the id those events carried (None for an envelope no
+    runner made).
     """
 
     model_config = ConfigDict(extra="allow")

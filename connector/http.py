@@ -119,8 +119,8 @@ class Paging(Protocol):
 class Events(Protocol):
     """The lifecycle hooks the HTTP layer fires (pluggy's hook relay satisfies it).
 
-    What a run cost (requests, retries, pages, records) is counted from these events by the
-    built-in :mod:`connector.events.counters` plugin, not here.
+    What a run cost (requests, retries, pages) is counted from these events by the built-in
+    :mod:`connector.events.counters` plugin, not here; records are counted by :meth:`VendorClient.emit`.
     """
 
     request_sent: Callable[..., Any]
@@ -157,6 +157,8 @@ class VendorClient:
     """Whether the first record that cannot be mapped fails the run (else it is skipped and reported)."""
     resume_from: dict[str, Any] | None = None
     """Where a resumable paged read starts (the ``meta.resume`` of a failed run)."""
+    emitted: int = 0
+    """Records announced with :meth:`emit` (the envelope's ``meta.records``)."""
     _mapped: int = 0
 
     def __post_init__(self) -> None:
@@ -189,8 +191,15 @@ class VendorClient:
         return {**self.vendor.options, **self.connection.options}
 
     def emit(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Announce one output record to the lifecycle hooks; returns it for chaining."""
-        self.events.record_emitted(run_id=self.run_id, action=self.action, record=record)
+        """Count one output record and announce it to the lifecycle hooks; returns it for chaining.
+
+        The hook is fired only when a plugin implements it: a read emits every record, and a
+        hook call each would cost more than writing the record out.
+        """
+        self.emitted += 1
+        hook = self.events.record_emitted
+        if _subscribed(hook):
+            hook(run_id=self.run_id, action=self.action, record=record)
         return record
 
     def page_fetched(self, path: str, page: int, records: int) -> None:
@@ -397,6 +406,9 @@ class VendorClient:
             raise RetriableError(f"{where}: connection failed ({_protocol_reason(exc)})") from None
         except httpx.TransportError as exc:
             raise RetriableError(f"{where}: connection failed ({_reason(exc)})") from None
+        # httpx binds a response and its (read, closed) byte stream to each other: that reference
+        # cycle would keep each page's bytes alive until the next full garbage collection.
+        response.stream = httpx.ByteStream(response.content)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.events.response_received(
             run_id=self.run_id,
@@ -515,6 +527,12 @@ def _enough(planned: list[dict[str, Any]] | None, remaining: int | None, served:
         return planned
     needed = 0 if remaining <= served else -(-(remaining - served) // max(served, 1))
     return planned[:needed]
+
+
+def _subscribed(hook: Callable[..., Any]) -> bool:
+    """Whether a plugin implements ``hook`` (a stand-in for pluggy's hook relay always counts as one)."""
+    implementations = getattr(hook, "get_hookimpls", None)
+    return implementations is None or bool(implementations())
 
 
 def _record_id(raw: Any) -> str | None:

@@ -83,7 +83,8 @@ class StreamWriter:
     def record(self, envelope: Envelope, key: str, record: dict[str, Any]) -> None:
         """Write one record of ``envelope``'s output list ``key`` (the envelope as it stands)."""
         if self.fmt in ("ndjson", "ocsf"):
-            self.stream.write(to_json(record, pretty=False) + "\n")
+            # to_json's line, built for a plain dict and with its newline in one go: this runs per record.
+            self.stream.write(redactor.redact(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode()))
         elif self.fmt == "json":
             if self._head is None:
                 self._head = _around_records(envelope, key)[0]

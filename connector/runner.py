@@ -13,7 +13,8 @@ a page that fails after its retries ends the run ``failed`` with the records bef
 handed out, and ``meta.resume`` saying where to go on from.
 
 Each run has a ``run_id`` that every lifecycle event of it carries; the envelope's counts are the
-built-in counters plugin's count of those events (:mod:`connector.events.counters`).
+built-in counters plugin's count of those events (:mod:`connector.events.counters`), and the
+records the run's client emitted.
 """
 
 from __future__ import annotations
@@ -288,6 +289,11 @@ class _Run:
                         async for record in records:
                             client.emit(record)
                             count, first = count + 1, first or record
+                            if not count % TURN_EVERY:
+                                # Mapping never waits, so without a turn the next page's request,
+                                # asked for ahead, would not even go out before this page is done
+                                # (and other runs on this loop would stall).
+                                await asyncio.sleep(0)
                             event = self._as_ocsf(client, record) if self.ocsf else record
                             if event is not None:
                                 yield event
@@ -298,7 +304,7 @@ class _Run:
                     envelope.output = {spec.records: [], "count": count, **client.fields}
                 raise
             finally:
-                envelope.meta = Meta(dry_run=client.dry_run, run_id=self.run_id, **client.meta)
+                envelope.meta = Meta(dry_run=client.dry_run, run_id=self.run_id, records=client.emitted, **client.meta)
         if client.dry_run and spec.mutates:
             output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
         else:
@@ -334,6 +340,9 @@ def _ocsf_event(record: dict[str, Any]) -> dict[str, Any]:
 
     return to_ocsf(record)
 
+
+TURN_EVERY = 100
+"""Records handed out between two turns given to the event loop (see _Run.records)."""
 
 SAMPLED_LIST_LENGTH = 2
 """Lists longer than this are validated on their first and last record only (see _check_output)."""

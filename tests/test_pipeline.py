@@ -20,7 +20,7 @@ import pytest
 from connector.connections import Connection
 from connector.errors import BadInput
 from connector.plugins import Host
-from connector.runner import arun_action, astream_action, stream_action
+from connector.runner import TURN_EVERY, arun_action, astream_action, stream_action
 from connector.sandbox import SandboxConfig, build_app
 from tests.plugins import paged
 
@@ -36,10 +36,10 @@ HOST = Host([paged], entry_points=False)
 
 
 class Pages:
-    """Serves ``records`` three to a page by cursor; pages in ``failing`` always answer 500."""
+    """Serves ``records`` three (``per_page``) to a page by cursor; pages in ``failing`` always answer 500."""
 
-    def __init__(self, records: list[dict[str, Any]], failing: frozenset[int] = frozenset()) -> None:
-        self.records, self.failing = records, failing
+    def __init__(self, records: list[dict[str, Any]], failing: frozenset[int] = frozenset(), per_page: int = 3) -> None:
+        self.records, self.failing, self.per_page = records, failing, per_page
         self.asked: list[int] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -47,8 +47,9 @@ class Pages:
         self.asked.append(page)
         if page in self.failing:
             return httpx.Response(500, json={"detail": "boom"})
-        items = self.records[page * 3:page * 3 + 3]
-        more = (page + 1) * 3 < len(self.records)
+        size = self.per_page
+        items = self.records[page * size:page * size + size]
+        more = (page + 1) * size < len(self.records)
         return httpx.Response(200, json={"items": items, "pagination": {"nextCursor": str(page + 1) if more else None}})
 
 
@@ -125,6 +126,24 @@ def test_records_reach_the_caller_before_the_last_page_is_asked_for() -> None:
     assert seen[0] == ("g0", [0, 1])
     assert [vendor_id for vendor_id, _ in seen] == [record["id"] for record in GOOD]
     assert (stream.envelope.status, stream.envelope.output) == ("success", {"threats": [], "count": 7, "total": None})
+
+
+def test_the_next_page_is_asked_for_while_a_long_page_is_still_handed_out() -> None:
+    # Mapping never waits: without a turn given to the event loop now and then, the request asked
+    # for ahead would only go out once the whole page was handed out.
+    long_page = [{**GOOD[0], "id": f"r{n}"} for n in range(3 * TURN_EVERY)]
+    pages = Pages(long_page, per_page=2 * TURN_EVERY)
+    connection = Connection(name="p", vendor="paged", base_url="https://paged.example", secret="env:PAGED_TOKEN")
+
+    async def asked_by_record() -> list[list[int]]:
+        stream = astream_action("get_threats", {}, connection=connection, host=HOST,
+                                transport=httpx.MockTransport(pages))
+        return [list(pages.asked) async for _ in stream]
+
+    asked = asyncio.run(asked_by_record())
+    # The turn comes before the TURN_EVERY-th record is handed out, with most of the page still to go.
+    assert len(asked) == 3 * TURN_EVERY
+    assert asked.index([0, 1]) == TURN_EVERY - 1
 
 
 def test_a_stream_stopped_early_cancels_what_it_fetched_ahead() -> None:

@@ -60,3 +60,12 @@ def test_short_forms_are_not_registered() -> None:
     redactor.add("abc")
     redactor.add("abcd")
     assert redactor.redact("abc abcd") == "abc ***"
+
+
+def test_a_secret_holding_another_is_masked_whole_and_the_other_alone_too() -> None:
+    # The quick check looks for the inner secret only: finding it must still mask the outer one whole.
+    redactor = Redactor()
+    redactor.add("inner-0042")
+    redactor.add("outer-inner-0042-tail")
+    assert redactor.redact("a outer-inner-0042-tail b inner-0042 c") == "a *** b *** c"
+    assert redactor.redact("nothing secret here") == "nothing secret here"

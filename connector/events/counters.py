@@ -1,5 +1,9 @@
 """The envelope's meta counters, counted from the lifecycle events of each run.
 
+Requests, retries and pages are counted here; records by the run's client as it emits them
+(:meth:`connector.http.VendorClient.emit`), so that a read fires no hook per record unless a
+plugin wants each one.
+
 A built-in plugin (listed in :data:`connector.plugins.DEFAULT_PLUGINS`): the counts of a run start
 at its ``action_started`` and are keyed by ``run_id``, so actions running at once in one process
 (a playbook's ``for_each``) keep apart. The runner :func:`take` s a run's counts into its envelope
@@ -16,12 +20,11 @@ from connector.hookspecs import hookimpl
 
 @dataclass
 class Counts:
-    """What one action run cost so far: requests sent, retries, pages read, records emitted."""
+    """What one action run cost so far: requests sent, retries, pages read."""
 
     requests: int = 0
     retries: int = 0
     pages: int = 0
-    records: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counts by name, as the envelope's meta spells them."""
@@ -63,12 +66,6 @@ def retry_scheduled(run_id: str) -> None:
 def page_fetched(run_id: str) -> None:
     """One more page."""
     _count(run_id, "pages")
-
-
-@hookimpl
-def record_emitted(run_id: str) -> None:
-    """One more record."""
-    _count(run_id, "records")
 
 
 def _count(run_id: str, name: str) -> None:

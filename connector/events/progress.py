@@ -4,7 +4,7 @@ Registered by the CLI commands ``run`` and ``playbook run`` through :func:`showi
 only when stderr is a terminal: piped or redirected, nothing is shown. The line is drawn with rich
 on stderr, so stdout carries the envelope alone whatever ``--format`` says, and it is erased when
 the action ends. The numbers are the counters plugin's (:mod:`connector.events.counters`): its hooks
-run first, this plugin's last.
+run first, this plugin's last; records are counted here, from ``record_emitted``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ REDRAW_EVERY_S = 0.1
 class _Shown:
     action: str
     started: float
+    records: int = 0
     updated: int = 0
     failed: int = 0
 
@@ -86,7 +87,10 @@ class Progress:
     @hookimpl(trylast=True)
     def record_emitted(self, run_id: str) -> None:
         """Count the record, redrawing at most every :data:`REDRAW_EVERY_S`."""
-        self._draw(run_id, throttled=True)
+        shown = self._runs.get(run_id)
+        if shown is not None:
+            shown.records += 1
+            self._draw(run_id, throttled=True)
 
     @hookimpl(trylast=True)
     def items_processed(self, run_id: str, succeeded: int, failed: int) -> None:
@@ -126,11 +130,11 @@ class Progress:
         counts = counters.current(run_id) or counters.Counts()
         parts = []
         bulk = shown.updated or shown.failed
-        if counts.records or (counts.pages and not bulk):  # a bulk change's lookups are not its progress
+        if shown.records or (counts.pages and not bulk):  # a bulk change's lookups are not its progress
             elapsed = self._clock() - shown.started
-            rate = counts.records / elapsed if elapsed > 0 else 0.0
+            rate = shown.records / elapsed if elapsed > 0 else 0.0
             shown_rate = f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
-            parts += [f"{counts.records:,} records", f"{counts.pages:,} pages", f"{shown_rate} records/s"]
+            parts += [f"{shown.records:,} records", f"{counts.pages:,} pages", f"{shown_rate} records/s"]
         if bulk:
             parts += [f"{shown.updated:,} updated", f"{shown.failed:,} failed"]
         parts += [f"{counts.requests:,} requests", f"{counts.retries:,} retries"]

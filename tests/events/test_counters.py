@@ -53,6 +53,14 @@ def test_a_retry_is_counted_once() -> None:
 
 def test_events_of_a_run_never_started_are_not_counted() -> None:
     counters.request_sent(run_id="")
-    counters.record_emitted(run_id="nobody")
+    counters.page_fetched(run_id="nobody")
     assert counters.current("") is None and counters.current("nobody") is None
     assert counters.take("nobody") == counters.Counts()
+
+
+def test_records_are_counted_without_a_hook_call_each_when_no_plugin_takes_them() -> None:
+    host = Host(entry_points=False)
+    envelope = asyncio.run(paged_run(host, simulator()))
+    # No built-in plugin implements record_emitted: a read fires it for nobody, and counts anyway.
+    assert host.pm.hook.record_emitted.get_hookimpls() == []
+    assert (envelope.meta.records, envelope.output["count"]) == (5, 5)

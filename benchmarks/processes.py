@@ -27,9 +27,10 @@ CONNECTOR = str(Path(sys.executable).with_name("connector"))
 
 @dataclass(frozen=True)
 class Measured:
-    """One finished child: wall time, peak RSS and exit code."""
+    """One finished child: wall time, CPU time (user + system), peak RSS and exit code."""
 
     seconds: float
+    cpu_seconds: float
     peak_mib: float
     exit_code: int
 
@@ -50,7 +51,7 @@ def run_measured(command: Sequence[str], *, expect: Sequence[int] = (0,)) -> Mea
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, cwd=ROOT)
         peak_kib = 0
         while True:
-            pid, status, _ = os.wait4(process.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             peak_kib = max(peak_kib, _high_water_kib(process.pid))
@@ -61,7 +62,7 @@ def run_measured(command: Sequence[str], *, expect: Sequence[int] = (0,)) -> Mea
             errors.seek(0)
             tail = errors.read()[-2000:].decode(errors="replace")
             raise CommandFailed(f"{' '.join(command)} exited {process.returncode}: {tail}")
-    return Measured(seconds, peak_kib / 1024, process.returncode)
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, peak_kib / 1024, process.returncode)
 
 
 def _high_water_kib(pid: int) -> int:

@@ -144,34 +144,24 @@ def _same(fast: Callable[[Any, str], Any], reference: Callable[[Any, str], Any],
         assert drops == expected_drops
 
 
+@pytest.mark.parametrize(
+    ("fast", "reference"),
+    [(clean.ips, _reference_ips), (clean.texts, _reference_texts), (clean.ident, _reference_ident),
+     (clean.file_hash, _reference_file_hash)],
+    ids=["ips", "texts", "ident", "file_hash"],
+)
 @SETTINGS
 @given(value=anything)
-def test_ips_fast_path_is_the_general_way(value: Any) -> None:
-    _same(clean.ips, _reference_ips, value)
-
-
-@SETTINGS
-@given(value=anything)
-def test_texts_fast_path_is_the_general_way(value: Any) -> None:
-    _same(clean.texts, _reference_texts, value)
+def test_fast_paths_and_remembered_values_are_the_general_way(
+    fast: Callable[[Any, str], Any], reference: Callable[[Any, str], Any], value: Any
+) -> None:
+    _same(fast, reference, value)
 
 
 @SETTINGS
 @given(value=st.one_of(anything, st.lists(st.one_of(st.dictionaries(st.text(max_size=2), texts), anything))))
 def test_objects_fast_path_is_the_general_way(value: Any) -> None:
     _same(clean.objects, _reference_objects, value)
-
-
-@SETTINGS
-@given(value=anything)
-def test_ident_cheap_checks_are_the_patterns(value: Any) -> None:
-    _same(clean.ident, _reference_ident, value)
-
-
-@SETTINGS
-@given(value=anything)
-def test_remembered_hashes_are_the_computed_ones(value: Any) -> None:
-    _same(clean.file_hash, _reference_file_hash, value)
 
 
 @SETTINGS

@@ -38,7 +38,7 @@ import httpx
 import orjson
 
 from benchmarks import workers
-from benchmarks.pipeline import MEASURES, MILLION
+from benchmarks.pipeline import MEASURES, MILLION, what_bounds
 from benchmarks.report import HEADER, Row
 from benchmarks.servers import (
     SIZE,
@@ -181,21 +181,7 @@ def main() -> None:
         "",
         "What bounds the targets not met, with the rows above:",
         "",
-        "- The one-record run is bound by its floor: the baseline's libraries doing their part of a run "
-        "and nothing of connector's. httpx imports its async transport (httpcore, anyio) on the first "
-        "request and asyncio is not in the baseline either; `import pydantic` loads none of pydantic's "
-        "model machinery, which the first model built does. The run takes about what that floor takes, "
-        "so 1.3x would mean a run without pydantic models and without httpx's async client: the floor "
-        "without a model is already above 1.3x on its own.",
-        "- The SentinelOne stream is bound by CPU: both sides run on one core, and the naive loop's CPU "
-        "per record is httpx reading the pages and orjson decoding all of them. connector reads only the "
-        "fields its mapper reads, which costs less than decoding all of them, and then maps some sixty "
-        "values per threat, each cleaned, in pure Python: about as much again as the whole decoding (the "
-        "two rows per threat). 0.8x leaves a quarter of the naive loop's CPU per record for everything "
-        "connector adds to the reading, less than the mapping alone.",
-        "- The MySecutec read is bound by start-up: less a one-record run's time (the interpreter, the "
-        "imports and one request), the read is faster than the naive loop, whose whole read takes about "
-        "as long as connector's start-up.",
+        *what_bounds(targets),
         "",
         "## Throughput",
         "",

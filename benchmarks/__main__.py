@@ -171,7 +171,8 @@ def main() -> None:
         "## Issue 10: start-up, streaming, the sandbox at scale",
         "",
         "`connector` runs as a child process, as a SOAR runs it; the naive loop (`benchmarks/naive.py`) too, "
-        "so both pay an interpreter start. Peak RSS is the child's own high-water mark (`VmHWM`). The "
+        "so both pay an interpreter start, and so does the floor of a one-record run (`benchmarks/floor.py`). "
+        "CPU time is the child's own (user and system). Peak RSS is the child's own high-water mark (`VmHWM`). The "
         "SentinelOne streams come from the bench-only server of `benchmarks/servers.py`, which repeats "
         f"real-size template threats (about 4.5 KB) with fresh ids. The {MILLION:,}-threat stream was "
         f"{million}. Sandbox targets read \"a few seconds, well under 1 GB\" as 5 s and 500 MiB.",

@@ -49,11 +49,11 @@ from benchmarks.servers import (
     serve_sandbox,
     serve_static,
 )
+from connector.api import run_action
 from connector.connections import sandbox_connection
 from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.plugins import default_host
-from connector.runner import run_action
 from connector.sync import run_sync
 from connector.watch import awatch, source
 

@@ -20,18 +20,18 @@ __version__ = "0.1.0"
 """The one place the version is written (pyproject.toml reads it from here)."""
 
 if TYPE_CHECKING:
+    from connector.api import arun_action, astream_action, run_action, stream_action
     from connector.envelope import Envelope
     from connector.playbook import PlaybookResult, arun_playbook, run_playbook
-    from connector.runner import arun_action, astream_action, run_action, stream_action
 
 _HOMES = {
     "Envelope": "connector.envelope",
     "PlaybookResult": "connector.playbook",
-    "arun_action": "connector.runner",
-    "astream_action": "connector.runner",
+    "arun_action": "connector.api",
+    "astream_action": "connector.api",
     "arun_playbook": "connector.playbook",
-    "run_action": "connector.runner",
-    "stream_action": "connector.runner",
+    "run_action": "connector.api",
+    "stream_action": "connector.api",
     "run_playbook": "connector.playbook",
 }
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from connector.http import VendorClient
+from connector.context import RunContext
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ def chunked(items: Sequence[T], size: int) -> list[list[T]]:
 class BulkReport:
     """The per-id outcome of one bulk change, built as its chunks settle."""
 
-    client: VendorClient
+    client: RunContext
     succeeded: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
 

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, BadInput
+from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, BadInput, ConnectorError
+from connector.redaction import redactor
 
 Status = Literal["success", "partial", "failed"]
 
@@ -28,9 +29,8 @@ class Meta(BaseModel):
     ``dropped_values`` (field -> count) says which values mappers left out as unusable, and
     ``resume`` where a failed paged read can go on from (give it back as ``input.resume``).
 
-    The counts come from the run's lifecycle events (:mod:`connector.events.counters`), ``records``
-    from the run's client; ``run_id`` is the id those events carried (None for an envelope no
-    runner made).
+    The counts are the run context's (:mod:`connector.context`), which the lifecycle events also
+    announce; ``run_id`` is the id those events carried (None for an envelope no runner made).
     """
 
     model_config = ConfigDict(extra="allow")
@@ -57,6 +57,22 @@ class Envelope(BaseModel):
     status: Status
     errors: list[ErrorItem] = Field(default_factory=list)
     meta: Meta = Field(default_factory=Meta)
+
+    @classmethod
+    def failed(cls, action: str, error: ConnectorError, **fields: Any) -> Envelope:
+        """The one constructor of a failed envelope: ``error`` as its one error line (secrets masked).
+
+        Every surface makes its failed envelopes here, from what the boundary guard
+        (:func:`connector.errors.as_connector_error`) gave it; ``fields`` set vendor, connection, meta.
+        """
+        envelope = cls(action=action, status="failed", **fields)
+        envelope.fail(error)
+        return envelope
+
+    def fail(self, error: ConnectorError) -> None:
+        """End this envelope failed, with ``error`` as one more error line."""
+        self.status = "failed"
+        self.errors.append(ErrorItem(type=error.kind, message=redactor.redact(error.message)))
 
     @property
     def exit_code(self) -> int:

@@ -4,10 +4,13 @@
     ├── InternalError               exit 1: a bug, any other exception, told in one line
     ├── BadInput                    exit 2: action input, CLI arguments, playbook
     │   └── ConfigError             exit 2: connections file, secrets, base URLs
-    └── VendorError                 exit 1: the vendor or the network failed the action
-        ├── RetriableError          429, 5xx, connection errors: the HTTP layer retries these
-        ├── AuthError               401/403: wrong or missing token, missing permission
-        └── BadVendorAnswer         HTML page, truncated JSON, a shape the mapper cannot read
+    ├── VendorError                 exit 1: the vendor or the network failed the action
+    │   ├── RetriableError          429, 5xx, connection errors: the HTTP layer retries these
+    │   ├── AuthError               401/403: wrong or missing token, missing permission
+    │   └── BadVendorAnswer         HTML page, truncated JSON, a shape the mapper cannot read
+    └── QueueError                  exit 1: the task queue failed the run (connector.jobs)
+        ├── BrokerUnavailable       the broker or its result store cannot be reached, or went away
+        └── JobTimeout              a job had no result within the time the caller would wait
 
 Messages never contain secrets: the HTTP layer builds them from the method, the path and the
 vendor's own error text, never from headers.
@@ -53,6 +56,12 @@ class InternalError(ConnectorError):
         return cls(f"internal error: {type(error).__name__}: {detail} (please report; -vv shows the traceback)")
 
 
+def as_connector_error(error: BaseException) -> ConnectorError:
+    """The boundary guard of every surface: an error raised on purpose as it is, anything else as
+    an :class:`InternalError` line (its traceback in the debug log)."""
+    return error if isinstance(error, ConnectorError) else InternalError.wrapping(error)
+
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -65,10 +74,8 @@ def guarded(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Corout
     async def entry_point(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await function(*args, **kwargs)
-        except ConnectorError:
-            raise
         except Exception as error:
-            raise InternalError.wrapping(error) from None
+            raise as_connector_error(error) from None
 
     return entry_point
 
@@ -116,3 +123,21 @@ class BadVendorAnswer(VendorError):
     """The vendor answered something that is not what its API documents."""
 
     kind = "bad_answer"
+
+
+class QueueError(ConnectorError):
+    """The task queue failed a run: nothing says whether the action ran."""
+
+    kind = "queue"
+
+
+class BrokerUnavailable(QueueError):
+    """The broker (or its result backend) could not be reached, or went away."""
+
+    kind = "broker"
+
+
+class JobTimeout(QueueError):
+    """A job had no result within the time the caller would wait."""
+
+    kind = "timeout"

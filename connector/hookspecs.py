@@ -22,6 +22,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from connector.envelope import Envelope
+    from connector.formats import OutputFormat
+    from connector.http import Limiter
     from connector.vendor import Vendor
 
 hookspec = pluggy.HookspecMarker("connector")
@@ -41,6 +43,19 @@ def register_actions(register: Callable[[Path], None]) -> None:
 @hookspec
 def register_schemas(register: Callable[[Path], None]) -> None:
     """Add JSON Schemas that action files refer to: call ``register(folder)``."""
+
+
+@hookspec
+def register_output_formats(register: Callable[[OutputFormat], None]) -> None:
+    """Add output formats: call ``register(OutputFormat(...))`` once per format (see :mod:`connector.formats`)."""
+
+
+@hookspec(firstresult=True)
+def rate_limiter(connection: str, base_url: str, rate: tuple[float, float]) -> Limiter | None:
+    """A limiter shared beyond this process for the connection's ``rate`` (requests, seconds), or None.
+
+    The first plugin answering wins; with none, each event loop holds the limit on its own.
+    """
 
 
 @hookspec

@@ -1,4 +1,4 @@
-"""One HTTP layer for every vendor: auth, time-outs, retries, rate limit, paging and clean errors.
+"""One HTTP layer for every vendor: transport, auth, time-outs, retries, rate limit and clean errors.
 
 A :class:`VendorClient` is built per action run from a connection and a vendor. It sends the
 token only in the Authorization header (scheme from the vendor), retries what is worth retrying
@@ -10,117 +10,72 @@ Writes are retried only where a retry cannot apply them twice: after a 429 (the 
 before doing anything) or a connection that never opened; a POST that only reads (a search, an
 aggregate) says ``read_only=True`` and is treated like a GET. Clients of one connection share
 its rate limit within an event loop, so actions run at once (a playbook's ``for_each``) hold to
-it together; with ``$CONNECTOR_LIMITS_URL`` every process does, through Redis (Celery workers).
-Paged reads go through :meth:`VendorClient.pages`, which yields one page at a time so memory
-stays flat.
+it together; a plugin may give a limiter shared further (the ``rate_limiter`` hook: the task
+queue's, through Redis). Paged reads go through :meth:`VendorClient.pages` (:mod:`connector.walk`).
+
+The client knows nothing of the run it serves beyond its id and its :class:`Counts`: mapping,
+dry runs, resume points and output belong to the run context (:mod:`connector.context`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-import os
-import re
 import ssl
 import time
 import weakref
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 import httpx
 import orjson
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connector import __version__, hygiene
+from connector import __version__
 from connector.connections import Connection
-from connector.envelope import ErrorItem
-from connector.errors import AuthError, BadInput, BadVendorAnswer, ConnectorError, RetriableError, VendorError
+from connector.errors import AuthError, BadInput, BadVendorAnswer, RetriableError, VendorError
+from connector.paging import Paging
 from connector.vendor import Vendor
-
-if TYPE_CHECKING:
-    from connector.jobs.limits import RedisLimiter
+from connector.walk import Walk
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRY_AFTER_S = 60.0
-CONCURRENCY = 4
-"""Pages of one read in flight at once when their queries are known ahead; the rate limit still holds."""
-records_log = logging.getLogger("connector.records")
 Sleep = Callable[[float], Awaitable[None]]
 Decode = Callable[[bytes], Any]
 """Reads a JSON body: ``orjson.loads``, or a vendor's reading of a page it knows."""
 
 
+def is_safe(method: str, read_only: bool = False) -> bool:
+    """Whether a request changes nothing: a GET-like method, or a POST that only reads (a search)."""
+    return method.upper() in SAFE_METHODS or read_only
+
+
+class Limiter(Protocol):
+    """Waits for the next request slot of a connection (aiolimiter's AsyncLimiter, or a shared one)."""
+
+    async def acquire(self) -> None:
+        """Return once a request may go."""
+
+
 @dataclass
-class PlannedRequest:
-    """A write that a dry run would have sent (the token is never part of it)."""
+class Counts:
+    """What one action run cost so far: requests sent, retries, pages read."""
 
-    method: str
-    path: str
-    params: dict[str, Any] | None = None
-    json: Any = None
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """The request as plain data for the envelope, headers shown redacted."""
-        return {
-            "method": self.method,
-            "path": self.path,
-            "params": self.params or {},
-            "json": self.json,
-            "headers": {"Authorization": "***"},
-        }
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a paged read: its records, the decoded body for totals and the like, its number.
-
-    The first page is always yielded, even empty, so that its totals can be read.
-    """
-
-    records: list[Any]
-    """Objects as a rule; anything else a vendor put in the list is refused when mapped, alone."""
-    body: Any
-    number: int = 1
-
-
-def query_value(value: Any) -> str | int:
-    """A filter value as vendors read it in a query string: lists comma-separated, booleans true/false."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(item) for item in value)
-    return value if isinstance(value, int) else str(value)
-
-
-class Paging(Protocol):
-    """A paging style: where the records are in a page, and how to ask for the next one."""
-
-    def records(self, body: Any) -> list[Any]:
-        """The records of one decoded page (objects, unless the vendor sent something else)."""
-
-    def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
-        """The query for the next page, or None when this page was the last."""
-
-    @property
-    def resume_key(self) -> str:
-        """The query parameter that says where a walk stands (cursor, offset, page)."""
-
-    def resumed(self, params: dict[str, Any]) -> dict[str, Any]:
-        """``params`` made fit to start from a resume point."""
-
-    def plan(self, body: Any, params: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """Every query after the first page, when the first page tells how many there are."""
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name, as the envelope's meta spells them."""
+        return asdict(self)
 
 
 class Events(Protocol):
     """The lifecycle hooks the HTTP layer fires (pluggy's hook relay satisfies it).
 
-    What a run cost (requests, retries, pages) is counted from these events by the built-in
-    :mod:`connector.events.counters` plugin, not here; records are counted by :meth:`VendorClient.emit`.
+    What a run cost is counted in the client's :class:`Counts`; the events let plugins observe it.
     """
 
     request_sent: Callable[..., Any]
@@ -129,6 +84,7 @@ class Events(Protocol):
     page_fetched: Callable[..., Any]
     record_emitted: Callable[..., Any]
     items_processed: Callable[..., Any]
+    rate_limiter: Callable[..., Any]
 
 
 @dataclass
@@ -140,26 +96,10 @@ class VendorClient:
     events: Events
     transport: httpx.AsyncBaseTransport | None = None
     sleep: Sleep = asyncio.sleep
-    dry_run: bool = False
-    action: str = ""
     run_id: str = ""
     """The run the events belong to (the runner sets it; a client used on its own has none)."""
-    planned: list[PlannedRequest] = field(default_factory=list)
-    item_errors: list[ErrorItem] = field(default_factory=list)
-    """Per-item failures of a bulk operation; any makes the envelope ``partial``."""
-    nothing_succeeded: bool = False
-    """Set by a bulk binding when every item failed, which makes the envelope ``failed``."""
-    meta: dict[str, Any] = field(default_factory=dict)
-    """Extra keys for the envelope's meta (``existed``, vendor totals, ``skipped``, ``resume``...)."""
-    fields: dict[str, Any] = field(default_factory=dict)
-    """Output fields a records binding sets beside its records (``total``...)."""
-    strict: bool = False
-    """Whether the first record that cannot be mapped fails the run (else it is skipped and reported)."""
-    resume_from: dict[str, Any] | None = None
-    """Where a resumable paged read starts (the ``meta.resume`` of a failed run)."""
-    emitted: int = 0
-    """Records announced with :meth:`emit` (the envelope's ``meta.records``)."""
-    _mapped: int = 0
+    counts: Counts = field(default_factory=Counts)
+    """Requests, retries and pages of this client, for the envelope's meta."""
 
     def __post_init__(self) -> None:
         self.connection.check_transport_security()
@@ -185,34 +125,10 @@ class VendorClient:
         limit = self.connection.rate_limit
         self._rate = (limit.requests, limit.per_seconds) if limit else self.vendor.rate_limit
 
-    @property
-    def option(self) -> dict[str, Any]:
-        """Vendor options: the vendor's defaults overridden by the connection's ``options``."""
-        return {**self.vendor.options, **self.connection.options}
-
-    def emit(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Count one output record and announce it to the lifecycle hooks; returns it for chaining.
-
-        The hook is fired only when a plugin implements it: a read emits every record, and a
-        hook call each would cost more than writing the record out.
-        """
-        self.emitted += 1
-        hook = self.events.record_emitted
-        if _subscribed(hook):
-            hook(run_id=self.run_id, action=self.action, record=record)
-        return record
-
     def page_fetched(self, path: str, page: int, records: int) -> None:
-        """Announce one page of a paged read (``page`` from 1): :meth:`pages` does, and bindings paging by hand."""
+        """Count and announce one page of a paged read (``page`` from 1); bindings paging by hand call it too."""
+        self.counts.pages += 1
         self.events.page_fetched(run_id=self.run_id, vendor=self.vendor.name, path=path, page=page, records=records)
-
-    def items_processed(self, *, succeeded: int, failed: int) -> None:
-        """Announce ids of a bulk change settled (see :class:`connector.bulk.BulkReport`)."""
-        self.events.items_processed(run_id=self.run_id, action=self.action, succeeded=succeeded, failed=failed)
-
-    def item_failed(self, item: str, kind: str, message: str) -> None:
-        """Record that one item of a bulk operation failed, keeping the others going."""
-        self.item_errors.append(ErrorItem(type=kind, message=message, item=item))
 
     async def aclose(self) -> None:
         """Close the underlying connection pool."""
@@ -239,15 +155,10 @@ class VendorClient:
 
         ``decode`` reads the body (a vendor's own reading of a page it knows, see :meth:`pages`);
         invalid JSON must raise ``orjson.JSONDecodeError`` from it, as ``orjson.loads`` does.
-
-        In a dry run a write is recorded in :attr:`planned` and not sent; None is returned.
-        ``read_only`` marks a POST that changes nothing (a search): sent in dry runs, retried like a GET.
+        ``read_only`` marks a POST that changes nothing (a search): retried like a GET.
         """
         method = method.upper()
-        safe = method in SAFE_METHODS or read_only
-        if self.dry_run and not safe:
-            self.planned.append(PlannedRequest(method, path, params, json))
-            return None
+        safe = is_safe(method, read_only)
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: _worth_retrying(exc, safe)),
             stop=stop_after_attempt(self.connection.retries + 1),
@@ -262,108 +173,32 @@ class VendorClient:
                 return await self._send_once(method, path, params, json, raw, safe, number, decode)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def pages(
-        self,
-        path: str,
-        params: dict[str, Any],
-        paging: Paging,
-        *,
-        max_records: int | None = None,
-        resumable: bool = False,
+    def pages(
+        self, path: str, params: dict[str, Any], paging: Paging, *, max_records: int | None = None,
         decode: Decode = orjson.loads,
-    ) -> AsyncGenerator[Page, None]:
-        """Yield page by page until the vendor says there are no more (or ``max_records`` were read).
+    ) -> Walk:
+        """Every page of a paged read, until the vendor says there are no more (or ``max_records`` were read).
 
-        The next page is fetched while the caller handles the current one; when the first page
-        tells how many there are (offset or page numbers with a total), the rest are fetched
-        :data:`CONCURRENCY` at a time and yielded in order. So at most that many pages, plus the
-        one in hand, are in memory. A ``resumable`` walk starts where :attr:`resume_from` says,
-        and when a page fails after its retries it leaves ``meta.resume``: where to go on from.
-        ``decode`` reads each page's body (see :meth:`request`).
+        See :class:`connector.walk.Walk`: the next pages are fetched ahead; ``decode`` reads each
+        page's body (see :meth:`request`).
         """
-        if self.resume_from is not None and not resumable:
-            raise BadInput("input.resume: this read cannot resume (it merges or sorts what it reads): run it whole")
-        query = self._start(params, paging) if resumable else dict(params)
-        remaining = max_records
-        walk = _Walk(self, path, paging, decode)
-        fetch: asyncio.Future[Any] | None = walk.first(query)
-        number = 0
-        try:
-            while fetch is not None:
-                try:
-                    body = await fetch
-                except VendorError:
-                    if resumable and paging.resume_key in query:
-                        self.meta["resume"] = {paging.resume_key: query[paging.resume_key]}
-                    raise
-                records = paging.records(body)
-                number += 1
-                self.page_fetched(path, number, len(records))
-                if number == 1:
-                    walk.plan(_enough(paging.plan(body, query), remaining, len(records)))
-                if remaining is not None:
-                    records = records[:remaining]
-                    remaining -= len(records)
-                # Asked for before the caller handles this page: the next one arrives meanwhile.
-                fetch, query = walk.following(body, query) if remaining != 0 else (None, query)
-                if records or number == 1:
-                    yield Page(records, body, number)
-        finally:
-            await walk.cancel()
 
-    def _start(self, params: dict[str, Any], paging: Paging) -> dict[str, Any]:
-        if not self.resume_from:
-            return dict(params)
-        resume, self.resume_from = self.resume_from, None
-        unknown = sorted(set(resume) - {paging.resume_key})
-        if unknown:
-            raise BadInput(
-                f"input.resume: {unknown[0]!r} is not where this read resumes from (it takes {paging.resume_key!r})"
-            )
-        return {**paging.resumed(params), **resume}
+        async def fetch(query: dict[str, Any]) -> Any:
+            return await self.request("GET", path, params=query, decode=decode)
 
-    def map_record(self, mapper: Callable[..., dict[str, Any]], raw: Any, **options: Any) -> dict[str, Any] | None:
-        """``mapper(raw, **options)``, or None when this one record cannot be mapped.
+        return Walk(
+            fetch, f"{self.vendor.name}: GET {path}", params, paging, max_records=max_records,
+            announce=lambda number, records: self.page_fetched(path, number, records),
+        )
 
-        A record that fails is reported as an error item (its vendor id, or ``#<index>`` among the
-        records read) and skipped, so one odd record never costs the others; with :attr:`strict`
-        it fails the run instead. Values the mapper dropped are counted in ``meta.dropped_values``.
-        """
-        index = self._mapped
-        self._mapped += 1
-        with hygiene.recording() as drops:
-            try:
-                record = mapper(raw, **options)
-            # Isolation is the point: whatever one record does to the mapper stays with that record.
-            except Exception as exc:
-                self._skip(raw, index, exc)
-                return None
-        if drops:
-            self._note_drops(raw, index, drops)
-        return record
-
-    def _skip(self, raw: Any, index: int, error: Exception) -> None:
-        item = _record_id(raw) or f"#{index}"
-        if isinstance(error, ConnectorError):
-            message = error.message
-        else:
-            message = f"{self.vendor.name}: record {item} cannot be mapped ({type(error).__name__}: {error})"
-        message = message.splitlines()[0][:300] if message else type(error).__name__
-        if self.strict:
-            raise BadVendorAnswer(f"{message} (--strict stops at the first bad record)") from None
-        self.item_failed(item, BadVendorAnswer.kind, message)
-        self.meta["skipped"] = self.meta.get("skipped", 0) + 1
-
-    def _note_drops(self, raw: Any, index: int, drops: list[hygiene.Dropped]) -> None:
-        counted: dict[str, int] = self.meta.setdefault("dropped_values", {})
-        for dropped in drops:
-            counted[dropped.field] = counted.get(dropped.field, 0) + 1
-        if records_log.isEnabledFor(logging.INFO):
-            item = _record_id(raw) or f"#{index}"
-            for dropped in drops:
-                records_log.info("%s: record %s: dropped %s (%s)", self.vendor.name, item, dropped.field, dropped.rule)
+    def _limiter(self) -> Limiter:
+        assert self._rate is not None
+        shared = self.events.rate_limiter(connection=self.connection.name, base_url=self.connection.base_url,
+                                          rate=self._rate)
+        return shared if shared is not None else _loop_limiter(self.connection, self._rate)
 
     def _note_retry(self, method: str, path: str, state: RetryCallState) -> None:
+        self.counts.retries += 1
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         self.events.retry_scheduled(
@@ -388,8 +223,9 @@ class VendorClient:
         decode: Decode,
     ) -> Any:
         if self._rate is not None:
-            await _shared_limiter(self.connection, self._rate).acquire()
+            await self._limiter().acquire()
         where = f"{self.vendor.name}: {method} {path}"
+        self.counts.requests += 1
         self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
         started = time.perf_counter()
         try:
@@ -461,94 +297,6 @@ class VendorClient:
             raise broken(f"{where}: {response.status_code}: answered with invalid JSON (truncated body?)") from None
 
 
-class _Walk:
-    """The requests of one paged read: the next page asked for ahead, or a window of planned pages."""
-
-    def __init__(self, client: VendorClient, path: str, paging: Paging, decode: Decode) -> None:
-        self._client, self._path, self._paging, self._decode = client, path, paging, decode
-        self._seen: set[bytes] = set()
-        self._planned: deque[dict[str, Any]] | None = None
-        self._in_flight: deque[tuple[dict[str, Any], asyncio.Future[Any]]] = deque()
-        self._ahead: asyncio.Future[Any] | None = None
-
-    def first(self, query: dict[str, Any]) -> asyncio.Future[Any]:
-        """Ask for the first page."""
-        self._ahead = self._fetch(query)
-        return self._ahead
-
-    def plan(self, queries: list[dict[str, Any]] | None) -> None:
-        """Every query still to send, known from the first page: they go out CONCURRENCY at a time."""
-        if queries is not None:
-            self._planned = deque(queries)
-            self._top_up()
-
-    def following(self, body: Any, query: dict[str, Any]) -> tuple[asyncio.Future[Any] | None, dict[str, Any]]:
-        """The next page's answer to await, with its query; None after the last page."""
-        if self._planned is not None:
-            if not self._in_flight:
-                return None, query
-            following, fetch = self._in_flight.popleft()
-            self._top_up()
-            return fetch, following
-        after = self._paging.next_params(body, query)
-        if after is None:
-            return None, query
-        self._ahead = self._fetch(after)
-        return self._ahead, after
-
-    async def cancel(self) -> None:
-        """Stop the requests still in flight (the caller stopped early, or a page failed)."""
-        asked = [fetch for _, fetch in self._in_flight] + ([self._ahead] if self._ahead else [])
-        self._in_flight.clear()
-        for fetch in asked:
-            fetch.cancel()
-        # Gathered even when already done, so that no failure is left unretrieved.
-        await asyncio.gather(*asked, return_exceptions=True)
-
-    def _top_up(self) -> None:
-        assert self._planned is not None
-        while self._planned and len(self._in_flight) < CONCURRENCY:
-            query = self._planned.popleft()
-            self._in_flight.append((query, self._fetch(query)))
-
-    def _fetch(self, query: dict[str, Any]) -> asyncio.Future[Any]:
-        fingerprint = orjson.dumps(query, option=orjson.OPT_SORT_KEYS)
-        if fingerprint in self._seen:
-            raise BadVendorAnswer(
-                f"{self._client.vendor.name}: GET {self._path}: the vendor sent the same page twice (paging loop)"
-            )
-        self._seen.add(fingerprint)
-        return asyncio.ensure_future(self._client.request("GET", self._path, params=query, decode=self._decode))
-
-
-def _enough(planned: list[dict[str, Any]] | None, remaining: int | None, served: int) -> list[dict[str, Any]] | None:
-    """The planned queries that ``remaining`` records need, when the first page served ``served``."""
-    if planned is None or remaining is None:
-        return planned
-    needed = 0 if remaining <= served else -(-(remaining - served) // max(served, 1))
-    return planned[:needed]
-
-
-def _subscribed(hook: Callable[..., Any]) -> bool:
-    """Whether a plugin implements ``hook`` (a stand-in for pluggy's hook relay always counts as one)."""
-    implementations = getattr(hook, "get_hookimpls", None)
-    return implementations is None or bool(implementations())
-
-
-def _record_id(raw: Any) -> str | None:
-    """A raw record's own id, to name it in an error line (None when it has none worth quoting: a
-    masked or redacted id names nothing, and the record is then named by its place)."""
-    if isinstance(raw, dict):
-        for key in ("id", "uuid", "uid"):
-            value = raw.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool) and _ID.match(str(value)):
-                return str(value)
-    return None
-
-
-_ID = re.compile(r"^[\w.:@-]{1,80}$")
-
-
 @functools.cache
 def _tls_context(verify: bool | str) -> ssl.SSLContext:
     # Loading the CA bundle costs ~35 ms of CPU, more than a whole small action: built once per
@@ -556,21 +304,12 @@ def _tls_context(verify: bool | str) -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=verify)
 
 
-LIMITS_ENV = "CONNECTOR_LIMITS_URL"
-"""A Redis URL: rate limits are then shared by every process using it (see :mod:`connector.jobs.limits`)."""
-
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _shared_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter | RedisLimiter:
-    shared = os.environ.get(LIMITS_ENV)
-    if shared:
-        # Several processes (Celery workers) on one connection: the limit holds across all of them.
-        from connector.jobs.limits import redis_limiter
-
-        return redis_limiter(shared, connection.name, connection.base_url, rate)
+def _loop_limiter(connection: Connection, rate: tuple[float, float]) -> AsyncLimiter:
     # One limiter per connection and rate in each event loop: a limiter's waiters belong to the
     # loop that made them, and a later asyncio.run gets a fresh one.
     per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})

@@ -1,6 +1,6 @@
 """Paging styles as small strategies: where the records are, and what to ask for next.
 
-Each strategy answers questions about a decoded page (see :class:`connector.http.Paging`): the
+Each strategy answers questions about a decoded page (see :class:`Paging`): the
 records, the query of the next page, and, for styles that number their pages, every remaining
 query at once once the first page told the total (so the HTTP layer can fetch them concurrently).
 ``resume_key`` names the query parameter that says where a walk stands: a failed walk reports it
@@ -11,9 +11,51 @@ on a repeated query, so a vendor that loops cannot make a read run forever.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from connector.errors import BadVendorAnswer
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a paged read: its records, the decoded body for totals and the like, its number.
+
+    The first page is always yielded, even empty, so that its totals can be read.
+    """
+
+    records: list[Any]
+    """Objects as a rule; anything else a vendor put in the list is refused when mapped, alone."""
+    body: Any
+    number: int = 1
+
+
+class Paging(Protocol):
+    """A paging style: where the records are in a page, and how to ask for the next one."""
+
+    def records(self, body: Any) -> list[Any]:
+        """The records of one decoded page (objects, unless the vendor sent something else)."""
+
+    def next_params(self, body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The query for the next page, or None when this page was the last."""
+
+    @property
+    def resume_key(self) -> str:
+        """The query parameter that says where a walk stands (cursor, offset, page)."""
+
+    def resumed(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` made fit to start from a resume point."""
+
+    def plan(self, body: Any, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Every query after the first page, when the first page tells how many there are."""
+
+
+def query_value(value: Any) -> str | int:
+    """A filter value as vendors read it in a query string: lists comma-separated, booleans true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return value if isinstance(value, int) else str(value)
 
 
 def _dig(body: Any, path: tuple[str, ...]) -> Any:

@@ -24,10 +24,11 @@ from connector import hookspecs
 from connector.actions import ActionSpec, BindingSpec, load_actions
 from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, canonical_name
 from connector.errors import BadInput, ConfigError
+from connector.formats import OutputFormat
 from connector.schemas import SchemaStore
 from connector.vendor import Vendor
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("connector.builtin", "connector.events.counters")
+DEFAULT_PLUGINS: tuple[str, ...] = ("connector.builtin", "connector.formats.builtin", "connector.jobs.limits")
 VENDOR_PLUGINS: dict[str, str] = {
     "sentinelone": "connector.vendors.sentinelone",
     "mysecutec": "connector.vendors.mysecutec",
@@ -59,6 +60,8 @@ class Host:
         self.pm.hook.register_actions(register=self._add_actions)
         self.pm.hook.register_schemas(register=schema_folders.append)
         self.schemas = SchemaStore(schema_folders)
+        self.formats: dict[str, OutputFormat] = {}
+        self.pm.hook.register_output_formats(register=self._add_format)
         self.pm.hook.register_vendors(register=self._add_vendor)
         for spec in self.actions.values():
             for schema in (spec.input, spec.output):
@@ -117,6 +120,11 @@ class Host:
             raise ConfigError(f"plugin: vendor {vendor.name!r} is registered twice")
         self._vendors[vendor.name] = vendor
         self._check_bindings(vendor)
+
+    def _add_format(self, output_format: OutputFormat) -> None:
+        if output_format.name in self.formats:
+            raise ConfigError(f"plugin: format {output_format.name!r} is registered twice")
+        self.formats[output_format.name] = output_format
 
     def _add_actions(self, path: Path) -> None:
         for spec in load_actions(path):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from connector.errors import AuthError, VendorError
 
 if TYPE_CHECKING:
-    from connector.http import VendorClient
+    from connector.context import RunContext
 
 CHECKS = ("reachability", "authentication", "permissions")
 CHECK_FAILED = "check_failed"
@@ -53,7 +53,7 @@ def connection_report(passed: Mapping[str, str], failure: Failure | None = None)
     return {"ok": failure is None, "checks": checks}
 
 
-def probe_answer(client: VendorClient, passed: Mapping[str, str], failure: Failure | None = None) -> dict[str, Any]:
+def probe_answer(client: RunContext, passed: Mapping[str, str], failure: Failure | None = None) -> dict[str, Any]:
     """The output of test_connection (see :func:`connection_report`); a failure also fails the action."""
     if failure is not None:
         client.item_failed(failure[0], CHECK_FAILED, failure[1])

@@ -1,20 +1,17 @@
-"""The runner: from an action name and input to records and an envelope.
+"""The runner: from a run request to records and an envelope.
 
-validate input -> pick the connection and vendor -> the vendor binding (through the HTTP layer)
--> records as they are mapped -> envelope. Every failure becomes an envelope with status
-``failed`` and one error line; nothing raises out of a run but programming errors.
+validate input -> pick the connection and vendor -> the vendor binding, given a run context over
+the HTTP layer -> records as they are mapped -> envelope. Every failure becomes an envelope with
+status ``failed`` and one error line (:meth:`Envelope.failed`, through the boundary guard
+:func:`~connector.errors.as_connector_error`); nothing raises out of a run.
 
 Actions whose file names a ``records`` key (get_threats, list_events...) have bindings that yield
-their records one at a time: :func:`astream_action` hands each to the caller as soon as it is
-mapped and gives the envelope at the end, so memory stays flat however many records a read
-returns. :func:`arun_action` collects them into the envelope's output instead. Records that
-cannot be mapped are skipped and reported (``partial``, see :meth:`VendorClient.map_record`);
+their records one at a time: a :class:`RecordStream` hands each out as soon as it is mapped and
+gives the envelope at the end, so memory stays flat however many records a read returns. Records
+that cannot be mapped are skipped and reported (``partial``, see :meth:`RunContext.map_record`);
 a page that fails after its retries ends the run ``failed`` with the records before it already
-handed out, and ``meta.resume`` saying where to go on from.
-
-Each run has a ``run_id`` that every lifecycle event of it carries; the envelope's counts are the
-built-in counters plugin's count of those events (:mod:`connector.events.counters`), and the
-records the run's client emitted.
+handed out, and ``meta.resume`` saying where to go on from. The runner never knows the output
+format: surfaces write the records (:mod:`connector.execute`).
 """
 
 from __future__ import annotations
@@ -23,51 +20,51 @@ import asyncio
 import inspect
 import secrets
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from contextlib import aclosing, contextmanager
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Protocol
 
 import httpx
-from typing_extensions import Unpack
 
 from connector.actions import ActionSpec
 from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, find_connection, sandbox_connection
-from connector.envelope import Envelope, ErrorItem, Meta
-from connector.errors import BadInput, BadVendorAnswer, ConnectorError, InternalError
-from connector.events import counters
+from connector.context import RunContext
+from connector.envelope import Envelope, Meta
+from connector.errors import BadInput, BadVendorAnswer, ConnectorError, as_connector_error
 from connector.http import Sleep, VendorClient
-from connector.plugins import Host, default_host
-from connector.redaction import redactor
-from connector.sync import run_sync
+from connector.plugins import Host
+from connector.request import RunRequest
+
+TURN_EVERY = 100
+"""Records handed out between two turns given to the event loop (see _records)."""
+
+SAMPLED_LIST_LENGTH = 2
+"""Lists longer than this are validated on their first and last record only (see _check_output)."""
 
 
-class RunOptions(TypedDict, total=False):
-    """How and where an action runs; every option may be left out."""
+class Place(Protocol):
+    """What a run needs beside its request (the in-process executor is one): plugins, connections, transport."""
 
-    connection: str | Connection | None
-    """A name from the connections file (``config``), ``"sandbox"``, or a :class:`Connection`."""
-    vendor: str | None
-    """Which vendor, with a sandbox; it must match the connection's otherwise."""
-    sandbox: bool | str
-    """True to start the embedded simulators for this run, or the base URL of a sandbox already running."""
-    dry_run: bool
-    """Mutating actions: record the requests they would send, send none."""
-    strict: bool
-    """Fail the run at the first record that cannot be mapped, instead of skipping and reporting it."""
-    ocsf: bool
-    """Give threats, events and incidents as OCSF 1.8.0 events (:mod:`connector.ocsf`)."""
-    config: Path | None
-    """The connections file (default: ``$CONNECTOR_CONFIG``, else the user's config folder)."""
-    host: Host | None
-    """The plugin host (default: the built-in and installed plugins)."""
-    transport: httpx.AsyncBaseTransport | None
-    """An httpx transport to send through (tests: an in-process simulator)."""
-    sleep: Sleep
-    """How retries wait (tests: a recording no-op)."""
-    run_id: str | None
-    """Names the run in its events and meta (default: a fresh random one; one given must be unique
-    among the runs going at once)."""
+    @property
+    def host(self) -> Host:
+        """The plugin host."""
+
+    @property
+    def config(self) -> Path | None:
+        """The connections file (None: ``$CONNECTOR_CONFIG``, else the user's config folder)."""
+
+    @property
+    def connections(self) -> Mapping[str, Connection]:
+        """Connections held in memory (a SOAR platform's credentials), found by name before the file."""
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """An httpx transport to send through (tests: an in-process simulator)."""
+
+    @property
+    def sleep(self) -> Sleep:
+        """How retries wait (tests: a recording no-op)."""
 
 
 class RecordStream:
@@ -78,12 +75,12 @@ class RecordStream:
     whose output holds everything but the records (their list is empty; ``records_key`` names it).
     """
 
-    def __init__(self, action: str, input: dict[str, Any] | None, options: RunOptions) -> None:
+    def __init__(self, request: RunRequest, place: Place) -> None:
         self.records_key: str | None = None
-        self.envelope_so_far = Envelope(action=action, status="failed")
+        self.envelope_so_far = Envelope(action=request.action, status="failed")
         """The envelope as it stands while records come (which vendor and connection answer)."""
         self._envelope: Envelope | None = None
-        self._records = self._run(action, input, options)
+        self._records = self._run(request, place)
 
     def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
         return self._records
@@ -99,65 +96,35 @@ class RecordStream:
         """Stop the run early: its requests are cancelled and its connections closed."""
         await self._records.aclose()
 
-    async def _run(self, action: str, input: dict[str, Any] | None, options: RunOptions) -> AsyncGenerator[
-        dict[str, Any], None
-    ]:
-        connection, vendor, sandbox = options.get("connection"), options.get("vendor"), options.get("sandbox", False)
-        dry_run, ocsf, config = options.get("dry_run", False), options.get("ocsf", False), options.get("config")
-        host, run_id = options.get("host"), options.get("run_id")
-        host = host or default_host()
-        run_id = run_id or new_run_id()
+    async def _run(self, request: RunRequest, place: Place) -> AsyncGenerator[dict[str, Any], None]:
+        host = place.host
+        run_id = request.run_id or new_run_id()
         started = time.perf_counter()
-        envelope = Envelope(action=action, vendor=vendor, status="failed", meta=Meta(dry_run=dry_run, run_id=run_id))
+        envelope = Envelope(action=request.action, vendor=request.vendor, status="failed",
+                            meta=Meta(dry_run=request.dry_run, run_id=run_id))
         self.envelope_so_far = envelope
+        context: RunContext | None = None
         try:
-            spec = host.action(action)
-            if vendor is not None:
-                host.vendor(vendor)
-            envelope.action = spec.name
-            self.records_key = spec.records
-            document = {} if input is None else input
-            host.schemas.validate(spec.input, document, "input")
-            if ocsf and spec.records not in OCSF_RECORDS and not set(OCSF_RECORDS) & set(
-                host.schemas.get(spec.output).get("properties", {})
-            ):
-                raise BadInput(f"ocsf: {spec.name} returns no threats, events or incidents to write as OCSF")
-            if connection == SANDBOX and not sandbox:
-                sandbox = True
-            elif sandbox and connection not in (None, SANDBOX):
-                raise BadInput("connection and sandbox: give only one of them (each says where to run)")
-            wanted = connection.vendor if isinstance(connection, Connection) else vendor or next(iter(spec.vendors))
-            with _sandbox_url(sandbox, wanted) as sandbox_url:
-                target = _connection(host, spec, connection, vendor, sandbox_url, config)
+            request = request.checked()
+            spec = host.action(request.action)
+            envelope.action, self.records_key = spec.name, spec.records
+            document = _valid_input(host, spec, request)
+            with _sandbox_url(request, spec) as sandbox_url:
+                target = _connection(host, spec, request, sandbox_url, place)
                 envelope.vendor, envelope.connection = target.vendor, target.name
-                run = _Run(host, spec, target, document, envelope, run_id, ocsf=ocsf)
-                client = VendorClient(
-                    connection=target,
-                    vendor=host.vendor(target.vendor),
-                    events=host.hook,
-                    transport=options.get("transport"),
-                    sleep=options.get("sleep", asyncio.sleep),
-                    dry_run=dry_run,
-                    action=spec.name,
-                    run_id=run_id,
-                    strict=options.get("strict", False),
-                    resume_from=document.get("resume") if spec.records else None,
-                )
-                async with aclosing(run.records(client)) as records:
+                http = VendorClient(connection=target, vendor=host.vendor(target.vendor), events=host.hook,
+                                    transport=place.transport, sleep=place.sleep, run_id=run_id)
+                context = RunContext(http, action=spec.name, dry_run=request.dry_run, strict=request.strict,
+                                     resume_from=document.get("resume") if spec.records else None)
+                async with aclosing(_records(host, spec, context, document, envelope)) as records:
                     async for record in records:
                         yield record
-        except ConnectorError as exc:
-            envelope.status = "failed"
-            envelope.errors.append(ErrorItem(type=exc.kind, message=redactor.redact(exc.message)))
-        except Exception as error:  # the Python API's guard: a bug is a failed envelope with one line
-            internal = InternalError.wrapping(error)
-            envelope.status = "failed"
-            envelope.errors.append(ErrorItem(type=internal.kind, message=redactor.redact(internal.message)))
+        except Exception as error:  # the boundary guard: a bug is a failed envelope with one line
+            envelope.fail(as_connector_error(error))
         finally:
-            # Taken even when a programming error escapes, so the counters plugin forgets the run.
-            counts = counters.take(run_id)
-        duration_ms = round((time.perf_counter() - started) * 1000)
-        envelope.meta = envelope.meta.model_copy(update={"duration_ms": duration_ms, **counts.as_dict()})
+            meta = context.envelope_meta() if context is not None else envelope.meta
+            duration_ms = round((time.perf_counter() - started) * 1000)
+            envelope.meta = meta.model_copy(update={"duration_ms": duration_ms})
         if envelope.status == "failed":
             host.hook.action_failed(run_id=run_id, envelope=envelope)
         else:
@@ -165,187 +132,88 @@ class RecordStream:
         self._envelope = envelope
 
 
-def astream_action(action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]) -> RecordStream:
-    """Run one action, handing out its records as they are mapped; then ``stream.envelope``.
-
-    Takes the options of :func:`arun_action`. The records are not kept: the envelope's output
-    has an empty list where :func:`arun_action` puts them, and counts them in ``count``.
-    """
-    return RecordStream(action, input, options)
-
-
-def stream_action(
-    action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]
-) -> SyncRecordStream:
-    """Synchronous :func:`astream_action`: iterate it for the records, then read ``.envelope``.
-
-    Not from inside a running event loop (its records are read on a loop of its own, which that
-    loop's thread cannot run): there, ``async for`` over :func:`astream_action`.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return SyncRecordStream(astream_action(action, input, **options))
-    raise BadInput("stream_action: called inside a running event loop; use `async for` over astream_action there")
-
-
-class SyncRecordStream:
-    """A :class:`RecordStream` driven from synchronous code, on an event loop of its own."""
-
-    def __init__(self, stream: RecordStream) -> None:
-        self._stream = stream
-        self._loop = asyncio.new_event_loop()
-        self._records = aiter(stream)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        try:
-            while True:
-                try:
-                    yield self._loop.run_until_complete(anext(self._records))
-                except StopAsyncIteration:
-                    return
-        finally:
-            self.close()
-
-    @property
-    def records_key(self) -> str | None:
-        """The output key the records belong to."""
-        return self._stream.records_key
-
-    @property
-    def envelope(self) -> Envelope:
-        """The run's envelope, once every record was read."""
-        return self._stream.envelope
-
-    def close(self) -> None:
-        """Stop the run if it is still going, and close its event loop."""
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self._stream.aclose())
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
-
-
-async def arun_action(action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]) -> Envelope:
-    """Run one action and return its envelope, records included (options: :class:`RunOptions`)."""
-    stream = astream_action(action, input, **options)
-    records = [record async for record in stream]
-    envelope = stream.envelope
-    if stream.records_key is not None and stream.records_key in envelope.output:
-        envelope.output[stream.records_key] = records
-    return envelope
-
-
 def new_run_id() -> str:
     """A fresh run id: 12 random hex digits, short enough to read in a log line."""
     return secrets.token_hex(6)
 
 
-def run_action(action: str, input: dict[str, Any] | None = None, **options: Unpack[RunOptions]) -> Envelope:
-    """Synchronous :func:`arun_action`, for callers without an event loop (a SOAR's Python step)."""
-    return run_sync(arun_action(action, input, **options))
+def _valid_input(host: Host, spec: ActionSpec, request: RunRequest) -> dict[str, Any]:
+    if request.vendor is not None:
+        host.vendor(request.vendor)
+    host.schemas.validate(spec.input, request.input, "input")
+    return request.input
 
 
-class _Run:
-    """The part of a run that talks to the vendor: the binding, its records, the output check."""
-
-    def __init__(
-        self, host: Host, spec: ActionSpec, target: Connection, document: dict[str, Any], envelope: Envelope,
-        run_id: str, *, ocsf: bool = False,
-    ) -> None:
-        self.host, self.spec, self.target, self.document = host, spec, target, document
-        self.envelope, self.run_id, self.ocsf = envelope, run_id, ocsf
-
-    async def records(self, client: VendorClient) -> AsyncGenerator[dict[str, Any], None]:
-        """Run the binding: its records one by one, then the envelope's output, status and errors."""
-        spec, envelope = self.spec, self.envelope
-        binding = client.vendor.bindings[spec.name]
-        filters_schema = spec.vendors[client.vendor.name].vendor_filters
-        if filters_schema and "vendor_filters" in self.document:
-            self.host.schemas.validate(filters_schema, self.document["vendor_filters"], "input.vendor_filters")
-        # The client read the connection's secret, which registered it with the redactor: before
-        # action_started, so a plugin redacting the input (the audit log) already knows the secret.
-        async with client:
-            self.host.hook.action_started(
-                run_id=self.run_id, action=spec.name, vendor=client.vendor.name, connection=self.target.name,
-                input=self.document,
-            )
-            count, first = 0, None
-            try:
-                result = binding(client, self.document)
-                if inspect.isawaitable(result):
-                    # A binding that returns its whole output (any action's, and a third-party
-                    # plugin's list action written that way): its records are handed out after it.
-                    output = await result
-                    if spec.records is not None:
-                        records, output[spec.records] = output.get(spec.records) or [], []
-                        for record in records:
-                            count, first = count + 1, first or record
-                            event = self._as_ocsf(client, record) if self.ocsf else record
-                            if event is not None:
-                                yield event
-                else:
-                    assert spec.records is not None, f"{spec.name}: a binding yields records only for a records action"
-                    async with aclosing(result) as records:
-                        async for record in records:
-                            client.emit(record)
-                            count, first = count + 1, first or record
-                            if not count % TURN_EVERY:
-                                # Mapping never waits, so without a turn the next page's request,
-                                # asked for ahead, would not even go out before this page is done
-                                # (and other runs on this loop would stall).
-                                await asyncio.sleep(0)
-                            event = self._as_ocsf(client, record) if self.ocsf else record
-                            if event is not None:
-                                yield event
-                    output = {spec.records: [], "count": count, **client.fields}
-            except ConnectorError:
-                if spec.records is not None and count:
-                    # What was handed out stays handed out: the envelope says how far the read went.
-                    envelope.output = {spec.records: [], "count": count, **client.fields}
-                raise
-            finally:
-                envelope.meta = Meta(dry_run=client.dry_run, run_id=self.run_id, records=client.emitted, **client.meta)
-        if client.dry_run and spec.mutates:
-            output = {**output, "planned_requests": [request.as_dict() for request in client.planned]}
-        else:
-            _check_output(self.host, spec, output, first)
-        if self.ocsf:
-            output = {key: _ocsf_event(value) if key in OCSF_RECORDS and isinstance(value, dict) else value
-                      for key, value in output.items()}
-        envelope.output = output
-        envelope.errors.extend(client.item_errors)
-        if client.nothing_succeeded:
-            envelope.status = "failed"
-        else:
-            envelope.status = "partial" if client.item_errors else "success"
-
-    @staticmethod
-    def _as_ocsf(client: VendorClient, record: dict[str, Any]) -> dict[str, Any] | None:
-        """The OCSF event of one record; a record that is no finding (a log entry) is reported, not written."""
-        from connector.ocsf import NotAFinding
-
+async def _records(
+    host: Host, spec: ActionSpec, context: RunContext, document: dict[str, Any], envelope: Envelope
+) -> AsyncGenerator[dict[str, Any], None]:
+    """Run the binding: its records one by one, then the envelope's output, status and errors."""
+    binding = context.vendor.bindings[spec.name]
+    filters_schema = spec.vendors[context.vendor.name].vendor_filters
+    if filters_schema and "vendor_filters" in document:
+        host.schemas.validate(filters_schema, document["vendor_filters"], "input.vendor_filters")
+    # The client read the connection's secret, which registered it with the redactor: before
+    # action_started, so a plugin redacting the input (the audit log) already knows the secret.
+    async with context.http:
+        host.hook.action_started(run_id=context.run_id, action=spec.name, vendor=context.vendor.name,
+                                 connection=context.connection.name, input=document)
+        first: list[dict[str, Any]] = []
         try:
-            return _ocsf_event(record)
-        except NotAFinding as exc:
-            client.item_failed(str(record.get("uid") or "?"), "no_ocsf_form", str(exc))
-            return None
+            result = binding(context, document)
+            if inspect.isawaitable(result):
+                output = await result
+                if spec.records is not None:
+                    # A binding that returns its whole output (a third-party plugin's list action
+                    # written that way): its records are handed out after it.
+                    records, output[spec.records] = output.get(spec.records) or [], []
+                    for record in records:
+                        first = first or [record]
+                        yield record
+            else:
+                assert spec.records is not None, f"{spec.name}: a binding yields records only for a records action"
+                async with aclosing(_streamed(context, result, first)) as records:
+                    async for record in records:
+                        yield record
+                output = {spec.records: [], "count": context.emitted, **context.fields}
+        except ConnectorError:
+            if spec.records is not None and context.emitted:
+                # What was handed out stays handed out: the envelope says how far the read went.
+                envelope.output = {spec.records: [], "count": context.emitted, **context.fields}
+            raise
+    _finish(host, spec, context, output, first[0] if first else None, envelope)
 
 
-OCSF_RECORDS = ("threats", "events", "incidents", "threat", "event", "incident")
-"""Output keys holding common records, which ``ocsf`` turns into OCSF events."""
+async def _streamed(
+    context: RunContext, records: AsyncGenerator[dict[str, Any], None], first: list[dict[str, Any]]
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The records a binding yields, each counted and announced (``first`` keeps the first, for the output check)."""
+    async with aclosing(records):
+        async for record in records:
+            context.emit(record)
+            if not first:
+                first.append(record)
+            elif not context.emitted % TURN_EVERY:
+                # Mapping never waits, so without a turn the next page's request, asked for ahead,
+                # would not even go out before this page is done (and other runs on this loop would stall).
+                await asyncio.sleep(0)
+            yield record
 
 
-def _ocsf_event(record: dict[str, Any]) -> dict[str, Any]:
-    from connector.ocsf import to_ocsf  # imported by the runs that ask for OCSF only
-
-    return to_ocsf(record)
-
-
-TURN_EVERY = 100
-"""Records handed out between two turns given to the event loop (see _Run.records)."""
-
-SAMPLED_LIST_LENGTH = 2
-"""Lists longer than this are validated on their first and last record only (see _check_output)."""
+def _finish(
+    host: Host, spec: ActionSpec, context: RunContext, output: dict[str, Any], first: dict[str, Any] | None,
+    envelope: Envelope,
+) -> None:
+    """The envelope's output, errors and status once the binding is done."""
+    if context.dry_run and spec.mutates:
+        output = {**output, "planned_requests": [request.as_dict() for request in context.planned]}
+    else:
+        _check_output(host, spec, output, first)
+    envelope.output = output
+    envelope.errors.extend(context.item_errors)
+    if context.nothing_succeeded:
+        envelope.status = "failed"
+    else:
+        envelope.status = "partial" if context.item_errors else "success"
 
 
 def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any], first: dict[str, Any] | None) -> None:
@@ -367,20 +235,15 @@ def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any], first: d
 
 
 def _connection(
-    host: Host,
-    spec: ActionSpec,
-    connection: str | Connection | None,
-    vendor: str | None,
-    sandbox_url: str | None,
-    config: Path | None,
+    host: Host, spec: ActionSpec, request: RunRequest, sandbox_url: str | None, place: Place
 ) -> Connection:
-    if isinstance(connection, Connection):
-        target = connection
+    name, vendor = request.connection, request.vendor
+    if name is not None and name in place.connections:
+        target = place.connections[name]
     elif sandbox_url is not None:
-        chosen = vendor or next(iter(spec.vendors))
-        target = sandbox_connection(chosen, sandbox_url, SANDBOX_TOKEN)
-    elif connection:
-        target = find_connection(connection, config)
+        target = sandbox_connection(vendor or next(iter(spec.vendors)), sandbox_url, SANDBOX_TOKEN)
+    elif name:
+        target = find_connection(name, place.config)
     else:
         raise BadInput("no connection: give --connection NAME or --sandbox")
     if vendor is not None and vendor != target.vendor:
@@ -394,13 +257,15 @@ def _connection(
 
 
 @contextmanager
-def _sandbox_url(sandbox: bool | str, vendor: str) -> Iterator[str | None]:
+def _sandbox_url(request: RunRequest, spec: ActionSpec) -> Iterator[str | None]:
+    sandbox = True if request.connection == SANDBOX and not request.sandbox else request.sandbox
     if isinstance(sandbox, str):
         yield sandbox
     elif sandbox:
         # Imported only here: a run against a vendor (or a sandbox URL) needs no simulator code.
         from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
 
+        vendor = request.vendor or next(iter(spec.vendors))
         # Only the simulator this action talks to: seeding the others would only cost time.
         with running_sandbox(SandboxConfig(vendors=(vendor,) if vendor in VENDORS else VENDORS)) as url:
             yield url

@@ -1,10 +1,10 @@
 """What a vendor plugin hands to the host: its name, auth scheme, error parser and bindings.
 
 A binding is the vendor's implementation of one declared action: an async function that gets a
-ready :class:`~connector.http.VendorClient` and the validated input, and returns the action's
+ready :class:`~connector.http.RunContext` and the validated input, and returns the action's
 output (already in the common shapes). For an action whose file names a ``records`` key, the
 binding is better an async generator that yields the records one by one as pages arrive (mapped
-through :meth:`~connector.http.VendorClient.map_record`) and leaves the other output fields in
+through :meth:`~connector.http.RunContext.map_record`) and leaves the other output fields in
 ``client.fields``; the runner counts them. Everything else about the vendor stays in its module.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from connector.http import VendorClient
+    from connector.context import RunContext
 
-Binding = Callable[["VendorClient", dict[str, Any]], Awaitable[dict[str, Any]] | AsyncGenerator[dict[str, Any], None]]
+Binding = Callable[["RunContext", dict[str, Any]], Awaitable[dict[str, Any]] | AsyncGenerator[dict[str, Any], None]]
 ErrorParser = Callable[[Any], str | None]
 
 

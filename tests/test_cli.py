@@ -118,7 +118,8 @@ def test_input_from_file_and_stdin_and_ndjson(tmp_path: Path, config: Path) -> N
     run_s1 = ("--config", str(config), "run", "get-threats", "-c", "s1", "--input")
     from_file = connector(*run_s1, f"@{source}", "--format", "ndjson", env=env)
     lines = from_file.stdout.splitlines()
-    assert len(lines) == 2 and orjson.loads(lines[0])["vendor"] == "sentinelone"
+    assert len(lines) == 3 and orjson.loads(lines[0])["vendor"] == "sentinelone"
+    assert orjson.loads(lines[2])["output"]["count"] == 2  # NDJSON ends with the envelope
     from_stdin = connector(*run_s1, "-", "--format", "table", env=env, stdin='{"limit": 2}')
     assert from_stdin.returncode == 0 and "get_threats: 2 threats (success)" in from_stdin.stdout
 
@@ -234,12 +235,12 @@ def test_an_unforeseen_error_in_run_is_a_failed_envelope_and_one_line(monkeypatc
     from click.testing import CliRunner
 
     from connector.cli import cli
-    from connector.cli import run as run_module
+    from connector.executor import InProcess
 
     def broken(*args: object, **options: object) -> None:
         raise RuntimeError("the unforeseen\nacross two lines")
 
-    monkeypatch.setattr(run_module, "astream_action", broken)
+    monkeypatch.setattr(InProcess, "stream", broken)
     result = CliRunner().invoke(cli, ["run", "get-threats", "--sandbox-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     envelope = orjson.loads(result.stdout)

@@ -17,12 +17,12 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from connector.api import astream_action
 from connector.cli import cli
 from connector.cli.run import YOUNG_COLLECTION_EVERY
 from connector.connections import Connection, sandbox_connection
 from connector.hookspecs import hookimpl
 from connector.plugins import Host, default_host
-from connector.runner import astream_action
 from connector.sandbox import SandboxConfig, build_app
 from connector.vendors.mysecutec import api as mysecutec_api
 
@@ -110,7 +110,7 @@ def test_connector_run_streams_with_rare_collections_and_gives_the_collector_bac
     finally:
         host.pm.unregister(watch)
     assert result.exit_code == 0, result.output
-    assert len([orjson.loads(line) for line in result.stdout.splitlines()]) == 3
+    assert len([orjson.loads(line) for line in result.stdout.splitlines()]) == 4  # three records, then the envelope
     # Start-up's objects are frozen out of every collection while the records stream.
     assert [threshold for threshold, _ in watch.seen] == [YOUNG_COLLECTION_EVERY] * 3
     assert all(frozen > 0 for _, frozen in watch.seen)

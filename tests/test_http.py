@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from connector.connections import Connection
+from connector.context import RunContext
 from connector.errors import AuthError, BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.http import VendorClient
 from connector.paging import CursorPaging, OffsetPaging, PageNumberPaging
@@ -243,15 +244,14 @@ def test_dry_run_records_writes_and_sends_nothing() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("nothing may be sent in a dry run")
 
-    client = make_client(handler, Recorder())
-    client.dry_run = True
+    context = RunContext(make_client(handler, Recorder()), dry_run=True)
 
     async def go() -> Any:
-        async with client:
-            return await client.request("POST", "/threats/incident", json={"filter": {"ids": ["1"]}})
+        async with context.http:
+            return await context.request("POST", "/threats/incident", json={"filter": {"ids": ["1"]}})
 
     assert asyncio.run(go()) is None
-    assert client.planned[0].as_dict()["headers"] == {"Authorization": "***"}
+    assert context.planned[0].as_dict()["headers"] == {"Authorization": "***"}
 
 
 def test_error_parser_is_the_vendors() -> None:
@@ -266,15 +266,14 @@ def test_read_only_post_is_retried_like_a_get_and_sent_in_a_dry_run() -> None:
         return httpx.Response(503) if len(calls) == 1 else httpx.Response(200, json={"data": []})
 
     recorder = Recorder()
-    client = make_client(handler, recorder)
-    client.dry_run = True
+    context = RunContext(make_client(handler, recorder), dry_run=True)
 
     async def go() -> Any:
-        async with client:
-            return await client.request("POST", "/search", json={"q": 1}, read_only=True)
+        async with context.http:
+            return await context.request("POST", "/search", json={"q": 1}, read_only=True)
 
     assert asyncio.run(go()) == {"data": []}
-    assert calls == ["POST", "POST"] and client.planned == [] and len(recorder.sleeps) == 1
+    assert calls == ["POST", "POST"] and context.planned == [] and len(recorder.sleeps) == 1
 
 
 def test_clients_of_one_connection_share_its_rate_limit_within_a_loop() -> None:

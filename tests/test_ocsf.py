@@ -140,7 +140,7 @@ def test_a_threat_log_entry_is_no_finding() -> None:
         to_ocsf(entry)
 
 
-# --- --format ocsf and ocsf=True --------------------------------------------------------------------
+# --- --format ocsf and format="ocsf" --------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -167,27 +167,27 @@ def test_format_ocsf_writes_each_threat_as_a_valid_event_line(sandbox_url: str) 
 
 
 def test_ocsf_in_the_python_api_for_lists_and_single_records(sandbox_url: str) -> None:
-    from connector.runner import run_action
+    from connector.api import run_action
 
-    incidents = run_action("list_incidents", {"limit": 3}, sandbox=sandbox_url, vendor="ciso_assistant", ocsf=True)
+    incidents = run_action("list_incidents", {"limit": 3}, sandbox=sandbox_url, vendor="ciso_assistant", format="ocsf")
     assert incidents.status == "success" and len(incidents.output["incidents"]) == 3
     for event in incidents.output["incidents"]:
         assert event["class_uid"] == 2005
         assert_ocsf(event)
     events = run_action("list_events", {"limit": 1}, sandbox=sandbox_url, vendor="nameshield")
     uid = events.output["events"][0]["uid"]
-    one = run_action("get_event", {"id": uid}, sandbox=sandbox_url, vendor="nameshield", ocsf=True)
+    one = run_action("get_event", {"id": uid}, sandbox=sandbox_url, vendor="nameshield", format="ocsf")
     assert one.output["event"]["class_uid"] == 2004
     assert_ocsf(one.output["event"])
 
 
 def test_ocsf_of_an_action_without_records_is_bad_input_and_log_entries_are_reported(sandbox_url: str) -> None:
-    from connector.runner import run_action
+    from connector.api import run_action
 
-    refused = run_action("test_connection", {}, sandbox=sandbox_url, vendor="sentinelone", ocsf=True)
+    refused = run_action("test_connection", {}, sandbox=sandbox_url, vendor="sentinelone", format="ocsf")
     assert (refused.exit_code, refused.errors[0].message) == (
         2, "ocsf: test_connection returns no threats, events or incidents to write as OCSF")
     logs = run_action("list_events", {"since": "2000-01-01T00:00:00Z", "limit": 2}, sandbox=sandbox_url,
-                      vendor="mysecutec", ocsf=True)
+                      vendor="mysecutec", format="ocsf")
     assert (logs.status, logs.output["events"], logs.output["count"]) == ("partial", [], 2)
     assert {error.type for error in logs.errors} == {"no_ocsf_form"}

@@ -17,10 +17,11 @@ import httpx
 import orjson
 import pytest
 
+from connector.api import arun_action, astream_action, stream_action
 from connector.connections import Connection
 from connector.errors import BadInput
 from connector.plugins import Host
-from connector.runner import TURN_EVERY, arun_action, astream_action, stream_action
+from connector.runner import TURN_EVERY
 from connector.sandbox import SandboxConfig, build_app
 from tests.plugins import paged
 
@@ -230,8 +231,9 @@ def test_a_sentinelone_page_with_a_bad_record_of_each_kind_through_the_cli(stric
     finally:
         server.shutdown()
     assert "Traceback" not in done.stderr
-    lines = [orjson.loads(line) for line in done.stdout.splitlines()]
+    *lines, last = [orjson.loads(line) for line in done.stdout.splitlines()]
     said = done.stderr.splitlines()
+    assert last["status"] == ("failed" if strict else "partial")  # NDJSON ends with the envelope
     if strict:
         assert done.returncode == 1
         assert [line["vendor_id"] for line in lines] == [str(good[0]["id"])]  # out before the bad record came

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import connector
-from connector import runner
+from connector import api
 from connector.cli import cli
 from connector.errors import BadInput
 from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked, run_playbook
@@ -443,7 +443,7 @@ def test_the_package_exports_the_python_api() -> None:
     for name in connector.__all__:
         assert getattr(connector, name) is not None
     assert connector.run_playbook is run_playbook
-    assert connector.run_action is runner.run_action
+    assert connector.run_action is api.run_action
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = connector.nope
 

@@ -85,7 +85,7 @@ def test_a_bug_in_a_step_fails_that_step_in_one_line(monkeypatch: pytest.MonkeyP
     async def broken(*args: object, **options: object) -> None:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(playbook_run, "arun_action", broken)
+    monkeypatch.setattr(playbook_run, "deliver", broken)
     result = run_playbook({"name": "t", "steps": [step(limit=1)]}, sandbox="http://127.0.0.1:9")
     assert (result.status, result.exit_code) == ("failed", 1)
     error = result.steps[0].envelopes[0].errors[0]

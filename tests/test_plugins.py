@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from connector import hookspecs
+from connector.api import arun_action
 from connector.catalog import ENTRY_POINT_GROUP
 from connector.connections import Connection
 from connector.errors import ConfigError
 from connector.plugins import DEFAULT_PLUGINS, Host
-from connector.runner import arun_action
 from tests.plugins import acme, misspelled
 
 

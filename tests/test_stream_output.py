@@ -17,9 +17,12 @@ import httpx
 import orjson
 import pytest
 
-from connector.output import StreamWriter, to_json
+from connector.api import astream_action
+from connector.formats import Writer
+from connector.formats.builtin import EnvelopeWriter
+from connector.output import to_json
 from connector.plugins import default_host
-from connector.runner import RecordStream, astream_action
+from connector.runner import RecordStream
 from connector.sandbox import SandboxConfig, build_app, running_sandbox
 
 READS = {
@@ -61,7 +64,7 @@ def inputs(sandbox_url: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield spec.name, vendor, document
 
 
-async def drain(stream: RecordStream, writer: StreamWriter) -> list[dict[str, Any]]:
+async def drain(stream: RecordStream, writer: Writer) -> list[dict[str, Any]]:
     """Write the run as `connector run` does, and keep its records to compare."""
     records = []
     async for record in stream:
@@ -78,7 +81,7 @@ def test_the_streamed_json_envelope_is_the_materialised_one_byte_for_byte(sandbo
         spec = default_host().action(action)
         stream = astream_action(action, document, sandbox=sandbox_url, vendor=vendor, dry_run=spec.mutates)
         written = io.StringIO()
-        records = asyncio.run(drain(stream, StreamWriter("json", written)))
+        records = asyncio.run(drain(stream, EnvelopeWriter(written)))
         envelope = stream.envelope
         if stream.records_key is not None and stream.records_key in envelope.output:
             envelope.output[stream.records_key] = records
@@ -143,7 +146,9 @@ def test_the_first_ndjson_line_is_out_before_the_server_sent_the_last_page() -> 
         SlowLastPage.release.set()
         rest = process.stdout.read().splitlines()
         assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
-        assert [orjson.loads(line)["vendor_id"] for line in rest] == [str(t["id"]) for t in threats[1:]]
+        *records, last = [orjson.loads(line) for line in rest]
+        assert [record["vendor_id"] for record in records] == [str(t["id"]) for t in threats[1:]]
+        assert (last["status"], last["output"]["count"]) == ("success", len(threats))
     finally:
         SlowLastPage.release.set()
         server.shutdown()

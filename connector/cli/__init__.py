@@ -18,7 +18,8 @@ import click
 
 from connector import __version__
 from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
-from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError, InternalError
+from connector.errors import EXIT_BAD_INPUT, as_connector_error
+from connector.streams import CLOSED_PIPE_EXIT
 
 __all__ = ["COMMANDS", "cli", "main"]
 
@@ -104,9 +105,8 @@ def main() -> None:
     except click.ClickException as exc:
         say(exc.format_message().replace("\n", " "))
         sys.exit(EXIT_BAD_INPUT)
-    except ConnectorError as exc:
-        say(exc.message)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # the promise is "never a traceback": the last guard keeps it
-        say(InternalError.wrapping(exc).message)
-        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # the promise is "never a traceback": the boundary guard keeps it
+        error = as_connector_error(exc)
+        if error.exit_code != CLOSED_PIPE_EXIT:  # a closed pipe says nothing: its reader is gone
+            say(error.message)
+        sys.exit(error.exit_code)

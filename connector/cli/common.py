@@ -73,6 +73,93 @@ def shared_options(command: Command) -> Command:
     return decorated  # type: ignore[no-any-return]
 
 
+class FormatName(click.ParamType):  # type: ignore[type-arg]
+    """``--format``: a name from the format registry, read when the option is used (not for ``--help``)."""
+
+    name = "format"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[json|ndjson|table|csv|ocsf|...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from connector.formats import output_format
+        from connector.plugins import default_host
+
+        try:
+            return output_format(str(value), default_host()).name
+        except BadInput as exc:
+            self.fail(exc.message.removeprefix("format: "), param, ctx)
+
+
+RUN_FLAGS_KEY = "run_flags"
+
+
+def run_flags(surface: str) -> Callable[[Command], Command]:
+    """Declare the run request's options (:data:`connector.request.OPTIONS`) on a command, less those
+    that do not apply to ``surface`` (:data:`connector.request.SURFACES`). The command receives one
+    ``run_flags`` callable giving them as request fields, checked (BadInput for flags that contradict
+    each other), so that it refuses them where it refuses everything else."""
+    from connector.request import SURFACES
+
+    skipped = SURFACES[surface]
+
+    def declare(command: Command) -> Command:
+        @functools.wraps(command)
+        def with_flags(*args: Any, **kwargs: Any) -> Any:
+            given = {name.removeprefix("flag_"): kwargs.pop(name) for name in list(kwargs) if name.startswith("flag_")}
+            kwargs[RUN_FLAGS_KEY] = functools.partial(_request_fields, given, skipped)
+            return command(*args, **kwargs)
+
+        decorated: Any = with_flags
+        for option in reversed(_flag_options(skipped)):
+            decorated = option(decorated)
+        return decorated  # type: ignore[no-any-return]
+
+    return declare
+
+
+def _flag_options(skipped: dict[str, str]) -> list[Callable[[Any], Any]]:
+    from connector.request import OPTIONS
+
+    helps = {option.name: option.help for option in OPTIONS}
+    flags: dict[str, list[Callable[[Any], Any]]] = {
+        "connection": [click.option("--connection", "-c", "flag_connection", help=helps["connection"])],
+        "vendor": [click.option("--vendor", "flag_vendor", help=helps["vendor"])],
+        "sandbox": [
+            click.option("--sandbox", "flag_sandbox", is_flag=True, help="Run against the embedded vendor simulators."),
+            click.option("--sandbox-url", "flag_sandbox_url", metavar="URL", help="Run against a running "
+                         "`connector sandbox`."),
+        ],
+        "dry_run": [click.option("--dry-run", "flag_dry_run", is_flag=True, help=helps["dry_run"])],
+        "strict": [click.option("--strict", "flag_strict", is_flag=True, help=helps["strict"])],
+        "format": [click.option("--format", "flag_format", type=FormatName(), default=None,
+                                help=helps["format"])],
+        "resume": [click.option("--resume", "flag_resume", metavar="JSON", help=helps["resume"])],
+        "output_file": [click.option("--output-file", "--output", "flag_output_file", metavar="PATH",
+                                     help=helps["output_file"])],
+    }
+    return [option for name, options in flags.items() if name not in skipped for option in options]
+
+
+def _request_fields(given: dict[str, Any], skipped: dict[str, str]) -> dict[str, Any]:
+    """The run request's fields from the flags given; BadInput for flags that contradict each other."""
+    given = dict(given)
+    fields: dict[str, Any] = {}
+    if "sandbox" not in skipped:
+        connection, sandbox, sandbox_url = given.get("connection"), given.pop("sandbox"), given.pop("sandbox_url")
+        # --connection sandbox is the same place as --sandbox; any other pair contradicts itself.
+        exclusive(connection=None if connection == "sandbox" else connection, sandbox=sandbox, sandbox_url=sandbox_url)
+        fields["sandbox"] = checked_sandbox_url(sandbox_url) or sandbox
+    for name in ("connection", "vendor", "dry_run", "strict", "format", "output_file"):
+        if given.get(name) is not None:
+            fields[name] = given[name]
+    if given.get("resume") is not None:
+        from connector.schemas import load_object
+
+        fields["resume"] = load_object(given["resume"], "--resume")
+    return fields
+
+
 def setup_logging(verbose: int) -> None:
     """Log to stderr through the redaction filter: warnings, -v info, -vv debug."""
     level = logging.WARNING - 10 * min(verbose, 2)

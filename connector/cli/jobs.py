@@ -9,11 +9,14 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
-from connector.cli.common import checked_sandbox_url, read_input, say, seconds
-from connector.errors import EXIT_FAILED
+from connector.cli.common import read_input, run_flags, say, seconds
+from connector.errors import EXIT_FAILED, BadInput
 from connector.output import to_json
 
 BROKER_HELP = "Redis URL of the broker and result backend (default: $CONNECTOR_BROKER, else redis://127.0.0.1:6379/0)."
@@ -84,40 +87,54 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
 
 @click.command()
 @click.argument("action")
-@click.option("--connection", "-c", help="Connection name, resolved by the worker from its own connections file.")
-@click.option("--sandbox-url", metavar="URL", help="Run against a running `connector sandbox` the workers reach.")
-@click.option("--vendor", help="Which vendor (with --sandbox-url; must match the connection otherwise).")
+@run_flags("connector submit (worker)")
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
-@click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
-@click.option("--strict", is_flag=True, help="Fail at the first record that cannot be mapped.")
-@click.option("--output-file", metavar="PATH", help="Reads: the worker writes the records there (NDJSON, as they "
-              "come; a path on the worker's file system), the envelope keeps the rest.")
 @click.option("--broker", metavar="URL", help=BROKER_HELP)
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the envelope and print it, as `connector run` does.")
 @click.option("--timeout", default="10m", show_default=True, help="With --wait: how long to wait.")
 def submit(
-    action: str, connection: str | None, sandbox_url: str | None, vendor: str | None, input_: str | None,
-    dry_run: bool, strict: bool, output_file: str | None, broker: str | None, wait_: bool, timeout: str,
+    action: str, input_: str | None, broker: str | None, wait_: bool, timeout: str,
+    run_flags: Callable[[], dict[str, Any]],
 ) -> None:
     """Queue one action for the workers; prints its job id (see `connector result`).
 
-    Exit 0 queued, 2 bad input, 1 the broker cannot be reached; with --wait the action's own code.
+    Checked here first, as `connector run` checks it (exit 2 at once). --output-file is a path on
+    the worker's file system. --sandbox starts the simulators in this process for the workers of
+    this machine, so it needs --wait. Exit 0 queued, 2 bad input, 1 the broker cannot be reached;
+    with --wait the action's own code.
     """
+    from connector.execute import preflight
     from connector.jobs.app import broker_url
-    from connector.jobs.handles import submit_action
+    from connector.jobs.executor import Workers
+    from connector.request import RunRequest
+    from connector.sync import run_sync
 
     url = broker_url(broker)
-    document = read_input(input_)
     wait_for = seconds(timeout, "--timeout")
-    job = submit_action(
-        action, document, connection=connection, vendor=vendor, sandbox=checked_sandbox_url(sandbox_url),
-        dry_run=dry_run, strict=strict, broker=url, output_file=output_file,
-    )
-    if not wait_:
-        click.echo(job.id)
+    fields = run_flags()
+    if fields.get("sandbox") is True and not wait_:
+        raise BadInput("--sandbox: the simulators live as long as this process: give --wait (or --sandbox-url)")
+    workers = Workers(url)
+    request = preflight(workers, RunRequest(action=action, input=read_input(input_), **fields))
+    with _sandbox_for_workers(request) as sent:
+        job = run_sync(workers.submit(sent))
+        if not wait_:
+            click.echo(job.id)
+            return
+        say(f"job {job.id} queued")
+        _print_envelope(job.get(wait_for))
+
+
+@contextmanager
+def _sandbox_for_workers(request: Any) -> Iterator[Any]:
+    """``request`` with an embedded sandbox (``sandbox: true``) served here, as its URL."""
+    if request.sandbox is not True:
+        yield request
         return
-    say(f"job {job.id} queued")
-    _print_envelope(job.get(wait_for))
+    from connector.sandbox import running_sandbox
+
+    with running_sandbox() as url:
+        yield request.model_copy(update={"sandbox": url})
 
 
 @click.command()

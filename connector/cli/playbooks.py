@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
-from connector.cli.common import checked_sandbox_url, exclusive, read_input, say, shared_options
+from connector.cli.common import read_input, run_flags, say, shared_options
+from connector.errors import BadInput
 from connector.events.progress import showing_progress
-from connector.output import FORMATS
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
 from connector.playbook.report import error_lines, summary_line, write_result
 from connector.plugins import default_host
@@ -39,11 +40,8 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
 @playbook.command("run")
 @shared_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@run_flags("connector playbook run")
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The playbook's inputs (default {}).")
-@click.option("--sandbox", is_flag=True, help="Run every step against one embedded sandbox (all vendors).")
-@click.option("--sandbox-url", metavar="URL", help="Run every step against a running `connector sandbox`.")
-@click.option("--dry-run", is_flag=True, help="Mutating steps: show the requests, send none.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -54,38 +52,32 @@ def playbook_check(ctx: click.Context, file: Path, sandbox: bool) -> None:
               "(a for_each as one group spread over them).")
 @click.pass_context
 def playbook_run(
-    ctx: click.Context,
-    file: Path,
-    input_: str | None,
-    sandbox: bool,
-    sandbox_url: str | None,
-    dry_run: bool,
-    fmt: str,
-    concurrency: int | None,
-    progress: bool,
-    broker: str | None,
+    ctx: click.Context, file: Path, input_: str | None, concurrency: int | None, progress: bool, broker: str | None,
+    run_flags: Callable[[], dict[str, Any]],
 ) -> None:
-    """Check then run a playbook; prints every step's envelopes.
+    """Check then run a playbook; prints every step's envelopes (--format json, ndjson or table).
 
     Exit 0 all steps succeeded, 3 some were partial or failed with on_error: continue,
     1 a step failed and stopped the run, 2 the playbook or its inputs are invalid.
     With --broker, 1 also when the broker cannot be reached.
     """
-    exclusive(sandbox=sandbox, sandbox_url=sandbox_url)
-    if broker is not None:
-        from connector.jobs.app import broker_url
+    from connector.executor import Executor, InProcess
 
-        broker = broker_url(broker)
+    fields = run_flags()
+    fmt = fields.get("format") or "json"
+    if fmt not in RESULT_FORMATS:
+        raise BadInput(f"--format: a playbook's result is written as {', '.join(RESULT_FORMATS)}, not {fmt}")
+    executor: Executor = InProcess(config=ctx.obj["config"])
+    if broker is not None:
+        from connector.jobs.executor import Workers
+
+        executor = Workers(broker)
     try:
         with showing_progress(default_host(), enabled=progress):
             result = run_playbook(
-                file,
-                read_input(input_),
-                sandbox=checked_sandbox_url(sandbox_url) or sandbox,
-                dry_run=dry_run,
-                config=ctx.obj["config"],
-                concurrency=concurrency,
-                broker=broker,
+                file, read_input(input_), sandbox=fields.get("sandbox", False),
+                dry_run=fields.get("dry_run", False), strict=fields.get("strict", False),
+                config=ctx.obj["config"], concurrency=concurrency, executor=executor,
             )
     except PlaybookInvalid as exc:
         refuse(exc)
@@ -96,6 +88,10 @@ def playbook_run(
         say(line)
     say(summary_line(result))
     sys.exit(result.exit_code)
+
+
+RESULT_FORMATS = ("json", "ndjson", "table")
+"""How a playbook's result can be written (it is no action's envelope)."""
 
 
 def refuse(exc: PlaybookInvalid) -> NoReturn:

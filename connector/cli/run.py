@@ -4,47 +4,26 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import click
 
-from connector.catalog import canonical_name
-from connector.cli.common import checked_sandbox_url, exclusive, read_input, say, shared_options
-from connector.connections import SANDBOX
-from connector.envelope import Envelope, ErrorItem, Meta
-from connector.errors import ConnectorError, InternalError
-from connector.output import FORMATS, StreamWriter, summary_line
-from connector.playbook.pipes import mapped_input
+from connector.cli.common import read_input, run_flags, say, shared_options
+from connector.envelope import Envelope
+from connector.errors import ConnectorError
+from connector.output import summary_line
 from connector.plugins import default_host
-from connector.redaction import redactor
-from connector.runner import astream_action
-from connector.streams import writing
+from connector.streams import OutputFailed, writing
 from connector.sync import run_sync
 
 
 @click.command()
 @shared_options
 @click.argument("action")
-@click.option("--connection", "-c", help="Connection name from the connections file, or 'sandbox'.")
-@click.option("--sandbox", is_flag=True, help="Run against the embedded vendor simulators.")
-@click.option("--sandbox-url", metavar="URL", help="Run against a running `connector sandbox`.")
-@click.option("--vendor", help="Which vendor (with --sandbox; must match the connection otherwise).")
+@run_flags("connector run")
 @click.option("--input", "input_", metavar="JSON|@FILE|-", help="The action's input (default {}).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="json",
-    show_default=True,
-    help="json: the envelope, records written as they are read; ndjson: a record per line as it comes; "
-    "ocsf: each threat, event or incident as an OCSF 1.8.0 event, a line each; "
-    "table: for people (waits for every record).",
-)
-@click.option("--dry-run", is_flag=True, help="Mutating actions: show the requests, send none.")
-@click.option("--strict", is_flag=True, help="Fail at the first record the vendor sent that cannot be mapped "
-              "(default: skip it, report it, exit 3).")
 @click.option(
     "--map",
     "maps",
@@ -55,24 +34,15 @@ from connector.sync import run_sync
 @click.option("--progress/--no-progress", default=True, help="A live progress line on stderr, when it is a terminal.")
 @click.pass_context
 def run(
-    ctx: click.Context,
-    action: str,
-    connection: str | None,
-    sandbox: bool,
-    sandbox_url: str | None,
-    vendor: str | None,
-    input_: str | None,
-    fmt: str,
-    dry_run: bool,
-    strict: bool,
-    maps: tuple[str, ...],
-    progress: bool,
+    ctx: click.Context, action: str, input_: str | None, maps: tuple[str, ...], progress: bool,
+    run_flags: Callable[[], dict[str, Any]],
 ) -> None:
     """Run one action and print its envelope.
 
     \b
     Exit codes: 0 success; 1 the action failed (vendor, network); 2 bad input or
-    configuration; 3 partial success (the envelope's errors[].item name the items).
+    configuration; 3 partial success (the envelope's errors[].item name the items);
+    141 the reader of stdout went away (a closed pipe: the run stops at once).
 
     \b
     Pipes: feed one action's envelope to the next and pick its fields with --map:
@@ -80,36 +50,46 @@ def run(
         | connector run update-threat-status --sandbox --input - \\
             --map 'ids=output.threats[].vendor_id' --map 'status=`"in_progress"`'
     """
-    writer = StreamWriter(fmt, sys.stdout)
+    from connector.execute import deliver, failed_envelope
+    from connector.executor import InProcess
+    from connector.playbook.pipes import mapped_input
+    from connector.request import RunRequest
+
+    request = RunRequest(action=action)
     try:
-        # --connection sandbox is the same place as --sandbox; any other pair contradicts itself.
-        exclusive(connection=None if connection == SANDBOX else connection, sandbox=sandbox, sandbox_url=sandbox_url)
-        document = mapped_input(read_input(input_), maps)
-        options = {"connection": connection, "vendor": vendor, "sandbox": checked_sandbox_url(sandbox_url) or sandbox,
-                   "dry_run": dry_run, "strict": strict, "config": ctx.obj["config"], "ocsf": fmt == "ocsf"}
+        fields = run_flags()
+        request = RunRequest(action=action, format=fields.get("format"))
+        request = RunRequest(action=action, input=mapped_input(read_input(input_), maps), **fields)
+        executor = InProcess(config=ctx.obj["config"])
         with _progress_line(progress), writing(sys.stdout, "stdout"), _fewer_collections():
-            envelope = run_sync(_stream(writer, action, document, options))
+            out = None if request.output_file else sys.stdout
+            envelope = run_sync(deliver(executor, request, out))
     except ConnectorError as exc:
-        if exc.message.startswith("stdout:"):
+        if isinstance(exc, OutputFailed):
             raise  # stdout itself failed: nothing more can be written there
         # Once the command line is parsed, stdout holds one envelope whatever went wrong.
-        envelope = _failed(action, exc.kind, exc.message, dry_run)
-        writer.finish(envelope, None)
-    except Exception as exc:  # never a traceback: the envelope says what happened, -vv shows where
-        envelope = _failed(action, "internal", InternalError.wrapping(exc).message, dry_run)
-        writer.finish(envelope, None)
+        envelope = _write_failed(failed_envelope(request, exc), request)
+    report(envelope)
+
+
+def _write_failed(envelope: Envelope, request: Any) -> Envelope:
+    from connector.formats import output_format
+
+    output_format(request.format_name, default_host()).writer(sys.stdout).finish(envelope, None)
+    return envelope
+
+
+def report(envelope: Envelope) -> None:
+    """The envelope's error lines, its summary and resume point on stderr; exit with its code."""
     for error in envelope.errors:
         say(error.message if not error.item else f"{error.item}: {error.message}")
+    resume = envelope.meta.model_extra.get("resume") if envelope.meta.model_extra else None
+    if resume:
+        from connector.output import to_json
+
+        say(f"resume with --resume '{to_json(resume, pretty=False)}' (or input.resume) to read the rest")
     say(summary_line(envelope))
     sys.exit(envelope.exit_code)
-
-
-def _failed(action: str, kind: str, message: str, dry_run: bool) -> Envelope:
-    """The envelope of a run that failed before the runner could make one (its input, --map)."""
-    return Envelope(
-        action=canonical_name(action), status="failed", errors=[ErrorItem(type=kind, message=redactor.redact(message))],
-        meta=Meta(dry_run=dry_run),
-    )
 
 
 YOUNG_COLLECTION_EVERY = 50_000
@@ -143,14 +123,3 @@ def _progress_line(enabled: bool) -> AbstractContextManager[object]:
     from connector.events.progress import showing_progress
 
     return showing_progress(default_host())
-
-
-async def _stream(writer: StreamWriter, action: str, document: dict[str, Any], options: dict[str, Any]) -> Envelope:
-    """Run the action, writing each record as it comes and the envelope's end last."""
-    stream = astream_action(action, document, **options)
-    async for record in stream:
-        assert stream.records_key is not None, "only actions with a records key yield records"
-        writer.record(stream.envelope_so_far, stream.records_key, record)
-    envelope = stream.envelope
-    writer.finish(envelope, stream.records_key)
-    return envelope

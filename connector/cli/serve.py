@@ -61,10 +61,11 @@ def serve(
     from connector.server.listen import check_transport, listening_socket, parse_bind
     from connector.server.listen import serve as serve_app
 
+    executor = None
     if broker is not None:
-        from connector.jobs.app import broker_url
+        from connector.jobs.executor import Workers
 
-        broker = broker_url(broker)
+        executor = Workers(broker)
     address = parse_bind(bind)
     if (tls_cert is None) != (tls_key is None):
         raise BadInput("--tls-cert and --tls-key: give both or neither")
@@ -76,7 +77,7 @@ def serve(
     with running_sandbox() if sandbox else nullcontext(None) as sandbox_url:
         settings = ServerSettings(
             token=token, max_body=limit, playbooks=playbooks, sandbox_url=sandbox_url, config=ctx.obj["config"],
-            broker=broker,
+            executor=executor,
         )
         serve_app(
             create_app(settings),

@@ -3,8 +3,8 @@
 Registered by the CLI commands ``run`` and ``playbook run`` through :func:`showing_progress`, and
 only when stderr is a terminal: piped or redirected, nothing is shown. The line is drawn with rich
 on stderr, so stdout carries the envelope alone whatever ``--format`` says, and it is erased when
-the action ends. The numbers are the counters plugin's (:mod:`connector.events.counters`): its hooks
-run first, this plugin's last; records are counted here, from ``record_emitted``.
+the action ends. It counts what it shows from the events themselves (requests, retries, pages,
+records), keyed by run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from connector.events import counters
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
 
@@ -33,6 +32,9 @@ class _Shown:
     records: int = 0
     updated: int = 0
     failed: int = 0
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
 
 
 class Progress:
@@ -72,16 +74,19 @@ class Progress:
     @hookimpl(trylast=True)
     def request_sent(self, run_id: str) -> None:
         """Count the request on the line."""
+        self._count(run_id, "requests")
         self._draw(run_id, throttled=True)
 
     @hookimpl(trylast=True)
     def retry_scheduled(self, run_id: str) -> None:
         """Show the retry at once: a wait follows."""
+        self._count(run_id, "retries")
         self._draw(run_id)
 
     @hookimpl(trylast=True)
     def page_fetched(self, run_id: str) -> None:
         """Show the page."""
+        self._count(run_id, "pages")
         self._draw(run_id)
 
     @hookimpl(trylast=True)
@@ -111,6 +116,11 @@ class Progress:
         """Remove the action's line."""
         self._end(run_id)
 
+    def _count(self, run_id: str, name: str) -> None:
+        shown = self._runs.get(run_id)
+        if shown is not None:
+            setattr(shown, name, getattr(shown, name) + 1)
+
     def _draw(self, run_id: str | None = None, *, throttled: bool = False) -> None:
         if self._live is None or (run_id is not None and run_id not in self._runs):
             return
@@ -127,7 +137,7 @@ class Progress:
             self._draw()
 
     def _line(self, run_id: str, shown: _Shown) -> Text:
-        counts = counters.current(run_id) or counters.Counts()
+        counts = shown
         parts = []
         bulk = shown.updated or shown.failed
         if shown.records or (counts.pages and not bulk):  # a bulk change's lookups are not its progress

@@ -17,13 +17,13 @@ from typing import Any
 
 import yaml
 
+from connector.api import run_action
 from connector.connections import Connection
-from connector.envelope import Envelope, ErrorItem
+from connector.envelope import Envelope
 from connector.errors import BadInput, ConfigError, ConnectorError
 from connector.export.description import Description, Param, describe, parse_value
 from connector.playbook import run_playbook
 from connector.redaction import redactor
-from connector.runner import run_action
 
 TOKEN_ENV = "CONNECTOR_TOKEN"
 """Where a standalone run (no platform to hand the token over) reads it, so it stays off the command line."""
@@ -68,8 +68,7 @@ def run(action: str, values: dict[str, Any], target: Callable[[], Connection], d
 
 def failed(action: str, exc: ConnectorError) -> Envelope:
     """The envelope of a run refused before it started (bad input or configuration)."""
-    error = ErrorItem(type=exc.kind, message=redactor.redact(exc.message))
-    return Envelope(action=action, status="failed", errors=[error])
+    return Envelope.failed(action, exc)
 
 
 _DRY_RUN = Param(name="dry_run", property="dry_run", description="", required=False, kind="boolean")

@@ -16,15 +16,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from connector.errors import BrokerUnavailable, JobTimeout
     from connector.jobs.app import BROKER_ENV, broker_url
-    from connector.jobs.handles import BrokerUnavailable, Job, JobTimeout, job, submit_action, submit_playbook
+    from connector.jobs.handles import Job, job, submit_action, submit_playbook
 
 _HOMES = {
     "BROKER_ENV": "connector.jobs.app",
     "broker_url": "connector.jobs.app",
-    "BrokerUnavailable": "connector.jobs.handles",
+    "BrokerUnavailable": "connector.errors",
     "Job": "connector.jobs.handles",
-    "JobTimeout": "connector.jobs.handles",
+    "JobTimeout": "connector.errors",
     "job": "connector.jobs.handles",
     "submit_action": "connector.jobs.handles",
     "submit_playbook": "connector.jobs.handles",

@@ -24,11 +24,12 @@ from celery.result import AsyncResult
 from kombu.utils.uuid import uuid
 
 from connector.envelope import Envelope, ErrorItem
-from connector.errors import BadInput, VendorError
+from connector.errors import BadInput, BrokerUnavailable, JobTimeout, VendorError
 from connector.jobs.app import RESULT_TTL_S, celery_app, display_url
 from connector.jobs.tasks import MAX_RESULT_BYTES, RUN_ACTION, RUN_PLAYBOOK, TOO_LARGE
 from connector.playbook.model import PlaybookInvalid
 from connector.playbook.report import PlaybookResult
+from connector.request import RunRequest
 
 T = TypeVar("T")
 MARKER = "connector-job-{}"
@@ -36,18 +37,6 @@ ACTION, PLAYBOOK = "action", "playbook"
 WORKER_ERROR = "worker_error"
 
 _POLL_FIRST_S, _POLL_MAX_S = 0.005, 0.2
-
-
-class BrokerUnavailable(VendorError):
-    """The broker (or its result backend) could not be reached, or went away."""
-
-    kind = "broker"
-
-
-class JobTimeout(VendorError):
-    """A job had no result within the time the caller would wait."""
-
-    kind = "timeout"
 
 
 @contextmanager
@@ -113,31 +102,25 @@ class Job(Generic[T]):
 
 
 def submit_action(
-    action: str,
-    input: Mapping[str, Any] | None = None,
-    *,
-    connection: str | None = None,
-    vendor: str | None = None,
-    sandbox: str | None = None,
-    dry_run: bool = False,
-    strict: bool = False,
-    broker: str,
-    max_result: int = MAX_RESULT_BYTES,
-    output_file: str | None = None,
+    action: str, input: Mapping[str, Any] | None = None, *, broker: str, max_result: int = MAX_RESULT_BYTES,
+    **options: Any,
 ) -> Job[Envelope]:
     """Queue one action for the workers; ``.get(timeout)`` gives its envelope.
 
+    ``options`` are the run request's fields (:class:`~connector.request.RunRequest`):
     ``connection`` is a name the workers resolve from their own connections files (the secret
-    never travels); ``sandbox`` the URL of a running sandbox the workers can reach. A result
+    never travels), ``sandbox`` the URL of a running sandbox the workers can reach. A result
     over ``max_result`` bytes comes back as a failed ``too_large`` envelope; a read's records can
-    go to ``output_file`` instead (NDJSON, a path on the worker's file system).
+    go to ``output_file`` instead (a path on the worker's file system).
     """
-    kwargs = {
-        "action": action, "input": dict(input or {}), "connection": connection, "vendor": vendor,
-        "sandbox": sandbox, "dry_run": dry_run, "strict": strict, "max_result": max_result,
-        "output_file": output_file,
-    }
-    return _submit(broker, RUN_ACTION, f"{ACTION}:{action}", kwargs, max_result)
+    request = RunRequest.from_payload({"action": action, "input": dict(input or {}), **options}, "options")
+    return submit_request(request, broker=broker, max_result=max_result)
+
+
+def submit_request(request: RunRequest, *, broker: str, max_result: int = MAX_RESULT_BYTES) -> Job[Envelope]:
+    """Queue one run request (it travels as it is, the task's payload); ``.get(timeout)`` gives its envelope."""
+    kwargs = {"request": request.payload(), "max_result": max_result}
+    return _submit(broker, RUN_ACTION, f"{ACTION}:{request.action}", kwargs, max_result)
 
 
 def submit_playbook(
@@ -157,16 +140,17 @@ def submit_playbook(
     return _submit(broker, RUN_PLAYBOOK, PLAYBOOK, kwargs, max_result)
 
 
-def submit_group(calls: list[dict[str, Any]], *, broker: str) -> list[Job[Envelope]]:
-    """Queue many actions as one Celery group (``calls``: :func:`submit_action`'s keywords); a Job each."""
+def submit_group(requests: list[RunRequest], *, broker: str) -> list[Job[Envelope]]:
+    """Queue many run requests as one Celery group; a Job each."""
     from celery import group
 
     app = celery_app(broker)
+    calls = [{"request": request.payload(), "max_result": MAX_RESULT_BYTES} for request in requests]
     with broker_calls(broker):
         sent = group((app.signature(RUN_ACTION, kwargs=call) for call in calls), app=app).apply_async()
     return [
-        Job(app, broker, result.id, ACTION, partial(decode_envelope, action=call["action"]))
-        for call, result in zip(calls, sent.results, strict=True)
+        Job(app, broker, result.id, ACTION, partial(decode_envelope, action=request.action))
+        for request, result in zip(requests, sent.results, strict=True)
     ]
 
 

@@ -2,7 +2,8 @@
 
 The HTTP layer uses it instead of its in-process limiter when ``$CONNECTOR_LIMITS_URL`` names a
 Redis (``connector worker`` sets it to its broker), so four workers on one SentinelOne connection
-still send at most its 10 requests a second together.
+still send at most its 10 requests a second together. This module is a built-in plugin: its
+``rate_limiter`` hook is how the HTTP layer, which knows nothing of the task queue, gets it.
 
 The script is GCRA, the leaky bucket of the in-process limiter (aiolimiter) written as one
 "theoretical arrival time" per connection: each call books the next slot and answers how long to
@@ -14,12 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 from typing import Any
 
-from connector.http import LIMITS_ENV
+from connector.hookspecs import hookimpl
 
-__all__ = ["LIMITS_ENV", "RedisLimiter", "redis_limiter"]
+__all__ = ["LIMITS_ENV", "RedisLimiter", "rate_limiter", "redis_limiter"]
+
+LIMITS_ENV = "CONNECTOR_LIMITS_URL"
+"""A Redis URL: rate limits are then shared by every process using it."""
 
 KEY = "connector-rate:{}"
 
@@ -76,3 +81,10 @@ def redis_limiter(url: str, name: str, base_url: str, rate: tuple[float, float])
             script = _scripts[url] = client.register_script(_GCRA)
     digest = hashlib.sha256(f"{name}\n{base_url}".encode()).hexdigest()[:24]
     return RedisLimiter(script, url, KEY.format(digest), rate)
+
+
+@hookimpl
+def rate_limiter(connection: str, base_url: str, rate: tuple[float, float]) -> RedisLimiter | None:
+    """The limiter shared through ``$CONNECTOR_LIMITS_URL`` when it is set, else None."""
+    shared = os.environ.get(LIMITS_ENV)
+    return redis_limiter(shared, connection, base_url, rate) if shared else None

@@ -1,6 +1,7 @@
 """The tasks a worker runs: one action, or one whole playbook (a watch's item).
 
-A task carries the action, its input, the connection's *name* and the vendor, never a secret:
+An action's task carries its run request (:class:`~connector.request.RunRequest`) as it is: the
+action, its input, the connection's *name* and the vendor, never a secret:
 the worker resolves the connection from its own connections file (``--config`` or
 ``$CONNECTOR_CONFIG``), so each worker holds only the secrets it was given. Results are plain
 JSON: an envelope as ``--format json`` prints it (secrets masked), or a playbook's result; a
@@ -8,9 +9,10 @@ playbook that cannot run comes back as ``{"refused": [problems]}`` rather than a
 
 A result larger than ``max_result`` bytes is not stored: an action's task stores a failed
 envelope that says so in one line instead, a playbook's ``{"too_large": line}``, so nothing is
-ever truncated silently. A large read can instead stream its records to ``output_file`` (a path
-on the worker's file system, NDJSON, one record per line as it is read): the stored envelope
-then holds everything but the records, and says where they went in ``meta.output_file``.
+ever truncated silently. A large read can instead stream its records to the request's
+``output_file`` (a path on the worker's file system, in the request's format, one record as it is
+read): the stored envelope then holds everything but the records, and says where they went in
+``meta.output_file``.
 """
 
 from __future__ import annotations
@@ -44,29 +46,20 @@ def register(app: Celery) -> None:
 
 
 def run_action_task(
-    task: Task[Any, Any],
-    action: str,
-    input: dict[str, Any] | None = None,
-    connection: str | None = None,
-    vendor: str | None = None,
-    sandbox: str | None = None,
-    dry_run: bool = False,
-    strict: bool = False,
-    max_result: int = MAX_RESULT_BYTES,
-    output_file: str | None = None,
+    task: Task[Any, Any], request: dict[str, Any], max_result: int = MAX_RESULT_BYTES
 ) -> dict[str, Any]:
-    """Run one action on this worker; its envelope as JSON data (its records in ``output_file`` when given)."""
-    from connector.runner import run_action
+    """Run one run request on this worker; its envelope as JSON data (its records in its output file, if named)."""
+    from connector.execute import deliver, failed_envelope
+    from connector.executor import InProcess
+    from connector.request import RunRequest
     from connector.sync import run_sync
 
-    options: dict[str, Any] = {
-        "connection": connection, "vendor": vendor, "sandbox": sandbox or False, "dry_run": dry_run,
-        "strict": strict, "config": _config(task.app),
-    }
-    if output_file is None:
-        envelope = run_action(action, input, **options)
-    else:
-        envelope = run_sync(_records_to_file(Path(output_file), action, input, options))
+    try:
+        checked = RunRequest.from_payload(request, "request")
+    except BadInput as exc:
+        action = request.get("action") if isinstance(request, dict) else None
+        return _bounded(failed_envelope(RunRequest(action=str(action or "?")), exc), max_result)
+    envelope = run_sync(deliver(InProcess(config=_config(task.app)), checked))
     return _bounded(envelope, max_result)
 
 
@@ -93,24 +86,6 @@ def run_playbook_task(
         return {TOO_LARGE: f"playbook {result.playbook}: {_too_large(size, max_result)}"}
     data: dict[str, Any] = orjson.loads(text)
     return data
-
-
-async def _records_to_file(path: Path, action: str, input: dict[str, Any] | None, options: dict[str, Any]) -> Envelope:
-    """Run the action, writing each record to ``path`` as it comes; the envelope says where they went."""
-    from connector.runner import astream_action
-
-    try:
-        out = path.open("w", encoding="utf-8")
-    except OSError as exc:
-        error = ErrorItem(type=BadInput.kind, message=f"output_file: cannot write {path}: {exc.strerror}")
-        return Envelope(action=action, status="failed", errors=[error])
-    with out:
-        stream = astream_action(action, input, **options)
-        async for record in stream:
-            out.write(to_json(record, pretty=False) + "\n")
-    envelope = stream.envelope
-    envelope.meta = envelope.meta.model_copy(update={"output_file": str(path)})
-    return envelope
 
 
 def _config(app: Celery) -> Path | None:

@@ -10,9 +10,9 @@ With ``sandbox`` (True, or the URL of a sandbox already serving) every step runs
 sandbox for the whole run, so what a step creates is there for the next one; a step whose
 connection is ``sandbox`` uses that same sandbox even without it.
 
-With ``broker`` every run goes to the Celery workers instead (:mod:`connector.jobs.playbook`), a
-for_each step as one group spread over them; the expressions, the reports and the exit codes are
-this module's either way.
+Every run goes to the ``executor`` it is given (:mod:`connector.executor`): in this process, or
+the Celery workers (:mod:`connector.jobs.executor`), a for_each step as one group spread over them;
+the expressions, the reports and the exit codes are this module's either way.
 """
 
 from __future__ import annotations
@@ -23,46 +23,30 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from connector.catalog import canonical_name
-from connector.envelope import Envelope, ErrorItem
-from connector.errors import BadInput, ConnectorError, InternalError, guarded
+from connector.envelope import Envelope
+from connector.errors import BadInput, ConnectorError, as_connector_error, guarded
+from connector.execute import deliver
+from connector.executor import Executor, InProcess
 from connector.playbook.check import Target, load_checked
 from connector.playbook.expressions import Expression, render, truthy
 from connector.playbook.model import DEFAULT_CONCURRENCY, CompiledStep
 from connector.playbook.report import PlaybookResult, RunStatus, StepReport, Summary
 from connector.playbook.shapes import json_type
 from connector.plugins import Host, default_host
-from connector.redaction import redactor
-from connector.runner import RunOptions, arun_action, astream_action
+from connector.request import RunRequest
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.schemas import SchemaStore, describe_error
 from connector.sync import run_sync
 
-if TYPE_CHECKING:
-    from connector.jobs.playbook import Workers
-
 PlaybookSource = str | Path | Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ActionCall:
-    """One run of a step, its input evaluated: what goes to the runner, or to a worker."""
-
-    action: str
-    input: dict[str, Any]
-    connection: str | None
-    vendor: str | None
-    sandbox: str | None
-    dry_run: bool
-    strict: bool = False
 
 
 @guarded
@@ -72,21 +56,25 @@ async def arun_playbook(
     *,
     sandbox: bool | str = False,
     dry_run: bool = False,
+    strict: bool = False,
     config: Path | None = None,
     concurrency: int | None = None,
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    broker: str | None = None,
+    executor: Executor | None = None,
 ) -> PlaybookResult:
     """Check and run a playbook (a file path or a mapping); raises :class:`PlaybookInvalid` on check errors.
 
     ``sandbox`` is True to start one sandbox for the run, or the URL of one already serving.
+    ``strict`` makes every step strict (the first record that cannot be mapped fails it).
     ``dry_run`` sends no writes: mutating steps report the requests they would send. ``concurrency``
     bounds the for_each items run at once for steps that do not set their own (default 4).
-    ``broker`` (a Redis URL) runs each step on the workers: connections are then the workers'
-    own, resolved by name, and a for_each step's items are bounded by the workers' concurrency.
+    ``executor`` runs the steps (default: in this process, with ``config``, ``host`` and
+    ``transport``); on the workers connections are theirs, resolved by name, and a for_each
+    step's items are bounded by the workers' concurrency.
     """
-    host = host or default_host()
+    host = host or (executor.host if executor is not None else default_host())
+    executor = executor or InProcess(host=host, config=config, transport=transport)
     compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox))
     book = compiled.playbook
     values = resolve_inputs(book.inputs, inputs, host.schemas)
@@ -94,31 +82,8 @@ async def arun_playbook(
     sandboxed = sorted({str(target.vendor) for target in targets if target.connection is None})
     with _shared_sandbox(sandbox, sandboxed) as sandbox_url:
         limit = concurrency or DEFAULT_CONCURRENCY
-        engine = _Engine(host, values, sandbox_url, dry_run, config, limit, transport)
-        if broker is not None:
-            from connector.jobs.playbook import Workers
-
-            engine.workers = Workers(broker)
-        reports: list[StepReport] = []
-        stopped = False
-        steps = list(zip(compiled.steps, targets, strict=True))
-        index = 0
-        while index < len(steps):
-            entry, target = steps[index]
-            if stopped:
-                reports.append(_report(entry, target, "not_run"))
-                index += 1
-                continue
-            follower = steps[index + 1] if index + 1 < len(steps) else None
-            # On workers each run is a task of its own: a step's records cannot stream into the next.
-            if follower is not None and engine.workers is None and streams_into(entry, follower[0], host):
-                ran = await engine.streamed(entry, target, *follower)
-            else:
-                ran = [await engine.step(entry, target)]
-            reports.extend(ran)
-            stopped = any(report.status == "failed" and step.step.on_error == "stop"
-                          for report, (step, _) in zip(ran, steps[index:], strict=False))
-            index += len(ran)
+        engine = _Engine(executor, values, sandbox_url, dry_run, limit, strict)
+        reports, stopped = await engine.run_steps(list(zip(compiled.steps, targets, strict=True)))
     outputs, errors = engine.outputs(compiled.outputs)
     troubled = errors or any(report.status in ("partial", "failed") for report in reports)
     status: RunStatus = "failed" if stopped else "partial" if troubled else "success"
@@ -162,14 +127,36 @@ class _Engine:
     """One run's state: the scope expressions see, and how to reach the vendors."""
 
     def __init__(
-        self, host: Host, inputs: dict[str, Any], sandbox_url: str | None, dry_run: bool, config: Path | None,
-        concurrency: int, transport: httpx.AsyncBaseTransport | None,
+        self, executor: Executor, inputs: dict[str, Any], sandbox_url: str | None, dry_run: bool, concurrency: int,
+        strict: bool,
     ) -> None:
-        self.host, self.sandbox_url, self.dry_run, self.config = host, sandbox_url, dry_run, config
-        self.concurrency, self.transport = concurrency, transport
-        self.workers: Workers | None = None
+        self.executor, self.host, self.sandbox_url, self.dry_run = executor, executor.host, sandbox_url, dry_run
+        self.concurrency, self.strict = concurrency, strict
         self.steps: dict[str, dict[str, Any]] = {}
         self.scope: dict[str, Any] = {"inputs": inputs, "steps": self.steps}
+
+    async def run_steps(self, steps: list[tuple[CompiledStep, Target]]) -> tuple[list[StepReport], bool]:
+        """Every step in file order: their reports, and whether a failed step stopped the run."""
+        reports: list[StepReport] = []
+        stopped = False
+        index = 0
+        while index < len(steps):
+            entry, target = steps[index]
+            if stopped:
+                reports.append(_report(entry, target, "not_run"))
+                index += 1
+                continue
+            follower = steps[index + 1] if index + 1 < len(steps) else None
+            # On workers each run is a task of its own: a step's records cannot stream into the next.
+            if follower is not None and self.executor.streams and streams_into(entry, follower[0], self.host):
+                ran = await self.streamed(entry, target, *follower)
+            else:
+                ran = [await self.step(entry, target)]
+            reports.extend(ran)
+            stopped = any(report.status == "failed" and step.step.on_error == "stop"
+                          for report, (step, _) in zip(ran, steps[index:], strict=False))
+            index += len(ran)
+        return reports, stopped
 
     async def step(self, entry: CompiledStep, target: Target) -> StepReport:
         """Run one step (once, or once per for_each item) and record what later steps see of it."""
@@ -182,13 +169,10 @@ class _Engine:
                 report.envelopes = [await self._action(entry, target, self.scope)]
             else:
                 report.envelopes = await self._for_each(entry, target)
-        except ConnectorError as exc:
-            report.envelopes = [self._failed(entry, target, exc.message, exc.kind)]
         except Exception as exc:
             # A bug in one step fails that step, in one line, like any failed step; the run goes on
             # or stops by the step's on_error.
-            error = InternalError.wrapping(exc)
-            report.envelopes = [self._failed(entry, target, error.message, error.kind)]
+            report.envelopes = [self._failed(entry, target, as_connector_error(exc))]
         if report.status != "skipped":
             report.status = _combined(report.envelopes)
         self.steps[entry.step.id] = {"output": report.output, "status": report.status}
@@ -224,7 +208,7 @@ class _Engine:
         if source.when is not None and not truthy(self._evaluate("when", source.when)):
             return [await self.step(source, target), await self.step(each, each_target)]
         spec = self.host.action(source.step.action)
-        call = self._call(source, target, self.scope)
+        call = self._request(source, target, self.scope)
         if isinstance(call, Envelope):
             # Reported as any step whose input does not evaluate.
             return [await self.step(source, target), await self.step(each, each_target)]
@@ -238,7 +222,7 @@ class _Engine:
             finally:
                 gate.release()
 
-        stream = astream_action(call.action, call.input, **self._options(call))
+        stream = self.executor.stream(call)
         try:
             async for record in stream:
                 records.append(record)
@@ -263,54 +247,36 @@ class _Engine:
         items = self._evaluate("for_each", entry.for_each)
         if not isinstance(items, list):
             raise BadInput(f"for_each: expected a list, got {json_type(items)}")
-        if self.workers is not None:
-            calls = [self._call(entry, target, {**self.scope, "item": item}) for item in items]
-            return await self.workers.run_all(calls)
-        gate = asyncio.Semaphore(entry.step.concurrency or self.concurrency)
-
-        async def one(item: Any) -> Envelope:
-            async with gate:
-                return await self._action(entry, target, {**self.scope, "item": item})
-
-        # gather keeps the items' order whatever order they finish in.
-        return list(await asyncio.gather(*(one(item) for item in items)))
+        calls = [self._request(entry, target, {**self.scope, "item": item}) for item in items]
+        requests = [call for call in calls if isinstance(call, RunRequest)]
+        ran = iter(await self.executor.run_all(requests, entry.step.concurrency or self.concurrency))
+        # An input that did not evaluate is its item's failed envelope, in its place.
+        return [next(ran) if isinstance(call, RunRequest) else call for call in calls]
 
     async def _action(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> Envelope:
-        call = self._call(entry, target, scope)
+        call = self._request(entry, target, scope)
         if isinstance(call, Envelope):
             return call
-        if self.workers is not None:
-            return (await self.workers.run_all([call]))[0]
-        return await arun_action(call.action, call.input, **self._options(call))
+        return await deliver(self.executor, call)
 
-    def _call(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> ActionCall | Envelope:
+    def _request(self, entry: CompiledStep, target: Target, scope: Mapping[str, Any]) -> RunRequest | Envelope:
         """The run to make, its input evaluated in ``scope``; a failed envelope when that input cannot be."""
         try:
             document = render(entry.input, scope)
         except BadInput as exc:
-            return self._failed(entry, target, f"input: {exc.message}")
+            return self._failed(entry, target, BadInput(f"input: {exc.message}"))
         spec = self.host.action(entry.step.action)
-        return ActionCall(
-            spec.name, document, target.connection, target.vendor,
-            self.sandbox_url if target.connection is None and self.sandbox_url else None,
-            self.dry_run and spec.mutates, entry.step.strict,
+        sandbox = self.sandbox_url if target.connection is None and self.sandbox_url else False
+        return RunRequest(
+            action=spec.name, input=document, connection=target.connection, vendor=target.vendor, sandbox=sandbox,
+            dry_run=self.dry_run and spec.mutates, strict=entry.step.strict or self.strict,
         )
 
-    def _options(self, call: ActionCall) -> RunOptions:
-        """The runner's options for ``call`` in this run."""
-        return {
-            "connection": call.connection, "vendor": call.vendor, "sandbox": call.sandbox or False,
-            "dry_run": call.dry_run, "strict": call.strict, "config": self.config, "host": self.host,
-            "transport": self.transport,
-        }
-
-    def _failed(self, entry: CompiledStep, target: Target, message: str, kind: str = BadInput.kind) -> Envelope:
+    def _failed(self, entry: CompiledStep, target: Target, error: ConnectorError) -> Envelope:
         """The envelope of a run that never reached the runner (its input could not be evaluated), or
         that the runner did not end with an envelope."""
-        return Envelope(
-            action=canonical_name(entry.step.action), vendor=target.vendor, connection=target.connection,
-            status="failed", errors=[ErrorItem(type=kind, message=redactor.redact(message))],
-        )
+        return Envelope.failed(canonical_name(entry.step.action), error, vendor=target.vendor,
+                               connection=target.connection)
 
 
 def streams_into(source: CompiledStep, each: CompiledStep, host: Host) -> bool:

@@ -6,16 +6,18 @@ anything refused before a run is ``{"error": {"type": ..., "message": one line}}
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
 from connector.envelope import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS
+from connector.execute import deliver
+from connector.executor import Executor
+from connector.formats import output_format
 from connector.output import to_json
-
-if TYPE_CHECKING:
-    from connector.runner import RecordStream
+from connector.request import RunRequest
 
 EXIT_CODE_HEADER = "X-Connector-Exit-Code"
 NDJSON = "application/x-ndjson"
@@ -47,26 +49,49 @@ def error_answer(
     return json_answer({"error": {"type": kind, "message": line}}, status, extra)
 
 
-async def ndjson_answer(stream: RecordStream) -> Response:
-    """The run's records as NDJSON as they come, then its envelope (records list empty) as the last line.
+async def written_answer(executor: Executor, request: RunRequest) -> Response:
+    """The run written whole in its format, with the HTTP status of its exit code."""
+    buffer = io.StringIO()
+    envelope = await deliver(executor, request, buffer)
+    known = executor.host.formats.get(request.format_name)
+    media_type = known.media_type if known is not None else "application/json"
+    return Response(buffer.getvalue(), status_code=HTTP_STATUS[envelope.exit_code], media_type=media_type,
+                    headers={EXIT_CODE_HEADER: str(envelope.exit_code)})
 
-    The status line goes out with the first record, before the run's outcome is known, so a
-    streamed answer is 200 and its last line's ``status`` says how the run ended. A run that
-    yields no record (an action without records, bad input, a failure before the first page)
-    is answered as a whole, exactly as without ``Accept: application/x-ndjson``.
+
+async def ndjson_answer(executor: Executor, request: RunRequest) -> Response:
+    """The run's records as NDJSON lines as they come, then its envelope (records list empty) as the last line.
+
+    The lines are the ndjson format's own (the CLI's ``--format ndjson``). The status line goes out
+    with the first record, before the run's outcome is known, so a streamed answer is 200 and its
+    last line's ``status`` says how the run ended. A run that yields no record (an action without
+    records, bad input, a failure before the first page) is answered as a whole.
     """
+    stream = executor.stream(request.model_copy(update={"format": "ndjson"}))
     records = aiter(stream)
     try:
         first = await anext(records)
     except StopAsyncIteration:
         return run_answer(stream.envelope, stream.envelope.exit_code)
+    buffer = io.StringIO()
+    writer = output_format("ndjson", executor.host).writer(buffer)
+
+    def taken() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
 
     async def lines() -> AsyncIterator[str]:
         try:
-            yield to_json(first, pretty=False) + "\n"
+            assert stream.records_key is not None
+            writer.record(stream.envelope_so_far, stream.records_key, first)
+            yield taken()
             async for record in records:
-                yield to_json(record, pretty=False) + "\n"
-            yield to_json(stream.envelope, pretty=False) + "\n"
+                writer.record(stream.envelope_so_far, stream.records_key, record)
+                yield taken()
+            writer.finish(stream.envelope, stream.records_key)
+            yield taken()
         finally:
             await stream.aclose()
 

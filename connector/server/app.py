@@ -33,11 +33,20 @@ from connector.catalog import manifest_path
 from connector.connections import SANDBOX
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import BadInput, ConnectorError, InternalError
+from connector.executor import Executor, InProcess
 from connector.playbook import arun_playbook
 from connector.playbook.model import read_playbook
 from connector.plugins import Host, default_host
-from connector.runner import RunOptions, arun_action, astream_action
-from connector.server.answers import HTTP_STATUS, NDJSON, error_answer, json_answer, ndjson_answer, run_answer
+from connector.request import RunRequest
+from connector.server.answers import (
+    HTTP_STATUS,
+    NDJSON,
+    error_answer,
+    json_answer,
+    ndjson_answer,
+    run_answer,
+    written_answer,
+)
 from connector.server.auth import BearerAuth
 from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
 from connector.server.limits import DEFAULT_MAX_BODY, BodyLimit
@@ -57,8 +66,8 @@ class ServerSettings:
     playbooks: Path | None = None
     sandbox_url: str | None = None
     config: Path | None = None
-    broker: str | None = None
-    """A Redis URL: runs are queued for `connector worker`s (202 + job id) instead of run here."""
+    executor: Executor | None = None
+    """Where runs run (default: here); a detached one (the workers') queues them: 202 and a job id."""
 
 
 def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
@@ -85,6 +94,7 @@ class _Api:
 
     def __init__(self, settings: ServerSettings, host: Host) -> None:
         self.settings, self.host = settings, host
+        self.executor = settings.executor or InProcess(host=host, config=settings.config)
         self.manifest_document = yaml.safe_load(manifest_path().read_text(encoding="utf-8"))
 
     async def health(self, request: Request) -> Response:
@@ -96,33 +106,26 @@ class _Api:
         return json_answer(self.manifest_document, 200)
 
     async def run_action(self, request: Request) -> Response:
-        """Run one action; the envelope, with the HTTP status of its exit code.
+        """Run one action; the envelope (or the run in the body's ``format``), with the HTTP status of its exit code.
 
-        A client that accepts ``application/x-ndjson`` gets the records as they are read, a line
-        each, and the envelope (without its records) as the last line: see :func:`ndjson_answer`.
+        A client that accepts ``application/x-ndjson`` (or asks for ``format: ndjson``) gets the
+        records as they are read, a line each, and the envelope as the last line: see
+        :func:`ndjson_answer`.
         """
         try:
             body = parse_body(await request.body(), ACTION_RUN)
-            sandbox = self._served_sandbox() if body["connection"] == SANDBOX else False
+            if body["connection"] == SANDBOX:
+                body["sandbox"] = self._served_sandbox()
+            run = RunRequest(action=request.path_params["name"], **body)
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
-        if self.settings.broker is not None:
+        if self.executor.detached:
             from connector.server.queue import queue_action
 
-            sandbox_url = sandbox if isinstance(sandbox, str) else None
-            return await queue_action(self.settings.broker, request.path_params["name"], body, sandbox_url)
-        options: RunOptions = {
-            "connection": body["connection"],
-            "vendor": body.get("vendor"),
-            "sandbox": sandbox,
-            "dry_run": body.get("dry_run", False),
-            "config": self.settings.config,
-            "host": self.host,
-        }
-        if NDJSON in request.headers.get("accept", ""):
-            return await ndjson_answer(astream_action(request.path_params["name"], body.get("input", {}), **options))
-        envelope = await arun_action(request.path_params["name"], body.get("input", {}), **options)
-        return run_answer(envelope, envelope.exit_code)
+            return await queue_action(self.executor, run)
+        if run.format_name == "ndjson" or NDJSON in request.headers.get("accept", ""):
+            return await ndjson_answer(self.executor, run)
+        return await written_answer(self.executor, run)
 
     async def run_playbook(self, request: Request) -> Response:
         """Check and run a playbook from the playbooks folder or inline; its result, status from its exit code."""
@@ -134,8 +137,8 @@ class _Api:
             )
             if any(step.connection == SANDBOX for step in book.steps):
                 self._served_sandbox()
-            if self.settings.broker is not None:
-                return await self._queue_playbook(self.settings.broker, book.model_dump(exclude_unset=True), body)
+            if self.executor.detached:
+                return await self._queue_playbook(book.model_dump(exclude_unset=True), body)
             result = await arun_playbook(
                 book.model_dump(exclude_unset=True),
                 body.get("input", {}),
@@ -143,7 +146,7 @@ class _Api:
                 sandbox=self.settings.sandbox_url or False,
                 dry_run=body.get("dry_run", False),
                 config=self.settings.config,
-                host=self.host,
+                executor=self.executor,
             )
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
@@ -151,20 +154,20 @@ class _Api:
 
     async def job(self, request: Request) -> Response:
         """A queued run's state, then its answer; 404 without a broker, or for an unknown job."""
-        if self.settings.broker is None:
+        if not self.executor.detached:
             return error_answer(404, "not_found", "no jobs: this server runs everything itself (no --broker)")
         from connector.server.queue import job_answer
 
-        return await job_answer(self.settings.broker, request.path_params["id"])
+        return await job_answer(self.executor, request.path_params["id"])
 
-    async def _queue_playbook(self, broker: str, source: dict[str, Any], body: dict[str, Any]) -> Response:
+    async def _queue_playbook(self, source: dict[str, Any], body: dict[str, Any]) -> Response:
         """Check the playbook here (400 at once when it cannot run), then queue it for one worker."""
         from connector.playbook import load_checked
         from connector.server.queue import queue_playbook
 
         sandbox = self.settings.sandbox_url
         load_checked(source, self.host, config=self.settings.config, sandbox=sandbox is not None)
-        return await queue_playbook(broker, source, body.get("input", {}), sandbox, body.get("dry_run", False))
+        return await queue_playbook(self.executor, source, body.get("input", {}), sandbox, body.get("dry_run", False))
 
     def _served_sandbox(self) -> str:
         """The served sandbox's URL. Without ``--sandbox`` the runner would start a simulator per

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from connector.errors import BadInput
+from connector.request import SURFACES, RunRequest
 from connector.schemas import describe_error, load_object
 
 PLAYBOOK_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -21,18 +22,20 @@ PLAYBOOK_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
 PLAYBOOK_NAME_MAX = 100
 """Longer names are refused before they reach the file system (whose limit is 255 bytes)."""
 
-ACTION_RUN = Draft202012Validator({
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["connection"],
-    "properties": {
-        "input": {"type": "object"},
-        "connection": {"type": "string", "minLength": 1},
-        "vendor": {"type": "string", "minLength": 1},
-        "dry_run": {"type": "boolean"},
-    },
-})
-"""POST /v1/actions/{name}/run: the action's input, the connection to use, and how to run it."""
+SURFACE = "connector serve"
+
+
+def _action_run_schema() -> dict[str, Any]:
+    """The run request's own schema, less the action (in the path) and the options serve does not take."""
+    schema = RunRequest.model_json_schema()
+    skipped = {"action", *SURFACES[SURFACE]}
+    properties = {name: value for name, value in schema["properties"].items() if name not in skipped}
+    properties["connection"] = {"type": "string", "minLength": 1}
+    return {"type": "object", "additionalProperties": False, "required": ["connection"], "properties": properties}
+
+
+ACTION_RUN = Draft202012Validator(_action_run_schema())
+"""POST /v1/actions/{name}/run: a run request (the action's input, the connection, how to run it)."""
 
 PLAYBOOK_RUN = Draft202012Validator({
     "type": "object",

@@ -17,8 +17,10 @@ from typing import Any
 from starlette.responses import Response
 
 from connector.errors import EXIT_BAD_INPUT, BadInput, ConnectorError
-from connector.jobs.handles import Job, job, submit_action, submit_playbook
+from connector.execute import preflight
+from connector.jobs.handles import Job, job, submit_playbook
 from connector.playbook.model import PlaybookInvalid
+from connector.request import RunRequest
 from connector.server.answers import error_answer, json_answer, run_answer
 
 JOBS_PATH = "/v1/jobs/{id}"
@@ -30,37 +32,33 @@ def queued(handle: Job[Any]) -> Response:
     return json_answer({"job": handle.id, "state": "pending", "href": href}, 202, {"Location": href})
 
 
-async def queue_action(broker: str, name: str, body: Mapping[str, Any], sandbox: str | None) -> Response:
-    """Queue one action run (a checked body); 202, or 502 when the broker cannot be reached."""
+async def queue_action(executor: Any, request: RunRequest) -> Response:
+    """Queue one run request, checked here first as the run would check it; 202, 400, or 502 when the
+    broker cannot be reached. ``executor`` is the workers' (:class:`connector.jobs.executor.Workers`)."""
     try:
-        handle = await asyncio.to_thread(
-            lambda: submit_action(
-                name, body.get("input", {}), connection=body["connection"], vendor=body.get("vendor"),
-                sandbox=sandbox, dry_run=body.get("dry_run", False), broker=broker,
-            )
-        )
+        handle = await executor.submit(preflight(executor, request))
     except ConnectorError as exc:
         return _refused(exc)
     return queued(handle)
 
 
 async def queue_playbook(
-    broker: str, playbook: Mapping[str, Any], inputs: Mapping[str, Any], sandbox: str | None, dry_run: bool,
+    executor: Any, playbook: Mapping[str, Any], inputs: Mapping[str, Any], sandbox: str | None, dry_run: bool,
 ) -> Response:
     """Queue a checked playbook to run on one worker; 202, or 502 when the broker cannot be reached."""
     try:
         handle = await asyncio.to_thread(
-            lambda: submit_playbook(playbook, inputs, sandbox=sandbox, dry_run=dry_run, broker=broker)
+            lambda: submit_playbook(playbook, inputs, sandbox=sandbox, dry_run=dry_run, broker=executor.broker)
         )
     except ConnectorError as exc:
         return _refused(exc)
     return queued(handle)
 
 
-async def job_answer(broker: str, job_id: str) -> Response:
+async def job_answer(executor: Any, job_id: str) -> Response:
     """A job's state while it runs, then its envelope or result with the status of its exit code."""
     try:
-        handle = await asyncio.to_thread(job, job_id, broker=broker)
+        handle = await asyncio.to_thread(job, job_id, broker=executor.broker)
         state = await asyncio.to_thread(handle.state)
         if state != "done":
             return json_answer({"job": job_id, "state": state}, 202)

@@ -21,9 +21,12 @@ from typing import Any
 
 from connector.connections import SANDBOX, find_connection
 from connector.errors import BadInput, ConnectorError, guarded
+from connector.executor import Executor, InProcess
+from connector.formats import OutputFormat
 from connector.plugins import Host, default_host
-from connector.runner import RecordStream, astream_action
-from connector.watch.checkpoint import CheckpointStore, default_state_path, new_checkpoint
+from connector.request import RunRequest
+from connector.runner import RecordStream
+from connector.watch.checkpoint import Checkpoint, CheckpointStore, default_state_path, new_checkpoint
 from connector.watch.items import WINDOW_VENDOR_FILTERS, Watchable, oldest_first, rfc3339, watchable
 from connector.watch.poller import Clock, Watcher, utc_now
 from connector.watch.sinks import FileSink, PlaybookSink, Sink, StdoutSink
@@ -42,6 +45,7 @@ class Source:
     sandbox_url: str | None
     config: Path | None
     host: Host
+    strict: bool = False
 
     @property
     def label(self) -> str:
@@ -52,15 +56,11 @@ class Source:
 
     def fetch(self, since: datetime, until: datetime) -> RecordStream:
         """The action's records for the window [since, until] as they are read, then its envelope."""
-        return astream_action(
-            self.watched.action,
-            {**self.input, "since": rfc3339(since), "until": rfc3339(until)},
-            connection=self.connection,
-            vendor=self.vendor,
-            sandbox=self.sandbox_url or False,
-            config=self.config,
-            host=self.host,
+        request = RunRequest(
+            action=self.watched.action, input={**self.input, "since": rfc3339(since), "until": rfc3339(until)},
+            connection=self.connection, vendor=self.vendor, sandbox=self.sandbox_url or False, strict=self.strict,
         )
+        return InProcess(host=self.host, config=self.config).stream(request)
 
 
 def source(
@@ -72,6 +72,7 @@ def source(
     sandbox_url: str | None = None,
     config: Path | None = None,
     host: Host | None = None,
+    strict: bool = False,
 ) -> Source:
     """Check what to poll: a watchable action, an input without since/until, exactly one place to run."""
     host = host or default_host()
@@ -98,7 +99,7 @@ def source(
         vendor = vendor or find_connection(connection, config).vendor
     polled_vendor = vendor or next(iter(host.action(watched.action).vendors))
     return Source(watched, oldest_first(watched.action, polled_vendor, document), connection, vendor, sandbox_url,
-                  config, host)
+                  config, host, strict)
 
 
 @guarded
@@ -115,47 +116,35 @@ async def awatch(
     clock: Clock = utc_now,
     signals: bool = True,
     say: Callable[[str], None] | None = None,
-    broker: str | None = None,
+    executor: Executor | None = None,
+    output_format: OutputFormat | None = None,
 ) -> int:
     """Watch until stopped (or for one poll with ``once``); returns the exit code.
 
     ``since`` is the starting point of a new checkpoint (default: now, only new items); it is
     refused when the checkpoint exists. Items go to ``playbook``, or as NDJSON to ``output``, or
     to stdout. ``say`` receives the lines for people (a poll's problem, the closing summary).
-    ``broker`` (a Redis URL) hands each item's playbook run to the workers; the item is committed
-    once its task succeeded.
+    ``executor`` runs the playbook's steps (default: in this process; the workers' with
+    ``--broker``); an item is committed once its playbook run succeeded. ``output_format`` is a
+    line format (default ndjson) for stdout or ``output``.
     """
     tell = say or (lambda line: None)
     if playbook is not None and output is not None:
         raise BadInput("--output: items go to the playbook, not to a file (give --playbook or --output)")
-    if broker is not None and playbook is None:
-        raise BadInput("--broker: the workers run the playbook of each item; give --playbook")
+    if output_format is not None and not output_format.lines:
+        raise BadInput(f"--format: {output_format.name} is not a line format: a watch writes an unending stream "
+                       "(ndjson or ocsf)")
     with ExitStack() as stack:
         sink: Sink | None = None
-        if playbook is not None and broker is not None:
-            from connector.jobs.watch import QueuedPlaybookSink
-
-            sink = QueuedPlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False,
-                                      config=polled.config, broker=broker)
-        elif playbook is not None:
-            sink = PlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False, config=polled.config)
+        if playbook is not None:
+            sink = PlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False, config=polled.config,
+                                executor=executor)
         store = CheckpointStore(state or default_state_path(polled.watched.action, polled.label))
         stack.enter_context(store.locked())
-        checkpoint = store.load()
-        if checkpoint is None:
-            checkpoint = new_checkpoint(polled.watched.action, polled.label, since or clock())
-        elif since is not None:
-            raise BadInput(
-                f"--since: {store.path} already has a checkpoint (bookmark {rfc3339(checkpoint.bookmark)}); "
-                "drop --since to go on from it, or give another --state"
-            )
-        elif (checkpoint.action, checkpoint.connection) != (polled.watched.action, polled.label):
-            raise BadInput(
-                f"--state: {store.path} is the checkpoint of watch {checkpoint.action} on {checkpoint.connection}, "
-                f"not {polled.watched.action} on {polled.label}"
-            )
+        checkpoint = _checkpoint(store, polled, since, clock)
         if sink is None:
-            sink = FileSink(output, checkpoint) if output is not None else StdoutSink()
+            sink = FileSink(output, checkpoint, output_format) if output is not None else StdoutSink(
+                output_format=output_format)
         stack.callback(sink.close)
         checkpoint.output, checkpoint.output_length = sink.output, sink.length
         try:
@@ -171,6 +160,24 @@ async def awatch(
         reason = f"stopped by {watcher.stop_reason}: " if watcher.stop_reason else ""
         tell(reason + watcher.summary())
         return code
+
+
+def _checkpoint(store: CheckpointStore, polled: Source, since: datetime | None, clock: Clock) -> Checkpoint:
+    """The watch's checkpoint: the one in ``store``, else a new one from ``since`` (default: now)."""
+    checkpoint = store.load()
+    if checkpoint is None:
+        return new_checkpoint(polled.watched.action, polled.label, since or clock())
+    if since is not None:
+        raise BadInput(
+            f"--since: {store.path} already has a checkpoint (bookmark {rfc3339(checkpoint.bookmark)}); "
+            "drop --since to go on from it, or give another --state"
+        )
+    if (checkpoint.action, checkpoint.connection) != (polled.watched.action, polled.label):
+        raise BadInput(
+            f"--state: {store.path} is the checkpoint of watch {checkpoint.action} on {checkpoint.connection}, "
+            f"not {polled.watched.action} on {polled.label}"
+        )
+    return checkpoint
 
 
 def watch(polled: Source, **options: Any) -> int:

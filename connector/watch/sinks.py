@@ -5,26 +5,30 @@ watch then stops the poll there and the next poll tries the item again); it rais
 :class:`~connector.errors.ConnectorError` when the watch cannot go on at all. ``output`` and
 ``length`` are what the checkpoint records after each item: only :class:`FileSink` has a length.
 
-Each line is the item exactly as the action outputs it (one Threat or Event, secrets redacted);
-its ``uid`` and its stamp (``updated_at`` or ``time``) say which item and which version it is, so
-the watch adds no key of its own.
+Each line is the item exactly as the action outputs it (one Threat or Event, secrets redacted),
+written by the writer of a line format from the format registry (ndjson, or ocsf); its ``uid``
+and its stamp (``updated_at`` or ``time``) say which item and which version it is, so the watch
+adds no key of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from connector.envelope import Envelope
 from connector.errors import BadInput, ConnectorError
-from connector.output import to_json
+from connector.executor import Executor
+from connector.formats import NoForm, OutputFormat
 from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked
 from connector.playbook.report import error_lines
-from connector.plugins import Host
+from connector.plugins import Host, default_host
 from connector.streams import writing
 from connector.watch.checkpoint import Checkpoint
 from connector.watch.items import ItemKey
@@ -54,9 +58,25 @@ class Sink(Protocol):
         """Release what the sink holds (an open file)."""
 
 
-def ndjson_line(item: dict[str, Any]) -> str:
-    """One item as one line of JSON, secrets redacted, with its newline."""
-    return to_json(item, pretty=False) + "\n"
+def item_line(item: dict[str, Any], key: ItemKey, output_format: OutputFormat | None = None) -> str:
+    """One item as its line in a line format (default ndjson), secrets redacted, with its newline.
+
+    The format's own writer writes it (``watch --format``); an item the format has no form for
+    (a MySecutec log entry in OCSF) is refused in one line naming it.
+    """
+    chosen = output_format or default_host().formats["ndjson"]
+    if chosen.convert is not None:
+        try:
+            item = chosen.convert(item)
+        except NoForm as exc:
+            raise BadInput(f"--format {chosen.name}: item {key.uid}: {exc}") from None
+    buffer = io.StringIO()
+    chosen.writer(buffer).record(_ITEMS, "items", item)
+    return buffer.getvalue()
+
+
+_ITEMS = Envelope(action="watch", status="success")
+"""What a line writer is told of the run an item belongs to (a watch's items come from many runs)."""
 
 
 class StdoutSink:
@@ -66,13 +86,14 @@ class StdoutSink:
     length = 0
     commit_every = 1
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stdout
+    def __init__(self, stream: TextIO | None = None, output_format: OutputFormat | None = None) -> None:
+        self._stream, self._format = stream or sys.stdout, output_format
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Write and flush the item's line."""
+        line = item_line(item, key, self._format)
         with writing(self._stream, f"stdout: item {key.uid}"):
-            self._stream.write(ndjson_line(item))
+            self._stream.write(line)
             self._stream.flush()
         return None
 
@@ -94,8 +115,8 @@ class FileSink:
 
     commit_every = FILE_COMMIT_EVERY
 
-    def __init__(self, path: Path, checkpoint: Checkpoint) -> None:
-        self.path = path
+    def __init__(self, path: Path, checkpoint: Checkpoint, output_format: OutputFormat | None = None) -> None:
+        self.path, self._format = path, output_format
         self.output: str | None = str(path.resolve())
         existed = path.exists()
         try:
@@ -132,7 +153,7 @@ class FileSink:
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Append the item's line (made durable by :meth:`sync` before the checkpoint counts it)."""
-        line = ndjson_line(item).encode()
+        line = item_line(item, key, self._format).encode()
         try:
             self._stream.write(line)
         except OSError as exc:
@@ -166,7 +187,8 @@ class PlaybookSink:
     length = 0
     commit_every = 1
 
-    def __init__(self, path: Path, host: Host, *, sandbox: bool | str, config: Path | None) -> None:
+    def __init__(self, path: Path, host: Host, *, sandbox: bool | str, config: Path | None,
+                 executor: Executor | None = None) -> None:
         compiled, _targets = load_checked(path, host, config=config, sandbox=bool(sandbox))
         book = compiled.playbook
         declared = (book.inputs or {}).get("properties") or {}
@@ -177,7 +199,7 @@ class PlaybookSink:
             ])
         self.name = book.name
         self._source: Mapping[str, Any] = book.model_dump(mode="json", exclude_unset=True)
-        self._host, self._sandbox, self._config = host, sandbox, config
+        self._host, self._sandbox, self._config, self._executor = host, sandbox, config, executor
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Run the playbook on the item; one line naming the item and the first error when it failed."""
@@ -192,9 +214,10 @@ class PlaybookSink:
         return f"playbook {self.name} failed on {key.uid}: {first}"
 
     async def run(self, item: dict[str, Any]) -> PlaybookResult:
-        """One run of the playbook on ``item``, here (a subclass hands it to the workers)."""
+        """One run of the playbook on ``item``, its steps on the executor (here, or the workers')."""
         return await arun_playbook(
-            self._source, {ITEM_INPUT: item}, sandbox=self._sandbox, config=self._config, host=self._host
+            self._source, {ITEM_INPUT: item}, sandbox=self._sandbox, config=self._config, host=self._host,
+            executor=self._executor,
         )
 
     def sync(self) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import orjson
 
+from connector.api import run_action
 from connector.connections import Connection, sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import run_action
 from connector.sandbox import SandboxConfig, build_app
 
 VENDOR = "sentinelone"

@@ -22,12 +22,12 @@ import httpx
 import pytest
 import yaml
 
+from connector.api import arun_action
 from connector.catalog import actions_dir
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
-from connector.runner import arun_action
 from connector.sandbox import FaultPlan, SandboxConfig, build_app
 from connector.sandbox.ciso_assistant.seed import seed_store
 from connector.sandbox.ciso_assistant.store import Incident

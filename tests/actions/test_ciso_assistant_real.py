@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from tests.ciso_recordings import RECORDINGS, exchanges, recording_files
 
 VENDOR = "ciso_assistant"

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.api import run_action
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import run_action
 from connector.sandbox import SandboxConfig, build_app
 from tests.records_support import assert_valid
 

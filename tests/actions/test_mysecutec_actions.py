@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.api import arun_action, run_action
 from connector.connections import RateLimit, sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action, run_action
 from connector.sandbox import SandboxConfig, build_app
 from connector.sandbox.common import ANCHOR, iso_z
 from connector.sandbox.faults import FaultPlan

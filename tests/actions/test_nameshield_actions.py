@@ -17,10 +17,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from connector.api import arun_action
 from connector.cli import cli
 from connector.connections import Connection, sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from connector.sandbox import SandboxConfig, build_app
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.nameshield import generate_events

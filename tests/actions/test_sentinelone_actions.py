@@ -13,9 +13,10 @@ import httpx
 import orjson
 import pytest
 
+from connector.api import run_action
+from connector.context import RunContext
 from connector.http import VendorClient
 from connector.plugins import default_host
-from connector.runner import run_action
 from connector.sandbox import running_sandbox
 from connector.vendors.sentinelone.writes import update_threat_status
 from tests.actions.sentinelone_support import (
@@ -240,7 +241,7 @@ def test_a_verdict_alone_uses_the_analyst_verdict_endpoint() -> None:
             events=default_host().hook, transport=httpx.MockTransport(handler),
         )
         async with client:
-            return await update_threat_status(client, {"ids": ["7"], "verdict": "suspicious"})
+            return await update_threat_status(RunContext(client), {"ids": ["7"], "verdict": "suspicious"})
 
     output = asyncio.run(go())
     assert posted == [

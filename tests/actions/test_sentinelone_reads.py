@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from connector.runner import run_action
+from connector.api import run_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from tests.actions.sentinelone_support import (
     CONFIG,

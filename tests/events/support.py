@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
+from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
 from connector.plugins import Host
-from connector.runner import arun_action
 from connector.sandbox import FaultPlan, SandboxConfig, build_app
 
 VENDOR = "sentinelone"

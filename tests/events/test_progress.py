@@ -13,11 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.events.progress import Progress, showing_progress
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
-from connector.runner import arun_action
 from tests.events.conftest import SECRET
 from tests.events.support import TOKEN, paged_run, simulator
 
@@ -156,7 +156,7 @@ def test_the_cli_run_draws_on_a_terminal_and_never_on_stdout(connections_file: P
     stdout, stderr = on_terminal(cli(connections_file, *READ, "--format", "ndjson"))
     assert b"get_threats" in stderr and b"3 pages" in stderr and b"records/s" in stderr
     assert b"records/s" not in stdout and b"\x1b" not in stdout
-    assert len(stdout.splitlines()) == 5
+    assert len(stdout.splitlines()) == 6  # five records, then the envelope
     assert SECRET.encode() not in stderr + stdout
 
     stdout, stderr = on_terminal(cli(connections_file, *READ, "--no-progress"))

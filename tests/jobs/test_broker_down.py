@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from connector.jobs import BrokerUnavailable, submit_action
+from connector.jobs.executor import Workers
 from connector.sandbox import serving
 from connector.server import ServerSettings, create_app
 from tests.jobs.support import RedisServer, free_port, start_workers, wait_until
@@ -84,7 +85,7 @@ def _polled(url: str) -> bool:
 
 
 def test_serve_answers_502_in_one_line(nowhere: str) -> None:
-    settings = ServerSettings(token="jobs-down-token-0123456789", broker=nowhere)
+    settings = ServerSettings(token="jobs-down-token-0123456789", executor=Workers(nowhere))
     with serving(create_app(settings)) as api:
         answer = httpx.post(
             f"{api}/v1/actions/get_threats/run", json={"connection": "s1"},

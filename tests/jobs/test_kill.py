@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from connector.api import run_action
 from connector.jobs import submit_action
-from connector.runner import run_action
 from connector.sandbox import SandboxConfig, build_app, serving
 from tests.jobs.conftest import SECRETS, StartWorkers
 from tests.jobs.support import Arrivals, wait_until

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from connector.jobs.app import celery_app
+from connector.jobs.executor import Workers
 from connector.playbook import run_playbook
 from connector.playbook.report import PlaybookResult
 from connector.sandbox import SandboxConfig, running_sandbox
@@ -61,7 +62,7 @@ def test_for_each_over_workers_gives_the_in_process_report(
     here, there = twin_sandboxes
     pair = workers(2, concurrency=2)
     local = run_playbook(BOOK, sandbox=here)
-    queued = run_playbook(BOOK, sandbox=there, broker=broker)
+    queued = run_playbook(BOOK, sandbox=there, executor=Workers(broker))
     assert (local.status, local.exit_code) == (queued.status, queued.exit_code) == ("partial", 3)
     assert [step.status for step in queued.steps] == ["success", "success", "partial"]
     assert len(queued.step("incidents").envelopes) == 8

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connector.jobs.executor import Workers
 from connector.sandbox import serving
 from connector.server import ServerSettings, create_app
 from connector.server.answers import EXIT_CODE_HEADER
@@ -24,7 +25,7 @@ ONE_STEP = {
 
 @pytest.fixture
 def api(broker: str, connections: Path) -> Iterator[httpx.Client]:
-    settings = ServerSettings(token=TOKEN, broker=broker, config=connections)
+    settings = ServerSettings(token=TOKEN, executor=Workers(broker), config=connections)
     with serving(create_app(settings)) as url, httpx.Client(
         base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
     ) as client:

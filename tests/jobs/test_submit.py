@@ -10,12 +10,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from connector.api import run_action
 from connector.errors import VendorError
 from connector.jobs import job, submit_action, submit_playbook
 from connector.jobs.app import celery_app
 from connector.jobs.handles import Job, decode_envelope
 from connector.jobs.tasks import RUN_ACTION
-from connector.runner import run_action
 from tests.jobs.conftest import StartWorkers
 
 RUNS = 200
@@ -144,7 +144,8 @@ def test_a_large_read_streams_its_records_to_a_file_the_caller_names(
     extra = dict(envelope.meta.model_extra or {})
     extra.pop("dropped_values", None)  # the seeded endpoints' link-local addresses, left out of the observables
     assert extra == {"output_file": str(records)}
-    lines = [orjson.loads(line) for line in records.read_text().splitlines()]
+    *lines, last = [orjson.loads(line) for line in records.read_text().splitlines()]
+    assert last["output"]["count"] == 50  # NDJSON, the envelope last
     assert len(lines) == 50
     assert len({line["uid"] for line in lines}) == 50
     unwritable = submit_action("get_threats", {"limit": 1}, connection="s1", broker=broker,

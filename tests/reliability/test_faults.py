@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.sandbox.faults import FaultPlan
 from connector.vendors.ciso_assistant import incidents as ciso_incidents

@@ -12,8 +12,8 @@ import orjson
 import pytest
 import yaml
 
+from connector.api import run_action
 from connector.catalog import manifest_path
-from connector.runner import run_action
 from connector.server import app
 from connector.server.app import NO_SANDBOX
 from tests.server.conftest import S1_SECRET, TOKEN, WRONG_SECRET
@@ -140,7 +140,7 @@ def test_a_bug_is_a_one_line_500(plain_api: httpx.Client, monkeypatch: pytest.Mo
     async def broken(*args: object, **options: object) -> None:
         raise RuntimeError(f"a bug that mentions {TOKEN}")
 
-    monkeypatch.setattr(app, "arun_action", broken)
+    monkeypatch.setattr(app, "written_answer", broken)
     answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
     assert answer.status_code == 500 and answer.headers["X-Connector-Exit-Code"] == "1"
     assert answer.json() == {"error": {"type": "internal", "message": (
@@ -154,7 +154,7 @@ def test_a_bug_logs_its_traceback_only_at_debug_level(
     async def broken(*args: object, **options: object) -> None:
         raise KeyError("deep inside")
 
-    monkeypatch.setattr(app, "arun_action", broken)
+    monkeypatch.setattr(app, "written_answer", broken)
     with caplog.at_level(logging.DEBUG):
         answer = plain_api.post("/v1/actions/get-threats/run", json={"connection": "s1"})
     assert answer.status_code == 500

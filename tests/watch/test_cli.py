@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 import pytest
 
+from connector.api import run_action
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
-from connector.runner import run_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.sandbox.faults import FaultPlan
 from connector.watch import awatch, source

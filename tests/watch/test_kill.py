@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from connector.runner import run_action
+from connector.api import run_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.watch.checkpoint import CheckpointStore
 from tests.watch.support import CONNECTOR, cli_env, ndjson, versions, write_connections

@@ -20,8 +20,8 @@ import asyncio
 from typing import Any
 
 from connector.bulk import BulkReport, chunked
+from connector.context import RunContext
 from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
-from connector.http import VendorClient
 from connector.vendors.ciso_assistant.incidents import INCIDENTS, detail_path
 from connector.vendors.ciso_assistant.mapping import (
     VALUE_BY_COMMON_SEVERITY,
@@ -65,7 +65,7 @@ def _outcome(answer: Any, where: str) -> tuple[list[str], list[dict[str, str]]]:
     return done, failed
 
 
-async def _patch_each(client: VendorClient, ids: list[str], change: dict[str, Any], report: BulkReport) -> None:
+async def _patch_each(client: RunContext, ids: list[str], change: dict[str, Any], report: BulkReport) -> None:
     """PATCH ``change`` onto each id at once, reporting each; an authentication failure stops the action."""
     refused: list[AuthError] = []
 
@@ -84,7 +84,7 @@ async def _patch_each(client: VendorClient, ids: list[str], change: dict[str, An
         raise refused[0]
 
 
-async def incident_batch_action(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def incident_batch_action(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Run one batch action over every id, 100 per request, and report each id."""
     ids = list(dict.fromkeys(incident_id(value) for value in document["ids"]))
     template = batch_template(document)

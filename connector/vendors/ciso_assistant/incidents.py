@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
+from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
-from connector.http import VendorClient
 from connector.paging import OffsetPaging
 from connector.vendors.ciso_assistant.mapping import (
     body_from_threat,
@@ -42,11 +42,11 @@ def detail_path(vendor_id: str, suffix: str = "") -> str:
     return f"{INCIDENTS}{vendor_id}/{suffix}"
 
 
-def _dump(client: VendorClient, threat: dict[str, Any]) -> dict[str, Any]:
+def _dump(client: RunContext, threat: dict[str, Any]) -> dict[str, Any]:
     return client.emit(threat)
 
 
-async def _read_back(client: VendorClient, written: Any, include_raw: bool) -> dict[str, Any]:
+async def _read_back(client: RunContext, written: Any, include_raw: bool) -> dict[str, Any]:
     if not isinstance(written, dict):
         raise BadVendorAnswer(f"{client.vendor.name}: a write answered {type(written).__name__}, no incident")
     try:
@@ -66,7 +66,7 @@ def in_global(record: dict[str, Any]) -> bool:
     return record.get("path") == []
 
 
-async def find_by_ref_id(client: VendorClient, ref_id: str, folder: str | None) -> dict[str, Any] | None:
+async def find_by_ref_id(client: RunContext, ref_id: str, folder: str | None) -> dict[str, Any] | None:
     """The incident holding ``ref_id`` in ``folder`` (Global when None), compared as the server compares.
 
     The server has no ref_id filter (``?ref_id=`` is ignored), so this searches (a substring match
@@ -86,7 +86,7 @@ async def find_by_ref_id(client: VendorClient, ref_id: str, folder: str | None) 
     return None
 
 
-def _create_body(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+def _create_body(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if "from_threat" in document:
         body = body_from_threat(document["from_threat"])
@@ -111,7 +111,7 @@ def _planned(body: dict[str, Any]) -> dict[str, Any]:
     return normalize_incident({"id": DRY_RUN_ID, **CREATE_DEFAULTS, "reported_at": reported, **body})
 
 
-async def create_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def create_incident(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Open an incident unless its folder holds the ref_id already; a lost answer or race never creates twice."""
     include_raw = bool(document.get("include_raw"))
     body = _create_body(client, document)
@@ -144,14 +144,14 @@ async def create_incident(client: VendorClient, document: dict[str, Any]) -> dic
     return {"incident": _dump(client, incident), "existed": False, "ref_id": ref_id}
 
 
-def _existing(client: VendorClient, found: dict[str, Any], ref_id: str, include_raw: bool) -> dict[str, Any]:
+def _existing(client: RunContext, found: dict[str, Any], ref_id: str, include_raw: bool) -> dict[str, Any]:
     """The create's output when the folder already held the ref_id: the stored incident, existed."""
     client.meta["existed"] = True
     incident = normalize_incident(found, include_raw=include_raw)
     return {"incident": _dump(client, incident), "existed": True, "ref_id": ref_id}
 
 
-async def get_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def get_incident(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """One incident: the read face as a common record, the write face (object), or a Markdown/PDF report."""
     vendor_id = incident_id(document["id"])
     fmt = document.get("format", "json")
@@ -172,7 +172,7 @@ async def get_incident(client: VendorClient, document: dict[str, Any]) -> dict[s
     return {"format": fmt, "content_type": content_type, "encoding": "text", "content": response.text}
 
 
-async def file_answer(client: VendorClient, path: str, params: dict[str, Any], expected: str) -> httpx.Response:
+async def file_answer(client: RunContext, path: str, params: dict[str, Any], expected: str) -> httpx.Response:
     """The answer of a GET that returns a file; one of another media type (a sign-in page) is refused."""
     response: httpx.Response = await client.request("GET", path, params=params, raw=True)
     media_type = response.headers.get("content-type", "").split(";")[0].strip()
@@ -181,13 +181,13 @@ async def file_answer(client: VendorClient, path: str, params: dict[str, Any], e
     return response
 
 
-def _incident(client: VendorClient, record: Any, include_raw: bool) -> dict[str, Any]:
+def _incident(client: RunContext, record: Any, include_raw: bool) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise BadVendorAnswer(f"{client.vendor.name}: expected an incident, got {type(record).__name__}")
     return normalize_incident(record, include_raw=include_raw)
 
 
-async def update_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def update_incident(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Change an incident: PATCH the given fields (default) or PUT them (``partial: false``)."""
     vendor_id = incident_id(document["id"])
     body = write_body(document)
@@ -202,7 +202,7 @@ async def update_incident(client: VendorClient, document: dict[str, Any]) -> dic
     return {"incident": _dump(client, incident)}
 
 
-async def delete_incident(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def delete_incident(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Delete an incident, or with ``preview`` only say what the delete would take along."""
     vendor_id = incident_id(document["id"])
     if document.get("preview"):

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
+from connector.context import RunContext
 from connector.errors import BadVendorAnswer
-from connector.http import VendorClient
 from connector.vendors.ciso_assistant.incidents import INCIDENTS, PAGE_SIZE, PAGING, file_answer
 from connector.vendors.ciso_assistant.mapping import (
     incident_id,
@@ -73,7 +73,7 @@ def _drf_instant(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def list_incidents(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every incident matching the filters (or the first ``limit``), page by page."""
     limit: int | None = filters.get("limit")
     query = incident_query(filters)
@@ -92,7 +92,7 @@ async def list_incidents(client: VendorClient, filters: dict[str, Any]) -> Async
     client.fields["total"] = total
 
 
-async def export_incidents(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def export_incidents(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """The vendor's own export of the matching incidents: CSV as text, XLSX as base64."""
     fmt = document.get("format", "csv")
     suffix, expected = EXPORTS[fmt]
@@ -115,7 +115,7 @@ def _csv_rows(text: str) -> int:
     return max(sum(1 for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row) - 1, 0)
 
 
-def _xlsx_rows(client: VendorClient, path: str, content: bytes) -> int:
+def _xlsx_rows(client: RunContext, path: str, content: bytes) -> int:
     """Data rows of the first sheet of an XLSX export, without the header."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as book:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.context import RunContext
 from connector.errors import BadInput
-from connector.http import VendorClient
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
 
 METRIC_PATHS = {
@@ -23,7 +23,7 @@ METRIC_PATHS = {
 CHOICE_PATHS = {"severity": "severity/", "status": "status/", "detection": "detection/"}
 
 
-async def incident_metrics(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def incident_metrics(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """One dashboard figure, or (``choices``) the severity, status and detection choice lists together."""
     kind = document["kind"]
     if kind == "choices":

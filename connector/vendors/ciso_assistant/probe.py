@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.context import RunContext
 from connector.errors import BadVendorAnswer, VendorError
-from connector.http import VendorClient
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
 
 
-async def check_connection(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def check_connection(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Probe the incidents list once and say which of the three checks passed."""
     where = f"{client.connection.base_url}{INCIDENTS}"
     passed = {

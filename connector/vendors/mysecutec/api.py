@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from connector.context import RunContext
 from connector.errors import BadInput, VendorError
-from connector.http import VendorClient
 from connector.paging import OffsetPaging
 
 THREATS = "/tam/v1/threats/"
@@ -86,7 +86,7 @@ def _count(body: Any, key: str) -> int | None:
 
 
 async def read_pages(
-    client: VendorClient,
+    client: RunContext,
     path: str,
     query: dict[str, Any],
     records_at: str,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer
-from connector.http import VendorClient, query_value
+from connector.paging import query_value
 from connector.vendors.mysecutec.api import AGGREGATE, FILTERS
 from connector.vendors.mysecutec.mapping import NAME
 
 
-async def get_threat_filters(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def get_threat_filters(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """The facets of the threat list (values, labels, unfiltered and filtered counts)."""
     filters = input.get("filters") or {}
     if "sort" in filters:
@@ -26,7 +27,7 @@ async def get_threat_filters(client: VendorClient, input: dict[str, Any]) -> dic
     return {"facets": {name: entries for name, entries in body.items() if isinstance(entries, list)}}
 
 
-async def aggregate_threats(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def aggregate_threats(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """Threat counts grouped by fields (``severity``, ``first_seen_at.year``, ``data.item_type``...)."""
     body = await client.request("POST", AGGREGATE, json=input, read_only=True)
     results = body.get("results") if isinstance(body, dict) else None

@@ -14,8 +14,9 @@ from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
+from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, VendorError
-from connector.http import VendorClient, query_value
+from connector.paging import query_value
 from connector.vendors.mysecutec.api import (
     THREAT_LOGS,
     THREATS,
@@ -36,7 +37,7 @@ THREAT_SELECTORS = ("severity", "search", "vendor_filters")
 """list_events inputs that choose the threats when no threat_ids are given."""
 
 
-async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threat_logs(client: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """One threat's audit log (vendor order, newest first unless ``sort`` says), from ``offset``."""
     threat_id = input["threat_id"]
     path = threat_path(THREAT_LOGS, threat_id, "input.threat_id")
@@ -60,7 +61,7 @@ async def get_threat_logs(client: VendorClient, input: dict[str, Any]) -> AsyncG
     client.fields["total"] = totals.total
 
 
-async def list_events(client: VendorClient, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def list_events(client: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Log entries of many threats in the since/until window, oldest first.
 
     The entries of every threat are merged and sorted before the first is yielded, so this read

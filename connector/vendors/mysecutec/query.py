@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.errors import BadInput
-from connector.http import query_value
+from connector.paging import query_value
 from connector.vendors.mysecutec.mapping import SEVERITY_BY_LABEL, STATUS_BY_LABEL
 
 DEFAULT_SORT = "created_at,id"

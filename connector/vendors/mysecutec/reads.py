@@ -6,8 +6,8 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
+from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, VendorError
-from connector.http import VendorClient
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.mysecutec.api import (
     THREAT,
@@ -23,7 +23,7 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 
 async def matching_threats(
-    client: VendorClient, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
+    client: RunContext, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
 
@@ -70,7 +70,7 @@ async def _each(records: list[dict[str, Any]]) -> AsyncGenerator[dict[str, Any],
         yield record
 
 
-async def _read_by_id(client: VendorClient, ids: list[str]) -> list[dict[str, Any]]:
+async def _read_by_id(client: RunContext, ids: list[str]) -> list[dict[str, Any]]:
     # Checked in input order (the error names the index), each id read once.
     by_id = {threat_id: threat_path(THREAT, threat_id, f"input.ids[{i}]") for i, threat_id in enumerate(ids)}
     ids, paths = list(by_id), list(by_id.values())
@@ -96,7 +96,7 @@ def _threat_record(body: Any, path: str) -> dict[str, Any]:
     return body
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every threat matching the common and vendor filters, pages read concurrently."""
     totals = Totals()
     async with aclosing(matching_threats(client, filters, totals, resumable=True)) as threats:
@@ -106,7 +106,7 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGen
 
 
 async def threat_request(
-    client: VendorClient, method: str, threat_id: str, json: dict[str, Any] | None = None
+    client: RunContext, method: str, threat_id: str, json: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """``GET``/``PATCH /tam/v1/threats/{id}``: the threat (None for a dry-run write); 404 in one line."""
     path = threat_path(THREAT, threat_id, "input.threat_id")
@@ -119,14 +119,14 @@ async def threat_request(
     return None if body is None and client.dry_run else _threat_record(body, path)
 
 
-async def get_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def get_threat(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """One threat by id."""
     record = await threat_request(client, "GET", input["threat_id"])
     assert record is not None, "a GET is sent even in a dry run"
     return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
 
 
-async def check_connection(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def check_connection(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """Reachability, authentication and read permission, from one ``GET /threats/?limit=1``."""
     passed = {"reachability": "the API answered", "authentication": TOKEN_ACCEPTED, "permissions": "may read threats"}
     try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from connector.bulk import BulkReport, chunked
+from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, VendorError
-from connector.http import VendorClient
 from connector.vendors.mysecutec.api import BULK_STATUS, gather_bounded
 from connector.vendors.mysecutec.mapping import (
     BULK_USER_STATUSES,
@@ -49,7 +49,7 @@ def bulk_user_status(input: dict[str, Any]) -> str:
     return USER_STATUS_BY_COMMON[status]
 
 
-async def update_threat_status(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def update_threat_status(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """One user status (and note) on many threats; per-id succeeded/failed and a summary."""
     body: dict[str, Any] = {"user_status": bulk_user_status(input)}
     if "note" in input:
@@ -98,7 +98,7 @@ def _outcomes(chunk: list[str], answer: Any) -> dict[str, Outcome | None]:
     return outcomes
 
 
-async def update_threat(client: VendorClient, input: dict[str, Any]) -> dict[str, Any]:
+async def update_threat(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """Note, user status and annotation of one threat; the threat as it is after the change.
 
     In a dry run the PATCH is only planned, and the threat is returned as it is now.

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, VendorError
-from connector.http import VendorClient
 from connector.paging import OffsetPaging, PageNumberPaging
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.nameshield.mapping import NAME, normalize_event
@@ -41,7 +41,7 @@ class _Collector:
         """Whether ``limit`` events are kept."""
         return self.chosen.limit is not None and self.count >= self.chosen.limit
 
-    def add(self, client: VendorClient, record: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
+    def add(self, client: RunContext, record: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
         """(time, id, output) of ``record``'s event, or None when it is a repeat, filtered out or unmappable."""
         event = client.map_record(normalize_event, record, include_raw=self.include_raw)
         # Paging by page number or offset can show a record twice when events arrive mid-walk.
@@ -52,7 +52,7 @@ class _Collector:
         return datetime.fromisoformat(event["time"]), event["vendor_id"], event
 
 
-async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def list_events(client: RunContext, document: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Domain events in the window, oldest first; the v1 search on request or when v2 is gone.
 
     The v2 list is yielded as it is read (and can resume from a page); the v1 search has no sort,
@@ -95,7 +95,7 @@ async def list_events(client: VendorClient, document: dict[str, Any]) -> AsyncGe
 
 
 async def _list_v2(
-    client: VendorClient, params: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
+    client: RunContext, params: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Walk ``GET /cti/v2/events`` until ``has_next`` is false; the vendor's total into ``totals``."""
     # When the vendor filters exactly, no page past the limit is worth asking for ahead of time.
@@ -114,7 +114,7 @@ async def _list_v2(
 
 
 async def _search_v1(
-    client: VendorClient, body: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
+    client: RunContext, body: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Walk ``POST /cti/v1/events/search`` by offset; the events are then yielded oldest first."""
     if client.resume_from is not None:
@@ -144,7 +144,7 @@ async def _search_v1(
         yield output
 
 
-async def get_event(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def get_event(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """One event by id (or by its ``nameshield:<id>`` uid)."""
     event_id = document["id"].removeprefix(f"{NAME}:")
     try:
@@ -160,7 +160,7 @@ async def get_event(client: VendorClient, document: dict[str, Any]) -> dict[str,
     return {"event": client.emit(normalize_event(record, include_raw=bool(document.get("include_raw"))))}
 
 
-async def check_connection(client: VendorClient, document: dict[str, Any]) -> dict[str, Any]:
+async def check_connection(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Reachability, authentication and permission to list events, from one ``GET /cti/v2/events?size=1``."""
     passed = {
         "reachability": f"the API answered GET {EVENTS_V2}",

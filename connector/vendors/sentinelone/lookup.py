@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.context import RunContext
 from connector.errors import VendorError
-from connector.http import VendorClient
 from connector.vendors.sentinelone.mapping import NAME
 from connector.vendors.sentinelone.reads import THREATS, find_threats
 from connector.vendors.sentinelone.threats import normalize_threat
 
 
-async def get_threat(client: VendorClient, request: dict[str, Any]) -> dict[str, Any]:
+async def get_threat(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """One threat by its id, in the common shape."""
     threat_id = request["threat_id"]
     found = await find_threats(client, [threat_id])

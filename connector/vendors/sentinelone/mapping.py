@@ -21,7 +21,7 @@ from typing import Any
 
 from connector.enums import ConfidenceId, SeverityId, StatusId
 from connector.errors import BadInput
-from connector.http import query_value
+from connector.paging import query_value
 
 NAME = "sentinelone"
 

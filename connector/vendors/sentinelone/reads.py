@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 
 from connector.bulk import chunked
+from connector.context import RunContext
 from connector.errors import BadInput, VendorError
-from connector.http import VendorClient
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
@@ -29,7 +29,7 @@ LOOKUP_CHUNK = 200
 3.8 KB) keep the URL under the 8 KB request line that common reverse proxies accept."""
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every threat matching the filters, walked by cursor; ``limit`` counts the threats returned.
 
     Many ``ids`` are asked for in chunks of :data:`LOOKUP_CHUNK` (one walk each), so no query
@@ -61,7 +61,7 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGen
 
 
 async def _walk(
-    client: VendorClient, filters: dict[str, Any], *, resumable: bool
+    client: RunContext, filters: dict[str, Any], *, resumable: bool
 ) -> AsyncGenerator[dict[str, Any], None]:
     """One cursor walk of ``GET /threats`` for get_threats' filters; ``total`` left in client.fields."""
     query = threat_query(filters)
@@ -107,7 +107,7 @@ def _total(body: Any) -> int | None:
     return total if isinstance(total, int) else None
 
 
-async def find_threats(client: VendorClient, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+async def find_threats(client: RunContext, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The raw records of the threats among ``ids`` that exist, by id (there is no single-threat GET)."""
     found: dict[str, dict[str, Any]] = {}
     for chunk in chunked(list(ids), LOOKUP_CHUNK):
@@ -118,7 +118,7 @@ async def find_threats(client: VendorClient, ids: Iterable[str]) -> dict[str, di
 
 
 async def threat_notes(
-    client: VendorClient, threat_id: str, *, resumable: bool = False
+    client: RunContext, threat_id: str, *, resumable: bool = False
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The raw notes of one threat, oldest first, page after page."""
     path = f"{THREATS}/{threat_id}/notes"
@@ -128,7 +128,7 @@ async def threat_notes(
                 yield record
 
 
-async def get_threat_notes(client: VendorClient, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threat_notes(client: RunContext, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every note of one threat, oldest first (an unknown threat id has none, as SentinelOne answers)."""
     async with aclosing(threat_notes(client, request["id"], resumable=True)) as records:
         async for record in records:
@@ -146,7 +146,7 @@ def _note(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def test_connection(client: VendorClient, request: dict[str, Any]) -> dict[str, Any]:
+async def test_connection(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """Reachability and authentication with ``GET /system/info``, then permission to read threats.
 
     A 401 fails authentication, a 403 permissions; anything else failing the first call fails

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.bulk import BulkReport, chunked
+from connector.context import RunContext
 from connector.errors import AuthError, BadVendorAnswer, VendorError
-from connector.http import VendorClient
 from connector.vendors.sentinelone.mapping import applied, incident_change
 from connector.vendors.sentinelone.reads import THREATS, find_threats, threat_notes
 
@@ -55,7 +55,7 @@ def _describe(change: dict[str, str]) -> str:
     return ", ".join(f"{key} {value}" for key, value in change.items())
 
 
-async def update_threat_status(client: VendorClient, update: dict[str, Any]) -> dict[str, Any]:
+async def update_threat_status(client: RunContext, update: dict[str, Any]) -> dict[str, Any]:
     """Set incidentStatus (and analystVerdict, and a note) on many threats, reporting each id."""
     ids = list(dict.fromkeys(update["ids"]))
     change = incident_change(update)
@@ -83,7 +83,7 @@ async def update_threat_status(client: VendorClient, update: dict[str, Any]) -> 
     return report.output(order=ids)
 
 
-async def _change(client: VendorClient, path: str, chunk: list[str], change: dict[str, str]) -> list[Failure]:
+async def _change(client: RunContext, path: str, chunk: list[str], change: dict[str, str]) -> list[Failure]:
     """POST one chunk; when SentinelOne affected fewer than sent (or failed), re-read to see which."""
     try:
         affected = _affected(await client.request("POST", path, json=_body(chunk, change)), path)
@@ -110,7 +110,7 @@ async def _change(client: VendorClient, path: str, chunk: list[str], change: dic
     return failures
 
 
-async def _note(client: VendorClient, chunk: list[str], text: str) -> list[Failure]:
+async def _note(client: RunContext, chunk: list[str], text: str) -> list[Failure]:
     """POST the note to one chunk; when fewer were affected than sent, read notes to find the missing."""
     try:
         affected = _affected(await client.request("POST", NOTES, json=_body(chunk, {"text": text})), NOTES)
@@ -127,19 +127,19 @@ async def _note(client: VendorClient, chunk: list[str], text: str) -> list[Failu
     return failures
 
 
-async def mitigate_threat(client: VendorClient, request: dict[str, Any]) -> dict[str, Any]:
+async def mitigate_threat(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """Run a mitigation action (kill, quarantine...) on many threats; counts what SentinelOne affected."""
     action = request["action"]
     return await _count_change(client, f"{MITIGATE}/{action}", request["ids"], {}, f"mitigation {action}")
 
 
-async def add_threat_note(client: VendorClient, request: dict[str, Any]) -> dict[str, Any]:
+async def add_threat_note(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """Attach the same note to many threats; counts what SentinelOne affected."""
     return await _count_change(client, NOTES, request["ids"], {"text": request["text"]}, "the note")
 
 
 async def _count_change(
-    client: VendorClient, path: str, raw_ids: list[str], data: dict[str, Any], what: str
+    client: RunContext, path: str, raw_ids: list[str], data: dict[str, Any], what: str
 ) -> dict[str, Any]:
     """POST ``data`` to ``path`` for the ids, 1000 at a time; ``{requested, affected}``.
 

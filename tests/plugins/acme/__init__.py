@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from connector.context import RunContext
 from connector.enums import Kind, SeverityId, StatusId
 from connector.hookspecs import hookimpl
-from connector.http import VendorClient
 from connector.threat import Threat
 from connector.vendor import Vendor
 
@@ -20,7 +20,7 @@ HERE = Path(__file__).parent
 SEVERITY = {"sev1": SeverityId.critical, "sev2": SeverityId.high}
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str, Any]:
+async def get_threats(client: RunContext, filters: dict[str, Any]) -> dict[str, Any]:
     """Acme's alerts as common threats."""
     body = await client.request("GET", "/alerts")
     threats = [
@@ -34,7 +34,7 @@ async def get_threats(client: VendorClient, filters: dict[str, Any]) -> dict[str
     return {"threats": threats, "count": len(threats)}
 
 
-async def acme_ping(client: VendorClient, params: dict[str, Any]) -> dict[str, Any]:
+async def acme_ping(client: RunContext, params: dict[str, Any]) -> dict[str, Any]:
     """Ask Acme whether it is there."""
     body = await client.request("GET", "/ping", params={"echo": params["echo"]})
     return {"pong": body["pong"]}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
+from connector.context import RunContext
 from connector.hookspecs import hookimpl
-from connector.http import VendorClient
 from connector.hygiene import drop
 from connector.paging import CursorPaging
 from connector.vendor import Vendor
@@ -41,7 +41,7 @@ def normalize(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def get_threats(client: VendorClient, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every item of ``GET /items``, page by cursor, mapped one by one."""
     async for page in client.pages("/items", {"limit": 3}, CursorPaging(records_at=("items",)), resumable=True):
         for record in page.records:

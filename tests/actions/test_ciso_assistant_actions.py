@@ -15,7 +15,6 @@ import re
 import zipfile
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +33,7 @@ from connector.sandbox.ciso_assistant.store import Incident
 from connector.sandbox.common import ANCHOR
 from connector.threat import Threat
 from tests.actions.recording import RecordingTransport
+from tests.conftest import doc
 from tests.vcr_support import CASSETTES, cassette
 
 VENDOR = "ciso_assistant"
@@ -736,9 +736,9 @@ SPEC_OPERATIONS = {
 }
 
 
-def test_every_documented_operation_is_an_actions_endpoint(shared_dir: Path) -> None:
-    spec = (shared_dir / "spec/ciso-assistant-incidents.txt").read_text()
-    documented = set(re.findall(r"^incidents_(\w+?)(?:_retrieve|_create)?$", spec, re.MULTILINE))
+def test_every_documented_operation_is_an_actions_endpoint() -> None:
+    operations = doc("ciso_assistant/operations.json")
+    documented = {re.sub(r"^incidents_(\w+?)(?:_retrieve|_create)?$", r"\1", name) for name in operations}
     assert documented == set(SPEC_OPERATIONS)
     declared = set()
     for path in actions_dir().glob("*.yaml"):

@@ -1,9 +1,8 @@
 """Every CISO Assistant action on real answers: the recorded exchanges of a real server, replayed.
 
-Each test scripts which recorded answers (``file[index]`` of ../shared/fixtures/real/ciso_assistant)
+Each test scripts which recorded answers (``file[index]`` of tests/fixtures/real/ciso_assistant)
 the server gives to the requests the client sends; :class:`RealAnswers` checks that each request is
 one the script expects (method and path) and answers it with the recorded status, headers and body.
-Nothing is copied into the repository: the answers are read from ../shared at test time.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
 from connector.runner import arun_action
-from tests.ciso_recordings import RECORDINGS, exchanges, recording_files
+from tests.ciso_recordings import RECORDINGS, exchanges
 
 VENDOR = "ciso_assistant"
 TOKEN = "real-token-stand-in"
@@ -36,7 +35,6 @@ NOT_FOUND = "Object not found or access denied"
 
 def recorded(name: str, index: int) -> dict[str, Any]:
     """The recorded answer of exchange ``index`` of the file whose name starts with ``name``."""
-    recording_files()
     path = next(RECORDINGS.glob(f"{name}-*.json"))
     response: dict[str, Any] = exchanges(path)[index]["response"]
     return response
@@ -107,11 +105,6 @@ def run(action: str, document: dict[str, Any], *steps: Step, dry_run: bool = Fal
 
 def incidents_path(suffix: str = "") -> str:
     return f"/api/incidents/{suffix}"
-
-
-@pytest.fixture(autouse=True)
-def _recordings() -> None:
-    recording_files()  # skips, saying why, when ../shared is absent
 
 
 # --- reads -----------------------------------------------------------------------------------------

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 import zipfile
 from collections import Counter
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -23,6 +21,7 @@ from starlette.routing import Mount
 
 from connector.sandbox.ciso_assistant import create_app
 from connector.sandbox.common import ANCHOR
+from tests.conftest import doc
 
 SEED = 2024
 SIZE = 150
@@ -683,20 +682,10 @@ def test_seeded_records_look_real(api: Client) -> None:
 # --- contract with the spec -------------------------------------------------------------------------
 
 
-def _documented_response_keys(spec: str) -> dict[str, set[str]]:
-    """Top-level keys of each operation's "Response samples" block (the samples are collapsed)."""
-    sections: dict[str, set[str]] = {}
-    pieces = re.split(r"^(incidents_\w+)$", spec, flags=re.MULTILINE)
-    for name, text in zip(pieces[1::2], pieces[2::2], strict=True):
-        if "Response samples" in text:
-            block = text.split("Response samples", 1)[1]
-            sections[name] = set(re.findall(r'^\s*•\s*"(\w+)":', block, flags=re.MULTILINE))
-    return sections
-
-
 @pytest.fixture
-def documented(shared_dir: Path) -> dict[str, set[str]]:
-    return _documented_response_keys((shared_dir / "spec" / "ciso-assistant-incidents.txt").read_text())
+def documented() -> dict[str, set[str]]:
+    """Top-level keys of each operation's documented response sample."""
+    return {operation: set(keys) for operation, keys in doc("ciso_assistant/response_keys.json").items()}
 
 
 def test_answers_carry_at_least_the_documented_fields(

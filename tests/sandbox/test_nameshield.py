@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import math
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +21,7 @@ from connector.sandbox.common import ANCHOR, TWO_YEARS
 from connector.sandbox.nameshield import create_app, generate_events
 from connector.sandbox.nameshield.data import BRANDS, CRITICALITY_NAMES, EVENT_TYPES
 from connector.sandbox.nameshield.store import EventStore
+from tests.conftest import doc, real_payload
 
 SEED = 1101
 SIZE = 400
@@ -544,24 +543,6 @@ def test_rate_limit_can_be_switched_off() -> None:
 
 # --- contract: the documentation's and real payloads' shapes ------------------------------------
 
-def documented_examples(text: str) -> list[Any]:
-    """Every top-level JSON object in the spec text, found by brace matching outside strings."""
-    found, depth, start, in_string, escaped = [], 0, 0, False, False
-    for index, char in enumerate(text):
-        if in_string:
-            in_string, escaped = (not (char == '"' and not escaped)), (char == "\\" and not escaped)
-        elif char == '"' and depth:
-            in_string = True
-        elif char == "{":
-            start = index if depth == 0 else start
-            depth += 1
-        elif char == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                found.append(json.loads(text[start:index + 1]))
-    return found
-
-
 def assert_same_shape(actual: Any, reference: Any, path: str = "$", *, nulls: bool = True) -> None:
     """Same keys and JSON types recursively; with ``nulls``, an object or text may be null (unobserved)."""
     if actual is None and nulls:
@@ -586,15 +567,12 @@ def _has_null(value: Any) -> bool:
 
 
 @pytest.fixture(scope="module")
-def doc_examples(shared_dir: Path) -> dict[str, Any]:
-    examples = documented_examples((shared_dir / "spec" / "cti-domain-events.txt").read_text())
-    by_kind = {
-        "v2_page": [e for e in examples if "current_page" in e],
-        "v1_request": [e for e in examples if "query_parameters" in e],
-        "v1_response": [e for e in examples if e.get("message") == "OK"],
+def doc_examples() -> dict[str, Any]:
+    return {
+        "v2_page": doc("nameshield/v2_list_response.json"),
+        "v1_request": doc("nameshield/v1_search_request.json"),
+        "v1_response": doc("nameshield/v1_search_response.json"),
     }
-    assert all(len(found) == 1 for found in by_kind.values()), {k: len(v) for k, v in by_kind.items()}
-    return {kind: found[0] for kind, found in by_kind.items()}
 
 
 def test_v2_page_has_the_documented_shape(api: Api, doc_examples: dict[str, Any]) -> None:
@@ -614,10 +592,10 @@ def test_v1_search_has_the_documented_shape(api: Api, doc_examples: dict[str, An
     assert documented == {"message": "OK", "data": {"limit": 10, "offset": 0, "total": 0, "results": []}}
 
 
-def test_get_event_has_the_shape_of_the_real_payload(api: Api, shared_dir: Path) -> None:
-    real = json.loads((shared_dir / "fixtures/real/nameshield/get_event_v2_doc_example.json").read_text())
+def test_get_event_has_the_shape_of_the_real_payload(api: Api) -> None:
+    payload = real_payload("nameshield/get_event_v2_doc_example.json")
     for event in of_customers(OWN, *SUBSIDIARIES)[:60]:
-        assert_same_shape(api.get(f"/cti/v2/events/{event['id']}").json(), real)
+        assert_same_shape(api.get(f"/cti/v2/events/{event['id']}").json(), payload)
 
 
 # --- events built on demand ---------------------------------------------------------------------

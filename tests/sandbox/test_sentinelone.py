@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from starlette.types import ASGIApp
 
 from connector.sandbox.sentinelone import create_app
 from connector.sandbox.sentinelone.query import DOCUMENTED_PARAMS
 from connector.sandbox.sentinelone.store import ThreatStore
+from tests.conftest import doc, real_payload
 
 TOKEN = "s1-test-token"
 AUTH = {"Authorization": f"ApiToken {TOKEN}"}
@@ -197,12 +196,8 @@ def test_unknown_filter_is_rejected(reader: Client) -> None:
     }
 
 
-def test_every_parameter_of_the_spec_is_known(shared_dir: Path) -> None:
-    text = (shared_dir / "spec" / "sentinelone-get-threats.txt").read_text()
-    inputs = text.split("inputs parameters (object)", 1)[1].split("output example", 1)[0]
-    spec_names = set(
-        re.findall(r"([a-z0-9]+(?: (?:contains|gte|gt|lte|lt))?) \((?:array|boolean|string|number)\)", inputs)
-    )
+def test_every_parameter_of_the_spec_is_known() -> None:
+    spec_names = {parameter["name"] for parameter in doc("sentinelone/get_threats_parameters.json")}
     ours = {name.lower().replace("__", " ") for name in DOCUMENTED_PARAMS}
     assert ours == spec_names
 
@@ -456,10 +451,8 @@ def _compare(real: Any, ours: Any, path: str) -> None:
         assert ours == real, f"{path}: {ours} in the sandbox, {real} in the real payload"
 
 
-def test_threats_have_the_shape_of_real_payloads(shared_dir: Path, everything: list[Threat]) -> None:
-    page = orjson.loads(
-        (shared_dir / "fixtures/real/sentinelone/threats_page_eventcollector.json").read_bytes()
-    )
+def test_threats_have_the_shape_of_real_payloads(everything: list[Threat]) -> None:
+    page = real_payload("sentinelone/threats_page_eventcollector.json")
     assert set(page["pagination"]) == {"totalItems", "nextCursor"}
     real = page["data"][0]
     rich = [t for t in everything if t["indicators"] and t["mitigationStatus"]]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +19,23 @@ from connector.vendors.mysecutec.api import gather_bounded
 from connector.vendors.mysecutec.mapping import error_detail, log_summary, normalize_log, normalize_threat
 from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 from connector.vendors.mysecutec.writes import bulk_user_status
+from tests.conftest import doc
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
-def spec_text(shared_dir: Path) -> str:
-    return (shared_dir / "spec/mysecutec-tam-threats.txt").read_text()
-
-
-def spec_example(shared_dir: Path, *keys: str) -> dict[str, Any]:
+def spec_example(*keys: str) -> dict[str, Any]:
     """The spec's JSON example whose top-level keys include ``keys``."""
-    text = spec_text(shared_dir)
-    decoder = json.JSONDecoder()
-    for start in (match.start() for match in re.finditer(r"^\{", text, re.MULTILINE)):
-        document, _ = decoder.raw_decode(text, start)
-        if set(keys) <= set(document):
-            example: dict[str, Any] = document
-            return example
-    raise AssertionError(f"no example with {keys} in the spec")
+    example: dict[str, Any] = next(block for block in doc("mysecutec/examples.json") if set(keys) <= set(block))
+    return example
 
 
 def record(**fields: Any) -> dict[str, Any]:
     return {"id": "t1", "name": "A threat", **fields}
 
 
-def test_spec_list_example_normalises_field_by_field(shared_dir: Path) -> None:
-    page = spec_example(shared_dir, "pagination", "threats")
+def test_spec_list_example_normalises_field_by_field() -> None:
+    page = spec_example("pagination", "threats")
     raw = page["threats"][0]
     threat = normalize_threat(raw, include_raw=True)
     assert threat["uid"] == "mysecutec:t1234-5678-abcd-ef90" and threat["vendor_id"] == "t1234-5678-abcd-ef90"
@@ -177,8 +167,8 @@ def test_bad_values_are_dropped_and_noted() -> None:
     assert [d.field for d in drops] == ["score", "updated_at", "resources.ip", "observables.ip"]
 
 
-def test_spec_log_example_becomes_an_event(shared_dir: Path) -> None:
-    entry = spec_example(shared_dir, "logs")["logs"][0]
+def test_spec_log_example_becomes_an_event() -> None:
+    entry = spec_example("logs")["logs"][0]
     event = normalize_log(entry)
     assert event["uid"] == "mysecutec:log-uuid-123" and event["vendor_id"] == "log-uuid-123"
     assert event["type"] == "status_change"
@@ -293,29 +283,18 @@ def test_vendor_status_overrides_and_is_checked() -> None:
         bulk_user_status({"status": "resolved", "verdict": "true_positive"})
 
 
-def _valid_values(text: str, what: str) -> list[str]:
-    line = re.search(rf"^Valid {what}(?: \(DNM\))?: (.+)$", text, re.MULTILINE)
-    assert line is not None, what
-    return [value.strip() for value in line.group(1).split(",")]
-
-
-def test_filter_schema_has_every_documented_filter(shared_dir: Path) -> None:
-    text = spec_text(shared_dir)
-    table = text.split("GET /tam/v1/threats/\n\nQuery Parameters:", 1)[1].split("Request Example", 1)[0]
-    rows = [line.split()[0] for line in table.splitlines() if line.strip()]
-    assert rows[0] == "Parameter", "the table's header"
-    parameters = set(rows[1:])
-    flags = text.split("threats list", 2)[2].split("Valid severities", 1)[0]
-    assert "--threat-type strings" in flags, "the CLI's threat type flag, sent as threat_type"
+def test_filter_schema_has_every_documented_filter() -> None:
+    documented = doc("mysecutec/list_threats.json")
+    assert {"flag": "--threat-type", "type": "strings"} in documented["cli_flags"], "sent as threat_type"
     schema = json.loads((SCHEMAS / "mysecutec.threat_filters.json").read_text())
     properties = schema["properties"]
-    assert set(properties) == (parameters - {"limit", "offset"}) | {"threat_type"}
+    assert set(properties) == (set(documented["query_parameters"]) - {"limit", "offset"}) | {"threat_type"}
     enums = {
         "severity": "severities", "status": "statuses", "system_status": "system statuses",
         "user_status": "user statuses", "license_module": "license modules", "threat_type": "threat types",
     }
     for name, what in enums.items():
-        assert sorted(properties[name]["items"]["enum"]) == sorted(_valid_values(text, what)), name
+        assert sorted(properties[name]["items"]["enum"]) == sorted(documented["valid_values"][what]), name
 
 
 def test_gather_bounded_keeps_order_holds_the_bound_and_cancels_on_failure() -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,27 +32,17 @@ from connector.vendors.nameshield.query import (
     v2_params,
     vendor_time,
 )
+from tests.conftest import doc, real_payload
 
 FILTERS_SCHEMA = schemas_dir() / "nameshield.event_filters.json"
-
-
-def _spec(shared_dir: Path) -> str:
-    return (shared_dir / "spec/cti-domain-events.txt").read_text()
-
-
-def _documented_json(spec: str, opening: str) -> Any:
-    """The JSON example that starts at ``opening`` in the spec text."""
-    start = spec.index(opening)
-    document, _ = json.JSONDecoder().raw_decode(spec[start:])
-    return document
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:
     return normalize_event(record).model_dump(mode="json")
 
 
-def test_real_v2_get_payload_normalises_field_by_field(shared_dir: Path) -> None:
-    record = json.loads((shared_dir / "fixtures/real/nameshield/get_event_v2_doc_example.json").read_text())
+def test_real_v2_get_payload_normalises_field_by_field() -> None:
+    record = real_payload("nameshield/get_event_v2_doc_example.json")
     event = normalize_event(record, include_raw=True)
     assert event["uid"] == "nameshield:2fc25065-5fa1-4766-93a3-471f36599f1d"
     assert (event["vendor"], event["vendor_id"], event["type"]) == (
@@ -101,8 +89,8 @@ def test_real_v2_get_payload_normalises_field_by_field(shared_dir: Path) -> None
     assert normalize_event(record)["raw"] is None
 
 
-def test_spec_v2_list_example_normalises(shared_dir: Path) -> None:
-    page = _documented_json(_spec(shared_dir), '{\n"data": [')
+def test_spec_v2_list_example_normalises() -> None:
+    page = doc("nameshield/v2_list_response.json")
     assert (page["has_next"], page["total_items"]) == (False, 1)
     (event,) = (normalize_event(record) for record in page["data"])
     assert event["vendor_id"] == "2fc25065-4766-5fa1-93a3-471f36599f1d"
@@ -124,8 +112,8 @@ def test_spec_v2_list_example_normalises(shared_dir: Path) -> None:
     assert "example.example.com" in observed and "owner@example.com" in observed
 
 
-def test_spec_v1_search_example_normalises(shared_dir: Path) -> None:
-    answer = _documented_json(_spec(shared_dir), '{\n"message": "OK"')
+def test_spec_v1_search_example_normalises() -> None:
+    answer = doc("nameshield/v1_search_response.json")
     assert answer["data"]["total"] == 1
     (event,) = (normalize_event(record) for record in answer["data"]["results"])
     assert event["uid"] == "nameshield:2fc25065-5fa1-4766-93a3-471f36599f1d"
@@ -134,9 +122,8 @@ def test_spec_v1_search_example_normalises(shared_dir: Path) -> None:
     assert event["threat"]["indicators"][0]["whois"]["expiration_date"] == "2024-09-21T22:00:00.000Z"
 
 
-def test_spec_v2_request_example_is_what_the_query_builds(shared_dir: Path) -> None:
-    spec = _spec(shared_dir)
-    documented = parse_qs(urlsplit(re.search(r"GET (/cti/v2/events\?\S+)", spec)[1]).query)  # type: ignore[index]
+def test_spec_v2_request_example_is_what_the_query_builds() -> None:
+    documented = parse_qs(urlsplit(doc("nameshield/v2_list_request.json")["target"]).query)
     assert documented == {"criticality": ["LOW"], "startedAt": ["2024-12-31 15:30:45"]}
     document = {"severity": ["low"], "since": "2024-12-31T15:30:45Z"}
     params = v2_params(document, selection(document))
@@ -148,9 +135,8 @@ def test_spec_v2_request_example_is_what_the_query_builds(shared_dir: Path) -> N
     }
 
 
-def test_spec_v1_request_example_is_what_the_body_builds(shared_dir: Path) -> None:
-    spec = _spec(shared_dir)
-    documented = _documented_json(spec, '{\n"query_parameters"')
+def test_spec_v1_request_example_is_what_the_body_builds() -> None:
+    documented = doc("nameshield/v1_search_request.json")
     document = {
         "api": "v1",
         "criteria": documented["query_parameters"],
@@ -307,8 +293,8 @@ def test_error_detail_reads_the_message() -> None:
     assert error_detail(["not", "an", "object"]) is None
 
 
-def test_filter_schema_has_every_documented_parameter(shared_dir: Path) -> None:
-    documented = set(re.findall(r"^([a-zA-Z_]+)(?:URL|Body)(?:No|Yes)", _spec(shared_dir), re.MULTILINE))
+def test_filter_schema_has_every_documented_parameter() -> None:
+    documented = set(doc("nameshield/parameters.json"))
     assert {
         "size",
         "page",

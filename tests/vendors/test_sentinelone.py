@@ -22,16 +22,16 @@ from connector.vendors.sentinelone.mapping import (
     incident_change,
     needs_status_check,
 )
+from tests.conftest import doc, real_payload
 
 
-def _records(shared_dir: Path, name: str) -> list[dict[str, Any]]:
-    document = json.loads((shared_dir / "fixtures/real/sentinelone" / name).read_text())
-    records: list[dict[str, Any]] = document["data"]
+def _records(name: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = real_payload(f"sentinelone/{name}")["data"]
     return records
 
 
-def test_newer_schema_page_normalises(shared_dir: Path) -> None:
-    first, second = (normalize_threat(r) for r in _records(shared_dir, "threats_page_eventcollector.json"))
+def test_newer_schema_page_normalises() -> None:
+    first, second = (normalize_threat(r) for r in _records("threats_page_eventcollector.json"))
     assert first["uid"] == "sentinelone:123456"
     assert first["title"] == "cmd.exe (interactive session)"
     assert first["verdict"] == "true_positive"
@@ -63,8 +63,8 @@ def test_newer_schema_page_normalises(shared_dir: Path) -> None:
     assert second["verdict"] == "suspicious" and second["status"] == "new"
 
 
-def test_older_schema_normalises(shared_dir: Path) -> None:
-    threats = [normalize_threat(r) for r in _records(shared_dir, "threats_2_1_raw_response.json")]
+def test_older_schema_normalises() -> None:
+    threats = [normalize_threat(r) for r in _records("threats_2_1_raw_response.json")]
     assert [t["vendor_id"] for t in threats] == [
         "715718962991148224", "715723437013282014", "715723444638526700", "715723450678324472",
     ]
@@ -91,9 +91,9 @@ def test_older_schema_normalises(shared_dir: Path) -> None:
     assert threats[3]["observables"][0]["value"] == "ccce727e39cb8d955a323bf2c0419f31fb917e5a"
 
 
-def test_every_real_record_keeps_raw_on_request(shared_dir: Path) -> None:
+def test_every_real_record_keeps_raw_on_request() -> None:
     for name in ("threats_page_eventcollector.json", "threats_2_1_raw_response.json"):
-        for record in _records(shared_dir, name):
+        for record in _records(name):
             assert normalize_threat(record, include_raw=True)["raw"] == record
 
 
@@ -178,11 +178,8 @@ def test_error_detail_reads_the_errors_list() -> None:
     assert error_detail({"data": []}) is None
 
 
-def test_filter_schema_has_every_documented_filter(shared_dir: Path) -> None:
-    spec = (shared_dir / "spec/sentinelone-get-threats.txt").read_text()
-    block = spec.split("inputs parameters (object)", 1)[1].split("output example", 1)[0]
-    found = re.findall(r"([a-z0-9 ]+?) \((array|boolean|string|number)\)", block)
-    documented = {name.strip() for name, _ in found}
+def test_filter_schema_has_every_documented_filter() -> None:
+    documented = {parameter["name"] for parameter in doc("sentinelone/get_threats_parameters.json")}
     schema_path = Path(__file__).resolve().parents[2] / "schemas/sentinelone.threat_filters.json"
     names = json.loads(schema_path.read_text())["properties"]
     assert {name.lower().replace("__", " ") for name in names} == documented

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,6 +23,7 @@ from connector.vendors.sentinelone.threats import (
     FLAT_MARKERS,
     normalize_threat,
 )
+from tests.conftest import REAL
 from tests.records_support import served_records
 
 Mapped = tuple[Any, list[tuple[str, str]]]
@@ -62,8 +62,8 @@ def test_sandbox_pages_map_alike_read_either_way(rate: float) -> None:
         assert all(set(record) <= set(pages.Threat.__annotations__) for record in kept), "only the mapper's fields"
 
 
-def test_real_pages_map_alike_read_either_way(shared_dir: Path) -> None:
-    files = sorted((shared_dir / "fixtures" / "real" / "sentinelone").glob("*.json"))
+def test_real_pages_map_alike_read_either_way() -> None:
+    files = sorted((REAL / "sentinelone").glob("*.json"))
     assert files
     for path in files:
         kept = _both_ways(path.read_bytes())
@@ -109,9 +109,9 @@ LEVELS = {"threatInfo": pages.ThreatInfo, "agentRealtimeInfo": pages.AgentRealti
           "agentDetectionInfo": pages.AgentDetectionInfo}
 
 
-def test_every_key_the_mapper_reads_is_kept(shared_dir: Path) -> None:
+def test_every_key_the_mapper_reads_is_kept() -> None:
     records = [r for rate in (0.0, 1.0) for r in _served(rate) if isinstance(r, dict)]
-    for path in sorted((shared_dir / "fixtures" / "real" / "sentinelone").glob("*.json")):
+    for path in sorted((REAL / "sentinelone").glob("*.json")):
         records += json.loads(path.read_text())["data"]
     seen: dict[str, set[str]] = {}
     for record in records:

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ("connector.testing",)
+"""The recording sandbox transport and its fixtures, as a plugin author loads them."""
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL = FIXTURES / "real"
 """Real payloads captured by others (see its SOURCES.md)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 OUTSIDE = "/" + "shared"
-"""The folder beside the clone that held the vendor documents and real payloads (spelled so this file does not hold it)."""
+"""The folder beside the clone that held the vendor documents and real payloads (spelled apart: not in this file)."""
 
 
 def test_no_test_file_refers_to_the_folder_beside_the_clone() -> None:

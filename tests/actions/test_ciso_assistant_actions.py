@@ -10,10 +10,10 @@ import asyncio
 import base64
 import csv
 import io
-import json
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from connector.catalog import actions_dir
-from connector.connections import sandbox_connection
 from connector.envelope import Envelope
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
@@ -31,8 +30,8 @@ from connector.sandbox import FaultPlan, SandboxConfig, build_app
 from connector.sandbox.ciso_assistant.seed import seed_store
 from connector.sandbox.ciso_assistant.store import Incident
 from connector.sandbox.common import ANCHOR
+from connector.testing import RecordingTransport, arun_in_sandbox, run_in_sandbox
 from connector.threat import Threat
-from tests.actions.recording import RecordingTransport
 from tests.conftest import doc
 from tests.vcr_support import CASSETTES, cassette
 
@@ -70,71 +69,62 @@ class DropFirstPostAnswer(httpx.AsyncBaseTransport):
         return response
 
 
-class Sandbox:
-    """One simulator (fresh state) and the requests sent to it."""
+def fresh(faults: str | None = None) -> RecordingTransport:
+    """A recording transport into a fresh simulator (``faults`` as :meth:`FaultPlan.parse` reads them)."""
+    return RecordingTransport(build_app(CONFIG if faults is None else replace(CONFIG, faults=FaultPlan.parse(faults))))
 
-    def __init__(self, faults: str | None = None) -> None:
-        config = CONFIG if faults is None else SandboxConfig(
-            sizes=CONFIG.sizes, rate_limits=False, vendors=(VENDOR,), faults=FaultPlan.parse(faults)
-        )
-        self.app = build_app(config)
-        self.sent: list[httpx.Request] = []
 
-    def transport(self) -> httpx.AsyncBaseTransport:
-        return RecordingTransport(self.app, self.sent)
+def act(
+    sandbox: RecordingTransport,
+    action: str,
+    document: dict[str, Any],
+    *,
+    options: dict[str, Any] | None = None,
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+    **run_options: Any,
+) -> Envelope:
+    """Run ``action`` on the simulator behind ``sandbox`` (its earlier requests forgotten); ``wrap`` bends it."""
+    sandbox.clear()
+    return run_in_sandbox(
+        action, document, vendor=VENDOR, transport=sandbox if wrap is None else wrap(sandbox),
+        connection_update={"options": options} if options else None, **run_options,
+    )
 
-    def run(
-        self,
-        action: str,
-        document: dict[str, Any],
-        *,
-        dry_run: bool = False,
-        options: dict[str, Any] | None = None,
-        token: str = CONFIG.token,
-        wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] = lambda inner: inner,
-        host: Host | None = None,
-    ) -> Envelope:
-        self.sent.clear()
-        connection = sandbox_connection(VENDOR, "http://127.0.0.1", token)
-        if options:
-            connection = connection.model_copy(update={"options": options})
 
-        async def no_wait(seconds: float) -> None:
-            return None
+def ok(sandbox: RecordingTransport, action: str, document: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """The output of a run that must succeed."""
+    envelope = act(sandbox, action, document, **options)
+    assert envelope.status == "success", envelope.errors
+    return envelope.output
 
-        return asyncio.run(arun_action(
-            action, document, connection=connection, transport=wrap(self.transport()), dry_run=dry_run,
-            sleep=no_wait, host=host,
-        ))
 
-    def ok(self, action: str, document: dict[str, Any], **options: Any) -> dict[str, Any]:
-        envelope = self.run(action, document, **options)
-        assert envelope.status == "success", envelope.errors
-        return envelope.output
+def incidents_of(sandbox: RecordingTransport, **filters: Any) -> list[dict[str, Any]]:
+    """list_incidents with ``filters``."""
+    found: list[dict[str, Any]] = ok(sandbox, "list_incidents", filters)["incidents"]
+    return found
 
-    def incidents(self, **filters: Any) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = self.ok("list_incidents", filters)["incidents"]
-        return listed
 
-    def written(self, vendor_id: str) -> dict[str, Any]:
-        """The write face of one incident, as the vendor holds it now."""
-        face: dict[str, Any] = self.ok("get_incident", {"id": vendor_id, "format": "object"})["object"]
-        return face
+def written(sandbox: RecordingTransport, vendor_id: str) -> dict[str, Any]:
+    """The write face of one incident, as the vendor holds it now."""
+    face: dict[str, Any] = ok(sandbox, "get_incident", {"id": vendor_id, "format": "object"})["object"]
+    return face
 
-    def paths(self) -> list[str]:
-        return [f"{request.method} {request.url.path.removeprefix('/' + VENDOR)}" for request in self.sent]
+
+def paths(sandbox: RecordingTransport) -> list[str]:
+    """The requests of the last run, ``METHOD /path`` under the vendor's mount."""
+    return sandbox.paths(f"/{VENDOR}")
 
 
 @pytest.fixture(scope="module")
-def reads() -> Sandbox:
+def reads() -> RecordingTransport:
     """A simulator for tests that only read (built once)."""
-    return Sandbox()
+    return fresh()
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
+def sandbox() -> RecordingTransport:
     """A fresh simulator for tests that write."""
-    return Sandbox()
+    return fresh()
 
 
 def only_error(envelope: Envelope) -> str:
@@ -147,20 +137,20 @@ def only_error(envelope: Envelope) -> str:
 # --- list_incidents --------------------------------------------------------------------------------
 
 
-def test_list_walks_every_page_in_creation_order(reads: Sandbox) -> None:
-    envelope = reads.run("list_incidents", {})
+def test_list_walks_every_page_in_creation_order(reads: RecordingTransport) -> None:
+    envelope = act(reads, "list_incidents", {})
     assert envelope.status == "success"
     assert [i["uid"] for i in envelope.output["incidents"]] == uids(SEEDED)
     assert envelope.output["count"] == envelope.output["total"] == SIZE
     assert (envelope.meta.requests, envelope.meta.pages) == (2, 2)
-    assert [r.url.params.multi_items() for r in reads.sent] == [
+    assert [r.params.multi_items() for r in reads.requests] == [
         [("limit", "100")], [("limit", "100"), ("offset", "100")],
     ]
-    assert reads.sent[0].headers["authorization"] == f"Token {CONFIG.token}"
-    assert reads.sent[0].url.path == "/ciso_assistant/api/incidents/"
+    assert reads.requests[0].auth_scheme == "Token"
+    assert reads.requests[0].path == "/ciso_assistant/api/incidents/"
 
 
-def test_each_listed_incident_is_emitted_once(reads: Sandbox) -> None:
+def test_each_listed_incident_is_emitted_once(reads: RecordingTransport) -> None:
     emitted: list[str] = []
 
     class Counter:
@@ -168,113 +158,114 @@ def test_each_listed_incident_is_emitted_once(reads: Sandbox) -> None:
         def record_emitted(self, action: str, record: dict[str, Any]) -> None:
             emitted.append(record["uid"])
 
-    envelope = reads.run("list_incidents", {"limit": 7}, host=Host([Counter()], entry_points=False))
+    envelope = act(reads, "list_incidents", {"limit": 7}, host=Host([Counter()], entry_points=False))
     assert emitted == [i["uid"] for i in envelope.output["incidents"]] == uids(SEEDED[:7])
 
 
-def test_common_filters_select_like_the_design_says(reads: Sandbox) -> None:
+def test_common_filters_select_like_the_design_says(reads: RecordingTransport) -> None:
     chosen = [i for i in SEEDED if COMMON[i.status] == "closed" and i.severity in (1, 2)]
-    listed = reads.incidents(status=["closed"], severity=["critical", 2])
+    listed = incidents_of(reads, status=["closed"], severity=["critical", 2])
     assert [i["uid"] for i in listed] == uids(chosen)
     assert {i["vendor_status"] for i in listed} == {"closed", "dismissed"}
     assert {i["severity"] for i in listed} == {"critical", "high"}
-    assert reads.sent[0].url.params.multi_items() == [
+    assert reads.requests[0].params.multi_items() == [
         ("severity", "1"), ("severity", "2"), ("status", "closed"), ("status", "dismissed"), ("limit", "100"),
     ]
 
 
-def test_native_values_and_relations_filter_too(reads: Sandbox) -> None:
+def test_native_values_and_relations_filter_too(reads: RecordingTransport) -> None:
     owner_incidents = [i for i in SEEDED if OWNER in i.relations["owners"] and i.status in ("dismissed", "ongoing")]
-    listed = reads.incidents(status=["dismissed", "in_progress"], owners=[OWNER])
+    listed = incidents_of(reads, status=["dismissed", "in_progress"], owners=[OWNER])
     assert [i["uid"] for i in listed] == uids(owner_incidents)
     in_domain = [i for i in SEEDED if i.folder == DOMAIN and i.detection == "externally_detected"]
-    assert [i["uid"] for i in reads.incidents(folder=[DOMAIN], detection=["externally_detected"])] == uids(in_domain)
+    found = incidents_of(reads, folder=[DOMAIN], detection=["externally_detected"])
+    assert [i["uid"] for i in found] == uids(in_domain)
 
 
-def test_ids_take_uids_and_ordering_and_limit_apply(reads: Sandbox) -> None:
+def test_ids_take_uids_and_ordering_and_limit_apply(reads: RecordingTransport) -> None:
     wanted = SEEDED[10:14]
-    listed = reads.incidents(ids=[f"{VENDOR}:{i.id}" for i in wanted[:2]] + [i.id for i in wanted[2:]])
+    listed = incidents_of(reads, ids=[f"{VENDOR}:{i.id}" for i in wanted[:2]] + [i.id for i in wanted[2:]])
     assert [i["uid"] for i in listed] == uids(wanted)
     newest = sorted(SEEDED, key=lambda i: i.updated_at, reverse=True)[:5]
-    envelope = reads.run("list_incidents", {"ordering": "-updated_at", "limit": 5})
+    envelope = act(reads, "list_incidents", {"ordering": "-updated_at", "limit": 5})
     assert [i["uid"] for i in envelope.output["incidents"]] == uids(newest)
     assert (envelope.output["count"], envelope.output["total"], envelope.meta.requests) == (5, SIZE, 1)
-    assert reads.sent[0].url.params["limit"] == "5"
+    assert reads.requests[0].params["limit"] == "5"
 
 
-def test_search_matches_every_word(reads: Sandbox) -> None:
+def test_search_matches_every_word(reads: RecordingTransport) -> None:
     expected = [i for i in SEEDED if "phishing" in i.name.lower() and "finance" in i.name.lower()]
-    assert expected and [i["uid"] for i in reads.incidents(search="Phishing finance")] == uids(expected)
+    assert expected and [i["uid"] for i in incidents_of(reads, search="Phishing finance")] == uids(expected)
 
 
-def test_since_until_are_the_servers_updated_at_filters(reads: Sandbox) -> None:
+def test_since_until_are_the_servers_updated_at_filters(reads: RecordingTransport) -> None:
     middle = sorted(SEEDED, key=lambda i: i.updated_at)
     since, until = middle[40].updated_at, middle[99].updated_at
     expected = [i for i in SEEDED if since <= i.updated_at <= until]
     window = {"since": since.isoformat(), "until": until.isoformat().replace("+00:00", "Z")}
-    envelope = reads.run("list_incidents", window)
+    envelope = act(reads, "list_incidents", window)
     assert [i["uid"] for i in envelope.output["incidents"]] == uids(expected), "until is inclusive"
     assert envelope.output["total"] == len(expected) and envelope.meta.pages == 1
-    query = reads.sent[0].url.params
+    query = reads.requests[0].params
     assert query["updated_at__gte"] == since.isoformat().replace("+00:00", "Z")
     assert query["updated_at__lt"] == (until + timedelta(microseconds=1)).isoformat().replace("+00:00", "Z")
-    limited = reads.run("list_incidents", {"since": since.isoformat(), "limit": 3})
+    limited = act(reads, "list_incidents", {"since": since.isoformat(), "limit": 3})
     assert [i["uid"] for i in limited.output["incidents"]] == uids([i for i in SEEDED if i.updated_at >= since][:3])
-    assert reads.sent[0].url.params["limit"] == "3"
+    assert reads.requests[0].params["limit"] == "3"
 
 
-def test_refused_filter_values_are_one_line(reads: Sandbox) -> None:
-    message = only_error(reads.run("list_incidents", {"owners": [MISSING]}))
+def test_refused_filter_values_are_one_line(reads: RecordingTransport) -> None:
+    message = only_error(act(reads, "list_incidents", {"owners": [MISSING]}))
     assert message == (
         f"ciso_assistant: GET /api/incidents/: 400 Bad Request: owners: Select a valid choice. {MISSING} is not "
         "one of the available choices."
     )
-    bad = reads.run("list_incidents", {"severity": ["severe"]})
+    bad = act(reads, "list_incidents", {"severity": ["severe"]})
     assert bad.exit_code == 2 and bad.errors[0].message.startswith("input.severity[0]: 'severe' is not one of")
 
 
 # --- get_incident ----------------------------------------------------------------------------------
 
 
-def test_get_in_every_format(reads: Sandbox) -> None:
+def test_get_in_every_format(reads: RecordingTransport) -> None:
     seeded = SEEDED[3]
-    listed = reads.incidents(ids=[seeded.id])[0]
-    got = reads.ok("get_incident", {"id": f"{VENDOR}:{seeded.id}"})
+    listed = incidents_of(reads, ids=[seeded.id])[0]
+    got = ok(reads, "get_incident", {"id": f"{VENDOR}:{seeded.id}"})
     assert got == {"format": "json", "incident": listed}
-    assert reads.paths() == [f"GET /api/incidents/{seeded.id}/"]
-    obj = reads.ok("get_incident", {"id": seeded.id, "format": "object"})
+    assert paths(reads) == [f"GET /api/incidents/{seeded.id}/"]
+    obj = ok(reads, "get_incident", {"id": seeded.id, "format": "object"})
     assert obj["object"]["severity"] == seeded.severity and obj["object"]["status"] == seeded.status
     assert obj["incident"]["severity"] == listed["severity"] and obj["incident"]["status"] == listed["status"]
-    markdown = reads.ok("get_incident", {"id": seeded.id, "format": "markdown"})
+    markdown = ok(reads, "get_incident", {"id": seeded.id, "format": "markdown"})
     assert markdown["content_type"].startswith("text/markdown") and markdown["encoding"] == "text"
     assert seeded.name in markdown["content"] and seeded.ref_id in markdown["content"]
-    pdf = reads.ok("get_incident", {"id": seeded.id, "format": "pdf"})
+    pdf = ok(reads, "get_incident", {"id": seeded.id, "format": "pdf"})
     assert pdf["content_type"] == "application/pdf" and pdf["encoding"] == "base64"
     assert base64.b64decode(pdf["content"]).startswith(b"%PDF-")
 
 
-def test_get_unknown_or_malformed_id(reads: Sandbox) -> None:
-    envelope = reads.run("get_incident", {"id": MISSING})
+def test_get_unknown_or_malformed_id(reads: RecordingTransport) -> None:
+    envelope = act(reads, "get_incident", {"id": MISSING})
     assert only_error(envelope) == (
         f"ciso_assistant: GET /api/incidents/{MISSING}/: 404 Not Found: No Incident matches the given query."
     )
     assert envelope.exit_code == 1
-    malformed = reads.run("get_incident", {"id": "INC-0001"})
+    malformed = act(reads, "get_incident", {"id": "INC-0001"})
     assert malformed.exit_code == 2 and "input.id: 'INC-0001' does not match" in malformed.errors[0].message
 
 
 # --- create_incident -------------------------------------------------------------------------------
 
 
-def test_create_from_fields_files_under_global_and_reads_back(sandbox: Sandbox) -> None:
+def test_create_from_fields_files_under_global_and_reads_back(sandbox: RecordingTransport) -> None:
     document = {"name": "Ransom note on FS01", "severity": "high", "status": "in_progress", "ref_id": "SOC-1",
                 "owners": [OWNER], "assets": [ASSET], "link": "https://soc.example/1"}
-    envelope = sandbox.run("create_incident", document)
+    envelope = act(sandbox, "create_incident", document)
     assert envelope.status == "success" and envelope.meta.model_extra == {"existed": False}
-    assert sandbox.paths() == ["GET /api/incidents/", "POST /api/incidents/",
+    assert paths(sandbox) == ["GET /api/incidents/", "POST /api/incidents/",
                                f"GET /api/incidents/{envelope.output['incident']['vendor_id']}/"], "no folder lookup"
-    assert dict(sandbox.sent[0].url.params) == {"search": "SOC-1", "limit": "100"}
-    assert "folder" not in json.loads(sandbox.sent[1].read()), "the server files it in Global"
+    assert dict(sandbox.requests[0].params) == {"search": "SOC-1", "limit": "100"}
+    assert "folder" not in sandbox.requests[1].json, "the server files it in Global"
     created = envelope.output["incident"]
     assert (envelope.output["existed"], envelope.output["ref_id"]) == (False, "SOC-1")
     assert (created["title"], created["severity"], created["status"]) == ("Ransom note on FS01", "high", "in_progress")
@@ -282,20 +273,20 @@ def test_create_from_fields_files_under_global_and_reads_back(sandbox: Sandbox) 
     assert created["assignee"] == STORE.related["owners"][OWNER].text
     assert created["resources"][0]["name"] == STORE.related["assets"][ASSET].name
     assert created["created_at"] is not None and created["url"] == "https://soc.example/1"
-    face = sandbox.written(created["vendor_id"])
+    face = written(sandbox, created["vendor_id"])
     assert (face["folder"], face["severity"], face["status"], face["ref_id"]) == (GLOBAL, 2, "ongoing", "SOC-1")
-    assert sandbox.ok("get_incident", {"id": created["uid"]})["incident"] == created, "same record as a read"
+    assert ok(sandbox, "get_incident", {"id": created["uid"]})["incident"] == created, "same record as a read"
 
 
-def test_create_is_idempotent_by_ref_id(sandbox: Sandbox) -> None:
+def test_create_is_idempotent_by_ref_id(sandbox: RecordingTransport) -> None:
     document = {"name": "Lost laptop", "description": "Left on a train", "severity": 4}
-    first = sandbox.run("create_incident", document)
-    again = sandbox.run("create_incident", document)
+    first = act(sandbox, "create_incident", document)
+    again = act(sandbox, "create_incident", document)
     assert first.output["ref_id"] == again.output["ref_id"] and first.output["ref_id"].startswith("connector-")
     assert again.output["existed"] is True and again.meta.model_extra == {"existed": True}
     assert again.output["incident"] == first.output["incident"]
-    assert sandbox.paths() == ["GET /api/incidents/"], "found by the search: nothing else sent"
-    assert len(sandbox.incidents(search=first.output["ref_id"])) == 1
+    assert paths(sandbox) == ["GET /api/incidents/"], "found by the search: nothing else sent"
+    assert len(incidents_of(sandbox, search=first.output["ref_id"])) == 1
 
 
 class SearchesTogether(httpx.AsyncBaseTransport):
@@ -316,15 +307,14 @@ class SearchesTogether(httpx.AsyncBaseTransport):
         return answer
 
 
-def test_concurrent_creates_with_one_ref_id_make_one_incident(sandbox: Sandbox) -> None:
+def test_concurrent_creates_with_one_ref_id_make_one_incident(sandbox: RecordingTransport) -> None:
     racers = 4
-    transport = SearchesTogether(sandbox.transport(), racers)
-    connection = sandbox_connection(VENDOR, "http://127.0.0.1", CONFIG.token)
+    transport = SearchesTogether(sandbox, racers)
     documents = [{"name": f"Beacon {n}", "ref_id": "RACE-1" if n % 2 else "  race-1 "} for n in range(racers)]
 
     async def race() -> list[Envelope]:
         return list(await asyncio.gather(*(
-            arun_action("create_incident", document, connection=connection, transport=transport)
+            arun_in_sandbox("create_incident", document, vendor=VENDOR, transport=transport)
             for document in documents
         )))
 
@@ -332,122 +322,122 @@ def test_concurrent_creates_with_one_ref_id_make_one_incident(sandbox: Sandbox) 
     assert [e.exit_code for e in envelopes] == [0] * racers
     assert sorted(e.output["existed"] for e in envelopes) == [False] + [True] * (racers - 1)
     assert len({e.output["incident"]["uid"] for e in envelopes}) == 1
-    posted = [r for r in sandbox.sent if r.method == "POST"]
+    posted = [r for r in sandbox.requests if r.method == "POST"]
     assert len(posted) == racers, "every racer posted: the server's uniqueness rule decided"
-    assert [i["title"] for i in sandbox.incidents(search="race-1")] == [
+    assert [i["title"] for i in incidents_of(sandbox, search="race-1")] == [
         next(e.output["incident"]["title"] for e in envelopes if not e.output["existed"])]
 
 
-def test_create_from_a_threat_chains_detection_to_incident(sandbox: Sandbox) -> None:
+def test_create_from_a_threat_chains_detection_to_incident(sandbox: RecordingTransport) -> None:
     threat = Threat.model_validate({
         "uid": "sentinelone:1559342436290084702", "vendor": "sentinelone", "vendor_id": "1559342436290084702",
         "kind": "detection", "title": "mimikatz.exe", "description": "Malicious (malicious) on DESKTOP-8CME2KF",
         "severity_id": 5, "status_id": 1, "first_seen": "2026-10-30T08:15:00Z",
         "url": "https://s1.example/threats/1559342436290084702",
     }).model_dump(mode="json")
-    first = sandbox.ok("create_incident", {"from_threat": threat, "owners": [OWNER], "severity": "high"})
+    first = ok(sandbox, "create_incident", {"from_threat": threat, "owners": [OWNER], "severity": "high"})
     incident = first["incident"]
     assert first["ref_id"] == "sentinelone:1559342436290084702"
     assert (incident["title"], incident["description"]) == ("mimikatz.exe", "Malicious (malicious) on DESKTOP-8CME2KF")
     assert incident["severity"] == "high", "a plain field overrides what the threat gives"
     assert (incident["first_seen"], incident["url"]) == ("2026-10-30T08:15:00Z", threat["url"])
-    face = sandbox.written(incident["vendor_id"])
+    face = written(sandbox, incident["vendor_id"])
     assert (face["detection"], face["owners"], face["status"]) == ("externally_detected", [OWNER], "new")
-    assert sandbox.ok("create_incident", {"from_threat": threat})["existed"] is True
+    assert ok(sandbox, "create_incident", {"from_threat": threat})["existed"] is True
 
 
-def test_a_long_threat_uid_becomes_a_stable_ref_id(sandbox: Sandbox) -> None:
+def test_a_long_threat_uid_becomes_a_stable_ref_id(sandbox: RecordingTransport) -> None:
     threat = {"uid": "nameshield:" + "typosquat-example-com-" * 6, "vendor": "nameshield", "vendor_id": "x",
               "kind": "detection", "title": "Typosquat", "severity": "medium", "severity_id": 3,
               "status": "new", "status_id": 1}
-    first = sandbox.ok("create_incident", {"from_threat": threat})
+    first = ok(sandbox, "create_incident", {"from_threat": threat})
     assert len(first["ref_id"]) == 100 and first["ref_id"].startswith("nameshield:typosquat")
-    again = sandbox.ok("create_incident", {"from_threat": threat})
+    again = ok(sandbox, "create_incident", {"from_threat": threat})
     assert again["existed"] is True and again["incident"]["uid"] == first["incident"]["uid"]
 
 
-def test_a_lost_create_answer_never_creates_twice(sandbox: Sandbox) -> None:
+def test_a_lost_create_answer_never_creates_twice(sandbox: RecordingTransport) -> None:
     dropper: list[DropFirstPostAnswer] = []
 
     def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         dropper.append(DropFirstPostAnswer(inner))
         return dropper[0]
 
-    envelope = sandbox.run("create_incident", {"name": "Beaconing from HR-LAPTOP-7", "ref_id": "SOC-77"}, wrap=wrap)
+    envelope = act(sandbox, "create_incident", {"name": "Beaconing from HR-LAPTOP-7", "ref_id": "SOC-77"}, wrap=wrap)
     assert dropper[0].dropped
     assert envelope.status == "success", envelope.errors
     assert envelope.meta.model_extra == {"existed": False, "recovered": True}
     assert envelope.output["existed"] is False and envelope.output["incident"]["title"] == "Beaconing from HR-LAPTOP-7"
-    assert sandbox.paths() == ["GET /api/incidents/", "POST /api/incidents/", "GET /api/incidents/"], (
+    assert paths(sandbox) == ["GET /api/incidents/", "POST /api/incidents/", "GET /api/incidents/"], (
         "searched again instead of posting again")
-    assert [i["uid"] for i in sandbox.incidents(search="SOC-77")] == [envelope.output["incident"]["uid"]]
-    again = sandbox.run("create_incident", {"name": "Beaconing from HR-LAPTOP-7", "ref_id": "SOC-77"})
+    assert [i["uid"] for i in incidents_of(sandbox, search="SOC-77")] == [envelope.output["incident"]["uid"]]
+    again = act(sandbox, "create_incident", {"name": "Beaconing from HR-LAPTOP-7", "ref_id": "SOC-77"})
     assert again.output["existed"] is True
 
 
 def test_a_create_refused_before_processing_fails_after_looking() -> None:
-    faulty = Sandbox(faults="503@2")  # 1: ref_id search, 2: the POST
-    envelope = faulty.run("create_incident", {"name": "Outage", "ref_id": "SOC-503"})
+    faulty = fresh(faults="503@2")  # 1: ref_id search, 2: the POST
+    envelope = act(faulty, "create_incident", {"name": "Outage", "ref_id": "SOC-503"})
     assert only_error(envelope) == "ciso_assistant: POST /api/incidents/: 503 Service Unavailable: Service Unavailable"
-    assert faulty.paths()[-1] == "GET /api/incidents/", "looked for it before reporting the failure"
-    assert faulty.incidents(search="SOC-503") == []
+    assert paths(faulty)[-1] == "GET /api/incidents/", "looked for it before reporting the failure"
+    assert incidents_of(faulty, search="SOC-503") == []
 
 
-def test_create_uses_the_connections_folder(sandbox: Sandbox) -> None:
-    created = sandbox.ok("create_incident", {"name": "Plant outage", "ref_id": "OT-1"}, options={"folder": DOMAIN})
-    assert sandbox.paths()[:2] == ["GET /api/incidents/", "POST /api/incidents/"], "no folder lookup"
-    assert sandbox.written(created["incident"]["vendor_id"])["folder"] == DOMAIN
-    invalid = sandbox.run("create_incident", {"name": "x", "ref_id": "OT-2"}, options={"folder": MISSING})
+def test_create_uses_the_connections_folder(sandbox: RecordingTransport) -> None:
+    created = ok(sandbox, "create_incident", {"name": "Plant outage", "ref_id": "OT-1"}, options={"folder": DOMAIN})
+    assert paths(sandbox)[:2] == ["GET /api/incidents/", "POST /api/incidents/"], "no folder lookup"
+    assert written(sandbox, created["incident"]["vendor_id"])["folder"] == DOMAIN
+    invalid = act(sandbox, "create_incident", {"name": "x", "ref_id": "OT-2"}, options={"folder": MISSING})
     assert only_error(invalid) == (
         "ciso_assistant: GET /api/incidents/: 400 Bad Request: "
         f"folder: Select a valid choice. {MISSING} is not one of the available choices."
     ), "the ref_id lookup in that folder is refused before anything is written"
 
 
-def test_create_dry_run_sends_nothing(sandbox: Sandbox) -> None:
+def test_create_dry_run_sends_nothing(sandbox: RecordingTransport) -> None:
     drill = {"name": "Drill", "severity": "critical", "ref_id": "DRY-1"}
-    envelope = sandbox.run("create_incident", drill, dry_run=True)
-    assert envelope.status == "success" and sandbox.sent == []
+    envelope = act(sandbox, "create_incident", drill, dry_run=True)
+    assert envelope.status == "success" and sandbox.requests == []
     assert envelope.output["existed"] is None and envelope.output["incident"]["severity"] == "critical"
     assert envelope.output["planned_requests"] == [{
         "method": "POST", "path": "/api/incidents/", "params": {},
         "json": {"name": "Drill", "severity": 1, "ref_id": "DRY-1"}, "headers": {"Authorization": "***"},
     }]
-    assert sandbox.incidents(search="DRY-1") == []
+    assert incidents_of(sandbox, search="DRY-1") == []
 
 
-def test_create_needs_a_name_or_a_threat(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("create_incident", {"severity": "high"})
+def test_create_needs_a_name_or_a_threat(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "create_incident", {"severity": "high"})
     assert envelope.exit_code == 2 and envelope.errors[0].message == NAME_REQUIRED
 
 
 # --- update_incident -------------------------------------------------------------------------------
 
 
-def test_patch_changes_only_the_given_fields(sandbox: Sandbox) -> None:
+def test_patch_changes_only_the_given_fields(sandbox: RecordingTransport) -> None:
     seeded = SEEDED[5]
-    before = sandbox.incidents(ids=[seeded.id])[0]
-    envelope = sandbox.run("update_incident", {"id": before["uid"], "status": "closed", "severity": "critical"})
+    before = incidents_of(sandbox, ids=[seeded.id])[0]
+    envelope = act(sandbox, "update_incident", {"id": before["uid"], "status": "closed", "severity": "critical"})
     after = envelope.output["incident"]
-    assert [r.method for r in sandbox.sent] == ["PATCH", "GET"]
-    assert sandbox.sent[0].read() == b'{"severity":1,"status":"closed"}'
+    assert [r.method for r in sandbox.requests] == ["PATCH", "GET"]
+    assert sandbox.requests[0].content == b'{"severity":1,"status":"closed"}'
     assert (after["status"], after["vendor_status"], after["severity"]) == ("closed", "closed", "critical")
     assert after["title"] == before["title"] and after["updated_at"] > before["updated_at"]
-    assert sandbox.ok("get_incident", {"id": seeded.id})["incident"] == after
+    assert ok(sandbox, "get_incident", {"id": seeded.id})["incident"] == after
 
 
-def test_put_replaces_and_needs_a_name(sandbox: Sandbox) -> None:
+def test_put_replaces_and_needs_a_name(sandbox: RecordingTransport) -> None:
     seeded = SEEDED[6]
     put = {"id": seeded.id, "partial": False, "name": "Renamed", "status": "dismissed"}
-    envelope = sandbox.run("update_incident", put)
-    assert [r.method for r in sandbox.sent] == ["PUT", "GET"]
+    envelope = act(sandbox, "update_incident", put)
+    assert [r.method for r in sandbox.requests] == ["PUT", "GET"]
     incident = envelope.output["incident"]
     assert (incident["title"], incident["status"], incident["vendor_status"]) == ("Renamed", "closed", "dismissed")
-    refused = sandbox.run("update_incident", {"id": seeded.id, "partial": False, "status": "new"})
+    refused = act(sandbox, "update_incident", {"id": seeded.id, "partial": False, "status": "new"})
     assert refused.exit_code == 2 and refused.errors[0].message == NAME_REQUIRED
 
 
-def test_a_failed_read_back_still_reports_the_write(sandbox: Sandbox) -> None:
+def test_a_failed_read_back_still_reports_the_write(sandbox: RecordingTransport) -> None:
     seeded = SEEDED[7]
 
     def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
@@ -459,39 +449,39 @@ def test_a_failed_read_back_still_reports_the_write(sandbox: Sandbox) -> None:
 
         return NoReads()
 
-    envelope = sandbox.run("update_incident", {"id": seeded.id, "status": "resolved"}, wrap=wrap)
+    envelope = act(sandbox, "update_incident", {"id": seeded.id, "status": "resolved"}, wrap=wrap)
     assert envelope.status == "success", envelope.errors
     incident = envelope.output["incident"]
     assert (incident["status"], incident["title"], incident["created_at"]) == ("resolved", seeded.name, None)
-    assert sandbox.written(seeded.id)["status"] == "resolved"
+    assert written(sandbox, seeded.id)["status"] == "resolved"
 
 
-def test_update_needs_a_field_and_a_known_id(sandbox: Sandbox) -> None:
-    nothing = sandbox.run("update_incident", {"id": SEEDED[0].id})
+def test_update_needs_a_field_and_a_known_id(sandbox: RecordingTransport) -> None:
+    nothing = act(sandbox, "update_incident", {"id": SEEDED[0].id})
     assert nothing.exit_code == 2 and nothing.errors[0].message.startswith("input: give at least one incident field")
-    assert sandbox.sent == []
+    assert sandbox.requests == []
     assert "404 Not Found: No Incident matches the given query." in only_error(
-        sandbox.run("update_incident", {"id": MISSING, "name": "x"})
+        act(sandbox, "update_incident", {"id": MISSING, "name": "x"})
     )
-    invalid = sandbox.run("update_incident", {"id": SEEDED[0].id, "reported_at": "2026-13-01T00:00:00Z"})
+    invalid = act(sandbox, "update_incident", {"id": SEEDED[0].id, "reported_at": "2026-13-01T00:00:00Z"})
     assert invalid.exit_code == 2 and invalid.errors[0].message.startswith("input.reported_at:")
 
 
-def test_update_dry_run_sends_nothing(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("update_incident", {"id": SEEDED[0].id, "status": "resolved"}, dry_run=True)
-    assert sandbox.sent == [] and envelope.output["incident"]["status"] == "resolved"
+def test_update_dry_run_sends_nothing(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "update_incident", {"id": SEEDED[0].id, "status": "resolved"}, dry_run=True)
+    assert sandbox.requests == [] and envelope.output["incident"]["status"] == "resolved"
     assert [(p["method"], p["path"], p["json"]) for p in envelope.output["planned_requests"]] == [
         ("PATCH", f"/api/incidents/{SEEDED[0].id}/", {"status": "resolved"})
     ]
-    assert sandbox.written(SEEDED[0].id)["status"] == SEEDED[0].status
+    assert written(sandbox, SEEDED[0].id)["status"] == SEEDED[0].status
 
 
 # --- delete_incident -------------------------------------------------------------------------------
 
 
-def test_preview_then_delete(sandbox: Sandbox) -> None:
+def test_preview_then_delete(sandbox: RecordingTransport) -> None:
     seeded = SEEDED[8]
-    preview = sandbox.ok("delete_incident", {"id": seeded.id, "preview": True})
+    preview = ok(sandbox, "delete_incident", {"id": seeded.id, "preview": True})
     assert preview["deleted"] is False
     cascade = preview["cascade"]
     assert list(cascade) == ["deleted", "affected", "blocked"]
@@ -499,26 +489,26 @@ def test_preview_then_delete(sandbox: Sandbox) -> None:
         (entry.id for entry in seeded.timeline), key=lambda ref: next(e.name for e in seeded.timeline if e.id == ref))
     assert cascade["affected"]["count"] == sum(len(refs) for refs in seeded.relations.values())
     assert (cascade["blocked"]["count"], cascade["blocked"]["level"]) == (0, "error")
-    dry = sandbox.run("delete_incident", {"id": seeded.id}, dry_run=True)
-    assert dry.output["deleted"] is False and sandbox.sent == []
+    dry = act(sandbox, "delete_incident", {"id": seeded.id}, dry_run=True)
+    assert dry.output["deleted"] is False and sandbox.requests == []
     assert dry.output["planned_requests"][0]["method"] == "DELETE"
-    assert sandbox.ok("delete_incident", {"id": f"{VENDOR}:{seeded.id}"}) == {"id": seeded.id, "deleted": True}
-    assert "404 Not Found" in only_error(sandbox.run("get_incident", {"id": seeded.id}))
-    assert "404 Not Found" in only_error(sandbox.run("delete_incident", {"id": seeded.id}))
+    assert ok(sandbox, "delete_incident", {"id": f"{VENDOR}:{seeded.id}"}) == {"id": seeded.id, "deleted": True}
+    assert "404 Not Found" in only_error(act(sandbox, "get_incident", {"id": seeded.id}))
+    assert "404 Not Found" in only_error(act(sandbox, "delete_incident", {"id": seeded.id}))
 
 
 # --- incident_batch_action -------------------------------------------------------------------------
 
 
-def test_batch_change_field_falls_back_to_one_patch_per_id(sandbox: Sandbox) -> None:
+def test_batch_change_field_falls_back_to_one_patch_per_id(sandbox: RecordingTransport) -> None:
     ids = [f"{VENDOR}:{i.id}" for i in SEEDED] + [MISSING, SEEDED[0].id]
     change = {"action": "change_field", "field": "status", "value": "in_progress", "ids": ids}
-    envelope = sandbox.run("incident_batch_action", change)
+    envelope = act(sandbox, "incident_batch_action", change)
     assert envelope.status == "partial" and envelope.exit_code == 3
-    batches = [json.loads(r.read())["ids"] for r in sandbox.sent if r.url.path.endswith("/batch-action/")]
+    batches = [r.json["ids"] for r in sandbox.requests if r.path.endswith("/batch-action/")]
     assert [len(chunk) for chunk in batches] == [100, SIZE + 1 - 100], "repeats sent once"
-    patches = [r for r in sandbox.sent if r.method == "PATCH"]
-    assert len(patches) == SIZE and {r.read() for r in patches} == {b'{"status":"ongoing"}'}
+    patches = [r for r in sandbox.requests if r.method == "PATCH"]
+    assert len(patches) == SIZE and {r.content for r in patches} == {b'{"status":"ongoing"}'}
     output = envelope.output
     assert output["succeeded"] == [i.id for i in SEEDED]
     not_found = "Object not found or access denied"
@@ -527,11 +517,11 @@ def test_batch_change_field_falls_back_to_one_patch_per_id(sandbox: Sandbox) -> 
                                  "success_rate": round(SIZE / (SIZE + 1), 4)}
     assert [(e.type, e.item, e.message) for e in envelope.errors] == [("vendor", MISSING, not_found)]
     assert envelope.meta.model_extra == {"patched_one_by_one": SIZE}
-    assert {i["vendor_status"] for i in sandbox.incidents()} == {"ongoing"}
+    assert {i["vendor_status"] for i in incidents_of(sandbox)} == {"ongoing"}
 
 
-def test_batch_values_refused_per_id_and_all_failed_is_failed(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("incident_batch_action", {"action": "change_field", "field": "severity", "value": 9,
+def test_batch_values_refused_per_id_and_all_failed_is_failed(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "incident_batch_action", {"action": "change_field", "field": "severity", "value": 9,
                                                      "ids": [SEEDED[0].id, SEEDED[1].id]})
     assert envelope.status == "failed" and envelope.exit_code == 1
     assert [f["message"] for f in envelope.output["failed"]] == [
@@ -540,22 +530,22 @@ def test_batch_values_refused_per_id_and_all_failed_is_failed(sandbox: Sandbox) 
     ]
 
 
-def test_batch_folder_and_delete(sandbox: Sandbox) -> None:
+def test_batch_folder_and_delete(sandbox: RecordingTransport) -> None:
     first, second = SEEDED[0].id, SEEDED[1].id
-    relations = sandbox.run("incident_batch_action", {
+    relations = act(sandbox, "incident_batch_action", {
         "action": "change_m2m", "field": "assets", "value": [ASSET], "ids": [first]})
     assert relations.status == "failed" and relations.output["failed"][0]["message"] == "Unexpected error"
-    moved = sandbox.ok("incident_batch_action", {"action": "change_folder", "value": DOMAIN, "ids": [first, second]})
+    moved = ok(sandbox, "incident_batch_action", {"action": "change_folder", "value": DOMAIN, "ids": [first, second]})
     assert moved["succeeded"] == [first, second]
-    assert sandbox.written(second)["folder"] == DOMAIN
-    deleted = sandbox.ok("incident_batch_action", {"action": "delete", "ids": [first, second]})
+    assert written(sandbox, second)["folder"] == DOMAIN
+    deleted = ok(sandbox, "incident_batch_action", {"action": "delete", "ids": [first, second]})
     assert deleted["succeeded"] == [first, second]
-    assert sandbox.ok("list_incidents", {})["count"] == SIZE - 2
+    assert ok(sandbox, "list_incidents", {})["count"] == SIZE - 2
 
 
 def test_a_batch_request_that_fails_whole_fails_its_ids_only() -> None:
-    faulty = Sandbox(faults="503@1")
-    envelope = faulty.run("incident_batch_action", {"action": "delete", "ids": [i.id for i in SEEDED]})
+    faulty = fresh(faults="503@1")
+    envelope = act(faulty, "incident_batch_action", {"action": "delete", "ids": [i.id for i in SEEDED]})
     assert envelope.status == "partial" and envelope.output["succeeded"] == [i.id for i in SEEDED[100:]]
     failed = envelope.output["failed"]
     assert [f["id"] for f in failed] == [i.id for i in SEEDED[:100]]
@@ -563,79 +553,79 @@ def test_a_batch_request_that_fails_whole_fails_its_ids_only() -> None:
         "ciso_assistant: POST /api/incidents/batch-action/: 503 Service Unavailable: Service Unavailable"
         " (outcome unknown: the vendor may have applied it)"
     )}
-    wrong_token = faulty.run("incident_batch_action", {"action": "delete", "ids": [SEEDED[0].id]}, token="nope")
+    wrong_token = act(faulty, "incident_batch_action", {"action": "delete", "ids": [SEEDED[0].id]}, token="nope")
     assert only_error(wrong_token).endswith("401 Unauthorized: Invalid token.")
 
 
-def test_batch_input_rules_and_dry_run(sandbox: Sandbox) -> None:
-    missing_field = sandbox.run("incident_batch_action", {"action": "change_field", "value": 1, "ids": [MISSING]})
+def test_batch_input_rules_and_dry_run(sandbox: RecordingTransport) -> None:
+    missing_field = act(sandbox, "incident_batch_action", {"action": "change_field", "value": 1, "ids": [MISSING]})
     assert missing_field.exit_code == 2 and missing_field.errors[0].message == (
         "input: 'field' is a required property (rule: required)"
     )
-    wrong_field = sandbox.run("incident_batch_action", {"action": "change_m2m", "field": "status", "value": [],
+    wrong_field = act(sandbox, "incident_batch_action", {"action": "change_m2m", "field": "status", "value": [],
                                                         "ids": [MISSING]})
     assert wrong_field.exit_code == 2
     assert wrong_field.errors[0].message.startswith("input.field: 'status' is not one of")
-    dry = sandbox.run("incident_batch_action", {"action": "delete", "ids": [i.id for i in SEEDED]}, dry_run=True)
-    assert sandbox.sent == [] and [len(p["json"]["ids"]) for p in dry.output["planned_requests"]] == [100, 50]
-    assert sandbox.ok("list_incidents", {})["count"] == SIZE
+    dry = act(sandbox, "incident_batch_action", {"action": "delete", "ids": [i.id for i in SEEDED]}, dry_run=True)
+    assert sandbox.requests == [] and [len(p["json"]["ids"]) for p in dry.output["planned_requests"]] == [100, 50]
+    assert ok(sandbox, "list_incidents", {})["count"] == SIZE
 
 
 # --- exports and metrics ---------------------------------------------------------------------------
 
 
-def test_csv_export_with_filters(reads: Sandbox) -> None:
-    everything = reads.ok("export_incidents", {})
+def test_csv_export_with_filters(reads: RecordingTransport) -> None:
+    everything = ok(reads, "export_incidents", {})
     assert everything["csv"].startswith("\ufeffinternal_id;ref_id;")
     rows = list(csv.DictReader(io.StringIO(everything["csv"].removeprefix("\ufeff")), delimiter=";"))
     assert everything["rows"] == len(rows) == SIZE and everything["content_type"].startswith("text/csv")
     assert [row["ref_id"] for row in rows] == [i.ref_id for i in SEEDED]
-    critical = reads.ok("export_incidents", {"format": "csv", "filters": {"severity": ["critical"]}})
+    critical = ok(reads, "export_incidents", {"format": "csv", "filters": {"severity": ["critical"]}})
     assert critical["rows"] == sum(i.severity == 1 for i in SEEDED)
     critical_rows = csv.DictReader(io.StringIO(critical["csv"].removeprefix("\ufeff")), delimiter=";")
     assert {row["severity"] for row in critical_rows} == {"Critical"}
-    assert reads.paths() == ["GET /api/incidents/export_csv/"]
-    refused = reads.run("export_incidents", {"filters": {"since": "2026-01-01T00:00:00Z"}})
+    assert paths(reads) == ["GET /api/incidents/export_csv/"]
+    refused = act(reads, "export_incidents", {"filters": {"since": "2026-01-01T00:00:00Z"}})
     assert refused.exit_code == 2 and "'since' was unexpected" in refused.errors[0].message
 
 
-def test_xlsx_export_is_base64(reads: Sandbox) -> None:
-    output = reads.ok("export_incidents", {"format": "xlsx", "filters": {"status": ["new"]}})
+def test_xlsx_export_is_base64(reads: RecordingTransport) -> None:
+    output = ok(reads, "export_incidents", {"format": "xlsx", "filters": {"status": ["new"]}})
     assert output["rows"] == sum(i.status == "new" for i in SEEDED)
     with zipfile.ZipFile(io.BytesIO(base64.b64decode(output["base64"]))) as book:
         assert "xl/worksheets/sheet1.xml" in book.namelist()
-    assert reads.paths() == ["GET /api/incidents/export_xlsx/"]
+    assert paths(reads) == ["GET /api/incidents/export_xlsx/"]
 
 
 def test_an_export_answered_with_a_web_page_is_a_clean_failure() -> None:
-    portal = Sandbox(faults="html200@1")
-    assert only_error(portal.run("export_incidents", {})) == (
+    portal = fresh(faults="html200@1")
+    assert only_error(act(portal, "export_incidents", {})) == (
         "ciso_assistant: GET /api/incidents/export_csv/: answered text/html, not text/csv"
     )
 
 
-def test_metrics_of_every_kind(reads: Sandbox) -> None:
-    summary = reads.ok("incident_metrics", {"kind": "summary"})["metrics"]["results"]
+def test_metrics_of_every_kind(reads: RecordingTransport) -> None:
+    summary = ok(reads, "incident_metrics", {"kind": "summary"})["metrics"]["results"]
     assert summary["total_incidents"] == SIZE
     assert summary["open_incidents"] == sum(i.status not in ("closed", "dismissed") for i in SEEDED)
-    breakdown = reads.ok("incident_metrics", {"kind": "severity_breakdown"})["metrics"]["results"]
+    breakdown = ok(reads, "incident_metrics", {"kind": "severity_breakdown"})["metrics"]["results"]
     labels = {1: "Critical", 2: "Major", 3: "Moderate", 4: "Minor", 5: "Low", 6: "unknown"}
     assert [(row["name"], row["value"]) for row in breakdown] == [
         (label, sum(i.severity == v for i in SEEDED)) for v, label in labels.items()]
-    monthly = reads.ok("incident_metrics", {"kind": "monthly"})["metrics"]["results"]
+    monthly = ok(reads, "incident_metrics", {"kind": "monthly"})["metrics"]["results"]
     assert monthly["cumulative_counts"][-1] == SIZE
-    detection = reads.ok("incident_metrics", {"kind": "detection_breakdown", "folder": DOMAIN})["metrics"]["results"]
+    detection = ok(reads, "incident_metrics", {"kind": "detection_breakdown", "folder": DOMAIN})["metrics"]["results"]
     assert sum(row["value"] for row in detection) == sum(i.folder == DOMAIN for i in SEEDED)
-    assert reads.sent[0].url.params["folder"] == DOMAIN
-    qualifications = reads.ok("incident_metrics", {"kind": "qualifications_breakdown"})["metrics"]["results"]
+    assert reads.requests[0].params["folder"] == DOMAIN
+    qualifications = ok(reads, "incident_metrics", {"kind": "qualifications_breakdown"})["metrics"]["results"]
     used = {STORE.related["qualifications"][ref].name for i in SEEDED for ref in i.relations["qualifications"]}
     assert {label["name"] for label in qualifications["labels"]} == used
-    choices = reads.ok("incident_metrics", {"kind": "choices"})
+    choices = ok(reads, "incident_metrics", {"kind": "choices"})
     assert choices["metrics"]["severity"] == {"1": "Critical", "2": "Major", "3": "Moderate", "4": "Minor",
                                               "5": "Low", "6": "unknown"}
     assert choices["metrics"]["status"]["dismissed"] == "Dismissed"
     assert choices["metrics"]["detection"] == {"internally_detected": "Internal", "externally_detected": "External"}
-    assert reads.paths() == [
+    assert paths(reads) == [
         "GET /api/incidents/severity/", "GET /api/incidents/status/", "GET /api/incidents/detection/",
     ]
 
@@ -651,16 +641,16 @@ def checks(envelope: Envelope) -> list[tuple[str, bool, str]]:
     return [(c["name"], c["ok"], c["message"]) for c in envelope.output["checks"]]
 
 
-def test_connection_passes_every_check(reads: Sandbox) -> None:
-    assert checks(reads.run("test_connection", {})) == [
-        ("reachability", True, "http://127.0.0.1/ciso_assistant/api/incidents/ answered"),
+def test_connection_passes_every_check(reads: RecordingTransport) -> None:
+    assert checks(act(reads, "test_connection", {})) == [
+        ("reachability", True, "http://127.0.0.1:9/ciso_assistant/api/incidents/ answered"),
         ("authentication", True, "the token was accepted"),
         ("permissions", True, f"may read incidents ({SIZE} visible)"),
     ]
 
 
-def test_connection_names_a_wrong_token(reads: Sandbox) -> None:
-    envelope = reads.run("test_connection", {}, token="wrong-token")
+def test_connection_names_a_wrong_token(reads: RecordingTransport) -> None:
+    envelope = act(reads, "test_connection", {}, token="wrong-token")
     assert envelope.output["ok"] is False and envelope.exit_code == 1
     assert checks(envelope)[1:] == [
         ("authentication", False, "ciso_assistant: GET /api/incidents/: 401 Unauthorized: Invalid token."),
@@ -679,17 +669,17 @@ def test_connection_names_a_wrong_token(reads: Sandbox) -> None:
          "reachability",
          "ciso_assistant: GET /api/incidents/: 404 Not Found: answered with an HTML page (is the base URL right?)"),
         (httpx.Response(200, json=[]), "reachability",
-         "http://127.0.0.1/ciso_assistant/api/incidents/ answered, but not with an incident list"),
+         "http://127.0.0.1:9/ciso_assistant/api/incidents/ answered, but not with an incident list"),
     ],
 )
-def test_connection_says_which_check_failed(reads: Sandbox, answer: httpx.Response | Exception, failed: str,
+def test_connection_says_which_check_failed(reads: RecordingTransport, answer: httpx.Response | Exception, failed: str,
                                             message: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    results = checks(reads.run("test_connection", {}, wrap=lambda inner: httpx.MockTransport(handler)))
+    results = checks(act(reads, "test_connection", {}, wrap=lambda inner: httpx.MockTransport(handler)))
     names = [name for name, _, _ in results]
     assert results[names.index(failed)] == (failed, False, message)
     assert all(ok for _, ok, _ in results[: names.index(failed)])

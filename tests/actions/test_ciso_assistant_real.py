@@ -1,23 +1,21 @@
 """Every CISO Assistant action on real answers: the recorded exchanges of a real server, replayed.
 
 Each test scripts which recorded answers (``file[index]`` of tests/fixtures/real/ciso_assistant)
-the server gives to the requests the client sends; :class:`RealAnswers` checks that each request is
+the server gives to the requests the client sends; :func:`scripted` checks that each request is
 one the script expects (method and path) and answers it with the recorded status, headers and body.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from connector.connections import sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action
+from connector.testing import Answer, RecordingTransport, run_in_sandbox
 from tests.ciso_recordings import RECORDINGS, exchanges
 
 VENDOR = "ciso_assistant"
@@ -64,43 +62,37 @@ class Step:
     used: int = 0
 
 
-@dataclass
-class RealAnswers(httpx.AsyncBaseTransport):
-    """Answers each request with the first unused scripted step of the same method and path."""
+def scripted(steps: list[Step]) -> Answer:
+    """Answers each request with the first unused scripted step of the same method and path (else none)."""
 
-    steps: list[Step]
-    sent: list[httpx.Request] = field(default_factory=list)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(request)
-        await request.aread()
+    def answer(request: httpx.Request) -> httpx.Response | None:
         # the stand-in connection is the sandbox's, whose base URL ends in /ciso_assistant
         path = request.url.path.removeprefix(f"/{VENDOR}")
-        for step in self.steps:
+        for step in steps:
             if (step.method, step.path) == (request.method, path) and (step.repeat or not step.used):
                 step.used += 1
                 return as_response(step.answer)
-        raise AssertionError(f"unscripted request {request.method} {request.url}")
-
-    def query(self, index: int) -> dict[str, str]:
-        return dict(self.sent[index].url.params)
-
-    def body(self, index: int) -> Any:
-        return json.loads(self.sent[index].content)
-
-
-def run(action: str, document: dict[str, Any], *steps: Step, dry_run: bool = False) -> tuple[Envelope, RealAnswers]:
-    """Run one action against the scripted real answers; every scripted step must have been used."""
-    transport = RealAnswers(list(steps))
-    connection = sandbox_connection(VENDOR, "http://127.0.0.1", TOKEN)
-
-    async def no_wait(seconds: float) -> None:
         return None
 
-    envelope = asyncio.run(arun_action(
-        action, document, connection=connection, transport=transport, dry_run=dry_run, sleep=no_wait))
+    return answer
+
+
+def run(
+    action: str, document: dict[str, Any], *steps: Step, dry_run: bool = False
+) -> tuple[Envelope, RecordingTransport]:
+    """Run one action against the scripted real answers; every scripted step must have been used.
+
+    An unscripted request fails the run: the transport has no app to send it to.
+    """
+    transport = RecordingTransport(answer=scripted(list(steps)))
+    envelope = run_in_sandbox(action, document, vendor=VENDOR, transport=transport, token=TOKEN, dry_run=dry_run)
     assert [step for step in steps if not step.used] == [], "every scripted answer was asked for"
     return envelope, transport
+
+
+def query(sent: RecordingTransport, index: int) -> dict[str, str]:
+    """The query of request ``index``."""
+    return dict(sent.requests[index].params)
 
 
 def incidents_path(suffix: str = "") -> str:
@@ -112,7 +104,7 @@ def incidents_path(suffix: str = "") -> str:
 
 def test_list_maps_the_real_read_shape() -> None:
     envelope, sent = run("list_incidents", {}, Step("GET", incidents_path(), recorded("04", 0)))
-    assert envelope.status == "success" and sent.query(0) == {"limit": "100"}
+    assert envelope.status == "success" and query(sent, 0) == {"limit": "100"}
     first, minimal, _ = envelope.output["incidents"]
     assert (envelope.output["count"], envelope.output["total"]) == (3, 3)
     assert (first["uid"], first["title"], first["kind"]) == (f"{VENDOR}:{PHISHING}", "Phishing wave against finance",
@@ -130,7 +122,7 @@ def test_list_maps_the_real_read_shape() -> None:
 def test_list_sends_since_until_as_the_servers_date_filters() -> None:
     window = {"since": "2026-12-01T08:04:05.181233Z", "until": "2026-12-01T09:00:00Z"}
     envelope, sent = run("list_incidents", window, Step("GET", incidents_path(), recorded("20", 0)))
-    assert sent.query(0) == {"updated_at__gte": "2026-12-01T08:04:05.181233Z",
+    assert query(sent, 0) == {"updated_at__gte": "2026-12-01T08:04:05.181233Z",
                              "updated_at__lt": "2026-12-01T09:00:00.000001Z", "limit": "100"}
     assert [i["title"] for i in envelope.output["incidents"]] == ["Ref scope A", "Ref scope B"]
     assert envelope.output["total"] == 2
@@ -172,7 +164,7 @@ def test_export_counts_records_not_lines() -> None:
     assert envelope.output["csv"].startswith("\ufeffinternal_id;ref_id;name;")
     narrowed, sent = run("export_incidents", {"filters": {"folder": [DOMAIN_B]}},
                          Step("GET", incidents_path("export_csv/"), recorded("35", 1)))
-    assert (narrowed.output["rows"], sent.query(0)) == (1, {"folder": DOMAIN_B})
+    assert (narrowed.output["rows"], query(sent, 0)) == (1, {"folder": DOMAIN_B})
 
 
 @pytest.mark.parametrize(("kind", "name", "index", "path"), [
@@ -193,13 +185,13 @@ def test_metrics_by_folder_choices_and_an_unknown_folder() -> None:
                          Step("GET", incidents_path("summary_stats/"), recorded("34", 5)))
     assert narrowed.output["metrics"]["results"] == {"total_incidents": 1, "incidents_this_month": 1,
                                                     "open_incidents": 1}
-    assert sent.query(0) == {"folder": DOMAIN_B}
+    assert query(sent, 0) == {"folder": DOMAIN_B}
     choices, _ = run("incident_metrics", {"kind": "choices"}, *(
         Step("GET", incidents_path(f"{name}/"), recorded("33", index))
         for index, name in enumerate(("status", "severity", "detection"))))
     assert choices.output["metrics"]["severity"]["6"] == "unknown"
     refused, sent = run("incident_metrics", {"kind": "choices", "folder": DOMAIN_B})
-    assert (refused.exit_code, sent.sent) == (2, [])
+    assert (refused.exit_code, sent.requests) == (2, [])
     assert refused.errors[0].message.startswith("input.folder: ")
     crash, _ = run("incident_metrics", {"kind": "summary", "folder": UNKNOWN},
                    Step("GET", incidents_path("summary_stats/"), recorded("34", 7), repeat=True))
@@ -229,10 +221,10 @@ def test_create_sends_no_folder_and_reads_the_incident_back() -> None:
         Step("GET", incidents_path(f"{PHISHING}/"), recorded("10", 0)),
     )
     assert envelope.status == "success" and envelope.output["existed"] is False
-    assert [(r.method, r.url.path.removeprefix(f"/{VENDOR}")) for r in sent.sent] == [
-        ("GET", "/api/incidents/"), ("POST", "/api/incidents/"), ("GET", f"/api/incidents/{PHISHING}/")]
-    assert sent.query(0) == {"search": "INC-2026-001", "limit": "100"}
-    assert sent.body(1) == {"name": "Phishing wave against finance", "ref_id": "INC-2026-001", "severity": 2,
+    assert sent.paths(f"/{VENDOR}") == [
+        "GET /api/incidents/", "POST /api/incidents/", f"GET /api/incidents/{PHISHING}/"]
+    assert query(sent, 0) == {"search": "INC-2026-001", "limit": "100"}
+    assert sent.requests[1].json == {"name": "Phishing wave against finance", "ref_id": "INC-2026-001", "severity": 2,
                             "status": "ongoing", "detection": "externally_detected"}
     incident = envelope.output["incident"]
     assert (incident["uid"], incident["severity"], incident["assignee"]) == (
@@ -245,11 +237,11 @@ def test_create_finds_the_ref_id_as_the_server_compares_it() -> None:
                           Step("GET", incidents_path(), recorded("17", 1)))
     assert in_global.output["existed"] is True and in_global.meta.model_extra == {"existed": True}
     assert in_global.output["incident"]["vendor_id"] == SCOPE_A
-    assert sent.query(0) == {"search": "inc-ref-1", "limit": "100"}
+    assert query(sent, 0) == {"search": "inc-ref-1", "limit": "100"}
     in_domain, sent = run("create_incident", {"name": "Again", "ref_id": "Inc-Ref-1", "folder": DOMAIN_B},
                           Step("GET", incidents_path(), recorded("16", 0)))
     assert in_domain.output["incident"]["vendor_id"] == SCOPE_B
-    assert sent.query(0) == {"search": "Inc-Ref-1", "folder": DOMAIN_B, "limit": "100"}
+    assert query(sent, 0) == {"search": "Inc-Ref-1", "folder": DOMAIN_B, "limit": "100"}
 
 
 def test_a_ref_id_only_in_another_folder_is_not_this_folders() -> None:
@@ -278,7 +270,7 @@ def test_a_create_that_loses_the_race_reports_the_stored_incident() -> None:
 
 def test_create_dry_run_shows_the_servers_defaults() -> None:
     envelope, sent = run("create_incident", {"name": "Minimal incident"}, dry_run=True)
-    assert sent.sent == []
+    assert sent.requests == []
     planned = envelope.output["incident"]
     assert (planned["severity"], planned["vendor_severity"], planned["status"]) == ("medium", "Moderate", "new")
     assert planned["first_seen"] is not None, "reported_at defaults to the time of the request"
@@ -299,7 +291,7 @@ def test_update_on_real_answers() -> None:
         Step("PATCH", incidents_path(f"{PHISHING}/"), recorded("22", 0)),
         Step("GET", incidents_path(f"{PHISHING}/"), recorded("11", 0)),
     )
-    assert sent.body(0) == {"status": "resolved", "severity": 1}
+    assert sent.requests[0].json == {"status": "resolved", "severity": 1}
     incident = patched.output["incident"]
     assert (incident["status"], incident["severity"], incident["vendor_severity"]) == ("resolved", "critical",
                                                                                      "Critical")
@@ -313,7 +305,7 @@ def test_update_on_real_answers() -> None:
         Step("PUT", incidents_path(f"{SCOPE_A}/"), recorded("23", 1)),
         Step("GET", incidents_path(f"{SCOPE_A}/"), recorded("11", 0)),
     )
-    assert sent.body(0) == {"name": "Ref scope A (PUT name only)"}
+    assert sent.requests[0].json == {"name": "Ref scope A (PUT name only)"}
     assert (renamed.output["incident"]["title"], renamed.output["incident"]["status"]) == (
         "Ref scope A (PUT name only)", "closed")
 
@@ -335,7 +327,7 @@ def test_delete_preview_and_delete_on_real_answers() -> None:
 def test_batch_delete_reports_the_real_items() -> None:
     envelope, sent = run("incident_batch_action", {"action": "delete", "ids": [VICTIM, UNKNOWN]},
                          Step("POST", incidents_path("batch-action/"), recorded("28", 1)))
-    assert sent.body(0) == {"action": "delete", "ids": [VICTIM, UNKNOWN]}
+    assert sent.requests[0].json == {"action": "delete", "ids": [VICTIM, UNKNOWN]}
     assert (envelope.status, envelope.exit_code) == ("partial", 3)
     assert envelope.output["succeeded"] == [VICTIM], "ids, never the repr of the {id, name} items"
     assert envelope.output["failed"] == [{"id": UNKNOWN, "error_type": "vendor", "message": NOT_FOUND}]
@@ -348,7 +340,7 @@ def test_batch_change_field_patches_each_id_when_the_server_fails_them_all() -> 
         Step("POST", incidents_path("batch-action/"), recorded("29", 0)),  # "Unexpected error" for SCOPE_B
         Step("PATCH", incidents_path(f"{SCOPE_B}/"), recorded("09", 1)),  # this PATCH is refused: ref_id clash
     )
-    assert sent.body(1) == {"status": "closed"}
+    assert sent.requests[1].json == {"status": "closed"}
     assert envelope.meta.model_extra == {"patched_one_by_one": 1}
     assert envelope.exit_code == 1 and envelope.output["failed"] == [
         {"id": SCOPE_B, "error_type": "vendor", "message": (
@@ -365,8 +357,8 @@ def test_batch_change_folder_patches_each_id() -> None:
             {"id": PHISHING, "name": "Phishing wave against finance", "error": "Unexpected error"}]}}),
         Step("PATCH", incidents_path(f"{PHISHING}/"), recorded("22", 0)),
     )
-    assert sent.body(0) == {"action": "change_folder", "value": GLOBAL, "ids": [PHISHING]}
-    assert sent.body(1) == {"folder": GLOBAL}
+    assert sent.requests[0].json == {"action": "change_folder", "value": GLOBAL, "ids": [PHISHING]}
+    assert sent.requests[1].json == {"folder": GLOBAL}
     assert envelope.status == "success" and envelope.output["succeeded"] == [PHISHING]
 
 

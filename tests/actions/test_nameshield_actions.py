@@ -7,7 +7,6 @@ Expected answers are computed from the seeded events with plain Python, not with
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,14 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import cli
-from connector.connections import Connection, sandbox_connection
 from connector.envelope import Envelope
 from connector.runner import arun_action
 from connector.sandbox import SandboxConfig, build_app
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.nameshield import generate_events
+from connector.testing import RecordingTransport, run_in_sandbox
 from connector.vendors.nameshield.mapping import normalize_event
-from tests.actions.recording import RecordingTransport
 from tests.vcr_support import cassette
 
 SIZE = 150
@@ -55,54 +53,43 @@ def whole_second(iso: str, *, up: bool) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-class Sandbox:
-    """Runs actions against one in-process simulator; ``gone`` makes the v2 list answer that status."""
+V2_LIST = "/nameshield/cti/v2/events"
 
-    def __init__(self) -> None:
-        self.app = build_app(CONFIG)
-        self.sent: list[httpx.Request] = []
-        self.slept: list[float] = []
 
-    def transport(self, gone: int | None = None) -> httpx.AsyncBaseTransport:
-        def v2_gone(request: httpx.Request) -> httpx.Response | None:
-            if gone and request.method == "GET" and request.url.path == "/nameshield/cti/v2/events":
-                return httpx.Response(gone, json={"message": "This route has been removed", "data": None})
-            return None
+def act(
+    sandbox: RecordingTransport,
+    action: str,
+    document: dict[str, Any],
+    *,
+    gone: int | None = None,
+    slept: list[float] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **options: Any,
+) -> Envelope:
+    """Run ``action`` on the simulator behind ``sandbox``, its earlier requests forgotten.
 
-        return RecordingTransport(self.app, self.sent, v2_gone)
+    ``gone``: the v2 list answers that status instead; ``slept`` collects the waits between retries.
+    """
 
-    def run(
-        self,
-        action: str,
-        document: dict[str, Any],
-        *,
-        gone: int | None = None,
-        connection: Connection | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        dry_run: bool = False,
-    ) -> Envelope:
-        self.sent.clear()
-        self.slept.clear()
-        target = connection or sandbox_connection("nameshield", "http://127.0.0.1", CONFIG.token)
+    def v2_gone(request: httpx.Request) -> httpx.Response | None:
+        if gone and request.method == "GET" and request.url.path == V2_LIST:
+            return httpx.Response(gone, json={"message": "This route has been removed", "data": None})
+        return None
 
-        async def no_wait(seconds: float) -> None:
-            self.slept.append(seconds)
+    async def no_wait(seconds: float) -> None:
+        if slept is not None:
+            slept.append(seconds)
 
-        return asyncio.run(
-            arun_action(
-                action,
-                document,
-                connection=target,
-                transport=transport or self.transport(gone),
-                sleep=no_wait,
-                dry_run=dry_run,
-            )
-        )
+    sandbox.clear()
+    sandbox.answer = v2_gone
+    return run_in_sandbox(action, document, vendor="nameshield", transport=transport or sandbox, sleep=no_wait,
+                          **options)
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox()
+def sandbox() -> RecordingTransport:
+    """One simulator for the module (the actions here do not change it)."""
+    return RecordingTransport(build_app(CONFIG))
 
 
 def uids(envelope: Envelope) -> list[str]:
@@ -128,63 +115,63 @@ def extras(envelope: Envelope) -> dict[str, Any]:
 # --- list_events, v2 ------------------------------------------------------------------------------
 
 
-def test_default_list_is_every_own_event_oldest_first(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {})
+def test_default_list_is_every_own_event_oldest_first(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {})
     assert uids(envelope) == OWN
     assert envelope.output["count"] == envelope.output["total"] == len(OWN)
     assert (envelope.meta.requests, envelope.meta.pages) == (1, 1)
     assert extras(envelope) == {"api": "v2"}
-    (request,) = sandbox.sent
-    assert request.url.params.multi_items() == [("sort", "date,asc"), ("size", "500")]
-    assert request.headers["authorization"] == f"Bearer {CONFIG.token}"
+    (request,) = sandbox.requests
+    assert request.params.multi_items() == [("sort", "date,asc"), ("size", "500")]
+    assert request.auth_scheme == "Bearer"
     first = envelope.output["events"][0]
     assert first == normalize_event(next(e for e in EVENTS if f"nameshield:{e['id']}" == OWN[0]))
 
 
-def test_pages_are_walked_until_has_next_is_false(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"vendor_filters": {"size": 20}})
+def test_pages_are_walked_until_has_next_is_false(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"vendor_filters": {"size": 20}})
     assert uids(envelope) == OWN
     assert envelope.meta.requests == envelope.meta.pages == math.ceil(len(OWN) / 20)
-    assert [int(r.url.params.get("page", 0)) for r in sandbox.sent] == list(range(envelope.meta.pages))
+    assert [int(r.params.get("page", 0)) for r in sandbox.requests] == list(range(envelope.meta.pages))
 
 
-def test_limit_asks_for_a_small_page_and_stops(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"limit": 7})
+def test_limit_asks_for_a_small_page_and_stops(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"limit": 7})
     assert uids(envelope) == OWN[:7]
     assert envelope.output["total"] == len(OWN) and envelope.meta.requests == 1
-    assert sandbox.sent[0].url.params["size"] == "7"
+    assert sandbox.requests[0].params["size"] == "7"
 
 
-def test_one_severity_is_filtered_by_nameshield(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"severity": ["high"]})
+def test_one_severity_is_filtered_by_nameshield(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"severity": ["high"]})
     expected = oldest_first(42, keep=level("HIGH"))
     assert uids(envelope) == expected and expected
     assert envelope.output["total"] == len(expected)
-    assert sandbox.sent[0].url.params["criticality"] == "HIGH"
+    assert sandbox.requests[0].params["criticality"] == "HIGH"
     assert {event["threat"]["severity"] for event in envelope.output["events"]} == {"high"}
 
 
-def test_several_severities_are_filtered_client_side_in_one_walk(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"severity": ["informational", "medium", "critical"], "limit": 12})
+def test_several_severities_are_filtered_client_side_in_one_walk(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"severity": ["informational", "medium", "critical"], "limit": 12})
     assert uids(envelope) == oldest_first(42, keep=level("NONE", "MEDIUM"))[:12]
     assert envelope.output["total"] is None, "the vendor's total counts events the client dropped"
-    assert "criticality" not in sandbox.sent[0].url.params and sandbox.sent[0].url.params["size"] == "500"
+    assert "criticality" not in sandbox.requests[0].params and sandbox.requests[0].params["size"] == "500"
 
 
-def test_critical_alone_matches_nothing_without_a_request(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"severity": ["critical"]})
+def test_critical_alone_matches_nothing_without_a_request(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"severity": ["critical"]})
     assert envelope.output == {"events": [], "count": 0, "total": 0}
-    assert envelope.meta.requests == 0 and sandbox.sent == []
+    assert envelope.meta.requests == 0 and sandbox.requests == []
 
 
-def test_window_search_and_sort(sandbox: Sandbox) -> None:
+def test_window_search_and_sort(sandbox: RecordingTransport) -> None:
     dates = sorted(e["date"] for e in EVENTS if e["customer_id"] == 42)
     since, until = dates[10], dates[60]
     document = {"since": since, "until": until, "search": "acme", "sort": ["date,desc"]}
-    envelope = sandbox.run("list_events", document)
+    envelope = act(sandbox, "list_events", document)
     expected = oldest_first(42, keep=lambda e: since <= e["date"] <= until and "acme" in e["domain"])
     assert uids(envelope) == expected[::-1] and expected
-    params = sandbox.sent[0].url.params
+    params = sandbox.requests[0].params
     assert (params["startedAt"], params["endedAt"], params["domain"]) == (
         whole_second(since, up=False),
         whole_second(until, up=True),
@@ -193,24 +180,24 @@ def test_window_search_and_sort(sandbox: Sandbox) -> None:
     assert params.get_list("sort") == ["date,desc"]
 
 
-def test_sub_second_bounds_are_exact(sandbox: Sandbox) -> None:
+def test_sub_second_bounds_are_exact(sandbox: RecordingTransport) -> None:
     own = sorted((e for e in EVENTS if e["customer_id"] == 42), key=lambda e: (e["date"], e["id"]))
     first, last = own[5]["date"], own[9]["date"]
     assert not first.endswith(".000Z") and not last.endswith(".000Z"), "the bounds must fall inside a second"
-    envelope = sandbox.run("list_events", {"since": first, "until": last})
+    envelope = act(sandbox, "list_events", {"since": first, "until": last})
     assert uids(envelope) == OWN[5:10]
     assert envelope.output["total"] is None, "whole-second bounds may count events the client dropped"
 
 
-def test_customer_filter_and_a_forbidden_customer(sandbox: Sandbox) -> None:
-    assert uids(sandbox.run("list_events", {"vendor_filters": {"customerId": 43}})) == oldest_first(43)
-    failed = sandbox.run("list_events", {"vendor_filters": {"customerId": 7}})
+def test_customer_filter_and_a_forbidden_customer(sandbox: RecordingTransport) -> None:
+    assert uids(act(sandbox, "list_events", {"vendor_filters": {"customerId": 43}})) == oldest_first(43)
+    failed = act(sandbox, "list_events", {"vendor_filters": {"customerId": 7}})
     assert failed.exit_code == 1
     assert only_error(failed) == "nameshield: GET /cti/v2/events: 403 Forbidden: Access denied to customer 7"
 
 
-def test_include_raw_keeps_the_vendor_record(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"limit": 3, "include_raw": True})
+def test_include_raw_keeps_the_vendor_record(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"limit": 3, "include_raw": True})
     by_id = {e["id"]: e for e in EVENTS}
     for event in envelope.output["events"]:
         assert event["raw"] == by_id[event["vendor_id"]]
@@ -241,13 +228,13 @@ def test_include_raw_keeps_the_vendor_record(sandbox: Sandbox) -> None:
         ({"severity": ["severe"]}, "input.severity[0]: 'severe' is not one of"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(sandbox: Sandbox, document: dict[str, Any], message: str) -> None:
-    envelope = sandbox.run("list_events", document)
+def test_bad_input_is_one_line_and_exit_2(sandbox: RecordingTransport, document: dict[str, Any], message: str) -> None:
+    envelope = act(sandbox, "list_events", document)
     assert only_error(envelope).startswith(message)
-    assert envelope.exit_code == 2 and sandbox.sent == []
+    assert envelope.exit_code == 2 and sandbox.requests == []
 
 
-def test_injected_429s_and_5xx_lose_nothing(sandbox: Sandbox) -> None:
+def test_injected_429s_and_5xx_lose_nothing(sandbox: RecordingTransport) -> None:
     faulty = build_app(
         SandboxConfig(
             sizes={"nameshield": SIZE},
@@ -256,28 +243,30 @@ def test_injected_429s_and_5xx_lose_nothing(sandbox: Sandbox) -> None:
             faults=FaultPlan.parse("429@1,503@3,429@4"),
         )
     )
-    envelope = sandbox.run("list_events", {"vendor_filters": {"size": 30}}, transport=httpx.ASGITransport(app=faulty))
+    slept: list[float] = []
+    envelope = act(sandbox, "list_events", {"vendor_filters": {"size": 30}}, slept=slept,
+                   transport=httpx.ASGITransport(app=faulty))
     assert uids(envelope) == OWN
     assert envelope.meta.retries == 3 and envelope.meta.pages == math.ceil(len(OWN) / 30)
-    assert sandbox.slept == [1.0, 1.0, 1.0], "each Retry-After is honoured"
+    assert slept == [1.0, 1.0, 1.0], "each Retry-After is honoured"
 
 
 # --- list_events, v1 and the fallback ----------------------------------------------------------------
 
 
-def test_v1_search_includes_subsidiaries_pages_by_offset_oldest_first(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"api": "v1", "vendor_filters": {"limit": 40}})
+def test_v1_search_includes_subsidiaries_pages_by_offset_oldest_first(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"api": "v1", "vendor_filters": {"limit": 40}})
     everyone = oldest_first(42, 43, 44)
     assert uids(envelope) == everyone
     assert envelope.output["total"] == len(everyone)
     assert envelope.meta.pages == envelope.meta.requests == math.ceil(len(everyone) / 40)
     assert extras(envelope) == {"api": "v1"}
-    offsets = [json.loads(r.content)["offset"] for r in sandbox.sent]
+    offsets = [r.json["offset"] for r in sandbox.requests]
     assert offsets == [40 * n for n in range(len(offsets))]
-    assert {r.method + " " + r.url.path for r in sandbox.sent} == {"POST /nameshield/cti/v1/events/search"}
+    assert {r.method + " " + r.path for r in sandbox.requests} == {"POST /nameshield/cti/v1/events/search"}
 
 
-def test_v1_criteria_junction_and_children(sandbox: Sandbox) -> None:
+def test_v1_criteria_junction_and_children(sandbox: RecordingTransport) -> None:
     document = {
         "api": "v1",
         "junction": "OR",
@@ -295,42 +284,42 @@ def test_v1_criteria_junction_and_children(sandbox: Sandbox) -> None:
             e["criticality"]["level"] == "LOW" and (e["brand"]["name"] == "Umbrella" or e["type"] == "DOMAIN_REPORTED")
         ),
     )
-    assert uids(sandbox.run("list_events", document)) == expected and expected
+    assert uids(act(sandbox, "list_events", document)) == expected and expected
     only_own = {
         "api": "v1",
         "search": "globex",
         "vendor_filters": {"include_customer_children_events": False},
     }
-    assert uids(sandbox.run("list_events", only_own)) == oldest_first(42, keep=lambda e: "globex" in e["domain"])
+    assert uids(act(sandbox, "list_events", only_own)) == oldest_first(42, keep=lambda e: "globex" in e["domain"])
 
 
-def test_v1_search_retries_a_429_and_is_sent_in_a_dry_run(sandbox: Sandbox) -> None:
+def test_v1_search_retries_a_429_and_is_sent_in_a_dry_run(sandbox: RecordingTransport) -> None:
     faulty = build_app(
         SandboxConfig(
             sizes={"nameshield": SIZE}, rate_limits=False, vendors=("nameshield",), faults=FaultPlan.parse("429@2")
         )
     )
     document = {"api": "v1", "vendor_filters": {"limit": 50}}
-    envelope = sandbox.run("list_events", document, transport=httpx.ASGITransport(app=faulty))
+    envelope = act(sandbox, "list_events", document, transport=httpx.ASGITransport(app=faulty))
     assert uids(envelope) == oldest_first(42, 43, 44)
     assert envelope.meta.retries == 1, "a refused search did nothing, so even a POST is sent again"
-    dry = sandbox.run("list_events", document, dry_run=True)
+    dry = act(sandbox, "list_events", document, dry_run=True)
     assert uids(dry) == uids(envelope), "the search changes nothing: a dry run sends it like a GET"
-    sent = {(request.method, request.url.path) for request in sandbox.sent}
+    sent = {(request.method, request.path) for request in sandbox.requests}
     assert sent == {("POST", "/nameshield/cti/v1/events/search")}
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_v1_is_the_fallback_when_the_v2_list_is_gone(sandbox: Sandbox, status: int) -> None:
+def test_v1_is_the_fallback_when_the_v2_list_is_gone(sandbox: RecordingTransport, status: int) -> None:
     document = {"severity": ["medium"], "search": "o", "limit": 9}
-    v2 = sandbox.run("list_events", document)
-    fallback = sandbox.run("list_events", document, gone=status)
+    v2 = act(sandbox, "list_events", document)
+    fallback = act(sandbox, "list_events", document, gone=status)
     assert uids(fallback) == uids(v2) == oldest_first(42, keep=lambda e: level("MEDIUM")(e) and "o" in e["domain"])[:9]
     assert extras(fallback) == {
         "api": "v1",
         "fallback": f"the v2 list answered {status}: used the deprecated v1 search",
     }
-    body = json.loads(sandbox.sent[1].content)
+    body = sandbox.requests[1].json
     assert body == {
         "limit": 9,
         "offset": 0,
@@ -340,46 +329,46 @@ def test_v1_is_the_fallback_when_the_v2_list_is_gone(sandbox: Sandbox, status: i
     }
 
 
-def test_fallback_says_when_the_sort_is_lost(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {"sort": ["date,desc"], "limit": 3}, gone=410)
+def test_fallback_says_when_the_sort_is_lost(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {"sort": ["date,desc"], "limit": 3}, gone=410)
     assert uids(envelope) == OWN[:3]
     assert envelope.meta.model_extra is not None
     assert envelope.meta.model_extra["fallback"].endswith("(sort not applied)")
 
 
-def test_other_v2_errors_do_not_fall_back(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("list_events", {}, gone=400)
+def test_other_v2_errors_do_not_fall_back(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "list_events", {}, gone=400)
     assert only_error(envelope) == "nameshield: GET /cti/v2/events: 400 Bad Request: This route has been removed"
-    assert len(sandbox.sent) == 1
+    assert len(sandbox.requests) == 1
 
 
 # --- get_event ----------------------------------------------------------------------------------
 
 
-def test_get_event_by_id_and_by_uid(sandbox: Sandbox) -> None:
+def test_get_event_by_id_and_by_uid(sandbox: RecordingTransport) -> None:
     record = next(e for e in EVENTS if e["customer_id"] == 44)
-    by_id = sandbox.run("get_event", {"id": record["id"], "include_raw": True})
+    by_id = act(sandbox, "get_event", {"id": record["id"], "include_raw": True})
     assert by_id.status == "success", by_id.errors
     assert by_id.output == {"event": normalize_event(record, include_raw=True)}
-    by_uid = sandbox.run("get_event", {"id": f"nameshield:{record['id']}"})
+    by_uid = act(sandbox, "get_event", {"id": f"nameshield:{record['id']}"})
     assert by_uid.output["event"]["uid"] == f"nameshield:{record['id']}" and by_uid.output["event"]["raw"] is None
-    assert sandbox.sent[0].url.path == f"/nameshield/cti/v2/events/{record['id']}"
+    assert sandbox.requests[0].path == f"/nameshield/cti/v2/events/{record['id']}"
 
 
-def test_get_event_unknown_or_hidden_is_one_line_exit_1(sandbox: Sandbox) -> None:
+def test_get_event_unknown_or_hidden_is_one_line_exit_1(sandbox: RecordingTransport) -> None:
     stranger = next(e for e in EVENTS if e["customer_id"] == 7)
     for event_id in ("00000000-0000-4000-8000-000000000000", stranger["id"]):
-        envelope = sandbox.run("get_event", {"id": event_id})
+        envelope = act(sandbox, "get_event", {"id": event_id})
         assert (
             only_error(envelope) == f"nameshield: event {event_id} not found (GET /cti/v2/events/{{id}} answered 404)"
         )
         assert envelope.exit_code == 1
 
 
-def test_get_event_refuses_an_id_that_is_not_one(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("get_event", {"id": "../v1/events/search"})
+def test_get_event_refuses_an_id_that_is_not_one(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "get_event", {"id": "../v1/events/search"})
     assert only_error(envelope).startswith("input.id: '../v1/events/search' does not match")
-    assert envelope.exit_code == 2 and sandbox.sent == []
+    assert envelope.exit_code == 2 and sandbox.requests == []
 
 
 # --- test_connection --------------------------------------------------------------------------------
@@ -393,20 +382,19 @@ def checks(envelope: Envelope) -> list[tuple[str, bool, str]]:
     return [(c["name"], c["ok"], c["message"]) for c in envelope.output["checks"]]
 
 
-def test_connection_passes_every_check(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("test_connection", {})
+def test_connection_passes_every_check(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "test_connection", {})
     assert envelope.output["ok"] is True
     assert checks(envelope) == [
         ("reachability", True, "the API answered GET /cti/v2/events"),
         ("authentication", True, "the token was accepted"),
         ("permissions", True, f"may list events ({len(OWN)} visible to this token)"),
     ]
-    assert sandbox.sent[0].url.params["size"] == "1"
+    assert sandbox.requests[0].params["size"] == "1"
 
 
-def test_connection_with_a_wrong_token_fails_authentication(sandbox: Sandbox) -> None:
-    wrong = sandbox_connection("nameshield", "http://127.0.0.1", "not-the-token")
-    envelope = sandbox.run("test_connection", {}, connection=wrong)
+def test_connection_with_a_wrong_token_fails_authentication(sandbox: RecordingTransport) -> None:
+    envelope = act(sandbox, "test_connection", {}, token="not-the-token")
     assert envelope.output["ok"] is False
     assert checks(envelope) == [
         ("reachability", True, "the API answered GET /cti/v2/events"),
@@ -446,14 +434,14 @@ def test_connection_with_a_wrong_token_fails_authentication(sandbox: Sandbox) ->
     ],
 )
 def test_connection_names_the_failed_check(
-    sandbox: Sandbox, answer: httpx.Response | Exception, failed: str, message: str
+    sandbox: RecordingTransport, answer: httpx.Response | Exception, failed: str, message: str
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    envelope = sandbox.run("test_connection", {}, transport=httpx.MockTransport(handler))
+    envelope = act(sandbox, "test_connection", {}, transport=httpx.MockTransport(handler))
     results = checks(envelope)
     names = [name for name, _, _ in results]
     assert envelope.output["ok"] is False

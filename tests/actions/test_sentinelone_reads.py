@@ -14,14 +14,17 @@ import pytest
 
 from connector.runner import run_action
 from connector.sandbox import SandboxConfig, running_sandbox
+from connector.testing import RecordingTransport
 from tests.actions.sentinelone_support import (
     CONFIG,
     TOKEN,
     UNKNOWN,
     VENDOR,
-    Sandbox,
     connection,
-    refusing_transport,
+    fresh,
+    ids_in,
+    run,
+    threats,
 )
 from tests.vcr_support import CASSETTES, cassette
 
@@ -30,8 +33,9 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
+def sandbox() -> RecordingTransport:
+    """A recording transport into a fresh SentinelOne simulator."""
+    return fresh()
 
 
 async def _no_wait(seconds: float) -> None:
@@ -41,40 +45,40 @@ async def _no_wait(seconds: float) -> None:
 # get_threats
 
 
-def test_limit_counts_threats_returned_after_the_status_check(sandbox: Sandbox) -> None:
-    fp = sandbox.ids("in_progress", 2)
-    assert sandbox.run("update_threat_status", {"ids": fp, "status": "false_positive"}).status == "success"
-    envelope = sandbox.run("get_threats", {"status": ["new", "suppressed"], "limit": 7})
-    threats = envelope.output["threats"]
-    assert envelope.output["count"] == 7 and len(threats) == 7
-    assert {t["status"] for t in threats} <= {"new", "suppressed"}
+def test_limit_counts_threats_returned_after_the_status_check(sandbox: RecordingTransport) -> None:
+    fp = ids_in(sandbox, "in_progress", 2)
+    assert run(sandbox, "update_threat_status", {"ids": fp, "status": "false_positive"}).status == "success"
+    envelope = run(sandbox, "get_threats", {"status": ["new", "suppressed"], "limit": 7})
+    first = envelope.output["threats"]
+    assert envelope.output["count"] == 7 and len(first) == 7
+    assert {t["status"] for t in first} <= {"new", "suppressed"}
     assert envelope.output["total"] is None, "the vendor's total counts threats that were then dropped"
-    everything = sandbox.threats(status=["new", "suppressed"])
+    everything = threats(sandbox, status=["new", "suppressed"])
     assert {t["vendor_id"] for t in everything if t["status"] == "suppressed"} == set(fp) | {
-        t["vendor_id"] for t in sandbox.threats(status=["suppressed"])
+        t["vendor_id"] for t in threats(sandbox, status=["suppressed"])
     }
     assert len(everything) > 7
 
 
-def test_a_status_filter_sent_whole_keeps_the_vendor_total(sandbox: Sandbox) -> None:
-    fp = sandbox.ids("new", 2)
-    sandbox.run("update_threat_status", {"ids": fp, "status": "false_positive"})
-    suppressed = sandbox.run("get_threats", {"status": ["suppressed"]}).output
+def test_a_status_filter_sent_whole_keeps_the_vendor_total(sandbox: RecordingTransport) -> None:
+    fp = ids_in(sandbox, "new", 2)
+    run(sandbox, "update_threat_status", {"ids": fp, "status": "false_positive"})
+    suppressed = run(sandbox, "get_threats", {"status": ["suppressed"]}).output
     assert suppressed["total"] == suppressed["count"] >= 2
     assert {t["status"] for t in suppressed["threats"]} == {"suppressed"}
     assert {t["vendor_id"] for t in suppressed["threats"]} >= set(fp)
-    new = sandbox.run("get_threats", {"status": ["new"], "limit": 3})
+    new = run(sandbox, "get_threats", {"status": ["new"], "limit": 3})
     assert new.output["count"] == 3 and {t["status"] for t in new.output["threats"]} == {"new"}
     assert isinstance(new.output["total"], int) and new.output["total"] >= 3
     assert new.meta.requests == 1, "a limit under 1000 is one page of that size"
-    assert not set(fp) & {t["vendor_id"] for t in sandbox.threats(status=["new"])}
+    assert not set(fp) & {t["vendor_id"] for t in threats(sandbox, status=["new"])}
 
 
-def test_vendor_filters_win_over_the_common_filter(sandbox: Sandbox) -> None:
+def test_vendor_filters_win_over_the_common_filter(sandbox: RecordingTransport) -> None:
     # The common status still checks each threat: asking new while the vendor filter says resolved finds none.
-    assert sandbox.threats(status=["new"], vendor_filters={"incidentStatuses": ["resolved"]}) == []
+    assert threats(sandbox, status=["new"], vendor_filters={"incidentStatuses": ["resolved"]}) == []
     only_resolved = {"incidentStatuses": ["resolved"]}
-    resolved = sandbox.threats(status=["resolved"], vendor_filters=only_resolved, limit=3)
+    resolved = threats(sandbox, status=["resolved"], vendor_filters=only_resolved, limit=3)
     assert len(resolved) == 3 and {t["vendor_status"] for t in resolved} == {"resolved"}
 
 
@@ -139,14 +143,14 @@ def test_a_wrong_token_is_one_line_and_exit_1(live_url: str, tmp_path: Path) -> 
     assert orjson.loads(result.stdout)["status"] == "failed"
 
 
-def test_notes_of_an_unknown_threat_are_none(sandbox: Sandbox) -> None:
-    assert sandbox.run("get_threat_notes", {"id": UNKNOWN}).output == {"notes": [], "count": 0}
+def test_notes_of_an_unknown_threat_are_none(sandbox: RecordingTransport) -> None:
+    assert run(sandbox, "get_threat_notes", {"id": UNKNOWN}).output == {"notes": [], "count": 0}
 
 
 def test_a_threat_id_cannot_escape_the_notes_path() -> None:
     envelope = run_action(
         "get_threat_notes", {"id": "../../system/info"}, connection=connection(),
-        transport=refusing_transport([]),
+        transport=RecordingTransport(),
     )
     assert envelope.exit_code == 2
     assert envelope.errors[0].message.startswith("input.id: '../../system/info' does not match")
@@ -180,8 +184,8 @@ def test_notes_follow_the_cursor() -> None:
 # test_connection
 
 
-def test_connection_passes_every_check(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("test_connection", {})
+def test_connection_passes_every_check(sandbox: RecordingTransport) -> None:
+    envelope = run(sandbox, "test_connection", {})
     assert envelope.status == "success"
     assert envelope.output == {
         "ok": True,
@@ -193,8 +197,8 @@ def test_connection_passes_every_check(sandbox: Sandbox) -> None:
     }
 
 
-def test_connection_with_a_wrong_token_fails_authentication(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("test_connection", {}, token="not-the-token-42")
+def test_connection_with_a_wrong_token_fails_authentication(sandbox: RecordingTransport) -> None:
+    envelope = run(sandbox, "test_connection", {}, token="not-the-token-42")
     assert (envelope.status, envelope.exit_code) == ("failed", 1), "a failed check fails the action"
     checks = {check["name"]: check for check in envelope.output["checks"]}
     assert envelope.output["ok"] is False

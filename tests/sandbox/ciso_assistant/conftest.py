@@ -85,11 +85,11 @@ def refs(api: Client) -> dict[str, list[str]]:
     return found
 
 
-def _ids(records: list[dict[str, Any]]) -> list[str]:
+def ids_of(records: list[dict[str, Any]]) -> list[str]:
     return [record["id"] for record in records]
 
 
-def _full_body(refs: dict[str, list[str]]) -> dict[str, Any]:
+def full_body(refs: dict[str, list[str]]) -> dict[str, Any]:
     return {
         "name": "Ransomware outbreak on file servers",
         "description": "Encrypted shares on FS-01.",

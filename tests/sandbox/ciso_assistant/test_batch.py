@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 from xml.etree import ElementTree
 
-from tests.sandbox.ciso_assistant.conftest import MISSING_ID, SEVERITY_VALUES, SIZE, Client, _ids
+from tests.sandbox.ciso_assistant.conftest import MISSING_ID, SEVERITY_VALUES, SIZE, Client, ids_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -45,7 +45,7 @@ def test_batch_delete_reports_names_in_the_order_of_ids(api: Client) -> None:
 
 
 def test_batch_takes_at_most_100_ids(api: Client) -> None:
-    ids = _ids(api.everything())
+    ids = ids_of(api.everything())
     over = api.post("/api/incidents/batch-action/", json={"action": "delete", "ids": ids[:101]})
     assert (over.status_code, over.json()) == (400, {"error": "too many ids", "max": 100})
     assert len(api.everything()) == SIZE
@@ -127,7 +127,7 @@ def test_csv_export_has_a_header_and_one_row_per_matching_incident(api: Client) 
     assert answer.text.startswith("\ufeffinternal_id;ref_id;name;")
     rows = list(csv.DictReader(io.StringIO(answer.text.removeprefix("\ufeff")), delimiter=";"))
     expected = api.everything(status="new")
-    assert [row["internal_id"] for row in rows] == _ids(expected)
+    assert [row["internal_id"] for row in rows] == ids_of(expected)
     record, row = expected[0], rows[0]
     assert (row["ref_id"], row["status"], row["severity"]) == (record["ref_id"], "New", record["severity"])
     assert row["owners"] == ",".join(o["str"] for o in record["owners"])
@@ -144,7 +144,7 @@ def test_xlsx_export_is_a_workbook_with_every_incident(api: Client) -> None:
     rows = sheet.iter(f"{SHEET_NS}row")
     values = [[cell.text for cell in row.iter(f"{SHEET_NS}t")] for row in rows]
     assert values[0][:3] == ["internal_id", "ref_id", "name"]
-    assert [row[0] for row in values[1:]] == _ids(api.everything())
+    assert [row[0] for row in values[1:]] == ids_of(api.everything())
 
 
 def test_markdown_and_pdf_reports(api: Client) -> None:

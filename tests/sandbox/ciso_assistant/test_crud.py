@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.ciso_assistant.conftest import MISSING_ID, SIZE, Client, FakeClock, _full_body, _ids
+from tests.sandbox.ciso_assistant.conftest import MISSING_ID, SIZE, Client, FakeClock, full_body, ids_of
 
 
 def test_create_answers_raw_values_and_retrieve_displays_them(
     api: Client, refs: dict[str, list[str]]
 ) -> None:
-    body = _full_body(refs)
+    body = full_body(refs)
     created = api.post("/api/incidents/", json=body)
     assert created.status_code == 201
     raw = created.json()
@@ -170,7 +170,7 @@ def test_delete_then_not_found(api: Client) -> None:
     assert (again.status_code, again.json()) == (404, {"detail": "No Incident matches the given query."})
     assert api.request("DELETE", f"/api/incidents/{target}/").status_code == 404
     assert api.get("/api/incidents/not-a-uuid/").json() == {"detail": "Not found."}
-    assert target not in _ids(api.everything())
+    assert target not in ids_of(api.everything())
 
 
 def test_cascade_info_lists_timeline_entries_and_unlinked_objects(api: Client) -> None:

@@ -14,7 +14,7 @@ from tests.sandbox.ciso_assistant.conftest import (
     TOKEN,
     Client,
     FakeClock,
-    _ids,
+    ids_of,
 )
 
 
@@ -35,7 +35,7 @@ def test_walking_next_returns_every_incident_exactly_once(api: Client) -> None:
     while url is not None:
         body = api.get(url).json()
         assert body["count"] == len(expected)
-        seen += _ids(body["results"])
+        seen += ids_of(body["results"])
         url = body["next"]
         pages += 1
     assert seen == expected
@@ -76,34 +76,34 @@ def test_status_and_severity_filters_take_repeated_values(api: Client) -> None:
         if r["status"] in {"New", "Ongoing"} and r["severity"] in {"Critical", "Major"}
     ]
     assert expected
-    assert _ids(chosen) == expected
+    assert ids_of(chosen) == expected
 
 
 def test_detection_filter(api: Client) -> None:
     everything = api.everything()
     chosen = api.everything(detection="externally_detected")
-    assert _ids(chosen) == [r["id"] for r in everything if r["detection"] == "External"]
+    assert ids_of(chosen) == [r["id"] for r in everything if r["detection"] == "External"]
 
 
 def test_relation_filters_accept_commas_and_repeats(api: Client, refs: dict[str, list[str]]) -> None:
     everything = api.everything()
     first, second = refs["owners"][:2]
     expected = [r["id"] for r in everything if {first, second} & {o["id"] for o in r["owners"]}]
-    assert _ids(api.everything(owners=f"{first},{second}")) == expected
-    assert _ids(api.everything(owners=[first, second])) == expected
+    assert ids_of(api.everything(owners=f"{first},{second}")) == expected
+    assert ids_of(api.everything(owners=[first, second])) == expected
     folder = refs["folder"][0]
     asset = refs["assets"][0]
     expected = [
         r["id"] for r in everything if r["folder"]["id"] == folder and asset in {a["id"] for a in r["assets"]}
     ]
     assert expected
-    assert _ids(api.everything(folder=folder, assets=asset)) == expected
+    assert ids_of(api.everything(folder=folder, assets=asset)) == expected
 
 
 def test_id_filter_takes_a_comma_separated_list_and_ignores_unknown_ids(api: Client) -> None:
-    wanted = _ids(api.everything())[3:6]
+    wanted = ids_of(api.everything())[3:6]
     chosen = api.everything(id=",".join([*wanted, MISSING_ID]))
-    assert _ids(chosen) == wanted
+    assert ids_of(chosen) == wanted
 
 
 def test_invalid_filter_values_are_400_with_django_filter_messages(api: Client) -> None:
@@ -129,7 +129,7 @@ def test_search_matches_every_term_in_name_description_or_ref_id(api: Client) ->
         )
     ]
     assert expected
-    assert _ids(chosen) == expected
+    assert ids_of(chosen) == expected
 
 
 def test_ordering_by_several_fields_with_direction(api: Client) -> None:
@@ -151,5 +151,5 @@ def test_ordering_puts_null_occurred_at_last_ascending(api: Client) -> None:
 
 
 def test_unknown_ordering_field_is_ignored(api: Client) -> None:
-    assert _ids(api.everything(ordering="bogus")) == _ids(api.everything())
-    assert _ids(api.everything(ordering="bogus,-ref_id")) == _ids(api.everything())[::-1]
+    assert ids_of(api.everything(ordering="bogus")) == ids_of(api.everything())
+    assert ids_of(api.everything(ordering="bogus,-ref_id")) == ids_of(api.everything())[::-1]

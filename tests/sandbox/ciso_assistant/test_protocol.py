@@ -13,14 +13,14 @@ from tests.sandbox.ciso_assistant.conftest import (
     TOKEN,
     Client,
     FakeClock,
-    _full_body,
-    _ids,
+    full_body,
+    ids_of,
 )
 
 
 @pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/severity", "/api/incidents/{id}"])
 def test_missing_trailing_slash_is_a_redirect_that_changes_nothing(api: Client, path: str) -> None:
-    url = path.format(id=_ids(api.everything())[0])
+    url = path.format(id=ids_of(api.everything())[0])
     for method in ("GET", "POST"):
         answer = api.request(method, url, json={"name": "x"}, follow_redirects=False)
         assert (answer.status_code, answer.headers["location"], answer.content) == (301, url + "/", b"")
@@ -90,7 +90,7 @@ def test_answers_carry_at_least_the_documented_fields(
     api: Client, documented: dict[str, set[str]], refs: dict[str, list[str]]
 ) -> None:
     # the real server answers more than the spec documents (occurred_at, resolution, ...): a superset
-    created = api.post("/api/incidents/", json=_full_body(refs)).json()
+    created = api.post("/api/incidents/", json=full_body(refs)).json()
     assert documented["incidents_create"] <= set(created)
     url = f"/api/incidents/{created['id']}/"
     assert documented["incidents_update"] <= set(api.request("PUT", url, json={"name": "n"}).json())

@@ -104,6 +104,6 @@ def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
 
 
-def _fresh_unsolved() -> dict[str, Any]:
+def fresh_unsolved() -> dict[str, Any]:
     return next(r for r in LIVE if r["user_status"] is None and r["system_status"] == "unsolved"
                 and r["note"] is None and r["unsolved_annotation_note"] is None)

@@ -17,9 +17,9 @@ from tests.sandbox.mysecutec.conftest import (
     SIZE,
     UNKNOWN_ID,
     Client,
-    _fresh_unsolved,
     assert_error,
     everything,
+    fresh_unsolved,
     ids,
     make_client,
     module_of,
@@ -215,7 +215,7 @@ def test_a_tiny_cache_of_built_threats_serves_the_seeded_ones(monkeypatch: pytes
 
 def test_a_change_survives_eviction_and_moves_the_cached_matches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Store, "BUILT_THREATS", 3)
-    record = _fresh_unsolved()
+    record = fresh_unsolved()
     with make_client() as client:
         assert record["id"] in ids(everything(client, "status=unsolved"))
         body = {"threat_ids": [record["id"]], "user_status": "solved"}

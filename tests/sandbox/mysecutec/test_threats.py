@@ -19,9 +19,9 @@ from tests.sandbox.mysecutec.conftest import (
     STORED,
     UNKNOWN_ID,
     Client,
-    _fresh_unsolved,
     assert_error,
     everything,
+    fresh_unsolved,
     ids,
     make_client,
 )
@@ -95,7 +95,7 @@ def test_get_one_threat(client: Client) -> None:
 
 
 def test_patch_updates_the_threat_and_logs_each_change(client: Client) -> None:
-    record = _fresh_unsolved()
+    record = fresh_unsolved()
     url = f"/tam/v1/threats/{record['id']}"
     before = len(client.get(f"{url}/logs?limit=1000").json()["logs"])
     body = {"note": "Risk accepted per review", "user_status": "accepted"}
@@ -118,7 +118,7 @@ def test_patch_updates_the_threat_and_logs_each_change(client: Client) -> None:
 
 
 def test_patch_maps_documented_aliases_and_null_clears(client: Client) -> None:
-    url = f"/tam/v1/threats/{_fresh_unsolved()['id']}"
+    url = f"/tam/v1/threats/{fresh_unsolved()['id']}"
     assert client.patch(url, json={"user_status": "patched"}).json()["status"] == "solved"
     assert client.patch(url, json={"user_status": "rejected"}).json()["user_status"] == "false_positive"
     body = {"user_status": None, "unsolved_annotation_note": "Waiting for a fix"}

@@ -46,7 +46,7 @@ class Client:
         return self.request("POST", path, **options)
 
 
-def _client(size: int = SIZE, seed: int = 7, **options: Any) -> Client:
+def new_client(size: int = SIZE, seed: int = 7, **options: Any) -> Client:
     return Client(
         create_app(seed=seed, size=size, token=TOKEN, rate_limit=options.pop("rate_limit", False), **options)
     )
@@ -55,22 +55,22 @@ def _client(size: int = SIZE, seed: int = 7, **options: Any) -> Client:
 @pytest.fixture(scope="module")
 def reader() -> Client:
     """A simulator shared by the read-only tests (none of them changes state)."""
-    return _client()
+    return new_client()
 
 
 @pytest.fixture
 def writer() -> Client:
     """A fresh simulator for tests that change threats."""
-    return _client()
+    return new_client()
 
 
 @pytest.fixture(scope="module")
 def everything(reader: Client) -> list[Threat]:
     """Every threat of ``reader``, in the default order."""
-    return _walk(reader, limit=1000)
+    return walk_all(reader, limit=1000)
 
 
-def _walk(
+def walk_all(
     client: Client, after_page: Callable[[list[Threat]], None] | None = None, **params: Any
 ) -> list[Threat]:
     """Follow nextCursor to the end; ``after_page(page)`` runs between pages (to change state mid-walk)."""
@@ -89,22 +89,22 @@ def _walk(
             after_page(body["data"])
 
 
-def _ids(client: Client, **params: Any) -> list[str]:
+def ids_of(client: Client, **params: Any) -> list[str]:
     answer = client.get(THREATS, params={"limit": 1000, **params})
     assert answer.status_code == 200, answer.text
     return [threat["id"] for threat in answer.json()["data"]]
 
 
-def _validation_error(answer: Any) -> str:
+def validation_error(answer: Any) -> str:
     assert answer.status_code == 400, answer.text
     (error,) = answer.json()["errors"]
     assert error["code"] == 4000010 and error["title"] == "Validation Error"
     return str(error["detail"])
 
 
-def _info(threat: Threat, key: str) -> Any:
+def info_of(threat: Threat, key: str) -> Any:
     return threat["threatInfo"][key]
 
 
-def _expect(everything: list[Threat], keep: Callable[[Threat], bool]) -> list[str]:
+def expect(everything: list[Threat], keep: Callable[[Threat], bool]) -> list[str]:
     return [t["id"] for t in everything if keep(t)]

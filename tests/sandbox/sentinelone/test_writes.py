@@ -11,12 +11,12 @@ from tests.sandbox.sentinelone.conftest import (
     TOKEN,
     Client,
     Threat,
-    _client,
-    _expect,
-    _ids,
-    _info,
-    _validation_error,
-    _walk,
+    expect,
+    ids_of,
+    info_of,
+    new_client,
+    validation_error,
+    walk_all,
 )
 
 
@@ -39,8 +39,8 @@ def test_system_info_and_unknown_paths(reader: Client) -> None:
 
 
 def test_incident_update_counts_and_changes(writer: Client) -> None:
-    before = {t["id"]: t for t in _walk(writer, limit=1000)}
-    newest = max(_info(t, "updatedAt") for t in before.values())
+    before = {t["id"]: t for t in walk_all(writer, limit=1000)}
+    newest = max(info_of(t, "updatedAt") for t in before.values())
     chosen = list(before)[:2]
     answer = writer.post(
         f"{THREATS}/incident",
@@ -51,11 +51,11 @@ def test_incident_update_counts_and_changes(writer: Client) -> None:
     )
     assert answer.json() == {"data": {"affected": 2}}
     for threat in writer.get(THREATS, params={"ids": ",".join(chosen)}).json()["data"]:
-        assert _info(threat, "incidentStatus") == "in_progress"
-        assert _info(threat, "incidentStatusDescription") == "In progress"
-        assert _info(threat, "analystVerdict") == "true_positive"
-        assert _info(threat, "updatedAt") > newest
-    assert _ids(writer, updatedAt__gt=newest) == chosen
+        assert info_of(threat, "incidentStatus") == "in_progress"
+        assert info_of(threat, "incidentStatusDescription") == "In progress"
+        assert info_of(threat, "analystVerdict") == "true_positive"
+        assert info_of(threat, "updatedAt") > newest
+    assert ids_of(writer, updatedAt__gt=newest) == chosen
 
 
 @pytest.mark.parametrize(
@@ -84,26 +84,26 @@ def test_incident_update_counts_and_changes(writer: Client) -> None:
 def test_bad_posts_are_validation_errors(
     writer: Client, path: str, body: dict[str, Any], needle: str
 ) -> None:
-    assert needle in _validation_error(writer.post(f"{THREATS}/{path}", json=body))
+    assert needle in validation_error(writer.post(f"{THREATS}/{path}", json=body))
 
 
 def test_post_body_must_be_json(writer: Client) -> None:
-    assert "JSON" in _validation_error(writer.post(f"{THREATS}/incident", content=b"{nope"))
+    assert "JSON" in validation_error(writer.post(f"{THREATS}/incident", content=b"{nope"))
 
 
 def test_analyst_verdict_with_a_non_id_filter(writer: Client, everything: list[Threat]) -> None:
     host = everything[0]["agentRealtimeInfo"]["agentComputerName"]
-    expected = _expect(everything, lambda t: t["agentRealtimeInfo"]["agentComputerName"] == host)
+    expected = expect(everything, lambda t: t["agentRealtimeInfo"]["agentComputerName"] == host)
     answer = writer.post(
         f"{THREATS}/analyst-verdict",
         json={"filter": {"computerName__contains": [host]}, "data": {"analystVerdict": "false_positive"}},
     )
     assert answer.json() == {"data": {"affected": len(expected)}}
-    assert _ids(writer, analystVerdicts="false_positive", computerName__contains=host) == expected
+    assert ids_of(writer, analystVerdicts="false_positive", computerName__contains=host) == expected
 
 
 def test_notes_round_trip(writer: Client) -> None:
-    first, second = _ids(writer, limit=2)
+    first, second = ids_of(writer, limit=2)
     answer = writer.post(
         f"{THREATS}/notes",
         json={"filter": {"ids": [first, second, "42"]}, "data": {"text": "escalated to IR"}},
@@ -115,26 +115,26 @@ def test_notes_round_trip(writer: Client) -> None:
     assert note["text"] == "escalated to IR" and note["creator"] and note["createdAt"].endswith("Z")
     assert set(note) == {"createdAt", "creator", "creatorId", "edited", "id", "text", "updatedAt"}
     assert writer.get(f"{THREATS}/42/notes").json()["data"] == []
-    assert _ids(writer, noteExists="true") == [first, second]
+    assert ids_of(writer, noteExists="true") == [first, second]
 
 
 def test_mitigate_actions(writer: Client) -> None:
-    target = _ids(writer, mitigationStatuses="not_mitigated", limit=1)
+    target = ids_of(writer, mitigationStatuses="not_mitigated", limit=1)
     answer = writer.post(f"{THREATS}/mitigate/kill", json={"filter": {"ids": [*target, "7"]}})
     assert answer.json() == {"data": {"affected": 1}}
     (threat,) = writer.get(THREATS, params={"ids": target[0]}).json()["data"]
-    assert _info(threat, "mitigationStatus") == "mitigated"
+    assert info_of(threat, "mitigationStatus") == "mitigated"
     assert threat["mitigationStatus"][-1]["action"] == "kill"
     assert threat["mitigationStatus"][-1]["status"] == "success"
     writer.post(f"{THREATS}/mitigate/un-quarantine", json={"filter": {"ids": target}})
     (threat,) = writer.get(THREATS, params={"ids": target[0]}).json()["data"]
-    assert _info(threat, "mitigationStatus") == "not_mitigated"
+    assert info_of(threat, "mitigationStatus") == "not_mitigated"
     assert [entry["action"] for entry in threat["mitigationStatus"]][-2:] == ["kill", "un-quarantine"]
 
 
 def test_rate_limit_on_a_fake_clock() -> None:
     now = [100.0]
-    client = _client(size=20, rate_limit=True, clock=lambda: now[0])
+    client = new_client(size=20, rate_limit=True, clock=lambda: now[0])
     assert [client.get(THREATS).status_code for _ in range(10)] == [200] * 10
     limited = client.get(THREATS)
     assert limited.status_code == 429 and limited.headers["retry-after"] == "1"

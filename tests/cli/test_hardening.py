@@ -130,7 +130,7 @@ def test_config_audit_and_verbose_work_after_the_subcommand(tmp_path: Path, sand
     assert (events[0], events[-1]) == ("action_started", "action_finished")
     # After the subcommand wins over before it; -v counts add up.
     result = connector("--config", str(tmp_path / "absent.yaml"), "playbook", "check", "--config", str(config),
-                       str(Path(__file__).parents[1] / "examples" / "triage.yaml"), "--sandbox")
+                       str(Path(__file__).parents[2] / "examples" / "triage.yaml"), "--sandbox")
     assert result.returncode == 0, result.stderr
 
 

@@ -15,7 +15,7 @@ import pytest
 from connector.runner import run_action
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.testing import RecordingTransport
-from tests.actions.sentinelone_support import (
+from tests.actions.sentinelone.support import (
     CONFIG,
     TOKEN,
     UNKNOWN,

@@ -19,7 +19,7 @@ from connector.runner import run_action
 from connector.sandbox import running_sandbox
 from connector.testing import RecordingTransport
 from connector.vendors.sentinelone.writes import update_threat_status
-from tests.actions.sentinelone_support import (
+from tests.actions.sentinelone.support import (
     CONFIG,
     TOKEN,
     UNKNOWN,

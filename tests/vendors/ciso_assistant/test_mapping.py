@@ -33,7 +33,7 @@ from connector.vendors.ciso_assistant.mapping import (
     write_body,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures/ciso_assistant"
+FIXTURES = Path(__file__).parents[1] / "fixtures/ciso_assistant"
 WRITE_FACE_LACKS = {"created_at", "updated_at", "assignee", "resources", "raw"}
 """What the write face (create/update answers) does not carry: timestamps and the relations' names."""
 

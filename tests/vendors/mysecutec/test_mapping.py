@@ -21,7 +21,7 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 from connector.vendors.mysecutec.writes import bulk_user_status
 from tests.conftest import doc
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 
 
 def spec_example(*keys: str) -> dict[str, Any]:

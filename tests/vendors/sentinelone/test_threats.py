@@ -180,7 +180,7 @@ def test_error_detail_reads_the_errors_list() -> None:
 
 def test_filter_schema_has_every_documented_filter() -> None:
     documented = {parameter["name"] for parameter in doc("sentinelone/get_threats_parameters.json")}
-    schema_path = Path(__file__).resolve().parents[2] / "schemas/sentinelone.threat_filters.json"
+    schema_path = Path(__file__).resolve().parents[3] / "schemas/sentinelone.threat_filters.json"
     names = json.loads(schema_path.read_text())["properties"]
     assert {name.lower().replace("__", " ") for name in names} == documented
 

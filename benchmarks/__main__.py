@@ -133,8 +133,19 @@ def watched_items_per_second(base_url: str, folder: Path) -> tuple[float, float]
 
 
 def main() -> None:
+    """Measure every benchmark, write BENCHMARKS.md and print it."""
     load_before = os.getloadavg()[0]
     keep_off_first_core()
+    rows = throughput_rows()
+    targets = [row for measure in MEASURES for row in measure()]
+    load = f"{load_before:.1f} when it started and {os.getloadavg()[0]:.1f} when it ended"
+    lines = [*issue_10_section(targets, load), "", *throughput_section(rows), "", *workers.section()]
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+def throughput_rows() -> list[Row]:
+    """The sandbox, client, watch and memory rows, each against its baseline of the same run."""
     with in_child_process(serve_sandbox) as sandbox:
         url = sandbox.url
         params = {"limit": str(PAGE)}
@@ -147,7 +158,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             file_rate, stdout_rate = watched_items_per_second(url, Path(folder))
         one_page, all_pages = peak_bytes(url, PAGE), peak_bytes(url, None)
-    rows = [
+    return [
         Row("sandbox: S1 pages of 1000 / s of server CPU", sandbox_cpu_rate, STATIC, static_cpu_rate,
             f">= {SANDBOX_TARGET} / s", sandbox_cpu_rate >= SANDBOX_TARGET),
         Row("sandbox: S1 pages of 1000 / s, wall clock", sandbox_rate, STATIC, static_rate),
@@ -157,10 +168,12 @@ def main() -> None:
         Row(f"memory: peak of walking {SIZE // PAGE} pages (MiB, tracemalloc)", all_pages / 2**20,
             "fetching 1 page", one_page / 2**20),
     ]
-    targets = [row for measure in MEASURES for row in measure()]
-    load = f"{load_before:.1f} when it started and {os.getloadavg()[0]:.1f} when it ended"
+
+
+def issue_10_section(targets: list[Row], load: str) -> list[str]:
+    """The page's head and the start-up, streaming and scale targets with what bounds those not met."""
     million = "run" if os.environ.get("BENCH_MILLION") == "1" else "not run (set BENCH_MILLION=1: it takes minutes)"
-    lines = [
+    return [
         "# Benchmarks",
         "",
         f"`make bench` on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
@@ -183,7 +196,12 @@ def main() -> None:
         "What bounds the targets not met, with the rows above:",
         "",
         *what_bounds(targets),
-        "",
+    ]
+
+
+def throughput_section(rows: list[Row]) -> list[str]:
+    """The throughput table."""
+    return [
         "## Throughput",
         "",
         f"{ROUNDS} rounds; sandbox of {SIZE} SentinelOne threats. 'Of server CPU' divides by the server "
@@ -193,9 +211,6 @@ def main() -> None:
         *HEADER,
         *(row.line() for row in rows),
     ]
-    lines += ["", *workers.section()]
-    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
-"""The recorded real CISO Assistant exchanges (../shared/fixtures/real/ciso_assistant), read at test time.
+"""The recorded real CISO Assistant exchanges (tests/fixtures/real/ciso_assistant), read at test time.
 
-They are never copied into the repository: tests load them from ../shared and skip, saying why,
-when it is absent. :class:`Translation` maps the recorded ids and timestamps to the ones a
+:class:`Translation` maps the recorded ids and timestamps to the ones a
 simulator generated, learning each pair the first time an answer shows it.
 """
 
@@ -15,11 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-import pytest
+from tests.conftest import REAL
 
-from tests.conftest import SHARED
-
-RECORDINGS = SHARED / "fixtures" / "real" / "ciso_assistant"
+RECORDINGS = REAL / "ciso_assistant"
 TOKEN = "<token>"
 """The recordings' stand-in for the real key; the simulator under test is given it as its token."""
 
@@ -30,9 +27,7 @@ PLAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})?")
 
 
 def recording_files() -> list[Path]:
-    """The 40 recorded files in order; skip the test when ../shared is not beside the clone."""
-    if not RECORDINGS.is_dir():
-        pytest.skip(f"the recorded CISO Assistant exchanges are not at {RECORDINGS} (../shared absent)")
+    """The 40 recorded files in order."""
     return sorted(RECORDINGS.glob("[0-9][0-9]-*.json"))
 
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+pytest_plugins = ("connector.testing",)
+"""The recording sandbox transport and its fixtures, as a plugin author loads them."""
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REAL = FIXTURES / "real"
+"""Real payloads captured by others (see its SOURCES.md)."""
+DOCS = FIXTURES / "docs"
+"""Data taken from the vendors' API documents: examples, parameter names, endpoints (see its SOURCES.md)."""
 
 
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The ../shared folder beside the clone (vendor specs and real payloads); skip when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip(
-            f"../shared is not beside the clone (looked in {SHARED}); vendor specs and real payloads unavailable"
-        )
-    return SHARED
+def doc(name: str) -> Any:
+    """The JSON file ``name`` of tests/fixtures/docs, decoded."""
+    return json.loads((DOCS / name).read_text(encoding="utf-8"))
+
+
+def real_payload(name: str) -> Any:
+    """The JSON file ``name`` of tests/fixtures/real, decoded."""
+    return json.loads((REAL / name).read_text(encoding="utf-8"))
 
 
 MESSY_RATE = 0.35

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ from connector.manifest import render_manifest
 from connector.plugins import default_host
 from connector.schemas import generated_models
 from connector.threat import schema_document
+from tests.conftest import doc
 
 # SentinelOne's spec file is mangled text; DESIGN.md section 1 names its endpoints.
 SENTINELONE_ENDPOINTS = {
@@ -48,16 +48,10 @@ def normalise(endpoint: str) -> str:
     return f"{method.upper()} {path}"
 
 
-def documented_endpoints(shared: Path) -> set[str]:
+def documented_endpoints() -> set[str]:
     found = set(SENTINELONE_ENDPOINTS) | NAMESHIELD_EXTRA
-    for name in ("mysecutec-tam-threats.txt", "cti-domain-events.txt"):
-        for method, path in re.findall(
-            r"^(GET|POST|PATCH|PUT|DELETE) (/\S+)$", (shared / "spec" / name).read_text(), re.M
-        ):
-            if "?" not in path and not re.search(r"/t\d{4}", path):  # skip the worked examples
-                found.add(f"{method} {path}")
-    ciso = (shared / "spec/ciso-assistant-incidents.txt").read_text()
-    for operation in set(re.findall(r"^incidents_(\w+)$", ciso, re.M)):
+    found.update(doc("mysecutec/endpoints.json"), doc("nameshield/endpoints.json"))
+    for operation in (name.removeprefix("incidents_") for name in doc("ciso_assistant/operations.json")):
         if operation in CISO_OPERATIONS:
             found.add(CISO_OPERATIONS[operation])
         else:  # list routes such as severity_retrieve -> GET /api/incidents/severity/
@@ -65,14 +59,14 @@ def documented_endpoints(shared: Path) -> set[str]:
     return {normalise(endpoint) for endpoint in found}
 
 
-def test_every_documented_endpoint_has_an_action(shared_dir: Path) -> None:
+def test_every_documented_endpoint_has_an_action() -> None:
     covered = {
         normalise(endpoint)
         for spec in default_host().actions.values()
         for binding in spec.vendors.values()
         for endpoint in binding.endpoints
     }
-    missing = sorted(documented_endpoints(shared_dir) - covered)
+    missing = sorted(documented_endpoints() - covered)
     assert not missing, f"documented endpoints without an action: {missing}"
 
 

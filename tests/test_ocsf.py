@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from connector.vendors.mysecutec.mapping import normalize_log
 from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
+from tests.conftest import REAL, real_payload
 from tests.records_support import assert_ocsf, served_records
 
 SIZES = {"sentinelone": 300, "mysecutec": 300, "nameshield": 300, "ciso_assistant": 60}
@@ -58,13 +58,12 @@ def test_every_sandbox_record_is_a_valid_ocsf_event(rate: float) -> None:
                        ("ciso_assistant", 2005)}
 
 
-def test_every_real_payload_is_a_valid_ocsf_event(shared_dir: Path) -> None:
-    real = shared_dir / "fixtures/real"
-    s1 = [r for path in sorted((real / "sentinelone").glob("*.json")) for r in json.loads(path.read_text())["data"]]
+def test_every_real_payload_is_a_valid_ocsf_event() -> None:
+    s1 = [r for path in sorted((REAL / "sentinelone").glob("*.json")) for r in json.loads(path.read_text())["data"]]
     events = _events("sentinelone", s1)
-    event = json.loads((real / "nameshield/get_event_v2_doc_example.json").read_text())
+    event = real_payload("nameshield/get_event_v2_doc_example.json")
     events += _events("nameshield", [event.get("data", event)])
-    for path in sorted((real / "ciso_assistant").glob("*.json")):
+    for path in sorted((REAL / "ciso_assistant").glob("*.json")):
         for exchange in json.loads(path.read_text())["exchanges"]:
             body = exchange["response"].get("body")
             if exchange["response"]["status"] < 300 and isinstance(body, dict) and "severity" in body and "id" in body:
@@ -74,8 +73,8 @@ def test_every_real_payload_is_a_valid_ocsf_event(shared_dir: Path) -> None:
         assert_ocsf(found)
 
 
-def test_a_sentinelone_threat_field_by_field(shared_dir: Path) -> None:
-    record = json.loads((shared_dir / "fixtures/real/sentinelone/threats_2_1_raw_response.json").read_text())["data"][0]
+def test_a_sentinelone_threat_field_by_field() -> None:
+    record = real_payload("sentinelone/threats_2_1_raw_response.json")["data"][0]
     event = to_ocsf(sentinelone_threat(record))
     assert (event["class_uid"], event["type_uid"], event["activity_id"]) == (2004, 200402, 2)
     assert event["metadata"]["product"] == {"name": "Singularity Platform", "vendor_name": "SentinelOne"}

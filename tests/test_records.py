@@ -2,7 +2,7 @@
 checking, against the JSON Schema generated from the models; and it is laid out as the model dumps it.
 
 Sources: the sandbox's data (clean, and every record damaged by the messy sandbox), and every real
-payload in ../shared/fixtures/real. Hypothesis cases are in tests/vendors/test_properties.py.
+payload in tests/fixtures/real. Hypothesis cases are in tests/vendors/test_properties.py.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from connector.vendors.mysecutec.mapping import normalize_log
 from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
+from tests.conftest import REAL
 from tests.records_support import STORE, assert_valid, served_records
 
 SIZES = {"sentinelone": 400, "mysecutec": 300, "nameshield": 300, "ciso_assistant": 60}
@@ -68,8 +69,8 @@ def test_every_sandbox_record_maps_to_a_valid_record_or_one_line(rate: float) ->
     assert refused == 0 if rate == 0 else 0 < refused < 60, "only masked ids are refused"
 
 
-def _real(shared_dir: Path, vendor: str) -> list[Path]:
-    return sorted((shared_dir / "fixtures/real" / vendor).glob("*.json"))
+def _real(vendor: str) -> list[Path]:
+    return sorted((REAL / vendor).glob("*.json"))
 
 
 def _incidents(exchange: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,12 +84,12 @@ def _incidents(exchange: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in found if isinstance(item, dict) and "id" in item and "severity" in item]
 
 
-def test_every_real_payload_maps_to_a_valid_record(shared_dir: Path) -> None:
-    s1 = [record for path in _real(shared_dir, "sentinelone") for record in json.loads(path.read_text())["data"]]
+def test_every_real_payload_maps_to_a_valid_record() -> None:
+    s1 = [record for path in _real("sentinelone") for record in json.loads(path.read_text())["data"]]
     assert map_all(sentinelone_threat, s1, "threat.json") == (6, 0)
-    ns = [json.loads(path.read_text()) for path in _real(shared_dir, "nameshield")]
+    ns = [json.loads(path.read_text()) for path in _real("nameshield")]
     assert map_all(normalize_event, [doc.get("data", doc) for doc in ns], "event.json") == (1, 0)
-    exchanges = [x for path in _real(shared_dir, "ciso_assistant") for x in json.loads(path.read_text())["exchanges"]]
+    exchanges = [x for path in _real("ciso_assistant") for x in json.loads(path.read_text())["exchanges"]]
     incidents = [record for exchange in exchanges for record in _incidents(exchange)]
     mapped, refused = map_all(normalize_incident, incidents, "threat.json")
     assert mapped == len(incidents) > 30 and refused == 0

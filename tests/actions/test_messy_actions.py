@@ -9,34 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from connector.api import run_action
-from connector.connections import sandbox_connection
 from connector.envelope import Envelope
-from connector.sandbox import SandboxConfig, build_app
+from connector.sandbox import SandboxConfig
+from connector.testing import RecordingTransport, run_in_sandbox
 from tests.records_support import assert_valid
 
 SIZES = {"sentinelone": 150, "mysecutec": 150, "nameshield": 150, "ciso_assistant": 40}
 
 
-class Sandbox:
-    """All four simulators in-process, clean or messy, and actions run against them without sockets."""
-
-    def __init__(self, messy: float) -> None:
-        self.config = SandboxConfig(sizes=SIZES, rate_limits=False, messy=messy)
-        self.transport = httpx.ASGITransport(app=build_app(self.config))
-
-    def run(self, action: str, vendor: str, input: dict[str, Any]) -> Envelope:
-        """Run ``action`` against ``vendor``'s simulator."""
-        target = sandbox_connection(vendor, "http://127.0.0.1:9", self.config.token)
-        return run_action(action, input, connection=target, transport=self.transport)
-
-
 @pytest.fixture
-def sandbox(messy_rate: float) -> Sandbox:
-    return Sandbox(messy_rate)
+def sandbox_config(messy_rate: float) -> SandboxConfig:
+    """All four simulators, clean or messy (the ``sandbox_transport`` fixture serves it)."""
+    return SandboxConfig(sizes=SIZES, rate_limits=False, messy=messy_rate)
 
 
 def _records(envelope: Envelope, key: str, schema: str) -> list[dict[str, Any]]:
@@ -50,17 +36,23 @@ def _records(envelope: Envelope, key: str, schema: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_sentinelone_get_threats_and_get_threat(sandbox: Sandbox, messy_rate: float) -> None:
-    envelope = sandbox.run("get_threats", "sentinelone", {"include_raw": True})
+def test_sentinelone_get_threats_and_get_threat(sandbox_transport: RecordingTransport, messy_rate: float) -> None:
+    envelope = run_in_sandbox(
+        "get_threats", vendor="sentinelone", transport=sandbox_transport, input={"include_raw": True}
+    )
     threats = _records(envelope, "threats", "threat.json")
     assert envelope.status == "success" and len(threats) == 150, "every SentinelOne record maps, messy or not"
     flat = [t for t in threats if "threatInfo" not in (t["raw"] or {})]
     assert bool(flat) == bool(messy_rate), "older flat records are served only when messy"
     assert all(t["title"] != "unnamed threat" for t in flat), "a flat record is mapped field by field"
     one = next(t for t in threats if t["vendor_id"].isdigit())
-    single = sandbox.run("get_threat", "sentinelone", {"threat_id": one["vendor_id"]})
+    single = run_in_sandbox(
+        "get_threat", vendor="sentinelone", transport=sandbox_transport, input={"threat_id": one["vendor_id"]}
+    )
     assert single.status == "success" and single.output["threat"] == {**one, "raw": None}
-    missing = sandbox.run("get_threat", "sentinelone", {"threat_id": "999999999999999999"})
+    missing = run_in_sandbox(
+        "get_threat", vendor="sentinelone", transport=sandbox_transport, input={"threat_id": "999999999999999999"}
+    )
     assert (missing.status, missing.exit_code) == ("failed", 1)
     assert missing.errors[0].message == (
         "sentinelone: threat 999999999999999999 not found (GET /web/api/v2.1/threats?ids=999999999999999999: "
@@ -68,8 +60,8 @@ def test_sentinelone_get_threats_and_get_threat(sandbox: Sandbox, messy_rate: fl
     )
 
 
-def test_mysecutec_get_threats(sandbox: Sandbox, messy_rate: float) -> None:
-    envelope = sandbox.run("get_threats", "mysecutec", {})
+def test_mysecutec_get_threats(sandbox_transport: RecordingTransport, messy_rate: float) -> None:
+    envelope = run_in_sandbox("get_threats", vendor="mysecutec", transport=sandbox_transport, input={})
     threats = _records(envelope, "threats", "threat.json")
     # A record whose id is masked cannot be mapped: it is skipped and reported, the others come out.
     assert envelope.status == ("partial" if envelope.errors else "success")
@@ -77,16 +69,30 @@ def test_mysecutec_get_threats(sandbox: Sandbox, messy_rate: float) -> None:
     assert envelope.meta.skipped == len(envelope.errors) == (0 if messy_rate == 0 else envelope.meta.skipped)
 
 
-def test_nameshield_list_events_v2_and_v1_and_get_event(sandbox: Sandbox) -> None:
-    v2 = _records(sandbox.run("list_events", "nameshield", {}), "events", "event.json")
-    v1 = _records(sandbox.run("list_events", "nameshield", {"api": "v1"}), "events", "event.json")
+def test_nameshield_list_events_v2_and_v1_and_get_event(sandbox_transport: RecordingTransport) -> None:
+    v2 = _records(
+        run_in_sandbox("list_events", vendor="nameshield", transport=sandbox_transport, input={}),
+        "events",
+        "event.json",
+    )
+    v1 = _records(
+        run_in_sandbox("list_events", vendor="nameshield", transport=sandbox_transport, input={"api": "v1"}),
+        "events",
+        "event.json",
+    )
     assert v2 and {e["uid"] for e in v2} <= {e["uid"] for e in v1}, "v1 adds the subsidiaries' events"
-    one = sandbox.run("get_event", "nameshield", {"id": v2[0]["uid"]})
+    one = run_in_sandbox("get_event", vendor="nameshield", transport=sandbox_transport, input={"id": v2[0]["uid"]})
     assert one.status == "success" and one.output["event"] == v2[0]
 
 
-def test_ciso_assistant_list_and_get_incidents(sandbox: Sandbox) -> None:
-    incidents = _records(sandbox.run("list_incidents", "ciso_assistant", {}), "incidents", "threat.json")
+def test_ciso_assistant_list_and_get_incidents(sandbox_transport: RecordingTransport) -> None:
+    incidents = _records(
+        run_in_sandbox("list_incidents", vendor="ciso_assistant", transport=sandbox_transport, input={}),
+        "incidents",
+        "threat.json",
+    )
     assert len(incidents) == 40
-    one = sandbox.run("get_incident", "ciso_assistant", {"id": incidents[0]["uid"]})
+    one = run_in_sandbox(
+        "get_incident", vendor="ciso_assistant", transport=sandbox_transport, input={"id": incidents[0]["uid"]}
+    )
     assert one.status == "success" and one.output["incident"] == incidents[0]

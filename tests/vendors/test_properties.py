@@ -3,7 +3,7 @@ values nulled or spelled "None", types swapped, strings joined, odd unicode), al
 that validates in full against the schema, or to one BadVendorAnswer line; never another exception.
 A mapped finding is also a valid OCSF event.
 
-Seeds are records as the sandbox serves them and, when ../shared is there, the real payloads.
+Seeds are records as the sandbox serves them and the real payloads of tests/fixtures/real.
 Derandomized, so every run tries the same cases.
 """
 
@@ -14,7 +14,6 @@ import copy
 import json
 import random
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,7 @@ from connector.vendors.mysecutec.mapping import normalize_log
 from connector.vendors.mysecutec.mapping import normalize_threat as mysecutec_threat
 from connector.vendors.nameshield.mapping import normalize_event
 from connector.vendors.sentinelone.threats import normalize_threat as sentinelone_threat
-from tests.conftest import SHARED
+from tests.conftest import REAL
 from tests.records_support import assert_ocsf, assert_valid, served_records
 
 MAPPERS: dict[str, tuple[Callable[..., dict[str, Any]], str]] = {
@@ -51,13 +50,11 @@ def _seeds() -> dict[str, list[dict[str, Any]]]:
     served = asyncio.run(served_records(SandboxConfig(sizes=sizes, rate_limits=False)))
     seeds = {vendor: list(found[:8]) for vendor, found in served.items()}
     seeds["sentinelone"] += [s1_flat(copy.deepcopy(record), random.Random(1)) for record in seeds["sentinelone"][:2]]
-    real = SHARED / "fixtures/real"
-    if real.is_dir():
-        for path in sorted((real / "sentinelone").glob("*.json")):
-            seeds["sentinelone"] += json.loads(path.read_text())["data"]
-        for path in sorted((real / "nameshield").glob("*.json")):
-            document = json.loads(path.read_text())
-            seeds["nameshield"].append(document.get("data", document))
+    for path in sorted((REAL / "sentinelone").glob("*.json")):
+        seeds["sentinelone"] += json.loads(path.read_text())["data"]
+    for path in sorted((REAL / "nameshield").glob("*.json")):
+        document = json.loads(path.read_text())
+        seeds["nameshield"].append(document.get("data", document))
     return seeds
 
 
@@ -179,9 +176,8 @@ def test_damaged_ciso_assistant_incidents(record: Any) -> None:
     _maps_or_refuses("ciso_assistant", record)
 
 
-def test_the_seeds_include_the_real_payloads_when_shared_is_there(shared_dir: Path) -> None:
-    real = shared_dir / "fixtures/real"
-    s1 = json.loads((real / "sentinelone/threats_2_1_raw_response.json").read_text())["data"]
+def test_the_seeds_include_the_real_payloads() -> None:
+    s1 = json.loads((REAL / "sentinelone/threats_2_1_raw_response.json").read_text())["data"]
     assert all(record in SEEDS["sentinelone"] for record in s1)
-    event = json.loads((real / "nameshield/get_event_v2_doc_example.json").read_text())
+    event = json.loads((REAL / "nameshield/get_event_v2_doc_example.json").read_text())
     assert event.get("data", event) in SEEDS["nameshield"]

@@ -1,6 +1,6 @@
 """Simulator of the CISO Assistant API (Django REST Framework, knox tokens), as a real server answers.
 
-It reproduces the recorded exchanges of ``../shared/fixtures/real/ciso_assistant`` (community
+It reproduces the recorded exchanges of ``tests/fixtures/real/ciso_assistant`` (community
 edition, upstream f990d7b1): their shapes, key orders, defaults, rules and errors, upstream
 defects included (batch ``change_*`` fails every id with "Unexpected error", OPTIONS is a 500).
 Mounted by the host at ``/ciso_assistant``; auth is ``Authorization: Token <token>``.

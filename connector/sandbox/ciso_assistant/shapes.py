@@ -3,7 +3,7 @@
 CISO Assistant reads through ``IncidentReadSerializer`` (display strings, relations as
 ``{"str", "id"}``) and writes through ``IncidentWriteSerializer`` (raw values, relations as
 uuids); create, update, partial update and ``object/`` answer with the write face. Key orders are
-the recorded ones (``../shared/fixtures/real/ciso_assistant``).
+the recorded ones (``tests/fixtures/real/ciso_assistant``).
 """
 
 from __future__ import annotations

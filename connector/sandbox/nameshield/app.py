@@ -36,23 +36,41 @@ def create_app(
     """
     if size < 0:
         raise ValueError(f"size must be zero or more, not {size}")
-    store = EventStore(SeededEvents(seed, size))
+    endpoints = _Endpoints(EventStore(SeededEvents(seed, size)))
     limiter = SlidingWindow(RATE_LIMIT, RATE_WINDOW_SECONDS, clock) if rate_limit else None
+    routes = [
+        Route("/cti/v2/events", _guarded(endpoints.list_events, token, limiter), methods=["GET"]),
+        Route("/cti/v2/events/{event_id}", _guarded(endpoints.get_event, token, limiter), methods=["GET"]),
+        Route("/cti/v1/events/search", _guarded(endpoints.search_events, token, limiter), methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: render_error})
 
-    def guarded(endpoint: Endpoint) -> Endpoint:
-        async def admit_then_answer(request: Request) -> Response:
-            if not token_matches(request, "Bearer", token):
-                raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
-            if limiter is not None:
-                wait = limiter.take(token)
-                if wait:
-                    retry_after = str(max(1, math.ceil(wait)))
-                    raise HTTPException(429, "Too Many Requests", headers={"Retry-After": retry_after})
-            return await endpoint(request)
 
-        return admit_then_answer
+def _guarded(endpoint: Endpoint, token: str, limiter: SlidingWindow | None) -> Endpoint:
+    """``endpoint`` behind the Bearer token check and, with a ``limiter``, the rate limit."""
 
-    async def list_events(request: Request) -> Response:
+    async def admit_then_answer(request: Request) -> Response:
+        if not token_matches(request, "Bearer", token):
+            raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        if limiter is not None:
+            wait = limiter.take(token)
+            if wait:
+                retry_after = str(max(1, math.ceil(wait)))
+                raise HTTPException(429, "Too Many Requests", headers={"Retry-After": retry_after})
+        return await endpoint(request)
+
+    return admit_then_answer
+
+
+class _Endpoints:
+    """The three routes' answers, over one store of events."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def list_events(self, request: Request) -> Response:
+        """``GET /cti/v2/events``: one page of the matching events."""
+        store = self.store
         query = parse_list_query(request.query_params)
         matches = store.select(query.predicates, query.orders)
         start = query.page * query.size
@@ -67,21 +85,23 @@ def create_app(
             "has_previous": query.page > 0,
         })
 
-    async def get_event(request: Request) -> Response:
-        event = store.get(request.path_params["event_id"])
+    async def get_event(self, request: Request) -> Response:
+        """``GET /cti/v2/events/{id}``: one visible event."""
+        event = self.store.get(request.path_params["event_id"])
         # The stranger customer's events are hidden as if they did not exist, not refused with a 403.
         if event is None or event.customer_id not in VISIBLE_CUSTOMERS:
             raise HTTPException(404, "Event not found")
-        return json_response(store.json(event))
+        return json_response(self.store.json(event))
 
-    async def search_events(request: Request) -> Response:
+    async def search_events(self, request: Request) -> Response:
+        """``POST /cti/v1/events/search``: the deprecated search, paged by offset."""
         raw = await request.body()
         try:
             body = orjson.loads(raw) if raw.strip() else {}
         except orjson.JSONDecodeError:
             raise bad_request("Malformed JSON body") from None
         query = parse_search_body(body)
-        matches = store.select(query.predicates)
+        matches = self.store.select(query.predicates)
         results = matches[query.offset:query.offset + query.limit]
         return json_response({
             "message": "OK",
@@ -89,16 +109,9 @@ def create_app(
                 "limit": query.limit,
                 "offset": query.offset,
                 "total": len(matches),
-                "results": [store.json(event) for event in results],
+                "results": [self.store.json(event) for event in results],
             },
         })
-
-    routes = [
-        Route("/cti/v2/events", guarded(list_events), methods=["GET"]),
-        Route("/cti/v2/events/{event_id}", guarded(get_event), methods=["GET"]),
-        Route("/cti/v1/events/search", guarded(search_events), methods=["POST"]),
-    ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: render_error})
 
 
 async def render_error(request: Request, exc: Exception) -> Response:

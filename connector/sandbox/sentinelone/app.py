@@ -101,84 +101,105 @@ def create_app(
 
     ``clock`` drives the rate limiter (10 requests/s on ``/threats``, burst 10) so tests can fake time.
     """
-    store = ThreatStore(SeededThreats(seed, size))
+    api = _Endpoints(ThreatStore(SeededThreats(seed, size)))
     bucket = TokenBucket(RATE_PER_S, RATE_PER_S, clock) if rate_limit else None
 
     def guarded(handler: Handler, *, limited: bool = True) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            if not token_matches(request, "ApiToken", token):
-                return _error(ApiError(401, 4010010, "Authentication Failed", "Missing or invalid API token"))
-            if limited and bucket is not None:
-                wait = bucket.take()
-                if wait:
-                    retry = str(max(1, math.ceil(wait)))
-                    error = ApiError(429, 4290010, "Too Many Requests", "API rate limit exceeded")
-                    return _error(error, {"Retry-After": retry})
-            try:
-                return await handler(request)
-            except ApiError as error:
-                return _error(error)
+        return _guarded(handler, token, bucket if limited else None)
 
-        return endpoint
+    routes = [
+        Route(f"{API}/threats", guarded(api.list_threats), methods=["GET"]),
+        Route(f"{API}/threats/incident", guarded(api.incident), methods=["POST"]),
+        Route(f"{API}/threats/analyst-verdict", guarded(api.analyst_verdict), methods=["POST"]),
+        Route(f"{API}/threats/notes", guarded(api.add_note), methods=["POST"]),
+        Route(f"{API}/threats/{{threat_id}}/notes", guarded(api.list_notes), methods=["GET"]),
+        Route(f"{API}/threats/mitigate/{{action}}", guarded(api.mitigate), methods=["POST"]),
+        Route(f"{API}/system/info", guarded(_system_info, limited=False), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
 
-    async def list_threats(request: Request) -> Response:
+
+def _guarded(handler: Handler, token: str, bucket: TokenBucket | None) -> Handler:
+    """``handler`` behind the ApiToken check and, with a ``bucket``, the rate limit; ApiError as its answer."""
+
+    async def endpoint(request: Request) -> Response:
+        if not token_matches(request, "ApiToken", token):
+            return _error(ApiError(401, 4010010, "Authentication Failed", "Missing or invalid API token"))
+        if bucket is not None:
+            wait = bucket.take()
+            if wait:
+                retry = str(max(1, math.ceil(wait)))
+                error = ApiError(429, 4290010, "Too Many Requests", "API rate limit exceeded")
+                return _error(error, {"Retry-After": retry})
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return _error(error)
+
+    return endpoint
+
+
+class _Endpoints:
+    """The threat routes' answers, over one store."""
+
+    def __init__(self, store: ThreatStore) -> None:
+        self.store = store
+
+    async def list_threats(self, request: Request) -> Response:
+        """``GET /threats``: one cursor page of the matching threats."""
         params = {name: request.query_params.getlist(name) for name in request.query_params}
-        query = parse_list_query(params, store.has_notes)
-        return PiecesResponse(store.page(query))
+        query = parse_list_query(params, self.store.has_notes)
+        return PiecesResponse(self.store.page(query))
 
-    async def incident(request: Request) -> Response:
+    async def incident(self, request: Request) -> Response:
+        """``POST /threats/incident``: incident status (and verdict) of the filtered threats."""
         body = await _json_body(request)
         data = _data(body, ("incidentStatus",), ("analystVerdict",))
         status = _choice(data, "incidentStatus", INCIDENT_STATUSES)
         verdict = _choice(data, "analystVerdict", ANALYST_VERDICTS) if "analystVerdict" in data else None
-        threats = store.select(body_filter_params(body.get("filter")))
-        store.set_incident(threats, status, verdict)
+        threats = self.store.select(body_filter_params(body.get("filter")))
+        self.store.set_incident(threats, status, verdict)
         return _affected(len(threats))
 
-    async def analyst_verdict(request: Request) -> Response:
+    async def analyst_verdict(self, request: Request) -> Response:
+        """``POST /threats/analyst-verdict``."""
         body = await _json_body(request)
         verdict = _choice(_data(body, ("analystVerdict",)), "analystVerdict", ANALYST_VERDICTS)
-        threats = store.select(body_filter_params(body.get("filter")))
-        store.set_verdict(threats, verdict)
+        threats = self.store.select(body_filter_params(body.get("filter")))
+        self.store.set_verdict(threats, verdict)
         return _affected(len(threats))
 
-    async def add_note(request: Request) -> Response:
+    async def add_note(self, request: Request) -> Response:
+        """``POST /threats/notes``: one note on each filtered threat."""
         body = await _json_body(request)
         text = _data(body, ("text",))["text"]
         if not isinstance(text, str) or not text.strip():
             raise validation_error("data.text: required, a non-empty string")
-        threats = store.select(body_filter_params(body.get("filter")))
-        store.add_note(threats, text)
+        threats = self.store.select(body_filter_params(body.get("filter")))
+        self.store.add_note(threats, text)
         return _affected(len(threats))
 
-    async def list_notes(request: Request) -> Response:
-        notes = store.notes(request.path_params["threat_id"])
+    async def list_notes(self, request: Request) -> Response:
+        """``GET /threats/{id}/notes``."""
+        notes = self.store.notes(request.path_params["threat_id"])
         return json_response({"data": notes, "pagination": {"totalItems": len(notes), "nextCursor": None}})
 
-    async def mitigate(request: Request) -> Response:
+    async def mitigate(self, request: Request) -> Response:
+        """``POST /threats/mitigate/{action}``."""
         action = request.path_params["action"]
         if action not in MITIGATIONS:
             raise validation_error(f"action: {action!r} not one of {', '.join(MITIGATIONS)}")
         body = await _json_body(request)
-        threats = store.select(body_filter_params(body.get("filter")))
-        store.mitigate(threats, action)
+        threats = self.store.select(body_filter_params(body.get("filter")))
+        self.store.mitigate(threats, action)
         return _affected(len(threats))
 
-    async def system_info(request: Request) -> Response:
-        return json_response({"data": SYSTEM_INFO})
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
-        title = "Method Not Allowed" if status == 405 else "Resource not found"
-        return _error(ApiError(status, status * 10000 + 10, title, f"{request.method} {request.url.path}"))
+async def _system_info(request: Request) -> Response:
+    return json_response({"data": SYSTEM_INFO})
 
-    routes = [
-        Route(f"{API}/threats", guarded(list_threats), methods=["GET"]),
-        Route(f"{API}/threats/incident", guarded(incident), methods=["POST"]),
-        Route(f"{API}/threats/analyst-verdict", guarded(analyst_verdict), methods=["POST"]),
-        Route(f"{API}/threats/notes", guarded(add_note), methods=["POST"]),
-        Route(f"{API}/threats/{{threat_id}}/notes", guarded(list_notes), methods=["GET"]),
-        Route(f"{API}/threats/mitigate/{{action}}", guarded(mitigate), methods=["POST"]),
-        Route(f"{API}/system/info", guarded(system_info, limited=False), methods=["GET"]),
-    ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    title = "Method Not Allowed" if status == 405 else "Resource not found"
+    return _error(ApiError(status, status * 10000 + 10, title, f"{request.method} {request.url.path}"))

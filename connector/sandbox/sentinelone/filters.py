@@ -179,6 +179,18 @@ _COMPARISONS = (("gt", operator.gt), ("gte", operator.ge), ("lt", operator.lt), 
 
 
 def _filter_table() -> dict[str, Builder]:
+    filters = _exact_filters()
+    for name, get in _CONTAINS.items():
+        filters[name + "__contains"] = _contains(get)
+    filters["threatDetails__contains"] = _contains(info_field("threatName"), info_field("filePath"))
+    for field in ("createdAt", "updatedAt"):
+        for suffix, compare in _COMPARISONS:
+            filters[f"{field}__{suffix}"] = _time(info_field(field), compare)
+    return filters
+
+
+def _exact_filters() -> dict[str, Builder]:
+    """The filters on whole values: lists of ids or values (with their ``nin`` twins), flags, free text."""
     filters: dict[str, Builder] = {
         "ids": _one_of(lambda threat: threat["id"]),
         "accountIds": _one_of(realtime_field("accountId")),
@@ -216,51 +228,48 @@ def _filter_table() -> dict[str, Builder]:
     _with_nin(filters, "detectionEngines", _engine_keys)
     _with_nin(filters, "engines", _engine_keys)
     _with_nin(filters, "cloudProvider", lambda threat: list(threat["agentDetectionInfo"]["cloudProviders"]))
-    contains: Mapping[str, Getter] = {
-        "computerName": realtime_field("agentComputerName"),
-        "filePath": info_field("filePath"),
-        "commandLineArguments": info_field("maliciousProcessArguments"),
-        "originatedProcess": info_field("originatorProcess"),
-        "publisherName": info_field("publisherName"),
-        "initiatedByUsername": info_field("initiatingUsername"),
-        "externalTicketId": info_field("externalTicketId"),
-        "storyline": info_field("storyline"),
-        "contentHash": _hashes,
-        "uuid": realtime_field("agentUuid"),
-        "realtimeAgentVersion": realtime_field("agentVersion"),
-        "detectionAgentVersion": _detection("agentVersion"),
-        "detectionAgentDomain": _detection("agentDomain"),
-        "containerImageName": _nested("containerInfo", "image"),
-        "containerLabels": _nested("containerInfo", "labels"),
-        "containerName": _nested("containerInfo", "name"),
-        "k8sClusterName": _nested("kubernetesInfo", "cluster"),
-        "k8sControllerLabels": _nested("kubernetesInfo", "controllerLabels"),
-        "k8sControllerName": _nested("kubernetesInfo", "controllerName"),
-        "k8sNamespaceLabels": _nested("kubernetesInfo", "namespaceLabels"),
-        "k8sNamespaceName": _nested("kubernetesInfo", "namespace"),
-        "k8sNodeName": _nested("kubernetesInfo", "node"),
-        "k8sPodLabels": _nested("kubernetesInfo", "podLabels"),
-        "k8sPodName": _nested("kubernetesInfo", "pod"),
-        "k8sNodeLabels": _no_data,
-        "awsRole": _no_data,
-        "awsSecurityGroups": _no_data,
-        "awsSubnetIds": _no_data,
-        "azureResourceGroup": _no_data,
-        "cloudAccount": _no_data,
-        "cloudImage": _no_data,
-        "cloudInstanceId": _no_data,
-        "cloudInstanceSize": _no_data,
-        "cloudLocation": _no_data,
-        "cloudNetwork": _no_data,
-        "gcpServiceAccount": _no_data,
-    }
-    for name, get in contains.items():
-        filters[name + "__contains"] = _contains(get)
-    filters["threatDetails__contains"] = _contains(info_field("threatName"), info_field("filePath"))
-    for field in ("createdAt", "updatedAt"):
-        for suffix, compare in _COMPARISONS:
-            filters[f"{field}__{suffix}"] = _time(info_field(field), compare)
     return filters
+
+
+_CONTAINS: Mapping[str, Getter] = {
+    "computerName": realtime_field("agentComputerName"),
+    "filePath": info_field("filePath"),
+    "commandLineArguments": info_field("maliciousProcessArguments"),
+    "originatedProcess": info_field("originatorProcess"),
+    "publisherName": info_field("publisherName"),
+    "initiatedByUsername": info_field("initiatingUsername"),
+    "externalTicketId": info_field("externalTicketId"),
+    "storyline": info_field("storyline"),
+    "contentHash": _hashes,
+    "uuid": realtime_field("agentUuid"),
+    "realtimeAgentVersion": realtime_field("agentVersion"),
+    "detectionAgentVersion": _detection("agentVersion"),
+    "detectionAgentDomain": _detection("agentDomain"),
+    "containerImageName": _nested("containerInfo", "image"),
+    "containerLabels": _nested("containerInfo", "labels"),
+    "containerName": _nested("containerInfo", "name"),
+    "k8sClusterName": _nested("kubernetesInfo", "cluster"),
+    "k8sControllerLabels": _nested("kubernetesInfo", "controllerLabels"),
+    "k8sControllerName": _nested("kubernetesInfo", "controllerName"),
+    "k8sNamespaceLabels": _nested("kubernetesInfo", "namespaceLabels"),
+    "k8sNamespaceName": _nested("kubernetesInfo", "namespace"),
+    "k8sNodeName": _nested("kubernetesInfo", "node"),
+    "k8sPodLabels": _nested("kubernetesInfo", "podLabels"),
+    "k8sPodName": _nested("kubernetesInfo", "pod"),
+    "k8sNodeLabels": _no_data,
+    "awsRole": _no_data,
+    "awsSecurityGroups": _no_data,
+    "awsSubnetIds": _no_data,
+    "azureResourceGroup": _no_data,
+    "cloudAccount": _no_data,
+    "cloudImage": _no_data,
+    "cloudInstanceId": _no_data,
+    "cloudInstanceSize": _no_data,
+    "cloudLocation": _no_data,
+    "cloudNetwork": _no_data,
+    "gcpServiceAccount": _no_data,
+}
+"""The ``__contains`` filters: the field each one searches."""
 
 
 FILTERS = _filter_table()

@@ -4,7 +4,7 @@ Auth is ``Authorization: Token <token>`` (knox). Every path ends with ``/`` (the
 redirects without it, 301, and the client does not follow). Lists are ``{count, next, previous,
 results}`` paged by limit/offset (100 per page here). Errors are DRF's: ``{"detail": ...}`` or
 ``{field: [messages]}``, shown as ``field: message``. The behaviour relied on is the one recorded
-from a real server (``../shared/fixtures/real/ciso_assistant``, tested by replay).
+from a real server (``tests/fixtures/real/ciso_assistant``, tested by replay).
 
 Connection options: ``folder`` (a folder uuid) is sent with every create that names none.
 Without it no folder is sent and the server files the incident in Global.

@@ -84,6 +84,10 @@ class Connector(AppBase):
         detection="",
         link="",
         is_published="",
+        occurred_at="",
+        resolved_at="",
+        resolution="",
+        is_bcp_activated="",
         folder="",
         owners="",
         assets="",
@@ -113,6 +117,10 @@ class Connector(AppBase):
                 "detection": detection,
                 "link": link,
                 "is_published": is_published,
+                "occurred_at": occurred_at,
+                "resolved_at": resolved_at,
+                "resolution": resolution,
+                "is_bcp_activated": is_bcp_activated,
                 "folder": folder,
                 "owners": owners,
                 "assets": assets,
@@ -365,7 +373,7 @@ class Connector(AppBase):
         value="",
         dry_run="",
     ):
-        """Incident Batch Action: Delete, change one field, replace one relation list, or move to a folder, for many incidents at once."""
+        """Incident Batch Action: Delete, change one field, replace, add to or remove from one relation list, or move to a folder, for many incidents at once."""
         return shuffle_action(
             "incident_batch_action",
             url=url,

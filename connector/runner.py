@@ -31,8 +31,9 @@ from typing import Any, TypedDict
 import httpx
 from typing_extensions import Unpack
 
-from connector.actions import ActionSpec
+from connector.actions import ActionSpec, aliased_input
 from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, find_connection, sandbox_connection
+from connector.deprecations import warn_deprecated
 from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, BadVendorAnswer, ConnectorError, InternalError
 from connector.events import counters
@@ -116,7 +117,8 @@ class RecordStream:
                 host.vendor(vendor)
             envelope.action = spec.name
             self.records_key = spec.records
-            document = {} if input is None else input
+            document, deprecated = aliased_input(spec, {} if input is None else input)
+            warn_deprecated(deprecated)
             host.schemas.validate(spec.input, document, "input")
             if ocsf and spec.records not in OCSF_RECORDS and not set(OCSF_RECORDS) & set(
                 host.schemas.get(spec.output).get("properties", {})

@@ -18,6 +18,7 @@ import click
 
 from connector import __version__
 from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
+from connector.deprecations import show_deprecations_with
 from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError, InternalError
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -89,6 +90,8 @@ def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | Non
     """
     # Applied by each command (connector.cli.common.shared_options), which may add to them.
     ctx.obj = {"config": config, "audit": audit, "verbose": verbose}
+    # An input's deprecated field name is one "connector: ..." line on stderr, like every other message.
+    show_deprecations_with(say)
 
 
 def main() -> None:

@@ -58,9 +58,9 @@ def test_sentinelone_get_threats_and_get_threat(sandbox: Sandbox, messy_rate: fl
     assert bool(flat) == bool(messy_rate), "older flat records are served only when messy"
     assert all(t["title"] != "unnamed threat" for t in flat), "a flat record is mapped field by field"
     one = next(t for t in threats if t["vendor_id"].isdigit())
-    single = sandbox.run("get_threat", "sentinelone", {"threat_id": one["vendor_id"]})
+    single = sandbox.run("get_threat", "sentinelone", {"id": one["vendor_id"]})
     assert single.status == "success" and single.output["threat"] == {**one, "raw": None}
-    missing = sandbox.run("get_threat", "sentinelone", {"threat_id": "999999999999999999"})
+    missing = sandbox.run("get_threat", "sentinelone", {"id": "999999999999999999"})
     assert (missing.status, missing.exit_code) == ("failed", 1)
     assert missing.errors[0].message == (
         "sentinelone: threat 999999999999999999 not found (GET /web/api/v2.1/threats?ids=999999999999999999: "

@@ -232,37 +232,37 @@ def test_vendor_filter_dates_take_a_day_or_an_instant(sandbox: Sandbox) -> None:
 
 def test_get_threat_and_its_failures(sandbox: Sandbox) -> None:
     record = LIVE[3]
-    output = sandbox.ok("get_threat", {"threat_id": record["id"], "include_raw": True})
+    output = sandbox.ok("get_threat", {"id": record["id"], "include_raw": True})
     assert output["threat"]["uid"] == f"mysecutec:{record['id']}" and output["threat"]["raw"] == record
-    missing = sandbox.run("get_threat", {"threat_id": UNKNOWN})
+    missing = sandbox.run("get_threat", {"id": UNKNOWN})
     assert (missing.exit_code, missing.errors[0].message) == (
         1, f"mysecutec: threat {UNKNOWN} not found (GET /tam/v1/threats/{UNKNOWN}: 404)")
-    assert sandbox.run("get_threat", {"threat_id": DELETED[0]["id"]}).exit_code == 1
-    malformed = sandbox.run("get_threat", {"threat_id": "t1234-5678"})
+    assert sandbox.run("get_threat", {"id": DELETED[0]["id"]}).exit_code == 1
+    malformed = sandbox.run("get_threat", {"id": "t1234-5678"})
     assert malformed.exit_code == 1
     assert malformed.errors[0].message == ("mysecutec: GET /tam/v1/threats/t1234-5678: 400 Bad Request: "
                                            "invalid_id: 't1234-5678' is not a valid threat id (UUID expected)")
-    escaping = sandbox.run("get_threat", {"threat_id": "../filter"})
-    assert escaping.exit_code == 2 and escaping.errors[0].message.startswith("input.threat_id: '../filter' does")
+    escaping = sandbox.run("get_threat", {"id": "../filter"})
+    assert escaping.exit_code == 2 and escaping.errors[0].message.startswith("input.id: '../filter' does")
 
 
 def test_update_threat_changes_and_logs(sandbox: Sandbox) -> None:
     record = next(r for r in LIVE if r["status"] == "unsolved" and r["note"] is None)
-    output = sandbox.ok("update_threat", {"threat_id": record["id"], "note": "Risk accepted per review",
+    output = sandbox.ok("update_threat", {"id": record["id"], "note": "Risk accepted per review",
                                           "user_status": "accepted", "annotation": None})
     threat = output["threat"]
     assert (threat["status"], threat["vendor_status"], threat["disposition"]) == ("suppressed", "accepted", "accepted")
     patch = next(r for r in sandbox.sent if r.method == "PATCH")
     assert json.loads(patch.content) == {"note": "Risk accepted per review", "user_status": "accepted",
                                          "unsolved_annotation_note": None}
-    logs = sandbox.ok("get_threat_logs", {"threat_id": record["id"], "limit": 2})["logs"]
+    logs = sandbox.ok("get_threat_logs", {"id": record["id"], "limit": 2})["logs"]
     assert {(e["type"], e["actor"]) for e in logs} == {("status_change", "api-user@sandbox.local"),
                                                       ("note_change", "api-user@sandbox.local")}
 
 
 def test_update_threat_dry_run_sends_no_patch(sandbox: Sandbox) -> None:
     record = next(r for r in LIVE if r["status"] == "unsolved")
-    envelope = sandbox.run("update_threat", {"threat_id": record["id"], "user_status": "patched"}, dry_run=True)
+    envelope = sandbox.run("update_threat", {"id": record["id"], "user_status": "patched"}, dry_run=True)
     assert envelope.status == "success" and envelope.meta.dry_run
     assert envelope.output["threat"]["vendor_status"] == "unsolved"
     assert envelope.output["planned_requests"] == [{
@@ -270,13 +270,13 @@ def test_update_threat_dry_run_sends_no_patch(sandbox: Sandbox) -> None:
         "json": {"user_status": "patched"}, "headers": {"Authorization": "***"},
     }]
     assert [r.method for r in sandbox.sent] == ["GET"]
-    assert sandbox.ok("get_threat", {"threat_id": record["id"]})["threat"]["vendor_status"] == "unsolved"
+    assert sandbox.ok("get_threat", {"id": record["id"]})["threat"]["vendor_status"] == "unsolved"
 
 
 def test_update_threat_needs_a_change(sandbox: Sandbox) -> None:
-    envelope = sandbox.run("update_threat", {"threat_id": LIVE[0]["id"]})
+    envelope = sandbox.run("update_threat", {"id": LIVE[0]["id"]})
     assert envelope.exit_code == 2 and envelope.errors[0].message.startswith("input: ")
-    bad = sandbox.run("update_threat", {"threat_id": LIVE[0]["id"], "user_status": "solved"})
+    bad = sandbox.run("update_threat", {"id": LIVE[0]["id"], "user_status": "solved"})
     assert bad.exit_code == 2 and bad.errors[0].message.startswith("input.user_status: 'solved' is not one of")
 
 
@@ -381,19 +381,19 @@ def test_get_threat_logs_pages_and_options(sandbox: Sandbox) -> None:
     record = with_logs(3)
     entries = LOGS[record["id"]]
     newest_first = [f"mysecutec:{e['id']}" for e in sorted(entries, key=lambda e: e["created_at"], reverse=True)]
-    output = sandbox.ok("get_threat_logs", {"threat_id": record["id"]})
+    output = sandbox.ok("get_threat_logs", {"id": record["id"]})
     assert [e["uid"] for e in output["logs"]] == newest_first
     assert (output["count"], output["total"]) == (len(entries), len(entries))
     assert {e["threat_uid"] for e in output["logs"]} == {f"mysecutec:{record['id']}"}
-    window = sandbox.ok("get_threat_logs", {"threat_id": record["id"], "limit": 1, "offset": 1})
+    window = sandbox.ok("get_threat_logs", {"id": record["id"], "limit": 1, "offset": 1})
     assert [e["uid"] for e in window["logs"]] == newest_first[1:2] and window["total"] == len(entries)
-    oldest = sandbox.ok("get_threat_logs", {"threat_id": record["id"], "sort": ["created_at"]})
+    oldest = sandbox.ok("get_threat_logs", {"id": record["id"], "sort": ["created_at"]})
     assert [e["uid"] for e in oldest["logs"]] == newest_first[::-1]
-    human = sandbox.ok("get_threat_logs", {"threat_id": record["id"], "include_system": False})
+    human = sandbox.ok("get_threat_logs", {"id": record["id"], "include_system": False})
     assert [e["uid"] for e in human["logs"]] == [
         uid for uid, e in zip(newest_first, sorted(entries, key=lambda e: e["created_at"], reverse=True), strict=True)
         if e["operation"] not in SYSTEM_OPERATIONS]
-    missing = sandbox.run("get_threat_logs", {"threat_id": UNKNOWN})
+    missing = sandbox.run("get_threat_logs", {"id": UNKNOWN})
     assert missing.exit_code == 1 and missing.errors[0].message.startswith(f"mysecutec: threat {UNKNOWN} not found")
 
 

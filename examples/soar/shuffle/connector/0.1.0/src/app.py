@@ -231,7 +231,7 @@ class Connector(AppBase):
         apikey="",
         verify_tls="",
         vendor="",
-        threat_id="",
+        id="",
         include_raw="",
     ):
         """Get Threat: Read one threat by its vendor id and return it in the common Threat shape."""
@@ -242,7 +242,7 @@ class Connector(AppBase):
             verify_tls=verify_tls,
             vendor=vendor,
             values={
-                "threat_id": threat_id,
+                "id": id,
                 "include_raw": include_raw,
             },
         )
@@ -274,7 +274,7 @@ class Connector(AppBase):
         verify_tls="",
         vendor="mysecutec",
         resume="",
-        threat_id="",
+        id="",
         limit="",
         offset="",
         include_system="",
@@ -290,7 +290,7 @@ class Connector(AppBase):
             vendor=vendor,
             values={
                 "resume": resume,
-                "threat_id": threat_id,
+                "id": id,
                 "limit": limit,
                 "offset": offset,
                 "include_system": include_system,
@@ -583,7 +583,7 @@ class Connector(AppBase):
         apikey="",
         verify_tls="",
         vendor="mysecutec",
-        threat_id="",
+        id="",
         note="",
         user_status="",
         annotation="",
@@ -599,7 +599,7 @@ class Connector(AppBase):
             vendor=vendor,
             dry_run=dry_run,
             values={
-                "threat_id": threat_id,
+                "id": id,
                 "note": note,
                 "user_status": user_status,
                 "annotation": annotation,

@@ -1,18 +1,24 @@
 """Declarative actions: one YAML file per action, read into :class:`ActionSpec`.
 
 An action file says what the action is (name, title, description, whether it mutates), which
-schemas its input and output follow, and which vendors bind it, with the vendor endpoints each
-binding calls. The Python that runs a binding lives in that vendor's module.
+schemas its input and output follow, which vendors bind it, with the vendor endpoints each
+binding calls, and the deprecated names its input still accepts (``aliases``). The Python that
+runs a binding lives in that vendor's module.
+
+Every single-object action names its object ``id`` (many-object ones ``ids``); an older name such as
+``threat_id`` is an alias: :func:`aliased_input` renames it before the input is validated and says
+so, and :func:`connector.deprecations.warn_deprecated` turns that into one warning.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connector.errors import ConfigError
+from connector.errors import BadInput, ConfigError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader where PyYAML was built with it (every run reads the action files), else PyYAML's."""
@@ -41,6 +47,9 @@ class ActionSpec(BaseModel):
         None, description="output key of the list the bindings yield record by record, as they are read"
     )
     vendors: dict[str, BindingSpec]
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="deprecated input name -> the input field it names now (still accepted)"
+    )
 
     @property
     def cli_name(self) -> str:
@@ -65,3 +74,22 @@ def load_actions(path: Path) -> list[ActionSpec]:
     """Every action in a YAML file or in a folder of them."""
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     return [load_action(file) for file in files]
+
+
+def aliased_input(spec: ActionSpec, document: Any) -> tuple[Any, list[str]]:
+    """``document`` with each deprecated name renamed to its field, and one message per rename.
+
+    Pure: the caller's document is not changed. Both names at once are bad input.
+    """
+    if not spec.aliases or not isinstance(document, dict) or not spec.aliases.keys() & document.keys():
+        return document, []
+    renamed = dict(document)
+    messages: list[str] = []
+    for old, new in spec.aliases.items():
+        if old not in renamed:
+            continue
+        if new in renamed:
+            raise BadInput(f"input.{old}: a deprecated name of {new}; give {new} only")
+        renamed[new] = renamed.pop(old)
+        messages.append(f"{spec.name}: input.{old} is deprecated, use {new}")
+    return renamed, messages

@@ -45,6 +45,7 @@ def build_manifest(host: Host | None = None) -> dict[str, Any]:
                 "input": spec.input,
                 "output": spec.output,
                 "vendors": {name: binding.endpoints for name, binding in spec.vendors.items()},
+                **({"deprecated_inputs": dict(spec.aliases)} if spec.aliases else {}),
             }
             for spec in actions
         ],

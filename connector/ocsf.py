@@ -10,7 +10,8 @@ Detection Finding of the threat it carries, at the event's time. What goes where
   ``uid_alt`` (SentinelOne's threatId), MITRE ATT&CK ``attacks``;
 - ``severity_id``, ``status_id``, ``confidence_id``: the common ids, which are OCSF's (an
   incident has no "suppressed": it becomes Other); ``time``: the last update, else the last or
-  first sighting, else creation, else ``now`` (the record says nothing: the time it was mapped);
+  first sighting, else creation; a record with none of them gets the time it was read, which
+  ``metadata`` marks (``processed_time`` and the tag ``time: read``), never an invented event time;
 - ``observables`` with their OCSF ``type_id``; resources as ``resources`` and an endpoint also as
   ``device`` (with its OS); the file as ``evidences[].file`` with its hashes; the classification
   as ``malware``; CVEs with CVSS as ``vulnerabilities``; Nameshield's whois, DNS records and
@@ -31,6 +32,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from connector.hygiene.network import SPECIAL_ADDRESS_PATTERN
 
 VERSION = "1.8.0"
 CATEGORY = (2, "Findings")
@@ -73,8 +76,12 @@ MALWARE_CLASSES = {
     "webshell": 20, "wiper": 21, "worm": 22, "infostealer": 17, "miner": 13, "cryptominer": 13,
 }
 """Classification words -> OCSF malware classification_ids (the first word found wins; else Other)."""
+READ_TIME_TAG = {"name": "time", "value": "read"}
+"""In ``metadata.tags`` when the record has no time of its own: ``time`` is then the time it was read
+(also ``metadata.processed_time``), not a time of the finding."""
 UNASSIGNED = {"name": "unassigned"}
 """An Incident Finding must name an assignee or a group: an incident without owner gets this group."""
+_SPECIAL_ADDRESS = re.compile(SPECIAL_ADDRESS_PATTERN)
 UNMAPPED_FIELDS = ("vendor", "vendor_id", "kind", "vendor_severity", "vendor_status", "verdict", "disposition", "score",
                    "detection_type", "detection_engines", "classification_source", "process")
 
@@ -109,7 +116,9 @@ def _finding(threat: dict[str, Any], *, event: dict[str, Any] | None, now: datet
     created, updated = _ms(threat["created_at"]), _ms(threat["updated_at"])
     activity_id, activity = (2, "Update") if updated is not None and updated != created else (1, "Create")
     moment = (event and _ms(event["time"])) or updated or _ms(threat["last_seen"]) or _ms(threat["first_seen"])
-    moment = moment or created or int((now or datetime.now(UTC)).timestamp() * 1000)
+    moment = moment or created
+    # No time at all in the record: OCSF requires one, so the time it was read, said in metadata.
+    read_at = None if moment else int((now or datetime.now(UTC)).timestamp() * 1000)
     statuses = INCIDENT_STATUS if incident else FINDING_STATUS
     status_id = threat["status_id"] if threat["status_id"] in statuses else 99
     cloud = _cloud(threat)
@@ -118,12 +127,12 @@ def _finding(threat: dict[str, Any], *, event: dict[str, Any] | None, now: datet
         "category_uid": CATEGORY[0], "category_name": CATEGORY[1],
         "activity_id": activity_id, "activity_name": activity,
         "type_uid": class_uid * 100 + activity_id, "type_name": f"{class_name}: {activity}",
-        "time": moment,
+        "time": moment or read_at,
         "severity_id": threat["severity_id"], "severity": SEVERITY_CAPTIONS[threat["severity_id"]],
         "status_id": status_id, "status": statuses[status_id] if status_id != 99 else threat["status"],
         "confidence_id": threat["confidence_id"], "confidence": CONFIDENCE_CAPTIONS[threat["confidence_id"]],
         "message": threat["title"],
-        "metadata": _metadata(threat, event, cloud is not None),
+        "metadata": _metadata(threat, event, cloud is not None, read_at),
         "observables": _observables(threat),
     }
     info = _finding_info(threat)
@@ -151,7 +160,7 @@ def _finding(threat: dict[str, Any], *, event: dict[str, Any] | None, now: datet
     return {key: value for key, value in found.items() if value not in (None, [], {})}
 
 
-def _metadata(threat: dict[str, Any], event: dict[str, Any] | None, cloud: bool) -> dict[str, Any]:
+def _metadata(threat: dict[str, Any], event: dict[str, Any] | None, cloud: bool, read_at: int | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "product": PRODUCT_BY_VENDOR.get(threat["vendor"], {"name": threat["vendor"]}),
         "version": VERSION,
@@ -160,6 +169,9 @@ def _metadata(threat: dict[str, Any], event: dict[str, Any] | None, cloud: bool)
     }
     if threat["correlation_uid"]:
         metadata["correlation_uid"] = threat["correlation_uid"]
+    if read_at is not None:
+        metadata["processed_time"] = read_at
+        metadata["tags"] = [dict(READ_TIME_TAG)]
     return metadata
 
 
@@ -204,8 +216,14 @@ def _observables(threat: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _resource(resource: dict[str, Any]) -> dict[str, Any]:
     found = {"uid": resource["uid"], "name": resource["name"], "type": resource["type"],
-             "hostname": resource["hostname"], "ip": resource["ip"][0] if resource["ip"] else None}
+             "hostname": resource["hostname"], "ip": _address(resource["ip"])}
     return {key: value for key, value in found.items() if value is not None}
+
+
+def _address(addresses: list[str]) -> str | None:
+    """The address OCSF's one ``ip`` takes: the first routable one, else the first (a link-local or
+    loopback address names the host only to itself)."""
+    return next((item for item in addresses if not _SPECIAL_ADDRESS.match(item)), addresses[0] if addresses else None)
 
 
 def _device(threat: dict[str, Any]) -> dict[str, Any] | None:

@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from connector.actions import ActionSpec
+from connector.actions import ActionSpec, aliased_input
 from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, find_connection, sandbox_connection
 from connector.context import RunContext
+from connector.deprecations import warn_deprecated
 from connector.envelope import Envelope, Meta
 from connector.errors import BadInput, BadVendorAnswer, ConnectorError, as_connector_error
 from connector.http import Sleep, VendorClient
@@ -140,8 +141,11 @@ def new_run_id() -> str:
 def _valid_input(host: Host, spec: ActionSpec, request: RunRequest) -> dict[str, Any]:
     if request.vendor is not None:
         host.vendor(request.vendor)
-    host.schemas.validate(spec.input, request.input, "input")
-    return request.input
+    # An input named the old way (threat_id for id) runs, with one deprecation line.
+    document, deprecated = aliased_input(spec, request.input)
+    warn_deprecated(deprecated)
+    host.schemas.validate(spec.input, document, "input")
+    return document
 
 
 async def _records(

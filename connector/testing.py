@@ -31,9 +31,9 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
+from connector.api import arun_action
 from connector.connections import Connection, sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from connector.sandbox import SandboxConfig, build_app
 from connector.sync import run_sync
 
@@ -155,7 +155,7 @@ async def arun_in_sandbox(
 
     ``token`` defaults to the sandbox's; ``connection_update`` changes fields of the connection
     (``{"options": {...}}``, ``{"rate_limit": RateLimit(...)}``). ``options`` go to
-    :func:`connector.runner.arun_action` (``dry_run``, ``host``...); ``sleep`` defaults to no wait.
+    :func:`connector.api.arun_action` (``dry_run``, ``host``...); ``sleep`` defaults to no wait.
     """
     options.setdefault("sleep", _no_wait)
     target = _connection(vendor, token, connection_update)

@@ -101,7 +101,9 @@ def test_an_incident_without_owner_is_assigned_to_no_one_by_name() -> None:
     event = to_ocsf(incident, now=datetime(2024, 5, 1, 10, tzinfo=UTC))
     assert (event["class_uid"], event["status_id"], event["severity_id"]) == (2005, 2, 4)
     assert event["assignee_group"] == {"name": "unassigned"} and "assignee" not in event
-    assert event["time"] == 1714557600000, "no time in the record: the time it was mapped"
+    assert event["time"] == 1714557600000, "no time in the record: the time it was read"
+    assert event["metadata"]["processed_time"] == 1714557600000
+    assert event["metadata"]["tags"] == [{"name": "time", "value": "read"}]
     assert event["finding_info_list"][0]["title"] == "Lost laptop"
     assert_ocsf(event)
 

@@ -57,10 +57,8 @@ def inputs(sandbox_url: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for spec in sorted(default_host().actions.values(), key=lambda spec: spec.name):
         for vendor in spec.vendors:
             document = dict(READS.get(spec.name, {}))
-            if spec.name == "get_threat_notes":
+            if spec.name in ("get_threat_notes", "get_threat_logs", "get_threat"):
                 document = {"id": threat[vendor]}
-            elif spec.name in ("get_threat_logs", "get_threat"):
-                document = {"threat_id": threat[vendor]}
             yield spec.name, vendor, document
 
 

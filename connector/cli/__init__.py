@@ -20,6 +20,7 @@ from connector import __version__
 from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
 from connector.errors import EXIT_BAD_INPUT, as_connector_error
 from connector.streams import CLOSED_PIPE_EXIT
+from connector.deprecations import show_deprecations_with
 
 __all__ = ["COMMANDS", "cli", "main"]
 
@@ -90,6 +91,8 @@ def cli(ctx: click.Context, verbose: int, config: Path | None, audit: Path | Non
     """
     # Applied by each command (connector.cli.common.shared_options), which may add to them.
     ctx.obj = {"config": config, "audit": audit, "verbose": verbose}
+    # An input's deprecated field name is one "connector: ..." line on stderr, like every other message.
+    show_deprecations_with(say)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
-from connector.actions import ActionSpec
+from connector.actions import ActionSpec, aliased_input
 from connector.catalog import canonical_name
 from connector.connections import SANDBOX, Connection, default_config_path, load_connections
 from connector.errors import ConfigError
@@ -250,6 +250,7 @@ def _check_literal_input(
 ) -> None:
     if not isinstance(template, dict):
         return
+    template = aliased_input(spec, template)[0]  # a deprecated name is still accepted (the run warns)
     removed: set[tuple[str, ...]] = set()
     literal = _literal_part(template, (), removed)
     for error in host.schemas.validator(spec.input).iter_errors(literal):

@@ -47,11 +47,11 @@ def test_sentinelone_get_threats_and_get_threat(sandbox_transport: RecordingTran
     assert all(t["title"] != "unnamed threat" for t in flat), "a flat record is mapped field by field"
     one = next(t for t in threats if t["vendor_id"].isdigit())
     single = run_in_sandbox(
-        "get_threat", vendor="sentinelone", transport=sandbox_transport, input={"threat_id": one["vendor_id"]}
+        "get_threat", vendor="sentinelone", transport=sandbox_transport, input={"id": one["vendor_id"]}
     )
     assert single.status == "success" and single.output["threat"] == {**one, "raw": None}
     missing = run_in_sandbox(
-        "get_threat", vendor="sentinelone", transport=sandbox_transport, input={"threat_id": "999999999999999999"}
+        "get_threat", vendor="sentinelone", transport=sandbox_transport, input={"id": "999999999999999999"}
     )
     assert (missing.status, missing.exit_code) == ("failed", 1)
     assert missing.errors[0].message == (

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 import connector
-from connector import runner
+from connector import api
 from connector.errors import BadInput
 from connector.playbook import PlaybookResult, run_playbook
 from tests.playbook.conftest import World, alerts, ping
@@ -140,7 +140,7 @@ def test_the_package_exports_the_python_api() -> None:
     for name in connector.__all__:
         assert getattr(connector, name) is not None
     assert connector.run_playbook is run_playbook
-    assert connector.run_action is runner.run_action
+    assert connector.run_action is api.run_action
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = connector.nope
 

@@ -38,14 +38,14 @@ INPUTS: dict[str, dict[str, Any]] = {
     "delete_incident": {"id": "00000000-0000-4000-8000-000000000000", "preview": True},
     "get_event": {"id": "1"},
     "get_incident": {"id": "00000000-0000-4000-8000-000000000000"},
-    "get_threat": {"threat_id": "1"},
-    "get_threat_logs": {"threat_id": "1"},
+    "get_threat": {"id": "1"},
+    "get_threat_logs": {"id": "1"},
     "get_threat_notes": {"id": "1"},
     "incident_batch_action": {"action": "delete", "ids": ["00000000-0000-4000-8000-000000000000"]},
     "incident_metrics": {"kind": "summary"},
     "mitigate_threat": {"ids": ["1"], "action": "kill"},
     "update_incident": {"id": "00000000-0000-4000-8000-000000000000", "name": "scan"},
-    "update_threat": {"threat_id": "1", "note": "seen"},
+    "update_threat": {"id": "1", "note": "seen"},
     "update_threat_status": {"ids": ["1"], "status": "resolved"},
 }
 """A valid input per action that needs one (the others run with {})."""

@@ -9,8 +9,10 @@ DRF answer carries the view's ``Allow`` header; Django's HTML answers (301, 500)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -48,6 +50,8 @@ from connector.sandbox.limits import SlidingWindow
 
 LIST_PATH = "/api/incidents/"
 THROTTLE_WINDOW = 1.0
+RACE_YIELDS = 3
+"""At most this many yields between a create's ref_id check and its insert (drawn from the seed)."""
 COLLECTION_ALLOW = "GET, POST, HEAD, OPTIONS"
 DETAIL_ALLOW = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
 READ_ALLOW = "GET, HEAD, OPTIONS"
@@ -108,9 +112,10 @@ class View:
 class IncidentsApi:
     """The incidents viewset (and the few endpoints around it) over one ``Store``."""
 
-    def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, now: Callable[[], datetime], seed: int = 0) -> None:
         self.store = store
         self.now = now
+        self.interleaving = random.Random(f"{seed}:create-race")
 
     def _incident(self, request: Request, *, missing: Reject | None = None) -> Incident:
         pk = canonical_uuid(str(request.path_params["id"]))
@@ -158,7 +163,13 @@ class IncidentsApi:
         """POST /api/incidents/: 201 with the write shape; the server's defaults fill what is left out."""
         body = await self._body(request)
         create_labels(body, self.store)
-        incident = new_incident(self.store, validate_write(body, self.store, required=("name",)), self.now)
+        cleaned = validate_write(body, self.store, required=("name",))
+        # The real server checks the ref_id rule, then inserts, not atomically: concurrent creates with
+        # one ref_id can all pass the check. A seeded number of yields here lets them interleave so,
+        # the same way on every run; the incident is stamped when it is inserted, as Django stamps it.
+        for _ in range(self.interleaving.randrange(RACE_YIELDS + 1)):
+            await asyncio.sleep(0)
+        incident = new_incident(self.store, cleaned, self.now)
         self.store.incidents[incident.id] = incident
         raise Reject(201, write_shape(incident))
 
@@ -239,6 +250,7 @@ class IncidentsApi:
                 "GET": answer(paged(objects.list_folders, "/api/folders/")), "POST": new_folder}),
             "/api/assets/": View(COLLECTION_ALLOW, {"POST": new_asset}),
             "/api/actors/": read(paged(objects.list_actors, "/api/actors/")),
+            "/api/filtering-labels/": read(paged(objects.list_labels, "/api/filtering-labels/")),
             "/api/terminologies/": View(COLLECTION_ALLOW, {
                 "GET": answer(paged(objects.list_terminologies, "/api/terminologies/"))}),
             LIST_PATH: View(COLLECTION_ALLOW, {"GET": self.list_incidents, "POST": self.create}),
@@ -341,7 +353,7 @@ def create_app(
         seconds = clock()
         return max(datetime.fromtimestamp(seconds, UTC), ANCHOR + timedelta(seconds=seconds - started))
 
-    api = IncidentsApi(seed_store(seed, size, now()), now)
+    api = IncidentsApi(seed_store(seed, size, now()), now, seed)
     window = SlidingWindow(throttle, THROTTLE_WINDOW, clock) if rate_limit and throttle else None
     routes = [
         Route(path, _endpoint(view, token, window), methods=_METHODS)

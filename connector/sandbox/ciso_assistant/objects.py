@@ -1,9 +1,11 @@
-"""The few non-incident endpoints a client needs around incidents: folders, assets, actors, terminologies.
+"""The few non-incident endpoints a client needs around incidents: folders, assets, actors, terminologies,
+filtering labels.
 
 They answer as the recording shows them (``01-setup-folder-asset-actor.json``): folders and
 terminologies are listed and paged like incidents, a domain is created with a name (its parent is
-Global), an asset with a name and type, and actors (incident owners) are listed. Nothing else of
-those APIs is simulated.
+Global), an asset with a name and type, and actors (incident owners) are listed. Filtering labels
+(not recorded) are listed the same way, ``search`` matching the label's text, so that a client can
+find a label by name. Nothing else of those APIs is simulated.
 """
 
 from __future__ import annotations
@@ -117,3 +119,15 @@ def list_terminologies(store: Store, params: QueryParams, base: str) -> dict[str
         if wanted == "qualifications"
     ]
     return paginate(shapes, params, base).envelope()
+
+
+def list_labels(store: Store, params: QueryParams, base: str) -> dict[str, Any]:
+    """``GET /api/filtering-labels/``: the labels incidents may carry; ``search`` matches the label's text."""
+    wanted = params.get("search", "").strip().casefold()
+    root = store.folders[store.root_id]
+    labels = [
+        {"id": ref.id, "folder": {"str": root.name, "id": root.id}, "is_published": True, "label": ref.name}
+        for ref in store.related["filtering_labels"].values()
+        if wanted in ref.name.casefold()
+    ]
+    return paginate(labels, params, base).envelope()

@@ -28,6 +28,8 @@ _DATETIME_FORMAT_HINT = (
     "Datetime has wrong format. Use one of these formats instead: "
     "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
 )
+TAKEN_IN_SCOPE = "is already used in this scope. Please choose another value."
+"""The model's scope rule, after the value: a ref_id in its folder, a label's name."""
 _DATE_RULES = (
     ("reported_at", "occurred_at", "reported_at", "Reported date cannot be before occurrence date."),
     ("resolved_at", "occurred_at", "resolved_at", "Resolution date cannot be before occurrence date."),
@@ -182,19 +184,23 @@ WRITE_FIELDS: dict[str, Validator] = {
 
 
 def create_labels(body: Any, store: Store) -> None:
-    """Label names in ``filtering_labels`` become labels (new ones created), as the viewset does."""
+    """Label names in ``filtering_labels`` become new labels, as the viewset does before validating.
+
+    Every name is created, never looked up: a name a label already has (case-insensitively, trimmed,
+    as the scope rule compares) is refused, as the real server refuses it, with 400 ``{"label": [...]}``.
+    """
     labels = body.get("filtering_labels") if isinstance(body, dict) else None
     if not labels or not isinstance(labels, list):
         return
-    known = {ref.name: ref.id for ref in store.related["filtering_labels"].values()}
+    refs = store.related["filtering_labels"]
     resolved: list[Any] = []
     for label in labels:
         if isinstance(label, str) and label.strip() and canonical_uuid(label) is None:
             name = label.strip()
-            if name not in known:
-                known[name] = store.new_id()
-                store.related["filtering_labels"][known[name]] = Ref(known[name], name, name)
-            label = known[name]
+            if any(ref.name.casefold() == name.casefold() for ref in refs.values()):
+                raise ValidationFailed({"label": [f"{name} {TAKEN_IN_SCOPE}"]})
+            label = store.new_id()
+            refs[label] = Ref(label, name, name)
         resolved.append(label)
     body["filtering_labels"] = resolved
 
@@ -216,7 +222,7 @@ def _check_rules(cleaned: Mapping[str, Any], store: Store, current: Incident | N
     ref_id, folder = value("ref_id") or "", value("folder") or store.root_id
     if _ref_id_taken(store, ref_id, folder, current.id if current else None):
         raise ValidationFailed(
-            {"ref_id": f"{ref_id.strip()} is already used in this scope. Please choose another value."}
+            {"ref_id": f"{ref_id.strip()} {TAKEN_IN_SCOPE}"}
         )
     for later, earlier, field, message in _DATE_RULES:
         if value(later) is not None and value(earlier) is not None and value(later) < value(earlier):

@@ -7,11 +7,12 @@ its ids failed and the next chunk still runs, except for an authentication failu
 fail every chunk alike. A 5xx or a time-out on a batch leaves its outcome unknown (the vendor may
 have applied it): the message says so.
 
-``change_field`` and ``change_folder`` fall back to one PATCH per id when the server fails the ids
-with "Unexpected error" and none succeeds: the real server (upstream f990d7b1) does so for every
-id, because its view's ``perform_update`` calls ``get_object()``, which needs the URL's id that a
-batch request has not. The PATCHes run concurrently (the connection's rate limit paces them) and
-each id is reported on its own.
+Every action but ``delete`` falls back to one PATCH per id when the server fails the ids with
+"Unexpected error" and none succeeds: the real server (upstream f990d7b1) does so for every id,
+because its view's ``perform_update`` calls ``get_object()``, which needs the URL's id that a batch
+request has not. ``add_m2m`` and ``remove_m2m`` first read each incident's list (``object/``, the
+write face) and PATCH it with the ids added or removed. The PATCHes run concurrently (the
+connection's rate limit paces them) and each id is reported on its own.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import asyncio
 from typing import Any
 
 from connector.bulk import BulkReport, chunked
-from connector.context import RunContext
 from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
+from connector.context import RunContext
 from connector.vendors.ciso_assistant.incidents import INCIDENTS, detail_path
 from connector.vendors.ciso_assistant.mapping import (
     VALUE_BY_COMMON_SEVERITY,
@@ -33,14 +34,14 @@ from connector.vendors.ciso_assistant.mapping import (
 BATCH = f"{INCIDENTS}batch-action/"
 BATCH_LIMIT = 100
 UPSTREAM_DEFECT = "Unexpected error"
-PATCHABLE = {"change_field", "change_folder"}
+RELATION_ACTIONS = ("change_m2m", "add_m2m", "remove_m2m")
 
 
 def batch_template(document: dict[str, Any]) -> dict[str, Any]:
     """The batch body without ids; a status or severity value may be given in the common vocabulary."""
     action = document["action"]
     template: dict[str, Any] = {"action": action}
-    if action in ("change_field", "change_m2m"):
+    if action == "change_field" or action in RELATION_ACTIONS:
         template["field"] = document["field"]
     if action != "delete":
         value = document["value"]
@@ -65,12 +66,32 @@ def _outcome(answer: Any, where: str) -> tuple[list[str], list[dict[str, str]]]:
     return done, failed
 
 
-async def _patch_each(client: RunContext, ids: list[str], change: dict[str, Any], report: BulkReport) -> None:
-    """PATCH ``change`` onto each id at once, reporting each; an authentication failure stops the action."""
+async def _change(client: RunContext, vendor_id: str, template: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH body doing ``template``'s action on one incident (a list change reads its list first)."""
+    action, value = template["action"], template["value"]
+    if action == "change_folder":
+        return {"folder": value}
+    field = template["field"]
+    if action not in ("add_m2m", "remove_m2m"):
+        return {field: value}
+    face = await client.request("GET", detail_path(vendor_id, "object/"))
+    current = face.get(field) if isinstance(face, dict) else None
+    if not isinstance(current, list):
+        raise BadVendorAnswer(f"{client.vendor.name}: GET {detail_path(vendor_id, 'object/')}: no {field} list")
+    given = [str(item).lower() for item in value]
+    if action == "add_m2m":
+        return {field: list(dict.fromkeys([*map(str, current), *given]))}
+    return {field: [item for item in map(str, current) if item.lower() not in given]}
+
+
+async def _patch_each(client: RunContext, ids: list[str], template: dict[str, Any], report: BulkReport) -> None:
+    """Do ``template``'s action on each id at once with a PATCH, reporting each; an authentication
+    failure stops the action."""
     refused: list[AuthError] = []
 
     async def one(vendor_id: str) -> None:
         try:
+            change = await _change(client, vendor_id, template)
             await client.request("PATCH", detail_path(vendor_id), json=change)
         except AuthError as error:
             refused.append(error)
@@ -105,13 +126,12 @@ async def incident_batch_action(client: RunContext, document: dict[str, Any]) ->
         done, refused = _outcome(answer, f"{client.vendor.name}: POST {BATCH}")
         report.ok(done)
         defect = [item["id"] for item in refused if item["message"] == UPSTREAM_DEFECT]
-        if action not in PATCHABLE or done:
+        if action == "delete" or done:
             defect = []
         for item in refused:
             if item["id"] not in defect:
                 report.fail([item["id"]], item["error_type"], item["message"])
         if defect:
             client.meta["patched_one_by_one"] = client.meta.get("patched_one_by_one", 0) + len(defect)
-            change = {"folder" if action == "change_folder" else template["field"]: template["value"]}
-            await _patch_each(client, defect, change, report)
+            await _patch_each(client, defect, template, report)
     return {"action": action, **report.output(order=ids)}

@@ -14,14 +14,16 @@ from typing import Any
 
 import httpx
 
-from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
+from connector.context import RunContext
 from connector.paging import OffsetPaging
+from connector.vendors.ciso_assistant.labels import write_with_labels
 from connector.vendors.ciso_assistant.mapping import (
     body_from_threat,
     content_ref_id,
     incident_id,
     normalize_incident,
+    same_ref_id,
     write_body,
 )
 
@@ -56,24 +58,19 @@ async def _read_back(client: RunContext, written: Any, include_raw: bool) -> dic
     return normalize_incident(current, include_raw=include_raw)
 
 
-def same_ref_id(stored: Any, wanted: str) -> bool:
-    """The server's ref_id equality: case-insensitive, surrounding spaces trimmed."""
-    return isinstance(stored, str) and stored.strip().casefold() == wanted.strip().casefold()
-
-
 def in_global(record: dict[str, Any]) -> bool:
     """A listed incident is in the Global folder when its ``path`` is empty (lists leave the root out)."""
     return record.get("path") == []
 
 
 async def find_by_ref_id(client: RunContext, ref_id: str, folder: str | None) -> dict[str, Any] | None:
-    """The incident holding ``ref_id`` in ``folder`` (Global when None), compared as the server compares.
+    """The oldest incident holding ``ref_id`` in ``folder`` (Global when None), compared as the server compares.
 
     The server has no ref_id filter (``?ref_id=`` is ignored), so this searches (a substring match
-    on name, description and ref_id), narrowed to the folder when one is given, and keeps the exact
-    ref_id: the same one in another folder is another incident.
+    on name, description and ref_id), narrowed to the folder when one is given, oldest first, and
+    keeps the exact ref_id: the same one in another folder is another incident.
     """
-    query: dict[str, Any] = {"search": ref_id.strip(), "limit": PAGE_SIZE}
+    query: dict[str, Any] = {"search": ref_id.strip(), "ordering": "created_at", "limit": PAGE_SIZE}
     if folder:
         query["folder"] = folder
     async with aclosing(client.pages(INCIDENTS, query, PAGING)) as pages:
@@ -102,7 +99,7 @@ def _create_body(client: RunContext, document: dict[str, Any]) -> dict[str, Any]
 
 def _lost_race(error: VendorError) -> bool:
     """The server refused the create because the ref_id got taken in the meantime."""
-    return error.status == 400 and REF_ID_TAKEN in error.message
+    return error.status == 400 and "ref_id: " in error.message and REF_ID_TAKEN in error.message
 
 
 def _planned(body: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +121,7 @@ async def create_incident(client: RunContext, document: dict[str, Any]) -> dict[
     if found is not None:
         return _existing(client, found, ref_id, include_raw)
     try:
-        written = await client.request("POST", INCIDENTS, json=body)
+        written = await write_with_labels(client, "POST", INCIDENTS, body)
     except VendorError as error:
         # A 400 "already used": a concurrent create with this ref_id won, so report the stored one.
         # Time-out, reset, 5xx or a garbled answer: the vendor may have created it all the same.
@@ -139,9 +136,32 @@ async def create_incident(client: RunContext, document: dict[str, Any]) -> dict[
         client.meta["recovered"] = True
         incident = normalize_incident(found, include_raw=include_raw)
     else:
-        incident = await _read_back(client, written, include_raw)
+        oldest = await _oldest_after_create(client, written, ref_id, folder)
+        if oldest is not None and str(oldest.get("id")) != str(written.get("id")):
+            return _existing(client, oldest, ref_id, include_raw)
+        # The search found this create's own incident: it is the read-back (the list's read face).
+        incident = normalize_incident(oldest, include_raw=include_raw) if oldest is not None else (
+            await _read_back(client, written, include_raw))
     client.meta["existed"] = False
     return {"incident": _dump(client, incident), "existed": False, "ref_id": ref_id}
+
+
+async def _oldest_after_create(
+    client: RunContext, written: Any, ref_id: str, folder: str | None
+) -> dict[str, Any] | None:
+    """After a create, the oldest incident with its ref_id in the folder; when that is another
+    incident, this create's own is deleted.
+
+    The server's uniqueness check is not atomic with its insert: concurrent creates can all pass it.
+    Each looks again after its POST and only the oldest incident stays; every newer one removes itself.
+    """
+    if not isinstance(written, dict) or not written.get("id"):
+        raise BadVendorAnswer(f"{client.vendor.name}: a create answered {type(written).__name__}, no incident id")
+    oldest = await find_by_ref_id(client, ref_id, folder)
+    if oldest is not None and str(oldest.get("id")) != str(written["id"]):
+        await client.request("DELETE", detail_path(str(written["id"])))
+        client.meta["removed_twin"] = str(written["id"])
+    return oldest
 
 
 def _existing(client: RunContext, found: dict[str, Any], ref_id: str, include_raw: bool) -> dict[str, Any]:
@@ -194,7 +214,7 @@ async def update_incident(client: RunContext, document: dict[str, Any]) -> dict[
     if not body:
         raise BadInput("input: give at least one incident field to change (name, status, severity, ...)")
     method = "PATCH" if document.get("partial", True) else "PUT"
-    written = await client.request(method, detail_path(vendor_id), json=body)
+    written = await write_with_labels(client, method, detail_path(vendor_id), body)
     if client.dry_run:
         planned = normalize_incident({**body, "id": vendor_id})
         return {"incident": planned}

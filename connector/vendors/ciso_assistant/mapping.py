@@ -53,7 +53,8 @@ VALUE_BY_SEVERITY_ID: dict[int, int] = {
     SeverityId.other: 6,
 }
 RELATIONS = ("filtering_labels", "threats", "owners", "assets", "qualifications", "entities")
-SCALARS = ("name", "description", "ref_id", "reported_at", "detection", "link", "is_published", "folder")
+SCALARS = ("name", "description", "ref_id", "reported_at", "detection", "link", "is_published", "occurred_at",
+           "resolved_at", "resolution", "is_bcp_activated", "folder")
 THREAT_DETECTION = "externally_detected"
 
 _SEVERITY_BY_TEXT = {label.casefold(): value for value, label in SEVERITY_LABELS.items()}
@@ -130,6 +131,12 @@ def native_status(value: str) -> str:
 def incident_id(value: str) -> str:
     """The vendor id of an input id, which may be a common uid (``ciso_assistant:<uuid>``)."""
     return value.removeprefix(UID_PREFIX).lower()
+
+
+def same_ref_id(stored: Any, wanted: str) -> bool:
+    """The server's equality of scoped unique texts (ref_id, a label's name): case-insensitive,
+    surrounding spaces trimmed."""
+    return isinstance(stored, str) and stored.strip().casefold() == wanted.strip().casefold()
 
 
 def ref_id_for(uid: str) -> str:

@@ -39,8 +39,8 @@ THREAT_SELECTORS = ("severity", "search", "vendor_filters")
 
 async def get_threat_logs(client: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """One threat's audit log (vendor order, newest first unless ``sort`` says), from ``offset``."""
-    threat_id = input["threat_id"]
-    path = threat_path(THREAT_LOGS, threat_id, "input.threat_id")
+    threat_id = input["id"]
+    path = threat_path(THREAT_LOGS, threat_id, "input.id")
     query: dict[str, Any] = {"include_system": query_value(input.get("include_system", True))}
     if input.get("sort"):
         query["sort"] = query_value(input["sort"])

@@ -109,7 +109,7 @@ async def threat_request(
     client: RunContext, method: str, threat_id: str, json: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """``GET``/``PATCH /tam/v1/threats/{id}``: the threat (None for a dry-run write); 404 in one line."""
-    path = threat_path(THREAT, threat_id, "input.threat_id")
+    path = threat_path(THREAT, threat_id, "input.id")
     try:
         body = await client.request(method, path, json=json)
     except VendorError as exc:
@@ -121,7 +121,7 @@ async def threat_request(
 
 async def get_threat(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """One threat by id."""
-    record = await threat_request(client, "GET", input["threat_id"])
+    record = await threat_request(client, "GET", input["id"])
     assert record is not None, "a GET is sent even in a dry run"
     return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
 

@@ -109,7 +109,7 @@ async def update_threat(client: RunContext, input: dict[str, Any]) -> dict[str, 
                                     ("annotation", "unsolved_annotation_note"))
         if field in input
     }
-    threat_id = input["threat_id"]
+    threat_id = input["id"]
     record = await threat_request(client, "PATCH", threat_id, json=body)
     if record is None:
         record = await threat_request(client, "GET", threat_id)

@@ -18,7 +18,7 @@ from connector.vendors.sentinelone.threats import normalize_threat
 
 async def get_threat(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """One threat by its id, in the common shape."""
-    threat_id = request["threat_id"]
+    threat_id = request["id"]
     found = await find_threats(client, [threat_id])
     record = found.get(threat_id)
     if record is None:

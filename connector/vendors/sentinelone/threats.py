@@ -19,6 +19,7 @@ What goes where (LOSSY spots are in the action notes, see ``actions/get_threats.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -94,14 +95,7 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
     if not isinstance(record, dict):
         raise BadVendorAnswer(f"{NAME}: threat: expected an object, got {type(record).__name__}")
     info, agent, detection = _parts(record)
-    vendor_id = clean.ident(record.get("id"), "vendor_id") or clean.ident(info.get("threatId"), "vendor_id")
-    if vendor_id is None:
-        keys = clean.keys_of(record)
-        raise BadVendorAnswer(f"{NAME}: threat: id: missing (neither id nor threatInfo.threatId; keys: {keys})")
-    if not info:
-        raise BadVendorAnswer(
-            f"{NAME}: threat {vendor_id}: threatInfo: missing or not an object, and no field of the flat v2.0 shape"
-        )
+    vendor_id = _vendor_id(record, info)
     confidence = clean.label(info.get("confidenceLevel"), "vendor_severity", SEVERITY_BY_CONFIDENCE)
     incident_status = clean.text(info.get("incidentStatus"), "vendor_status")
     verdict = clean.text(info.get("analystVerdict"), "verdict")
@@ -144,19 +138,40 @@ def normalize_threat(record: Any, *, include_raw: bool = False) -> dict[str, Any
             "detection_engines": _engines(info),
             "vendor_threat_id": threat_id if threat_id != vendor_id else None,
             "correlation_uid": clean.text(info.get("storyline"), "correlation_uid"),
-            "file": records.file(
-                name=_basename(path) if path else None,
-                path=path,
-                size=clean.integer(info.get("fileSize"), "file.size") if path else None,
-            ),
-            "process": records.process(
-                command_line=clean.text(info.get("maliciousProcessArguments"), "process.command_line"),
-                user=clean.text(info.get("processUser"), "process.user"),
-                parent_name=clean.text(info.get("originatorProcess"), "process.parent_name"),
-            ),
+            **_file_and_process(info, path),
             "raw": record if include_raw else None,
         }
     )
+
+
+def _vendor_id(record: dict[str, Any], info: dict[str, Any]) -> str:
+    """The threat's id (``id``, else threatInfo's threatId); a record without one, or with neither
+    shape, is refused."""
+    vendor_id = clean.ident(record.get("id"), "vendor_id") or clean.ident(info.get("threatId"), "vendor_id")
+    if vendor_id is None:
+        keys = clean.keys_of(record)
+        raise BadVendorAnswer(f"{NAME}: threat: id: missing (neither id nor threatInfo.threatId; keys: {keys})")
+    if not info:
+        raise BadVendorAnswer(
+            f"{NAME}: threat {vendor_id}: threatInfo: missing or not an object, and no field of the flat v2.0 shape"
+        )
+    return vendor_id
+
+
+def _file_and_process(info: dict[str, Any], path: str | None) -> dict[str, Any]:
+    """The common ``file`` (the threat's file, when a path names it) and ``process``."""
+    return {
+        "file": records.file(
+            name=_basename(path) if path else None,
+            path=path,
+            size=clean.integer(info.get("fileSize"), "file.size") if path else None,
+        ),
+        "process": records.process(
+            command_line=clean.text(info.get("maliciousProcessArguments"), "process.command_line"),
+            user=clean.text(info.get("processUser"), "process.user"),
+            parent_name=clean.text(info.get("originatorProcess"), "process.parent_name"),
+        ),
+    }
 
 
 def _parts(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -254,13 +269,21 @@ def _cloud(providers: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _engines(info: dict[str, Any]) -> list[str]:
-    """detectionEngines' titles (objects in newer records, plain names in the docs), else engines."""
-    found: list[str] = []
-    for engine in _listed(info.get("detectionEngines")):
-        if isinstance(engine, dict):
-            engine = engine.get("title") or engine.get("key")
-        found.extend(clean.texts(engine, "detection_engines"))
-    return list(dict.fromkeys(found)) or clean.texts(info.get("engines"), "detection_engines")
+    """detectionEngines' titles (objects in newer records, plain names in the docs), else engines.
+
+    Each is one name, never split on its commas: "Documents, Scripts" is one engine.
+    """
+    titles = (
+        (engine.get("title") or engine.get("key")) if isinstance(engine, dict) else engine
+        for engine in _listed(info.get("detectionEngines"))
+    )
+    return _names(titles) or _names(_listed(info.get("engines")))
+
+
+def _names(values: Iterable[Any]) -> list[str]:
+    """The texts of ``values``, each whole and once."""
+    found = (clean.text(value, "detection_engines") for value in values if value is not None)
+    return list(dict.fromkeys(name for name in found if name is not None))
 
 
 def _observables(

@@ -50,9 +50,9 @@ def test_create_from_fields_files_under_global_and_reads_back(sandbox: Recording
                 "owners": [OWNER], "assets": [ASSET], "link": "https://soc.example/1"}
     envelope = act(sandbox, "create_incident", document)
     assert envelope.status == "success" and envelope.meta.model_extra == {"existed": False}
-    assert paths(sandbox) == ["GET /api/incidents/", "POST /api/incidents/",
-                               f"GET /api/incidents/{envelope.output['incident']['vendor_id']}/"], "no folder lookup"
-    assert dict(sandbox.requests[0].params) == {"search": "SOC-1", "limit": "100"}
+    assert paths(sandbox) == ["GET /api/incidents/", "POST /api/incidents/", "GET /api/incidents/"], (
+        "no folder lookup; the check after the POST reads the incident back")
+    assert dict(sandbox.requests[0].params) == {"search": "SOC-1", "ordering": "created_at", "limit": "100"}
     assert "folder" not in sandbox.requests[1].json, "the server files it in Global"
     created = envelope.output["incident"]
     assert (envelope.output["existed"], envelope.output["ref_id"]) == (False, "SOC-1")

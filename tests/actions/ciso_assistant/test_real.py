@@ -218,12 +218,11 @@ def test_create_sends_no_folder_and_reads_the_incident_back() -> None:
         "create_incident", document,
         Step("GET", incidents_path(), recorded("18", 1)),  # the ref_id search finds nothing
         Step("POST", incidents_path(), recorded("02", 0)),
-        Step("GET", incidents_path(f"{PHISHING}/"), recorded("10", 0)),
+        Step("GET", incidents_path(), recorded("18", 0)),  # the check after the POST: only its own
     )
     assert envelope.status == "success" and envelope.output["existed"] is False
-    assert sent.paths(f"/{VENDOR}") == [
-        "GET /api/incidents/", "POST /api/incidents/", f"GET /api/incidents/{PHISHING}/"]
-    assert query(sent, 0) == {"search": "INC-2026-001", "limit": "100"}
+    assert sent.paths(f"/{VENDOR}") == ["GET /api/incidents/", "POST /api/incidents/", "GET /api/incidents/"]
+    assert query(sent, 0) == query(sent, 2) == {"search": "INC-2026-001", "ordering": "created_at", "limit": "100"}
     assert sent.requests[1].json == {"name": "Phishing wave against finance", "ref_id": "INC-2026-001", "severity": 2,
                             "status": "ongoing", "detection": "externally_detected"}
     incident = envelope.output["incident"]
@@ -237,11 +236,11 @@ def test_create_finds_the_ref_id_as_the_server_compares_it() -> None:
                           Step("GET", incidents_path(), recorded("17", 1)))
     assert in_global.output["existed"] is True and in_global.meta.model_extra == {"existed": True}
     assert in_global.output["incident"]["vendor_id"] == SCOPE_A
-    assert query(sent, 0) == {"search": "inc-ref-1", "limit": "100"}
+    assert query(sent, 0) == {"search": "inc-ref-1", "ordering": "created_at", "limit": "100"}
     in_domain, sent = run("create_incident", {"name": "Again", "ref_id": "Inc-Ref-1", "folder": DOMAIN_B},
                           Step("GET", incidents_path(), recorded("16", 0)))
     assert in_domain.output["incident"]["vendor_id"] == SCOPE_B
-    assert query(sent, 0) == {"search": "Inc-Ref-1", "folder": DOMAIN_B, "limit": "100"}
+    assert query(sent, 0) == {"search": "Inc-Ref-1", "ordering": "created_at", "folder": DOMAIN_B, "limit": "100"}
 
 
 def test_a_ref_id_only_in_another_folder_is_not_this_folders() -> None:
@@ -250,7 +249,7 @@ def test_a_ref_id_only_in_another_folder_is_not_this_folders() -> None:
         "create_incident", {"name": "Ref scope A", "ref_id": "INC-REF-1"},
         Step("GET", incidents_path(), recorded("16", 0)),
         Step("POST", incidents_path(), recorded("06", 0)),
-        Step("GET", incidents_path(f"{SCOPE_A}/"), recorded("11", 0)),  # the read-back fails: the write face
+        Step("GET", incidents_path(), recorded("17", 1)),  # the check after the POST: Global holds only its own
     )
     assert envelope.status == "success" and envelope.output["existed"] is False
     assert (envelope.output["incident"]["vendor_id"], envelope.output["incident"]["severity"]) == (SCOPE_A, "critical")

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import yaml
 
+from connector.api import arun_action
 from connector.catalog import actions_dir
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from connector.sandbox import SandboxConfig
 from connector.sandbox.ciso_assistant.seed import seed_store
 from connector.sandbox.common import ANCHOR

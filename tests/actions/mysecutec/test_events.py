@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.runner import arun_action
+from connector.api import arun_action
 from connector.sandbox import SandboxConfig
 from connector.sandbox.common import ANCHOR, iso_z
 from connector.sandbox.faults import FaultPlan
@@ -51,19 +51,19 @@ def test_get_threat_logs_pages_and_options(sandbox: RecordingTransport) -> None:
     record = with_logs(3)
     entries = LOGS[record["id"]]
     newest_first = [f"mysecutec:{e['id']}" for e in sorted(entries, key=lambda e: e["created_at"], reverse=True)]
-    output = ok(sandbox, "get_threat_logs", {"threat_id": record["id"]})
+    output = ok(sandbox, "get_threat_logs", {"id": record["id"]})
     assert [e["uid"] for e in output["logs"]] == newest_first
     assert (output["count"], output["total"]) == (len(entries), len(entries))
     assert {e["threat_uid"] for e in output["logs"]} == {f"mysecutec:{record['id']}"}
-    window = ok(sandbox, "get_threat_logs", {"threat_id": record["id"], "limit": 1, "offset": 1})
+    window = ok(sandbox, "get_threat_logs", {"id": record["id"], "limit": 1, "offset": 1})
     assert [e["uid"] for e in window["logs"]] == newest_first[1:2] and window["total"] == len(entries)
-    oldest = ok(sandbox, "get_threat_logs", {"threat_id": record["id"], "sort": ["created_at"]})
+    oldest = ok(sandbox, "get_threat_logs", {"id": record["id"], "sort": ["created_at"]})
     assert [e["uid"] for e in oldest["logs"]] == newest_first[::-1]
-    human = ok(sandbox, "get_threat_logs", {"threat_id": record["id"], "include_system": False})
+    human = ok(sandbox, "get_threat_logs", {"id": record["id"], "include_system": False})
     assert [e["uid"] for e in human["logs"]] == [
         uid for uid, e in zip(newest_first, sorted(entries, key=lambda e: e["created_at"], reverse=True), strict=True)
         if e["operation"] not in SYSTEM_OPERATIONS]
-    missing = act(sandbox, "get_threat_logs", {"threat_id": UNKNOWN})
+    missing = act(sandbox, "get_threat_logs", {"id": UNKNOWN})
     assert missing.exit_code == 1 and missing.errors[0].message.startswith(f"mysecutec: threat {UNKNOWN} not found")
 
 

@@ -115,37 +115,37 @@ def test_vendor_filter_dates_take_a_day_or_an_instant(sandbox: RecordingTranspor
 
 def test_get_threat_and_its_failures(sandbox: RecordingTransport) -> None:
     record = LIVE[3]
-    output = ok(sandbox, "get_threat", {"threat_id": record["id"], "include_raw": True})
+    output = ok(sandbox, "get_threat", {"id": record["id"], "include_raw": True})
     assert output["threat"]["uid"] == f"mysecutec:{record['id']}" and output["threat"]["raw"] == record
-    missing = act(sandbox, "get_threat", {"threat_id": UNKNOWN})
+    missing = act(sandbox, "get_threat", {"id": UNKNOWN})
     assert (missing.exit_code, missing.errors[0].message) == (
         1, f"mysecutec: threat {UNKNOWN} not found (GET /tam/v1/threats/{UNKNOWN}: 404)")
-    assert act(sandbox, "get_threat", {"threat_id": DELETED[0]["id"]}).exit_code == 1
-    malformed = act(sandbox, "get_threat", {"threat_id": "t1234-5678"})
+    assert act(sandbox, "get_threat", {"id": DELETED[0]["id"]}).exit_code == 1
+    malformed = act(sandbox, "get_threat", {"id": "t1234-5678"})
     assert malformed.exit_code == 1
     assert malformed.errors[0].message == ("mysecutec: GET /tam/v1/threats/t1234-5678: 400 Bad Request: "
                                            "invalid_id: 't1234-5678' is not a valid threat id (UUID expected)")
-    escaping = act(sandbox, "get_threat", {"threat_id": "../filter"})
-    assert escaping.exit_code == 2 and escaping.errors[0].message.startswith("input.threat_id: '../filter' does")
+    escaping = act(sandbox, "get_threat", {"id": "../filter"})
+    assert escaping.exit_code == 2 and escaping.errors[0].message.startswith("input.id: '../filter' does")
 
 
 def test_update_threat_changes_and_logs(sandbox: RecordingTransport) -> None:
     record = next(r for r in LIVE if r["status"] == "unsolved" and r["note"] is None)
-    output = ok(sandbox, "update_threat", {"threat_id": record["id"], "note": "Risk accepted per review",
+    output = ok(sandbox, "update_threat", {"id": record["id"], "note": "Risk accepted per review",
                                           "user_status": "accepted", "annotation": None})
     threat = output["threat"]
     assert (threat["status"], threat["vendor_status"], threat["disposition"]) == ("suppressed", "accepted", "accepted")
     patch = next(r for r in sandbox.requests if r.method == "PATCH")
     assert patch.json == {"note": "Risk accepted per review", "user_status": "accepted",
                                          "unsolved_annotation_note": None}
-    logs = ok(sandbox, "get_threat_logs", {"threat_id": record["id"], "limit": 2})["logs"]
+    logs = ok(sandbox, "get_threat_logs", {"id": record["id"], "limit": 2})["logs"]
     assert {(e["type"], e["actor"]) for e in logs} == {("status_change", "api-user@sandbox.local"),
                                                       ("note_change", "api-user@sandbox.local")}
 
 
 def test_update_threat_dry_run_sends_no_patch(sandbox: RecordingTransport) -> None:
     record = next(r for r in LIVE if r["status"] == "unsolved")
-    envelope = act(sandbox, "update_threat", {"threat_id": record["id"], "user_status": "patched"}, dry_run=True)
+    envelope = act(sandbox, "update_threat", {"id": record["id"], "user_status": "patched"}, dry_run=True)
     assert envelope.status == "success" and envelope.meta.dry_run
     assert envelope.output["threat"]["vendor_status"] == "unsolved"
     assert envelope.output["planned_requests"] == [{
@@ -153,11 +153,11 @@ def test_update_threat_dry_run_sends_no_patch(sandbox: RecordingTransport) -> No
         "json": {"user_status": "patched"}, "headers": {"Authorization": "***"},
     }]
     assert [r.method for r in sandbox.requests] == ["GET"]
-    assert ok(sandbox, "get_threat", {"threat_id": record["id"]})["threat"]["vendor_status"] == "unsolved"
+    assert ok(sandbox, "get_threat", {"id": record["id"]})["threat"]["vendor_status"] == "unsolved"
 
 
 def test_update_threat_needs_a_change(sandbox: RecordingTransport) -> None:
-    envelope = act(sandbox, "update_threat", {"threat_id": LIVE[0]["id"]})
+    envelope = act(sandbox, "update_threat", {"id": LIVE[0]["id"]})
     assert envelope.exit_code == 2 and envelope.errors[0].message.startswith("input: ")
-    bad = act(sandbox, "update_threat", {"threat_id": LIVE[0]["id"], "user_status": "solved"})
+    bad = act(sandbox, "update_threat", {"id": LIVE[0]["id"], "user_status": "solved"})
     assert bad.exit_code == 2 and bad.errors[0].message.startswith("input.user_status: 'solved' is not one of")

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from connector.api import arun_action
 from connector.cli import cli
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from connector.sandbox import SandboxConfig
 from connector.sandbox.nameshield import generate_events
 from connector.testing import RecordingTransport

@@ -318,7 +318,7 @@ def test_the_older_flat_v2_0_shape_is_mapped_field_by_field() -> None:
         "agentVersion": "2.6.1", "agentMachineType": "laptop", "fileContentHash": "A" * 40,
         "filePath": "C:\\Users\\x\\invoice.exe", "createdAt": "2018-02-27T04:49:26.257525Z",
         "updatedAt": "2018-02-28 10:00:00", "mitigationStatus": "mitigated", "resolved": True,
-        "markedAsBenign": False, "rank": 7, "username": "LAPTOP-7\\x", "engines": "reputation, pre_execution",
+        "markedAsBenign": False, "rank": 7, "username": "LAPTOP-7\\x", "engines": ["reputation", "pre_execution"],
         "commandLineArguments": "invoice.exe /silent",
     }
     threat = normalize_threat(flat)

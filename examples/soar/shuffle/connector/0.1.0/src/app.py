@@ -84,6 +84,10 @@ class Connector(AppBase):
         detection="",
         link="",
         is_published="",
+        occurred_at="",
+        resolved_at="",
+        resolution="",
+        is_bcp_activated="",
         folder="",
         owners="",
         assets="",
@@ -113,6 +117,10 @@ class Connector(AppBase):
                 "detection": detection,
                 "link": link,
                 "is_published": is_published,
+                "occurred_at": occurred_at,
+                "resolved_at": resolved_at,
+                "resolution": resolution,
+                "is_bcp_activated": is_bcp_activated,
                 "folder": folder,
                 "owners": owners,
                 "assets": assets,
@@ -223,7 +231,7 @@ class Connector(AppBase):
         apikey="",
         verify_tls="",
         vendor="",
-        threat_id="",
+        id="",
         include_raw="",
     ):
         """Get Threat: Read one threat by its vendor id and return it in the common Threat shape."""
@@ -234,7 +242,7 @@ class Connector(AppBase):
             verify_tls=verify_tls,
             vendor=vendor,
             values={
-                "threat_id": threat_id,
+                "id": id,
                 "include_raw": include_raw,
             },
         )
@@ -266,7 +274,7 @@ class Connector(AppBase):
         verify_tls="",
         vendor="mysecutec",
         resume="",
-        threat_id="",
+        id="",
         limit="",
         offset="",
         include_system="",
@@ -282,7 +290,7 @@ class Connector(AppBase):
             vendor=vendor,
             values={
                 "resume": resume,
-                "threat_id": threat_id,
+                "id": id,
                 "limit": limit,
                 "offset": offset,
                 "include_system": include_system,
@@ -365,7 +373,7 @@ class Connector(AppBase):
         value="",
         dry_run="",
     ):
-        """Incident Batch Action: Delete, change one field, replace one relation list, or move to a folder, for many incidents at once."""
+        """Incident Batch Action: Delete, change one field, replace, add to or remove from one relation list, or move to a folder, for many incidents at once."""
         return shuffle_action(
             "incident_batch_action",
             url=url,
@@ -575,7 +583,7 @@ class Connector(AppBase):
         apikey="",
         verify_tls="",
         vendor="mysecutec",
-        threat_id="",
+        id="",
         note="",
         user_status="",
         annotation="",
@@ -591,7 +599,7 @@ class Connector(AppBase):
             vendor=vendor,
             dry_run=dry_run,
             values={
-                "threat_id": threat_id,
+                "id": id,
                 "note": note,
                 "user_status": user_status,
                 "annotation": annotation,

@@ -142,6 +142,7 @@ def _valid_input(host: Host, spec: ActionSpec, request: RunRequest) -> dict[str,
     if request.vendor is not None:
         host.vendor(request.vendor)
     # An input named the old way (threat_id for id) runs, with one deprecation line.
+    document: dict[str, Any]
     document, deprecated = aliased_input(spec, request.input)
     warn_deprecated(deprecated)
     host.schemas.validate(spec.input, document, "input")

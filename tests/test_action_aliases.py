@@ -9,12 +9,12 @@ import warnings
 import pytest
 
 from connector.actions import aliased_input
+from connector.api import run_action
 from connector.deprecations import InputDeprecation
 from connector.errors import BadInput
 from connector.playbook import load_checked
 from connector.plugins import default_host
-from connector.runner import run_action
-from tests.test_cli import connector
+from tests.cli.test_cli import connector
 
 HOST = default_host()
 SINGLE_OBJECT = ("get_threat", "get_threat_logs", "update_threat", "get_threat_notes", "get_event", "get_incident",

@@ -18,9 +18,9 @@ import click
 
 from connector import __version__
 from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
+from connector.deprecations import show_deprecations_with
 from connector.errors import EXIT_BAD_INPUT, as_connector_error
 from connector.streams import CLOSED_PIPE_EXIT
-from connector.deprecations import show_deprecations_with
 
 __all__ = ["COMMANDS", "cli", "main"]
 

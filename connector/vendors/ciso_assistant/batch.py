@@ -21,8 +21,8 @@ import asyncio
 from typing import Any
 
 from connector.bulk import BulkReport, chunked
-from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
 from connector.context import RunContext
+from connector.errors import AuthError, BadVendorAnswer, RetriableError, VendorError
 from connector.vendors.ciso_assistant.incidents import INCIDENTS, detail_path
 from connector.vendors.ciso_assistant.mapping import (
     VALUE_BY_COMMON_SEVERITY,

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.context import RunContext
+from connector.errors import BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.paging import OffsetPaging
 from connector.vendors.ciso_assistant.labels import write_with_labels
 from connector.vendors.ciso_assistant.mapping import (

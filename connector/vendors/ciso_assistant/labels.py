@@ -15,8 +15,8 @@ import uuid
 from contextlib import aclosing
 from typing import Any
 
-from connector.errors import VendorError
 from connector.context import RunContext
+from connector.errors import VendorError
 from connector.paging import OffsetPaging
 from connector.vendors.ciso_assistant.mapping import same_ref_id
 

@@ -15,20 +15,54 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
-from connector.runner import arun_action
 from connector.sandbox import build_app
-from tests.actions.test_ciso_assistant_actions import ASSET, CONFIG, SEEDED, STORE, VENDOR, Sandbox
-from tests.actions.test_ciso_assistant_real import Step, incidents_path
-from tests.actions.test_ciso_assistant_real import run as run_real
+from connector.testing import RecordingTransport, SentRequest, run_in_sandbox
+from tests.actions.ciso_assistant.conftest import ASSET, CONFIG, SEEDED, STORE, VENDOR
+from tests.actions.ciso_assistant.test_real import Step, incidents_path, query
+from tests.actions.ciso_assistant.test_real import run as run_real
 
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "ciso_assistant"
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "ciso_assistant"
 PHISHING = "673eb4ad-6d0c-43d0-b314-b3913cd46230"
 SCOPE_B = "f59bc06f-140b-4121-8c1c-06a7cbb072d6"
 MAIL_GATEWAY = "8ef0a5a3-69b2-4fa5-b968-4b3e143990a0"
 TAKEN = "is already used in this scope. Please choose another value."
 SEEDED_LABEL = next(iter(STORE.related["filtering_labels"].values()))
+
+
+class Sandbox:
+    """One fresh simulator and the requests sent to it."""
+
+    def __init__(self) -> None:
+        self.app = build_app(CONFIG)
+        self.recording = RecordingTransport(self.app)
+
+    @property
+    def sent(self) -> list[SentRequest]:
+        """The requests of the last run."""
+        return self.recording.requests
+
+    def transport(self) -> RecordingTransport:
+        """The recording transport into the simulator."""
+        return self.recording
+
+    def run(self, action: str, document: dict[str, Any], **options: Any) -> Envelope:
+        """Run ``action`` on the simulator (its earlier requests forgotten)."""
+        self.recording.clear()
+        return run_in_sandbox(action, document, vendor=VENDOR, transport=self.recording, **options)
+
+    def ok(self, action: str, document: dict[str, Any], **options: Any) -> dict[str, Any]:
+        """The output of a run that must succeed."""
+        envelope = self.run(action, document, **options)
+        assert envelope.status == "success", envelope.errors
+        return envelope.output
+
+    def written(self, vendor_id: str) -> dict[str, Any]:
+        """The write face of one incident, as the vendor holds it now."""
+        face: dict[str, Any] = self.ok("get_incident", {"id": vendor_id, "format": "object"})["object"]
+        return face
 
 
 @pytest.fixture
@@ -89,7 +123,7 @@ def test_a_label_name_resolves_to_the_existing_label_and_a_new_one_is_created_on
     first = sandbox.ok("create_incident", {"name": "Phish 1", "ref_id": "L-1", "filtering_labels": ["phishing"]})
     second = sandbox.ok("create_incident", {"name": "Phish 2", "ref_id": "L-2",
                                             "filtering_labels": ["Phishing", SEEDED_LABEL.name, "phishing"]})
-    posted = [json.loads(r.read()) for r in sandbox.sent if r.method == "POST"]
+    posted = [r.json for r in sandbox.sent if r.method == "POST"]
     (label,) = labels_of(sandbox, "phishing")
     assert posted[0]["filtering_labels"] == [label, SEEDED_LABEL.id], "names sent as the ids found"
     assert sandbox.written(first["incident"]["vendor_id"])["filtering_labels"] == [label]
@@ -112,7 +146,7 @@ def test_concurrent_writes_naming_one_new_label_create_it_once(sandbox: Sandbox)
 
     envelopes = asyncio.run(together())
     assert [e.exit_code for e in envelopes] == [0] * 4, [e.errors for e in envelopes]
-    by_name = [r for r in sandbox.sent if r.method == "POST" and b'"wave"' in r.read()]
+    by_name = [r for r in sandbox.sent if r.method == "POST" and b'"wave"' in r.content]
     assert len(by_name) > 1, "the race happened: later writes sent the name too, were refused and sent the id"
     (label,) = labels_of(sandbox, "wave")
     assert {tuple(sandbox.written(e.output["incident"]["vendor_id"])["filtering_labels"]) for e in envelopes} == {
@@ -134,7 +168,7 @@ def test_relation_batches_fall_back_to_a_patch_per_id(sandbox: Sandbox) -> None:
     assert [sandbox.written(i)["assets"] for i in (first, second)] == [[ASSET, other]] * 2
     removed = sandbox.ok("incident_batch_action", {
         "action": "remove_m2m", "field": "assets", "value": [ASSET.upper()], "ids": [first]})
-    patches = [json.loads(r.read()) for r in sandbox.sent if r.method == "PATCH"]
+    patches = [r.json for r in sandbox.sent if r.method == "PATCH"]
     assert patches == [{"assets": [other]}]
     assert removed["succeeded"] == [first] and sandbox.written(first)["assets"] == [other]
 
@@ -151,13 +185,13 @@ def test_a_relation_batch_on_the_real_answers_patches_the_id_the_server_failed()
     )
     assert envelope.exit_code == 3 and envelope.output["succeeded"] == [SCOPE_B]
     assert [f["message"] for f in envelope.output["failed"]] == ["Object not found or access denied"]
-    assert sent.body(2) == {"assets": [a for a in face["body"]["assets"] if a != MAIL_GATEWAY]}
+    assert sent.requests[2].json == {"assets": [a for a in face["body"]["assets"] if a != MAIL_GATEWAY]}
 
 
 def test_batch_values_are_checked_here_on_the_real_answers_too() -> None:
     envelope, sent = run_real("incident_batch_action", {"action": "change_field", "field": "status",
                                                         "value": "Resolved", "ids": [SCOPE_B]})
-    assert envelope.exit_code == 2 and sent.sent == []
+    assert envelope.exit_code == 2 and sent.requests == []
     assert [e.message for e in envelope.errors] == [
         "input.value: 'Resolved' is not one of ['new', 'in_progress', 'resolved', 'closed', 'ongoing', 'dismissed']"
         " (rule: enum)"]
@@ -217,7 +251,7 @@ def test_a_create_after_its_twin_reports_the_older_on_the_real_answers() -> None
     assert envelope.status == "success" and envelope.output["existed"] is True
     assert envelope.output["incident"]["vendor_id"] == PHISHING
     assert envelope.meta.model_extra == {"existed": True, "removed_twin": "716226e7-1ee0-4367-a9de-96475bdc79e6"}
-    assert sent.query(2) == {"search": "INC-REF-1", "ordering": "created_at", "limit": "100"}
+    assert query(sent, 2) == {"search": "INC-REF-1", "ordering": "created_at", "limit": "100"}
 
 
 # --- occurred_at, resolved_at, resolution, is_bcp_activated ----------------------------------------
@@ -250,7 +284,7 @@ def test_incident_dates_resolution_and_bcp_are_written_on_create_and_update(sand
 def test_the_real_date_order_refusals_are_one_line() -> None:
     envelope, sent = run_real("update_incident", {"id": PHISHING, "resolved_at": "2026-11-29T20:00:00Z"},
                               Step("PATCH", incidents_path(f"{PHISHING}/"), recorded("25", 0)))
-    assert sent.body(0) == {"resolved_at": "2026-11-29T20:00:00Z"}
+    assert sent.requests[0].json == {"resolved_at": "2026-11-29T20:00:00Z"}
     assert envelope.exit_code == 1 and [e.message for e in envelope.errors] == [
         f"ciso_assistant: PATCH /api/incidents/{PHISHING}/: 400 Bad Request: resolved_at: Resolution date cannot be"
         " before occurrence date."]
@@ -260,7 +294,7 @@ def test_the_real_date_order_refusals_are_one_line() -> None:
         Step("GET", incidents_path(), recorded("18", 1)),
         Step("POST", incidents_path(), recorded("05", 7)),
     )
-    assert sent.body(1)["occurred_at"] == "2026-11-30T10:00:00Z"
+    assert sent.requests[1].json["occurred_at"] == "2026-11-30T10:00:00Z"
     assert [e.message for e in created.errors] == [
         "ciso_assistant: POST /api/incidents/: 400 Bad Request: reported_at: Reported date cannot be before"
         " occurrence date."]
@@ -270,6 +304,6 @@ def test_the_real_date_order_refusals_are_one_line() -> None:
         Step("PATCH", incidents_path(f"{PHISHING}/"), recorded("22", 0)),
         Step("GET", incidents_path(f"{PHISHING}/"), recorded("11", 0)),
     )
-    assert sent.body(0) == {"status": "resolved", "severity": 1, "resolved_at": "2026-11-30T18:00:00Z",
+    assert sent.requests[0].json == {"status": "resolved", "severity": 1, "resolved_at": "2026-11-30T18:00:00Z",
                             "resolution": "Password reset, MFA enforced."}
     assert patched.status == "success"

@@ -6,9 +6,12 @@ action's envelope with Shuffle's "success" and the connector exit code. Run one 
 Shuffle: CONNECTOR_TOKEN=... python app.py --standalone --action=get_threats --url=... --limit=5
 """
 
+import os
+import sys
+
 from shuffle_sdk import AppBase
 
-from connector.export.runtime import shuffle_action, shuffle_playbook
+from connector.export.runtime import shuffle_action, shuffle_main, shuffle_playbook
 
 
 class Connector(AppBase):
@@ -645,4 +648,4 @@ class Connector(AppBase):
 
 
 if __name__ == "__main__":
-    Connector.run()
+    sys.exit(shuffle_main(Connector, sys.argv, os.environ))

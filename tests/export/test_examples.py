@@ -32,7 +32,7 @@ def test_the_command_writes_every_file(tmp_path: Path) -> None:
     assert written == sorted(str(tmp_path / "out" / relative) for relative in render("cortex"))
     program = tmp_path / "out" / "analyzers" / "Connector" / "connector_analyzer.py"
     assert program.stat().st_mode & 0o111
-    assert result.stderr.strip() == f"connector: cortex: 12 files written under {tmp_path / 'out'}"
+    assert result.stderr.strip() == f"connector: cortex: 22 files written under {tmp_path / 'out'}"
 
 
 def test_an_unknown_platform_or_unwritable_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:

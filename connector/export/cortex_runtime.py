@@ -97,7 +97,7 @@ def artifacts(report: dict[str, Any], observed: Any) -> list[tuple[str, str]]:
 
 
 def operations(report: dict[str, Any], data_type: str) -> list[tuple[str, dict[str, str]]]:
-    """What TheHive applies after a responder ran (type, parameters): a tag on the case or alert saying what was done."""
+    """What TheHive applies after a responder ran (type, parameters): a tag on the case or alert saying what it did."""
     target = "Case" if data_type == "thehive:case" else "Alert"
     vendor = report["vendor"]
     if report["action"] == "create_incident":

@@ -9,7 +9,8 @@ its ``summary`` (for the short one); ``success`` and ``content.errorMessage`` te
 from __future__ import annotations
 
 _SHORT = """<span class="label" ng-repeat="t in content.taxonomies"
-      ng-class="{'info': 'label-info', 'safe': 'label-success', 'suspicious': 'label-warning', 'malicious': 'label-danger'}[t.level]">
+      ng-class="{'info': 'label-info', 'safe': 'label-success',
+                 'suspicious': 'label-warning', 'malicious': 'label-danger'}[t.level]">
     {{t.namespace}}:{{t.predicate}}="{{t.value}}"
 </span>
 """

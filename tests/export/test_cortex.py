@@ -198,7 +198,8 @@ def test_an_unsupported_data_type_and_a_bad_setting_are_error_reports(
     report, code = job(exported, tmp_path / "a", "analyzer", "Connector_Sentinelone_GetThreats", "mail", "a@b.c",
                        sandbox_url)
     assert (code, report["errorMessage"]) == (
-        1, "dataType: 'mail' is not supported by Connector_Sentinelone_GetThreats (supported: hash, hostname, fqdn, filename)")
+        1, "dataType: 'mail' is not supported by Connector_Sentinelone_GetThreats "
+           "(supported: hash, hostname, fqdn, filename)")
     report, code = job(exported, tmp_path / "b", "analyzer", "Connector_Sentinelone_GetThreats", "hash", "abc",
                        sandbox_url, limit="lots")
     assert (code, report["errorMessage"]) == (1, "input.limit: 'lots' is not an integer")

@@ -40,7 +40,7 @@ def test_an_unknown_platform_or_unwritable_folder_is_one_line_and_exit_2(tmp_pat
     blocker.write_text("")
     unknown = connector("export", "splunk", str(tmp_path))
     assert (unknown.returncode, one_line(unknown)) == (
-        2, "connector: Invalid value for 'PLATFORM': 'splunk' is not one of 'cortex', 'shuffle'."
+        2, "connector: Invalid value for 'PLATFORM': 'splunk' is not one of 'cortex', 'shuffle', 'xsoar'."
     )
     blocked = connector("export", "shuffle", str(blocker / "x"))
     assert blocked.returncode == 2

@@ -25,7 +25,7 @@ from connector.export.project import author, homepage
 
 PACK = "Connector"
 CONTEXT = "Connector"
-DOCKER_IMAGE = "demisto/python3:3.11.10.116949"
+DOCKER_IMAGE = "demisto/python3:3.11.10.113941"
 """The XSOAR Python image the script runs in; connector is added to it (see the pack's README)."""
 _TYPES = {"string": "String", "integer": "Number", "number": "Number", "boolean": "Boolean"}
 _PARAM_TYPES = {"url": 0, "credentials": 9, "vendor": 15, "insecure": 8}

@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# demisto-sdk (XSOAR's pack validator) needs pydantic 1, the project pydantic 2: it gets a venv of its own.
+XSOAR_VENV ?= .venv-xsoar
+XSOAR_STAMP := $(XSOAR_VENV)/.installed
 
 .PHONY: install demo test lint bench schemas manifest clean
 
-install: $(STAMP)
+install: $(STAMP) $(XSOAR_STAMP)
 
 $(STAMP): pyproject.toml
 	@# The task queue's tests run a real redis-server: Debian's package, installed when absent and root (as CI is).
@@ -18,6 +21,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,soar]'
 	touch $(STAMP)
 
+$(XSOAR_STAMP):
+	$(PYTHON) -m venv $(XSOAR_VENV)
+	$(XSOAR_VENV)/bin/pip install --quiet --upgrade pip
+	$(XSOAR_VENV)/bin/pip install --quiet 'demisto-sdk>=1.39'
+	touch $(XSOAR_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/connector playbook run examples/triage.yaml --sandbox --format table
 
@@ -25,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check connector tests
 	$(BIN)/mypy
 
-test: lint
+test: lint $(XSOAR_STAMP)
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP)
@@ -38,4 +47,4 @@ manifest: $(STAMP)
 	$(BIN)/python -m connector.manifest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(XSOAR_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""``connector export``: the SOAR platform exports (a Shuffle app, Cortex analyzers and responders)."""
+"""``connector export``: the SOAR platform exports (a Shuffle app, Cortex analyzers and responders, an XSOAR pack)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from connector.export import export as write_export
 @click.argument("platform", metavar="PLATFORM", type=click.Choice(sorted(PLATFORMS)))
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export(platform: str, directory: Path) -> None:
-    """Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY.
+    """Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders; xsoar: a pack) into DIRECTORY.
 
     \b
-    Both come from the actions and their schemas, as `connector describe` shows them:
+    All come from the actions and their schemas, as `connector describe` shows them:
       connector export shuffle ./shuffle-apps      # then connector/<version>/ is the app
       connector export cortex ./cortex             # analyzers/Connector and responders/Connector
+      connector export xsoar ./Connector           # a content pack: pack_metadata.json, Integrations/Connector
     """
     try:
         written = write_export(platform, directory)

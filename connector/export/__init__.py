@@ -1,8 +1,8 @@
-"""SOAR platform exports: a Shuffle app and Cortex analyzers and responders, from one description.
+"""SOAR platform exports: a Shuffle app, Cortex analyzers and responders, an XSOAR pack, from one description.
 
-``connector export shuffle DIR`` and ``connector export cortex DIR`` (:func:`export`) write what
-each platform installs; :mod:`connector.export.description` is the description both come from,
-with the naming and type rules they share.
+``connector export shuffle|cortex|xsoar DIR`` (:func:`export`) write what each platform installs;
+:mod:`connector.export.description` is the description they all come from, with the naming and
+type rules they share.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from pathlib import Path
 from connector.export.cortex import cortex_files
 from connector.export.description import Description, describe
 from connector.export.shuffle import shuffle_files
+from connector.export.xsoar import xsoar_files
 
-PLATFORMS: Mapping[str, Callable[[Description], dict[str, str]]] = {"shuffle": shuffle_files, "cortex": cortex_files}
+PLATFORMS: Mapping[str, Callable[[Description], dict[str, str]]] = {
+    "shuffle": shuffle_files, "cortex": cortex_files, "xsoar": xsoar_files,
+}
 """Each platform's renderer: the description in, ``{relative path: file text}`` out."""
 
 

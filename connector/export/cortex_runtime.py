@@ -28,7 +28,7 @@ LEVELS = {"critical": "malicious", "high": "malicious", "medium": "suspicious", 
 
 _SEVERITY_ORDER = ("unknown", "informational", "low", "medium", "high", "critical")
 _RECORD_KEYS = ("threats", "events", "incidents")
-_ARTIFACT_TYPES = {"ip": "ip", "hostname": "fqdn", "domain": "domain", "email": "mail", "url": "url"}
+_ARTIFACT_TYPES = {"ip": "ip", "hostname": "hostname", "domain": "domain", "email": "mail", "url": "url"}
 _THEHIVE_SEVERITY = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 
 
@@ -65,27 +65,54 @@ def respond(config: dict[str, Any], data_type: str, data: Any) -> Outcome:
     envelope = runtime.run(flavor.action, values, lambda: _connection(flavor, config))
     if envelope.status == "failed":
         return {}, _error_line(envelope)
-    return _report(envelope), None
+    report = _report(envelope)
+    if flavor.action == "update_threat_status":
+        report["requested_status"] = values["status"]  # the operations' tag says what was set
+    return report, None
 
 
 def taxonomies(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
-    """One taxonomy (level, namespace, predicate, value): how many records, levelled by the worst severity."""
+    """One taxonomy (level, namespace, predicate, value): how many records match, levelled by the worst severity.
+
+    The value is the vendor's count of matches (``total``), not the records on the page read.
+    """
     key = next(key for key in _RECORD_KEYS if key in report)
-    records = report[key]
-    worst = max((_SEVERITY_ORDER.index(record.get("severity", "unknown")) for record in records), default=None)
+    records = [_threat(record) for record in report[key]]
+    worst = max((_SEVERITY_ORDER.index(record.get("severity") or "unknown") for record in records), default=None)
     level = "safe" if worst is None else LEVELS.get(_SEVERITY_ORDER[worst], "info")
-    return [(level, PREFIX, f"{camel(report['vendor'])}{camel(key)}", len(records))]
+    total = report.get("total")
+    value = total if isinstance(total, int) and total >= len(records) else len(records)
+    return [(level, PREFIX, f"{camel(report['vendor'])}{camel(key)}", value)]
 
 
 def artifacts(report: dict[str, Any], observed: Any) -> list[tuple[str, str]]:
     """The records' observables as TheHive artifacts (data type, value), without the one analyzed."""
     found: dict[tuple[str, str], None] = {}
     for record in next(report[key] for key in _RECORD_KEYS if key in report):
-        for observable in record.get("observables") or []:
+        for observable in _threat(record).get("observables") or []:
             kind = "hash" if observable["type"].startswith("file_hash.") else _ARTIFACT_TYPES.get(observable["type"])
             if kind and observable["value"] != observed:
                 found[(kind, observable["value"])] = None
     return list(found)
+
+
+def operations(report: dict[str, Any], data_type: str) -> list[tuple[str, dict[str, str]]]:
+    """What TheHive applies after a responder ran (type, parameters): a tag on the case or alert saying what it did."""
+    target = "Case" if data_type == "thehive:case" else "Alert"
+    vendor = report["vendor"]
+    if report["action"] == "create_incident":
+        tags = [f"{vendor}:incident:{report['incident']['vendor_id']}"]
+    elif report["action"] == "add_threat_note":
+        tags = [f"{vendor}:noted"]
+    else:
+        tags = [f"{vendor}:{report['requested_status']}"]
+    return [(f"AddTagTo{target}", {"tag": tag}) for tag in tags]
+
+
+def _threat(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's threat: an event keeps its severity and observables under ``threat``."""
+    threat = record.get("threat")
+    return threat if isinstance(threat, dict) else record
 
 
 def _flavor(flavors: tuple[Flavor, ...], config: dict[str, Any], data_type: str) -> tuple[Flavor | None, str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import keyword
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from connector import __version__
@@ -26,6 +26,9 @@ from connector.plugins import Host, default_host
 
 Kind = Literal["string", "integer", "number", "boolean", "choice", "list", "json"]
 """How a value travels as text: ``list`` is comma-separated (or a JSON array), ``json`` is JSON."""
+
+SHARED_DOCUMENTS = ("threat.json", "event.json")
+"""The common record schemas that action outputs refer to."""
 
 _SCALARS: dict[str, Kind] = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 
@@ -65,6 +68,8 @@ class Description:
     vendors: dict[str, str]
     actions: tuple[ActionDescription, ...]
     connection: dict[str, Any]
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The shared schemas the output schemas refer to (``threat.json``, ``event.json``), by name."""
 
     def action(self, name: str) -> ActionDescription:
         """The action called ``name``."""
@@ -86,7 +91,7 @@ def describe(host: Host | None = None) -> Description:
                 description=" ".join(spec.description.split()),
                 mutates=spec.mutates,
                 vendors=tuple(spec.vendors),
-                params=tuple(_params(schema)),
+                params=tuple(_params(schema, host)),
                 returns=host.schemas.get(spec.output),
             )
         )
@@ -96,6 +101,7 @@ def describe(host: Host | None = None) -> Description:
         vendors={name: host.vendor(name).title for name in manifest["vendors"]},
         actions=tuple(actions),
         connection=host.schemas.get(manifest["connection_schema"]),
+        documents={name: host.schemas.get(name) for name in SHARED_DOCUMENTS},
     )
 
 
@@ -178,11 +184,10 @@ _RULES: dict[str, str] = {
 }
 
 
-def _params(schema: dict[str, Any]) -> list[Param]:
-    defs = schema.get("$defs", {})
+def _params(schema: dict[str, Any], host: Host) -> list[Param]:
     required = set(schema.get("required", []))
     params = []
-    for prop, declared in _properties(schema, defs).items():
+    for prop, (declared, defs) in _properties(schema, schema.get("$defs", {}), host).items():
         kind, options = kind_of(declared, defs)
         resolved = _resolve(declared, defs)
         description = resolved.get("description") or declared.get("description") or prop.replace("_", " ").capitalize()
@@ -200,13 +205,18 @@ def _params(schema: dict[str, Any]) -> list[Param]:
     return params
 
 
-def _properties(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    """Every property of an object schema, including those of the local ``$ref`` it extends."""
-    found: dict[str, Any] = {}
-    reference = schema.get("$ref", "")
-    if reference.startswith("#/$defs/"):
-        found.update(_properties(defs[reference.removeprefix("#/$defs/")], defs))
-    found.update(schema.get("properties", {}))
+def _properties(schema: dict[str, Any], defs: dict[str, Any], host: Host) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Every property of an object schema with the ``$defs`` it resolves in, including those of the ``$ref`` it extends.
+
+    The ``$ref`` is local (``#/$defs/x``) or another action's (``create_incident.input.json#/$defs/fields``).
+    """
+    found: dict[str, tuple[Any, dict[str, Any]]] = {}
+    document, _, pointer = schema.get("$ref", "").partition("#/$defs/")
+    if pointer:
+        if document:
+            defs = host.schemas.get(document).get("$defs", {})
+        found.update(_properties(defs[pointer], defs, host))
+    found.update({prop: (declared, defs) for prop, declared in schema.get("properties", {}).items()})
     return found
 
 

@@ -10,7 +10,7 @@ every problem becomes a failed envelope with one line naming the field and the r
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from connector.envelope import Envelope
 from connector.errors import BadInput, ConfigError, ConnectorError
 from connector.export.description import Description, Param, describe, parse_value
 from connector.playbook import run_playbook
+from connector.playbook.report import PlaybookResult
 from connector.redaction import redactor
 
 TOKEN_ENV = "CONNECTOR_TOKEN"
@@ -76,8 +77,34 @@ _INPUTS = Param(name="inputs", property="inputs", description="The playbook's in
 
 
 def shuffle_result(envelope: Envelope) -> dict[str, Any]:
-    """The envelope as a Shuffle result: ``success`` (Shuffle's convention) and ``exit_code`` added."""
-    return {**envelope.model_dump(mode="json"), "success": envelope.status != "failed", "exit_code": envelope.exit_code}
+    """The envelope as a Shuffle result: ``success`` and ``exit_code`` added, and ``reason`` when it failed.
+
+    ``reason`` is the one line Shuffle's own failures carry (its SDK's errors, the official apps').
+    """
+    result = {**envelope.model_dump(mode="json"), "success": envelope.status != "failed",
+              "exit_code": envelope.exit_code}
+    if envelope.status == "failed":
+        lines = [f"{error.item}: {error.message}" if error.item else error.message for error in envelope.errors]
+        result["reason"] = "; ".join(lines) or f"{envelope.action} failed"
+    return result
+
+
+SHUFFLE_USAGE = (
+    "usage: python app.py --standalone --action=NAME [--PARAMETER=VALUE ...] (token in $CONNECTOR_TOKEN); "
+    "Shuffle runs the app with $ACTION set or SHUFFLE_SWARM_CONFIG=run"
+)
+
+
+def shuffle_main(app: Any, argv: list[str], environ: Mapping[str, str]) -> int:
+    """Start the Shuffle app as Shuffle does; run bare, outside Shuffle, print how to run it (exit 2).
+
+    Without this the SDK would post an error result to shuffler.io, which is no use on a terminal.
+    """
+    if len(argv) <= 1 and not environ.get("ACTION") and environ.get("SHUFFLE_SWARM_CONFIG") != "run":
+        print(SHUFFLE_USAGE)
+        return 2
+    app.run()
+    return 0
 
 
 def shuffle_action(action: str, *, url: str, apikey: str, verify_tls: str, vendor: str, dry_run: str = "",
@@ -107,10 +134,22 @@ def shuffle_playbook(playbook: Any, inputs: Any = "", dry_run: Any = "", config:
             sandbox=sandbox_url.rstrip("/") or False,
         )
     except ConnectorError as exc:
-        problems = getattr(exc, "problems", [exc.message])
-        return {"status": "failed", "errors": [redactor.redact(line) for line in problems], "success": False,
-                "exit_code": exc.exit_code}
-    return {**result.model_dump(mode="json"), "success": result.status != "failed", "exit_code": result.exit_code}
+        problems = [redactor.redact(line) for line in getattr(exc, "problems", [exc.message])]
+        return {"status": "failed", "errors": problems, "success": False, "exit_code": exc.exit_code,
+                "reason": "; ".join(problems)}
+    answer = {**result.model_dump(mode="json"), "success": result.status != "failed", "exit_code": result.exit_code}
+    if result.status == "failed":
+        answer["reason"] = _playbook_reason(result)
+    return answer
+
+
+def _playbook_reason(result: PlaybookResult) -> str:
+    """The failed playbook's first failed step and its first error, or the outputs that could not be evaluated."""
+    for step in result.steps:
+        errors = [error for envelope in step.envelopes for error in envelope.errors]
+        if step.status == "failed":
+            return f"step {step.id}: {errors[0].message if errors else 'failed'}"
+    return "; ".join(result.errors) or f"playbook {result.playbook}: failed"
 
 
 def _playbook_source(text: str) -> Path | dict[str, Any]:

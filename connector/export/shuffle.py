@@ -14,19 +14,24 @@ of the shared ones (:mod:`connector.export.description`):
 
 from __future__ import annotations
 
+import base64
 import json
+from importlib import resources
 from typing import Any
 
 import yaml
 
 from connector.errors import ConfigError
 from connector.export.description import ActionDescription, Description, Kind, Param
+from connector.export.examples import example
+from connector.export.project import contact
 
 APP_NAME = "connector"
 RESERVED = ("url", "apikey", "verify_tls", "vendor", "dry_run")
 """Parameters the app adds itself; an input property with one of these names could not be told apart."""
 
-_SCHEMA_TYPES: dict[Kind, str] = {"integer": "integer", "number": "number", "boolean": "boolean"}
+_SCHEMA_TYPES: dict[Kind, str] = {"boolean": "bool"}
+"""Shuffle's parameter types: ``bool`` for a true/false choice, ``string`` for everything else."""
 _PLACEHOLDERS = {"array": [], "object": {}, "integer": 0, "number": 0, "boolean": False, "string": ""}
 
 
@@ -36,9 +41,24 @@ def shuffle_files(description: Description) -> dict[str, str]:
     return {
         f"{folder}/api.yaml": _api_yaml(description),
         f"{folder}/src/app.py": _app_py(description),
-        f"{folder}/requirements.txt": f"connector=={description.version}\nshuffle-sdk>=0.0.41\n",
+        f"{folder}/requirements.txt": _requirements(description.version),
         f"{folder}/Dockerfile": _DOCKERFILE,
     }
+
+
+def wheel_name(version: str) -> str:
+    """The file name of connector's own wheel, which the image installs and nothing else named connector."""
+    return f"{APP_NAME}-{version}-py3-none-any.whl"
+
+
+def _requirements(version: str) -> str:
+    # A direct reference: pip installs this very file, so no index can substitute another "connector".
+    return f"{APP_NAME} @ file:///wheels/{wheel_name(version)}\nshuffle-sdk>=0.0.41\n"
+
+
+def _large_image() -> str:
+    logo = resources.files("connector.export").joinpath("logo.png").read_bytes()
+    return "data:image/png;base64," + base64.b64encode(logo).decode("ascii")
 
 
 def _api_yaml(description: Description) -> str:
@@ -52,7 +72,8 @@ def _api_yaml(description: Description) -> str:
         ),
         "tags": ["Threats", "Incidents", "Vulnerabilities"],
         "categories": ["Eradication", "Cases", "Intel"],
-        "contact_info": {"name": APP_NAME, "url": "https://github.com/"},
+        "contact_info": contact(),
+        "large_image": _large_image(),
         "authentication": {"required": True, "parameters": _authentication(description)},
         "actions": [_action(action) for action in description.actions] + [_PLAYBOOK_ACTION],
     }
@@ -86,11 +107,11 @@ def _action(action: ActionDescription) -> dict[str, Any]:
         parameters.append(
             _field("vendor", "Which vendor runs the action.", True, action.vendors[0], options=list(action.vendors))
         )
-    parameters.extend(_parameter(param) for param in action.params)
+    parameters.extend(_parameter(action, param) for param in action.params)
     if action.mutates:
         parameters.append(
             _field("dry_run", "Send nothing; the output lists the requests that would be sent.", False, "false",
-                   options=["false", "true"])
+                   options=["false", "true"], schema_type="bool")
         )
     return {
         "name": action.name,
@@ -100,13 +121,13 @@ def _action(action: ActionDescription) -> dict[str, Any]:
     }
 
 
-def _parameter(param: Param) -> dict[str, Any]:
+def _parameter(action: ActionDescription, param: Param) -> dict[str, Any]:
     description = param.description
     if param.kind == "list":
         of = f"; of {', '.join(param.options)}." if param.options else "."
         description += f" Comma-separated, or a JSON array{of}"
     options = list(param.options) if param.kind == "choice" else ["false", "true"] if param.kind == "boolean" else None
-    return _field(param.name, description, param.required, param.example, options=options,
+    return _field(param.name, description, param.required, example(action, param), options=options,
                   multiline=param.kind == "json", schema_type=_SCHEMA_TYPES.get(param.kind, "string"))
 
 
@@ -140,14 +161,15 @@ _PLAYBOOK_ACTION: dict[str, Any] = {
         "connections file (config) or run on a sandbox (sandbox_url); the app's authentication is not used."
     ),
     "parameters": [
-        _field("playbook", "The playbook as YAML, or the path of a playbook file in the app's container.", True, "",
-               multiline=True),
+        _field("playbook", "The playbook as YAML, or the path of a playbook file in the app's container.", True,
+               "/app/playbooks/triage.yaml", multiline=True),
         _field("inputs", "The playbook's inputs, a JSON object.", False, "{}", multiline=True),
         _field("dry_run", "Mutating steps send nothing and report the requests they would send.", False, "false",
-               options=["false", "true"]),
+               options=["false", "true"], schema_type="bool"),
         _field("config", "The connections file the steps' connections come from (default: $CONNECTOR_CONFIG).", False,
-               ""),
-        _field("sandbox_url", "Run every step on a running `connector sandbox` at this URL.", False, ""),
+               "/app/connections.yaml"),
+        _field("sandbox_url", "Run every step on a running `connector sandbox` at this URL.", False,
+               "http://127.0.0.1:8900"),
     ],
     "returns": {"schema": {"type": "string"}, "example": json.dumps(
         {"playbook": "triage", "status": "success", "steps": [], "outputs": {}, "success": True, "exit_code": 0},
@@ -198,9 +220,12 @@ action's envelope with Shuffle's "success" and the connector exit code. Run one 
 Shuffle: CONNECTOR_TOKEN=... python app.py --standalone --action=get_threats --url=... --limit=5
 """
 
+import os
+import sys
+
 from shuffle_sdk import AppBase
 
-from connector.export.runtime import shuffle_action, shuffle_playbook
+from connector.export.runtime import shuffle_action, shuffle_main, shuffle_playbook
 
 
 class Connector(AppBase):
@@ -226,14 +251,27 @@ class Connector(AppBase):
 
 
 if __name__ == "__main__":
-    Connector.run()
+    sys.exit(shuffle_main(Connector, sys.argv, os.environ))
 '''
 
 _DOCKERFILE = """# Generated by `connector export shuffle`; Shuffle builds the app's image from this folder.
-FROM python:3.11-slim
-# The connector wheel, when it is not on your package index: `pip wheel --no-deps -w wheels <connector checkout>`.
-COPY . /build
-RUN pip install --no-cache-dir --find-links /build/wheels -r /build/requirements.txt && rm -rf /build
+# Built like Shuffle's own apps, on its app SDK image (which has shuffle-sdk).
+FROM frikky/shuffle:app_sdk AS base
+
+FROM base AS builder
+RUN apk --no-cache add --update alpine-sdk libffi-dev musl-dev openssl-dev
+# wheels/ holds connector's own wheel: `pip wheel --no-deps -w wheels <connector checkout>`. requirements.txt
+# names that file, so pip cannot take a different package called connector from an index.
+COPY wheels /wheels
+COPY requirements.txt /requirements.txt
+RUN pip install --prefix=/install -r /requirements.txt
+
+FROM base
+COPY --from=builder /install /usr/local
+# The SDK stops an action after SHUFFLE_APP_SDK_TIMEOUT seconds (30 by default): raise it for long reads
+# (docker build --build-arg ACTION_TIMEOUT=120), or set it in Orborus' environment.
+ARG ACTION_TIMEOUT=30
+ENV SHUFFLE_APP_SDK_TIMEOUT=$ACTION_TIMEOUT
 COPY src /app
 WORKDIR /app
 CMD ["python", "app.py", "--log-level", "DEBUG"]

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from connector.cli import cli
 from connector.export import PLATFORMS, render
-from tests.test_cli import connector, one_line
+from tests.cli.test_cli import connector, one_line
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "soar"
 
@@ -32,7 +32,7 @@ def test_the_command_writes_every_file(tmp_path: Path) -> None:
     assert written == sorted(str(tmp_path / "out" / relative) for relative in render("cortex"))
     program = tmp_path / "out" / "analyzers" / "Connector" / "connector_analyzer.py"
     assert program.stat().st_mode & 0o111
-    assert result.stderr.strip() == f"connector: cortex: 12 files written under {tmp_path / 'out'}"
+    assert result.stderr.strip() == f"connector: cortex: 22 files written under {tmp_path / 'out'}"
 
 
 def test_an_unknown_platform_or_unwritable_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_an_unknown_platform_or_unwritable_folder_is_one_line_and_exit_2(tmp_pat
     blocker.write_text("")
     unknown = connector("export", "splunk", str(tmp_path))
     assert (unknown.returncode, one_line(unknown)) == (
-        2, "connector: Invalid value for 'PLATFORM': 'splunk' is not one of 'cortex', 'shuffle'."
+        2, "connector: Invalid value for 'PLATFORM': 'splunk' is not one of 'cortex', 'shuffle', 'xsoar'."
     )
     blocked = connector("export", "shuffle", str(blocker / "x"))
     assert blocked.returncode == 2

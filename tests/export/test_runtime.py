@@ -35,7 +35,7 @@ def test_a_bad_connection_is_a_config_envelope(monkeypatch: pytest.MonkeyPatch) 
 )
 def test_a_bad_playbook_is_one_line(playbook: str, inputs: str, message: str) -> None:
     result = shuffle_playbook(playbook, inputs=inputs)
-    assert result == {"status": "failed", "errors": [message], "success": False, "exit_code": 2}
+    assert result == {"status": "failed", "errors": [message], "success": False, "exit_code": 2, "reason": message}
 
 
 def test_cortex_refusals_are_error_lines() -> None:

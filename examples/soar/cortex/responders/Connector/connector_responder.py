@@ -7,7 +7,7 @@ One program for every Connector_* responder: the definition's config says which 
 
 from cortexutils.responder import Responder
 
-from connector.export.cortex_runtime import SECRET_PHRASES, respond
+from connector.export.cortex_runtime import SECRET_PHRASES, operations, respond
 
 
 class ConnectorResponder(Responder):
@@ -21,6 +21,9 @@ class ConnectorResponder(Responder):
         if error:
             self.error(error)
         self.report(report)
+
+    def operations(self, raw):
+        return [self.build_operation(kind, **parameters) for kind, parameters in operations(raw, self.data_type)]
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ action's envelope with Shuffle's "success" and the connector exit code. Run one 
 Shuffle: CONNECTOR_TOKEN=... python app.py --standalone --action=get_threats --url=... --limit=5
 """
 
+import os
+import sys
+
 from shuffle_sdk import AppBase
 
-from connector.export.runtime import shuffle_action, shuffle_playbook
+from connector.export.runtime import shuffle_action, shuffle_main, shuffle_playbook
 
 
 class Connector(AppBase):
@@ -557,6 +560,26 @@ class Connector(AppBase):
         apikey="",
         verify_tls="",
         vendor="ciso_assistant",
+        name="",
+        description="",
+        ref_id="",
+        severity="",
+        status="",
+        reported_at="",
+        detection="",
+        link="",
+        is_published="",
+        occurred_at="",
+        resolved_at="",
+        resolution="",
+        is_bcp_activated="",
+        folder="",
+        owners="",
+        assets="",
+        threats="",
+        qualifications="",
+        entities="",
+        filtering_labels="",
         id="",
         partial="",
         include_raw="",
@@ -571,6 +594,26 @@ class Connector(AppBase):
             vendor=vendor,
             dry_run=dry_run,
             values={
+                "name": name,
+                "description": description,
+                "ref_id": ref_id,
+                "severity": severity,
+                "status": status,
+                "reported_at": reported_at,
+                "detection": detection,
+                "link": link,
+                "is_published": is_published,
+                "occurred_at": occurred_at,
+                "resolved_at": resolved_at,
+                "resolution": resolution,
+                "is_bcp_activated": is_bcp_activated,
+                "folder": folder,
+                "owners": owners,
+                "assets": assets,
+                "threats": threats,
+                "qualifications": qualifications,
+                "entities": entities,
+                "filtering_labels": filtering_labels,
                 "id": id,
                 "partial": partial,
                 "include_raw": include_raw,
@@ -653,4 +696,4 @@ class Connector(AppBase):
 
 
 if __name__ == "__main__":
-    Connector.run()
+    sys.exit(shuffle_main(Connector, sys.argv, os.environ))

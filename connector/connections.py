@@ -37,7 +37,7 @@ from pydantic import (
     field_validator,
 )
 
-from connector.documents import load_yaml, read_text
+from connector.documents import MAX_YAML_BYTES, load_yaml, read_text
 from connector.errors import ConfigError
 from connector.redaction import redactor
 
@@ -220,7 +220,9 @@ def load_connections(path: Path | None = None) -> dict[str, Connection]:
         if explicit:
             raise ConfigError(f"config: {path} does not exist")
         return {}
-    document = load_yaml(read_text(path, "config", ConfigError), f"config: {path}", error=ConfigError) or {}
+    document = load_yaml(
+        read_text(path, "config", ConfigError, limit=MAX_YAML_BYTES), f"config: {path}", error=ConfigError
+    ) or {}
     if not isinstance(document, dict) or not isinstance(document.get("connections", {}), dict):
         raise ConfigError(f"config: {path}: expected a mapping with a 'connections' mapping")
     connections = {}

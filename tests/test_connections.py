@@ -240,7 +240,7 @@ def test_an_unreadable_default_file_is_one_line(tmp_path: Path, monkeypatch: pyt
     (folder / "connections.yaml").mkdir(parents=True)  # exists, but cannot be read as a file
     monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
     monkeypatch.setattr("platformdirs.user_config_dir", lambda name: str(tmp_path / name))
-    with pytest.raises(ConfigError, match=r"config: cannot read .*connections.yaml: Is a directory"):
+    with pytest.raises(ConfigError, match=r"config: .*connections.yaml is a directory, not a regular file"):
         load_connections()
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from connector.errors import BadInput, ConnectorError
+from connector.files import check_file
 from connector.output import to_json
 from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked
 from connector.playbook.report import error_lines
@@ -95,6 +96,7 @@ class FileSink:
     commit_every = FILE_COMMIT_EVERY
 
     def __init__(self, path: Path, checkpoint: Checkpoint) -> None:
+        check_file(path, "--output", must_exist=False)  # a FIFO or a device would block or never end
         self.path = path
         self.output: str | None = str(path.resolve())
         existed = path.exists()

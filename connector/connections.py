@@ -150,7 +150,7 @@ class Connection(BaseModel):
             origin = f"environment variable {where}"
         elif scheme == "file":
             path = Path(where).expanduser()
-            value = read_text(path, f"connection {self.name!r}: secret", ConfigError)
+            value = read_text(path, f"connection {self.name!r}: secret", ConfigError, regular=True)
             origin = f"file {path}"
         elif scheme == MEMORY:
             value = self._memory_token.get_secret_value() if self._memory_token else ""

@@ -37,19 +37,26 @@ MAX_ALIAS_NODES = 10_000
 """How many nodes aliases (``*name``) may add to a YAML document once expanded."""
 
 
-def read_text(path: Path, label: str, error: type[BadInput] = BadInput, limit: int | None = None) -> str:
+def read_text(
+    path: Path, label: str, error: type[BadInput] = BadInput, limit: int | None = None, regular: bool = False
+) -> str:
     """The UTF-8 text of ``path``; ``error`` naming ``label`` and the file when it cannot be read or decoded.
 
-    The file must be a regular file (a FIFO or a device would block or never end) and, with ``limit``,
-    at most that many bytes.
+    With ``limit``, at most that many bytes are read (more is refused), so a huge file costs no
+    memory; with ``regular``, anything but a regular file (a FIFO that would block, a device that
+    never ends) is refused before it is opened. Without it, ``--input @<(command)`` still works.
     """
-    size = check_file(path, label, error)
-    if limit is not None and size > limit:
-        raise error(f"{label}: {path} is {size:,} bytes, more than the {limit:,} allowed")
+    if regular:
+        check_file(path, label, error)
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read() if limit is None else stream.read(limit + 1)
     except OSError as exc:
         raise error(f"{label}: cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    if limit is not None and len(data) > limit:
+        raise error(f"{label}: {path} is more than the {limit:,} bytes allowed")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{label}: {path} is not UTF-8 text (byte {exc.start})") from None
 

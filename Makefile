@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 XSOAR_VENV ?= .venv-xsoar
 XSOAR_STAMP := $(XSOAR_VENV)/.installed
 
-.PHONY: install demo test lint bench schemas manifest clean
+.PHONY: install demo test test-lowest lint bench schemas manifest clean
 
 install: $(STAMP) $(XSOAR_STAMP)
 
@@ -37,6 +37,16 @@ lint: $(STAMP)
 test: lint $(XSOAR_STAMP)
 	$(BIN)/pytest -n 2
 
+# The suite on the lowest version of each direct dependency that pyproject.toml allows, in a venv of
+# its own (uv from PyPI resolves them); `make test-lowest TESTS="tests/test_http.py -x"` runs a part.
+LOWEST ?= .venv-lowest
+TESTS ?= -n 2
+test-lowest:
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet uv
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev,soar]'
+	$(LOWEST)/bin/pytest $(TESTS)
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
@@ -47,4 +57,4 @@ manifest: $(STAMP)
 	$(BIN)/python -m connector.manifest
 
 clean:
-	rm -rf $(VENV) $(XSOAR_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(XSOAR_VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache

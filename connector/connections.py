@@ -37,7 +37,7 @@ from pydantic import (
     field_validator,
 )
 
-from connector.documents import load_yaml, read_text
+from connector.documents import MAX_YAML_BYTES, load_yaml, read_text
 from connector.errors import ConfigError
 from connector.redaction import redactor
 
@@ -150,7 +150,7 @@ class Connection(BaseModel):
             origin = f"environment variable {where}"
         elif scheme == "file":
             path = Path(where).expanduser()
-            value = read_text(path, f"connection {self.name!r}: secret", ConfigError)
+            value = read_text(path, f"connection {self.name!r}: secret", ConfigError, regular=True)
             origin = f"file {path}"
         elif scheme == MEMORY:
             value = self._memory_token.get_secret_value() if self._memory_token else ""
@@ -220,7 +220,9 @@ def load_connections(path: Path | None = None) -> dict[str, Connection]:
         if explicit:
             raise ConfigError(f"config: {path} does not exist")
         return {}
-    document = load_yaml(read_text(path, "config", ConfigError), f"config: {path}", error=ConfigError) or {}
+    document = load_yaml(
+        read_text(path, "config", ConfigError, limit=MAX_YAML_BYTES), f"config: {path}", error=ConfigError
+    ) or {}
     if not isinstance(document, dict) or not isinstance(document.get("connections", {}), dict):
         raise ConfigError(f"config: {path}: expected a mapping with a 'connections' mapping")
     connections = {}

@@ -7,8 +7,10 @@ secrets a vendor issues).
 
 A secret is masked in every form it is likely to travel in, not only as written: each of its
 lines on its own (a two-line secret file), JSON- and Python-escaped (a line break as ``\\n``),
-URL-encoded (a vendor quoting the query or header back) and base64-encoded at each of the three
-byte alignments (a vendor echoing an encoded header or a basic-auth pair inside a longer blob).
+URL-encoded (a vendor quoting the query or header back), hex-encoded in lower and upper case (a
+debug dump of the bytes sent; each byte is two digits, so it matches inside a longer dump too) and
+base64-encoded at each of the three byte alignments (a vendor echoing an encoded header or a
+basic-auth pair inside a longer blob).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ MIN_BASE64_CORE = 8
 
 
 def encoded_forms(secret: str) -> set[str]:
-    """``secret`` and each of its lines, each as written, escaped, URL-encoded and base64-encoded."""
+    """``secret`` and each of its lines, each as written, escaped, URL-, hex- and base64-encoded."""
     parts = {secret, *(line.strip() for line in secret.splitlines())}
     forms: set[str] = set()
     for part in (part for part in parts if len(part) >= MIN_LENGTH):
@@ -40,6 +42,8 @@ def encoded_forms(secret: str) -> set[str]:
                 quote(part, safe=""),
                 quote(part),
                 quote_plus(part),
+                part.encode().hex(),
+                part.encode().hex().upper(),
             )
         )
         forms.update(_base64_cores(part.encode()))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -145,6 +149,46 @@ def test_every_free_text_input_has_a_length_bound() -> None:
         for where in _unbounded_strings(orjson.loads(path.read_bytes()), "")
     ]
     assert unbounded == []
+
+
+def _unbounded_numbers(node: Any, path: str) -> list[str]:
+    """Paths of integer or number schemas without a maximum (nor an enum or const)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        kind = node.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if {"integer", "number"} & set(kinds) and not {"maximum", "exclusiveMaximum", "enum", "const"} & set(node):
+            found.append(path)
+        for key, value in node.items():
+            found += _unbounded_numbers(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _unbounded_numbers(value, f"{path}[{index}]")
+    return found
+
+
+def test_every_integer_input_has_a_maximum() -> None:
+    inputs = [*schemas_dir().glob("*.input.json"), *schemas_dir().glob("*_filters.json")]
+    assert len(inputs) > 20
+    unbounded = [
+        f"{path.name}{where}"
+        for path in sorted(inputs)
+        for where in _unbounded_numbers(orjson.loads(path.read_bytes()), "")
+    ]
+    assert unbounded == []
+    assert _unbounded_numbers({"properties": {"n": {"type": ["integer", "null"]}}}, "") == ["/properties/n"]
+
+
+def test_a_huge_limit_is_exit_2_not_an_internal_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "connector", "run", "get-threats", "--sandbox-url", "http://127.0.0.1:9",
+         "--vendor", "sentinelone", "--input", '{"limit": ' + "1" + "0" * 30 + "}"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "CONNECTOR_CONFIG": ""},
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "connector: input.limit: 1e+30 is greater than the maximum of 10000000 (rule: maximum)"
+    )
 
 
 def test_a_search_longer_than_its_bound_is_refused_before_any_request() -> None:

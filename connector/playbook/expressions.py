@@ -18,6 +18,7 @@ import orjson
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
+from connector.documents import MAX_DEPTH, quoted
 from connector.errors import BadInput
 
 OPEN, CLOSE = "${{", "}}"
@@ -38,6 +39,9 @@ class Expression:
             return self.parsed.search(scope)
         except JMESPathError as exc:
             raise BadInput(f"`{self.source}`: {_first_line(exc)}") from None
+        except RecursionError:
+            # Only a value nested deeper than any document connector accepts gets here.
+            raise BadInput(f"`{self.source}`: the value is nested deeper than {MAX_DEPTH} levels") from None
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,28 @@ in dicts and lists like the YAML it came from."""
 
 
 def compile_expression(source: str) -> Expression:
-    """Parse one JMESPath expression; a syntax error is bad input quoting the expression."""
+    """Parse one JMESPath expression; a syntax error or nesting past :data:`MAX_DEPTH` is bad input quoting it."""
+    too_deep = f"{quoted(source)}: nested deeper than {MAX_DEPTH} levels"
     try:
-        return Expression(source, jmespath.compile(source))
+        parsed = jmespath.compile(source)
     except JMESPathError as exc:
         raise BadInput(f"`{source}`: not a valid JMESPath expression: {_first_line(exc)}") from None
+    except RecursionError:
+        # JMESPath's parser recurses a few frames per level: refused before Python's own limit is.
+        raise BadInput(too_deep) from None
+    if _depth(dict(parsed.parsed)) > MAX_DEPTH:
+        # Evaluating recurses per level too, against values of any size: bounded like a document.
+        raise BadInput(too_deep)
+    return Expression(source, parsed)
+
+
+def _depth(tree: Mapping[str, Any]) -> int:
+    """How deep a parsed JMESPath tree is, walked without recursion."""
+    deepest, level = 0, [tree]
+    while level:
+        deepest += 1
+        level = [child for node in level for child in node.get("children", []) if isinstance(child, dict)]
+    return deepest
 
 
 def compile_template(value: Any) -> Template:

@@ -16,6 +16,7 @@ import yaml
 from jsonschema.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector.documents import MAX_YAML_BYTES, GuardedLoader, check_depth, load_yaml, read_text
 from connector.errors import BadInput
 from connector.playbook.expressions import Broken, Template, compile_condition, compile_template
 from connector.plugins import Host
@@ -25,7 +26,7 @@ SCHEMA = "playbook.json"
 DEFAULT_CONCURRENCY = 4
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(GuardedLoader):
     """YAML as written, except that timestamps stay text: JSON has no dates, and the actions take
     RFC 3339 strings, so ``since: 2026-10-01T00:00:00Z`` must not turn into a datetime."""
 
@@ -94,18 +95,17 @@ def read_playbook(source: str | Path | Mapping[str, Any], host: Host) -> Playboo
     """A playbook from a file path or an already-parsed mapping, valid against schemas/playbook.json."""
     if isinstance(source, Mapping):
         document: Any = dict(source)
+        try:
+            check_depth(document, "playbook")
+        except BadInput as exc:
+            raise PlaybookInvalid([exc.message]) from None
     else:
         path = Path(source)
+        text = read_text(path, "playbook", limit=MAX_YAML_BYTES)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise BadInput(f"playbook: cannot read {path}: {exc.strerror}") from None
-        try:
-            document = yaml.load(text, Loader=_Loader)  # a SafeLoader: no arbitrary objects
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark else ""
-            raise PlaybookInvalid([f"playbook {path.name}{where}: not valid YAML"]) from None
+            document = load_yaml(text, f"playbook {path.name}", loader=_Loader)
+        except BadInput as exc:
+            raise PlaybookInvalid([exc.message]) from None
     errors = sorted(host.schemas.validator(SCHEMA).iter_errors(document), key=_error_order)
     if errors:
         raise PlaybookInvalid([_schema_problem(error, document) for error in errors])

@@ -15,6 +15,8 @@ checkpoint with ``os.replace`` (atomic on POSIX) and the folder is fsynced so th
 survives a power cut: a reader sees the old checkpoint or the new one, never a mix. Only one
 watch may use a checkpoint: :meth:`CheckpointStore.locked` holds ``fcntl.flock`` on
 ``<file>.lock`` for as long as the watch runs (the lock dies with the process, even on SIGKILL).
+A ``--state`` that is a symbolic link is followed: the file it leads to is the one replaced, and
+the link stays. A FIFO, a device or a directory is refused before anything opens it.
 """
 
 from __future__ import annotations
@@ -25,15 +27,28 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import orjson
 import platformdirs
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from connector.errors import BadInput, ConnectorError
+from connector.files import check_file
+
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _on_calendar(moment: datetime) -> datetime:
+    # A watch subtracts up to ten years from these: outside this range the arithmetic leaves the calendar.
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"{moment.isoformat()} is not between 1970 and 9000")
+    return moment
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_on_calendar)]
 
 
 class Checkpoint(BaseModel):
@@ -43,9 +58,9 @@ class Checkpoint(BaseModel):
     version: Literal[1] = 1
     action: str
     connection: str
-    bookmark: AwareDatetime
-    seen_since: AwareDatetime
-    seen: dict[str, AwareDatetime] = Field(default_factory=dict)
+    bookmark: Instant
+    seen_since: Instant
+    seen: dict[str, Instant] = Field(default_factory=dict)
     output: str | None = None
     output_length: int = Field(0, ge=0)
 
@@ -65,7 +80,9 @@ class CheckpointStore:
     """The checkpoint file of one watch: locked, read, and written atomically."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        check_file(path, "--state", must_exist=False)
+        # Resolved so that a symbolic link is followed: os.replace on the link would replace the link.
+        self.path = path.resolve()
         self.lock_path = path.with_name(path.name + ".lock")
         self._temporary = path.with_name(f".{path.name}.tmp")
 
@@ -91,6 +108,7 @@ class CheckpointStore:
 
     def load(self) -> Checkpoint | None:
         """The checkpoint, or None when there is none yet; BadInput naming the file when it is unreadable."""
+        check_file(self.path, "--state", must_exist=False)
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TextIO
 from connector.envelope import Envelope
 from connector.errors import BadInput, ConnectorError
 from connector.executor import Executor
+from connector.files import check_file
 from connector.formats import NoForm, OutputFormat
 from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked
 from connector.playbook.report import error_lines
@@ -116,6 +117,7 @@ class FileSink:
     commit_every = FILE_COMMIT_EVERY
 
     def __init__(self, path: Path, checkpoint: Checkpoint, output_format: OutputFormat | None = None) -> None:
+        check_file(path, "--output", must_exist=False)  # a FIFO or a device would block or never end
         self.path, self._format = path, output_format
         self.output: str | None = str(path.resolve())
         existed = path.exists()

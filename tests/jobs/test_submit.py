@@ -6,6 +6,7 @@ import subprocess
 import sys
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -17,6 +18,7 @@ from connector.jobs.app import celery_app
 from connector.jobs.handles import Job, decode_envelope
 from connector.jobs.tasks import RUN_ACTION
 from tests.jobs.conftest import StartWorkers
+from tests.test_readme import code_blocks
 
 RUNS = 200
 
@@ -162,3 +164,11 @@ def test_broker_urls_are_checked() -> None:
         refused = _cli("submit", "get-threats", "--broker", url, broker="")
         assert refused.returncode == 2
         assert message in refused.stderr
+
+
+def test_the_readme_job_example_runs(broker: str, workers: StartWorkers) -> None:
+    (block,) = [block for block in code_blocks("python") if "broker=" in block]
+    workers(1)
+    scope: dict[str, Any] = {}
+    exec(compile(block.replace("redis://127.0.0.1:6379/0", broker), "README.md", "exec"), scope)
+    assert (scope["envelope"].status, scope["envelope"].output["count"]) == ("success", 5)

@@ -103,3 +103,31 @@ def test_a_bug_before_the_steps_is_an_internal_error_not_a_traceback(monkeypatch
         run_playbook({"name": "t", "steps": [step()]})
     assert caught.value.exit_code == 1
     assert caught.value.message.startswith("internal error: AttributeError: 'NoneType' object has no attribute")
+
+
+DEEP_EXPRESSION = "(" * 3000 + "threats" + ")" * 3000
+
+
+@pytest.mark.parametrize(
+    "expression", [DEEP_EXPRESSION, "!" * 100 + "a", " || ".join(["a"] * 3000), "[" * 100 + "]" * 100]
+)
+def test_deeply_nested_jmespath_names_the_limit(expression: str) -> None:
+    found = problems({"steps": [step(ids=f"${{{{ {expression} }}}}")], "outputs": {"o": expression}})
+    assert len(found) == 2
+    assert found[0].startswith("step a: input.ids: '") and found[0].endswith(": nested deeper than 64 levels")
+    assert found[1].startswith("outputs.o: '") and found[1].endswith(": nested deeper than 64 levels")
+    assert all(len(line) < 200 for line in found)
+
+
+def test_a_3000_deep_playbook_input_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: t\nsteps:\n  - id: a\n    action: get_threats\n    input: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(PlaybookInvalid) as caught:
+        load_checked(path, default_host(), sandbox=True)
+    assert caught.value.problems == ["playbook deep.yaml: nested deeper than 64 levels"]
+    nested: Any = 1
+    for _ in range(3000):
+        nested = {"x": nested}
+    with pytest.raises(PlaybookInvalid) as caught:
+        load_checked({"name": "t", "steps": [step(filter=nested)]}, default_host(), sandbox=True)
+    assert caught.value.problems == ["playbook: nested deeper than 64 levels"]

@@ -105,3 +105,10 @@ def test_an_envelope_piped_without_map_is_refused_with_a_hint() -> None:
     assert process.stderr.decode().splitlines() == [
         f"connector: {hint}", "connector: update_threat_status: failed; 0 requests, 0 pages, 0 retries, 0 ms",
     ]
+
+
+def test_a_deeply_nested_map_names_the_limit() -> None:
+    with pytest.raises(BadInput) as caught:
+        mapped_input({"a": 1}, ["ids=" + "(" * 3000 + "a" + ")" * 3000])
+    assert caught.value.message.startswith("--map ids: '((((")
+    assert caught.value.message.endswith("(a string of 6001 characters): nested deeper than 64 levels")

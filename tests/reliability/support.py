@@ -100,7 +100,15 @@ def inlined(schema: Any, store: SchemaStore, document: str, depth: int = 0) -> A
         for token in filter(None, pointer.split("/")):
             target = target[token.replace("~1", "/").replace("~0", "~")]
         siblings = {key: value for key, value in schema.items() if key != "$ref"}
-        return inlined({**target, **siblings}, store, name, depth + 1)
+        merged = {**target, **siblings}
+        if "properties" in target and "properties" in siblings:
+            # `$ref` beside `properties` (create_incident's fields and from_threat): both sets apply.
+            merged["properties"] = {**target["properties"], **siblings["properties"]}
+        if merged.get("unevaluatedProperties") is False and "properties" in merged:
+            # With every property in one `properties`, this is additionalProperties, which
+            # hypothesis-jsonschema generates from; it only filters for unevaluatedProperties.
+            merged["additionalProperties"] = merged.pop("unevaluatedProperties")
+        return inlined(merged, store, name, depth + 1)
     # $defs are inlined where they are used; $id and $schema would make the generator resolve on its own.
     return {
         key: inlined(value, store, document, depth) for key, value in schema.items()

@@ -202,8 +202,11 @@ def test_fault_sequence_is_reproducible_by_seed() -> None:
 
 def test_same_seed_same_statuses_end_to_end() -> None:
     def statuses(seed: int) -> list[int]:
-        app = build_app(dataclasses.replace(_config("429:0.2,500:0.2,html:0.1"), seed=seed))
+        # Without the vendor's rate limit: it counts requests per second of the clock, so on a loaded
+        # machine it would answer 429 to fewer of them, and the statuses would follow the machine's speed.
+        app = build_app(dataclasses.replace(_config("429:0.2,500:0.2,html:0.1", rate_limits=False), seed=seed))
         return [answer.status_code for answer in _in_process(app, [THREATS] * 30)]
 
-    assert statuses(7) == statuses(7)
-    assert {429, 500, 502, 200} <= set(statuses(7))
+    first = statuses(7)
+    assert first == statuses(7) != statuses(8)
+    assert {429, 500, 502, 200} <= set(first)

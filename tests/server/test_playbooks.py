@@ -109,3 +109,12 @@ def test_a_very_long_name_is_one_short_line(api: httpx.Client, caplog: pytest.Lo
     )
     assert len(message) < 200
     assert name not in caplog.text
+
+
+def test_a_deeply_nested_expression_is_a_400_naming_the_limit(api: httpx.Client) -> None:
+    document = yaml.safe_load(S1_READ)
+    document["outputs"]["deep"] = "(" * 3000 + "steps" + ")" * 3000
+    answer = api.post("/v1/playbooks/run", json={"playbook": document})
+    assert (answer.status_code, answer.headers["X-Connector-Exit-Code"]) == (400, "2")
+    message = answer.json()["error"]["message"]
+    assert message.startswith("outputs.deep: '((((") and message.endswith(": nested deeper than 64 levels")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import resource
 import subprocess
 from pathlib import Path
 
@@ -85,7 +86,14 @@ def test_watch_cli_on_a_full_disk_is_one_line_exit_1(tmp_path: Path, where: str)
     with running_sandbox(config) as url:
         args = ["watch", "get-threats", "--sandbox-url", url, "--once", "--state", str(tmp_path / "s.json")]
         if where == "--output":
-            result = connector(*args, "--since", "2020-01-01T00:00:00Z", "--output", "/dev/full")
+            # --output refuses a device (issue 21), so the disk fills by a file size limit instead:
+            # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG as on a full disk.
+            limit = (1500, 1500)
+            result = subprocess.run(
+                [*CONNECTOR, *args, "--since", "2020-01-01T00:00:00Z", "--output", str(tmp_path / "out.ndjson")],
+                capture_output=True, text=True, timeout=60, env=cli_env(),
+                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, limit),
+            )
         else:
             with open("/dev/full", "w") as full:
                 result = subprocess.run(
@@ -94,7 +102,8 @@ def test_watch_cli_on_a_full_disk_is_one_line_exit_1(tmp_path: Path, where: str)
                 )
     lines = result.stderr.splitlines()
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    expected = "--output: cannot write /dev/full: No space left on device" if where == "--output" else "cannot write"
+    too_large = f"--output: cannot write {tmp_path / 'out.ndjson'}: File too large"
+    expected = too_large if where == "--output" else "cannot write"
     assert expected in lines[0] and len(lines) == 1
 
 

@@ -40,6 +40,7 @@ from pydantic import (
 from connector.documents import load_yaml, read_text
 from connector.errors import ConfigError
 from connector.redaction import redactor
+from connector.suggest import did_you_mean
 
 SANDBOX = "sandbox"
 MEMORY = "memory"
@@ -106,6 +107,12 @@ class Connection(BaseModel):
             raise ConfigError(f"connection {name!r}: {_first_error(exc)}") from None
         connection._memory_token = SecretStr(token)
         return connection
+
+    @field_validator("vendor")
+    @classmethod
+    def _vendor_in_lower_case(cls, value: str) -> str:
+        # Vendor names are matched case-insensitively: `vendor: SentinelOne` is sentinelone.
+        return value.lower()
 
     @field_validator("base_url")
     @classmethod
@@ -250,7 +257,10 @@ def find_connection(name: str, path: Path | None = None) -> Connection:
             f"connection {name!r} is not defined: no connections file at {where} (give --config FILE or set "
             "CONNECTOR_CONFIG)"
         )
-    raise ConfigError(f"connection {name!r} is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
+    hint = did_you_mean(name, known)
+    raise ConfigError(
+        f"connection {name!r} is not defined in {where} (known: {', '.join(sorted(known)) or 'none'}){hint}"
+    )
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -25,6 +25,7 @@ from connector.actions import ActionSpec, BindingSpec, load_actions
 from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, canonical_name
 from connector.errors import BadInput, ConfigError
 from connector.schemas import SchemaStore
+from connector.suggest import did_you_mean
 from connector.vendor import Vendor
 
 DEFAULT_PLUGINS: tuple[str, ...] = ("connector.builtin", "connector.events.counters")
@@ -77,7 +78,8 @@ class Host:
         """The action called ``name`` (dashes or underscores); unknown names are bad input."""
         key = canonical_name(name)
         if key not in self.actions:
-            raise BadInput(f"action {name!r} is not known (see `connector list`)")
+            hint = did_you_mean(name, self.actions, dashes=True)
+            raise BadInput(f"action {name!r} is not known (see `connector list`){hint}")
         return self.actions[key]
 
     @property
@@ -92,7 +94,8 @@ class Host:
         if name in VENDOR_PLUGINS:
             self._load_vendor(name)
         if name not in self._vendors:
-            raise BadInput(f"vendor {name!r} is not known (known: {', '.join(sorted(self.vendors))})")
+            known = sorted(self.vendors)
+            raise BadInput(f"vendor {name!r} is not known (known: {', '.join(known)}){did_you_mean(name, known)}")
         return self._vendors[name]
 
     def _load_vendor(self, name: str) -> None:

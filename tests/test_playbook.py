@@ -153,7 +153,7 @@ def test_check_reports_unknown_actions_connections_and_vendors(world: World) -> 
         {"id": "b", "action": "acme_ping", "connection": "acme1", "input": {"echo": "x"}},
     ]) == [
         "step b: id: used by an earlier step (ids must be unique)",
-        "step a: action: 'get_threatz' is not known (see `connector list`)",
+        "step a: action: 'get_threatz' is not known (see `connector list`); did you mean 'get_threats'?",
         f"step b: connection: 'nowhere' is not defined in {world.config} (known: acme1)",
         "step c: connection: missing (name one from the connections file, or run with --sandbox)",
         "step d: vendor: 'sentinelone' does not match connection 'acme1' (vendor acme)",
@@ -568,7 +568,7 @@ def test_cli_check_prints_ok_or_every_problem() -> None:
     assert bad.stderr.splitlines() == [
         "connector: step threats: input.severity[0]: 'severe' is not one of ['unknown', 'informational', 'low', "
         "'medium', 'high', 'critical'] (rule: enum)",
-        "connector: step typo: action: 'get_threatz' is not known (see `connector list`)",
+        "connector: step typo: action: 'get_threatz' is not known (see `connector list`); did you mean 'get_threats'?",
         "connector: step early: input.ids: steps.later: step 'later' runs later (steps run in file order)",
         "connector: step fields: input.ids: steps.threats.output.threats[].vendor_idd: no field 'vendor_idd' "
         "in Threat (did you mean 'vendor_id'?)",

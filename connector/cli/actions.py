@@ -48,7 +48,10 @@ def describe(action: str) -> None:
     wanted = canonical_name(action)
     spec = next((spec for spec in specs if spec["name"] == wanted), None)
     if spec is None:
-        raise BadInput(f"action {action!r} is not known (see `connector list`)")
+        from connector.suggest import did_you_mean
+
+        hint = did_you_mean(action, [spec["name"] for spec in specs], dashes=True)
+        raise BadInput(f"action {action!r} is not known (see `connector list`){hint}")
     document = {key: value for key, value in spec.items() if key not in ("input", "output")}
     document["input_schema"] = schema(spec["input"])
     document["output_schema"] = schema(spec["output"])

@@ -38,6 +38,7 @@ from connector.playbook.shapes import (
 )
 from connector.plugins import Host
 from connector.schemas import describe_error
+from connector.suggest import did_you_mean
 
 INPUTS_DOC = "playbook inputs"
 STEP_STATUSES = ["success", "partial", "failed", "skipped"]
@@ -101,7 +102,8 @@ def resolve_target(
     chosen = vendor or connection_vendor or (next(iter(spec.vendors), None) if spec else None)
     if chosen is not None and chosen not in host.vendors:
         known = ", ".join(sorted(host.vendors))
-        problems.append(f"step {step_id}: vendor: '{chosen}' is not known (known: {known})")
+        hint = did_you_mean(chosen, host.vendors)
+        problems.append(f"step {step_id}: vendor: '{chosen}' is not known (known: {known}){hint}")
     elif spec is not None and chosen not in spec.vendors:
         bound = ", ".join(spec.vendors) or "none yet"
         problems.append(
@@ -144,7 +146,8 @@ def check_playbook(
         step = entry.step
         spec = host.actions.get(canonical_name(step.action))
         if spec is None:
-            problems.append(f"step {step.id}: action: '{step.action}' is not known (see `connector list`)")
+            hint = did_you_mean(step.action, host.actions, dashes=True)
+            problems.append(f"step {step.id}: action: '{step.action}' is not known (see `connector list`){hint}")
         targets.append(
             resolve_target(step.id, step.connection, step.vendor, spec, host, connections, sandbox, problems)
         )

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 		|| echo "note: redis-server is not installed (apt-get install redis-server); the task-queue tests will skip"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,soar]'
+	$(BIN)/pip install --quiet -e '.[dev,soar,keyring]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -79,3 +79,21 @@ def test_every_hook_is_documented() -> None:
     assert len(hooks) >= 10
     for hook in hooks:
         assert hook.__doc__ and hook.__doc__.strip(), f"hook {hook.__name__} has no docstring"
+
+
+def test_a_plugin_that_fails_to_import_is_named_and_the_others_keep_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    dist = tmp_path / "mixed_plugins-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mixed-plugins\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nbroken = tests.plugins.no_such_module\nacme = tests.plugins.acme\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with caplog.at_level("WARNING", logger="connector.plugins"):
+        host = Host()
+    assert "acme" in host.vendors and "acme_ping" in host.actions
+    assert host.broken == {"broken": "plugin broken (tests.plugins.no_such_module) failed to import, left out: "
+                                     "ModuleNotFoundError: No module named 'tests.plugins.no_such_module'"}
+    assert [record.getMessage() for record in caplog.records] == [host.broken["broken"]]

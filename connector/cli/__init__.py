@@ -1,5 +1,5 @@
-"""The command line: list, describe, run, playbook, sandbox, watch, serve, export, worker, submit and result;
-a module per family.
+"""The command line: list, describe, run, playbook, sandbox, watch, serve, export, worker, submit, result,
+init and connections; a module per family.
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.
@@ -23,10 +23,14 @@ from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError, Intern
 __all__ = ["COMMANDS", "cli", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "connections": ("connector.cli.connections:connections",
+                    "Show the connections file, or check every connection in it."),
     "describe": ("connector.cli.actions:describe",
                  "Show an action: what it does, its vendors and endpoints, its input and output schemas."),
     "export": ("connector.cli.export:export",
                "Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY."),
+    "init": ("connector.cli.connections:init",
+             "Write a commented connections file at the default path (printed), one connection per vendor."),
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
     "playbook": ("connector.cli.playbooks:playbook",
                  "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),

@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from connector.actions import ActionSpec
 from connector.catalog import canonical_name
-from connector.connections import SANDBOX, Connection, default_config_path, load_connections
+from connector.connections import SANDBOX, Connection, ConnectionsFile, read_connections
 from connector.errors import ConfigError
 from connector.playbook.expressions import Expression, Interpolation, Template, expressions_in, is_templated
 from connector.playbook.model import Compiled, CompiledStep, PlaybookInvalid, compile_playbook, read_playbook
@@ -57,22 +57,27 @@ class Connections:
 
     def __init__(self, config: Path | None) -> None:
         self._config = config
-        self._known: dict[str, Connection] | None = None
+        self._read: ConnectionsFile | None = None
         self._error: str | None = None
 
     def get(self, name: str) -> Connection:
-        """The connection ``name``; :class:`ConfigError` when the file is unreadable or does not define it."""
-        if self._known is None and self._error is None:
+        """The connection ``name``; :class:`ConfigError` when the file is unreadable, or the connection
+        is invalid or not defined (another connection's problem is not this step's)."""
+        if self._read is None and self._error is None:
             try:
-                self._known = load_connections(self._config)
+                self._read = read_connections(self._config)
             except ConfigError as exc:
                 self._error = exc.message
-        if self._error is not None:
-            raise ConfigError(self._error)
-        known = self._known or {}
+        if self._error is not None or self._read is None:
+            raise ConfigError(self._error or "")
+        known = self._read.connections
+        if name in self._read.problems:
+            raise ConfigError(self._read.problems[name])
         if name not in known:
-            where = self._config or default_config_path()
-            raise ConfigError(f"'{name}' is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
+            hint = did_you_mean(name, known)
+            raise ConfigError(
+                f"'{name}' is not defined in {self._read.path} (known: {', '.join(sorted(known)) or 'none'}){hint}"
+            )
         return known[name]
 
 

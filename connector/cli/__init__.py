@@ -10,6 +10,7 @@ Commands are imported only when they run: ``connector --help`` reads their one-l
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -23,6 +24,8 @@ from connector.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConnectorError, Intern
 __all__ = ["COMMANDS", "cli", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "completion": ("connector.cli.completion:completion",
+                   "Print the completion script for SHELL (bash, zsh or fish); see the README to install it."),
     "connections": ("connector.cli.connections:connections",
                     "Show the connections file, or check every connection in it."),
     "describe": ("connector.cli.actions:describe",
@@ -50,6 +53,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 
+COMPLETE_VAR = "_CONNECTOR_COMPLETE"
+"""Set by the completion scripts (``connector completion SHELL``) when the shell asks for completions."""
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when they are called, not when the help lists them."""
 
@@ -61,6 +67,11 @@ class LazyGroup(click.Group):
             return self.commands.get(cmd_name)
         module, attribute = COMMANDS[cmd_name][0].split(":")
         command: click.Command = getattr(import_module(module), attribute)
+        if COMPLETE_VAR in os.environ:  # the shell asks for completions: action, connection and vendor values too
+            from connector.cli.completion import attach
+
+            for each in [command, *getattr(command, "commands", {}).values()]:
+                attach(each)
         self.add_command(command, cmd_name)
         return command
 
@@ -114,7 +125,8 @@ def main() -> None:
     An error nobody foresaw is one line too, ``internal error: ...``, exit 1; ``-vv`` adds its traceback.
     """
     try:
-        cli.main(standalone_mode=False)
+        # prog_name: `python -m connector` is the same command, and its completion variable the same.
+        cli.main(standalone_mode=False, prog_name="connector", complete_var=COMPLETE_VAR)
     except click.exceptions.Abort:
         say("interrupted")
         sys.exit(130)

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench schemas manifest clean
+.PHONY: install demo test lint bench schemas manifest docs clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ schemas: $(STAMP)
 
 manifest: $(STAMP)
 	$(BIN)/python -m connector.manifest
+
+docs: $(STAMP)
+	$(BIN)/connector docs docs --readme README.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ binding calls. The Python that runs a binding lives in that vendor's module.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,7 +25,8 @@ class BindingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     endpoints: list[str] = Field(description="METHOD /path of every vendor endpoint the binding uses")
     vendor_filters: str | None = Field(None, description="schema file that input.vendor_filters must follow")
-    notes: str | None = None
+    notes: str | None = Field(None, description="What the binding does that the action's description does not say")
+    role: str | None = Field(None, description="The vendor role or permission the API token needs for this action")
 
 
 class ActionSpec(BaseModel):
@@ -39,6 +41,9 @@ class ActionSpec(BaseModel):
     output: str = Field(description="schema file name of the output")
     records: str | None = Field(
         None, description="output key of the list the bindings yield record by record, as they are read"
+    )
+    example: dict[str, Any] | None = Field(
+        None, description="An input the generated docs run against the sandbox (a dry run when the action mutates)"
     )
     vendors: dict[str, BindingSpec]
 

@@ -77,17 +77,21 @@ class Connection(BaseModel):
     """One named way to reach one vendor."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    vendor: str
-    base_url: str
-    secret: str = Field(description="env:NAME, file:PATH or keyring:SERVICE/NAME")
-    verify_tls: bool | str = True
-    proxy: str | None = None
-    allow_insecure: bool = False
-    timeout: Timeouts = Timeouts()
-    rate_limit: RateLimit | None = None
-    retries: int = Field(4, ge=0, le=10)
-    options: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="The connection's name (the key that holds it in a connections file)")
+    vendor: str = Field(description="Which vendor API (case-insensitive)")
+    base_url: str = Field(description="The API's http(s) URL; plain http only to loopback unless allow_insecure")
+    secret: str = Field(description="Where the token is read: env:NAME, file:PATH or keyring:SERVICE/NAME")
+    verify_tls: bool | str = Field(True, description="Check the server's certificate (true), or a CA bundle path")
+    proxy: str | None = Field(None, description="An http, https or socks5 proxy URL")
+    allow_insecure: bool = Field(False, description="Allow plain http to a host that is not loopback")
+    timeout: Timeouts = Field(Timeouts(), description="Seconds: {connect: 5, read: 30}")
+    rate_limit: RateLimit | None = Field(
+        None, description="At most {requests: N, per_seconds: S}; the vendor's documented limit otherwise"
+    )
+    retries: int = Field(4, ge=0, le=10, description="Retries of a request that failed in a retriable way (0-10)")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Vendor-specific settings (see the vendor's page)"
+    )
     # SecretStr, so that no repr, dump or error message of the connection ever shows it.
     _memory_token: SecretStr | None = PrivateAttr(default=None)
 

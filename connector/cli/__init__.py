@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                     "Show the connections file, or check every connection in it."),
     "describe": ("connector.cli.actions:describe",
                  "Show an action: what it does, its vendors and endpoints, its input and output schemas."),
+    "docs": ("connector.cli.docs:docs",
+             "Write a Markdown page per action and per vendor into DIRECTORY (actions/, vendors/, index.md)."),
     "export": ("connector.cli.export:export",
                "Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY."),
     "init": ("connector.cli.connections:init",

@@ -23,8 +23,8 @@ from typing import Any
 import pluggy
 
 from connector import hookspecs
-from connector.actions import ActionSpec, BindingSpec, load_actions
-from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, canonical_name
+from connector.actions import ActionSpec, BindingSpec, check_action_files, load_actions
+from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, actions_dir, canonical_name
 from connector.errors import BadInput, ConfigError
 from connector.schemas import SchemaStore
 from connector.suggest import did_you_mean
@@ -138,6 +138,8 @@ class Host:
         self._check_bindings(vendor)
 
     def _add_actions(self, path: Path) -> None:
+        if path.resolve() != actions_dir().resolve():
+            check_action_files(path)  # a plugin's files: every mistake named against the format
         for spec in load_actions(path):
             if spec.name in self.actions:
                 raise ConfigError(f"plugin: action {spec.name!r} is registered twice")

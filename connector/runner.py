@@ -401,8 +401,11 @@ def _sandbox_url(sandbox: bool | str, vendor: str) -> Iterator[str | None]:
         # Imported only here: a run against a vendor (or a sandbox URL) needs no simulator code.
         from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
 
+        if vendor not in VENDORS:  # a plugin's vendor: the sandbox would only answer 404
+            raise BadInput(f"sandbox: vendor {vendor!r} has no simulator (simulated: {', '.join(VENDORS)}); "
+                           "use --connection")
         # Only the simulator this action talks to: seeding the others would only cost time.
-        with running_sandbox(SandboxConfig(vendors=(vendor,) if vendor in VENDORS else VENDORS)) as url:
+        with running_sandbox(SandboxConfig(vendors=(vendor,))) as url:
             yield url
     else:
         yield None

@@ -193,10 +193,11 @@ def generated_models() -> dict[str, type[BaseModel]]:
 
     Imported here, not at the top: running an action reads the files and never builds the models.
     """
+    from connector.actions import ActionSpec
     from connector.connections import Connection
     from connector.threat import Event, Threat
 
-    return {"threat.json": Threat, "event.json": Event, "connection.json": Connection}
+    return {"threat.json": Threat, "event.json": Event, "connection.json": Connection, "action.json": ActionSpec}
 
 
 def write_generated(folder: Path | None = None) -> list[Path]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import connector_acme as acme
 import httpx
 import orjson
 import pytest
@@ -26,7 +27,6 @@ from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, l
 from connector.playbook.expressions import compile_template, render
 from connector.plugins import Host
 from connector.sandbox import SandboxConfig, build_app, running_sandbox
-from tests.plugins import acme
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOKS = Path(__file__).parent / "playbooks"

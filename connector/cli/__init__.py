@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("connector.cli.connections:init",
              "Write a commented connections file at the default path (printed), one connection per vendor."),
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
+    "new": ("connector.cli.new:new", "Start a plugin package: `connector new vendor NAME` (see docs/plugins.md)."),
     "playbook": ("connector.cli.playbooks:playbook",
                  "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),
     "run": ("connector.cli.run:run", "Run one action and print its envelope."),

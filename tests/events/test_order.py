@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+import connector_acme as acme
+
 from connector import hookspecs
 from connector.connections import sandbox_connection
 from connector.plugins import Host
 from connector.runner import arun_action
 from tests.events.support import THREATS, TOKEN, VENDOR, paged_run, simulator
-from tests.plugins import acme
 from tests.plugins.recorder import EventRecorder
 
 

@@ -11,6 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@# The task queue's tests run a real redis-server: Debian's package, installed when absent and root (as CI is).
 	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "make install: installing redis-server with apt-get (Debian's package), because the task-queue tests run a real Redis" \
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); } \
 		|| echo "note: redis-server is not installed (apt-get install redis-server); the task-queue tests will skip"
 	$(PYTHON) -m venv $(VENV)

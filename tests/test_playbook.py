@@ -635,8 +635,9 @@ def test_the_readme_command_runs_triage_in_its_own_process() -> None:
     assert process.returncode == 0, process.stderr
     assert re.search(r"incidents\s+│ create_incident\s+│ ciso_assistant\s+│ success\s+│ 4 items\s+│ 4 created",
                      process.stdout), process.stdout
+    simulated = "connector: sandbox: the data is simulated (the embedded vendor simulators), not read from any vendor\n"
     summary = r"connector: playbook triage: success; 5 steps \(5 success\), 8 actions, \d+ requests, \d+ ms\n"
-    assert re.fullmatch(summary, process.stderr)
+    assert re.fullmatch(re.escape(simulated) + summary, process.stderr)
 
 
 def test_cli_run_exit_codes_follow_the_steps(sandbox_url: str, tmp_path: Path) -> None:

@@ -72,6 +72,8 @@ def playbook_run(
     With --broker, 1 also when the broker cannot be reached.
     """
     exclusive(sandbox=sandbox, sandbox_url=sandbox_url)
+    if sandbox:
+        say("sandbox: the data is simulated (the embedded vendor simulators), not read from any vendor")
     if broker is not None:
         from connector.jobs.app import broker_url
 

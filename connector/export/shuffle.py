@@ -36,7 +36,7 @@ def shuffle_files(description: Description) -> dict[str, str]:
     return {
         f"{folder}/api.yaml": _api_yaml(description),
         f"{folder}/src/app.py": _app_py(description),
-        f"{folder}/requirements.txt": f"connector=={description.version}\nshuffle-sdk>=0.0.41\n",
+        f"{folder}/requirements.txt": f"connector-soar=={description.version}\nshuffle-sdk>=0.0.41\n",
         f"{folder}/Dockerfile": _DOCKERFILE,
     }
 

@@ -132,3 +132,8 @@ def test_connections_check_exits_0_when_every_connection_passes(tmp_path: Path, 
     assert orjson.loads(unset.stdout)[0]["status"] == (
         "failed: connection 's1': secret: environment variable GOOD_TOKEN is missing or empty"
     )
+    nowhere = tmp_path / "nowhere" / "connections.yaml"
+    absent = connector("connections", "check", env={"CONNECTOR_CONFIG": "", "XDG_CONFIG_HOME": str(nowhere.parent),
+                                                    "HOME": str(tmp_path)})
+    assert absent.returncode == 2
+    assert absent.stderr.endswith(" does not exist (write one with `connector init`)\n"), absent.stderr

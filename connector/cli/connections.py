@@ -33,11 +33,10 @@ connections:
 """
 
 
-def _config_path() -> Path:
-    from connector.connections import default_config_path
-
+def _chosen_config() -> Path | None:
+    """--config (before or after the command), else None: the default path, which may be absent."""
     chosen: Path | None = click.get_current_context().ensure_object(dict).get("config")
-    return chosen or default_config_path()
+    return chosen
 
 
 def template(vendors: dict[str, Any]) -> str:
@@ -63,9 +62,10 @@ def template(vendors: dict[str, Any]) -> str:
 @shared_options
 def init() -> None:
     """Write a commented connections file at the default path (printed), one connection per vendor."""
+    from connector.connections import default_config_path
     from connector.plugins import default_host
 
-    path = _config_path()
+    path = _chosen_config() or default_config_path()
     if path.exists():
         raise BadInput(f"init: {path} exists and is left as it is (edit it, or give --config NEW_FILE)")
     try:
@@ -94,7 +94,7 @@ def list_connections(fmt: str) -> None:
     """List each connection: vendor, base URL, secret reference (never its value), and whether it is valid."""
     from connector.connections import read_connections
 
-    read = read_connections(_config_path())
+    read = read_connections(_chosen_config())
     rows = [{"connection": name, "vendor": c.vendor, "base_url": c.base_url, "secret": c.secret, "valid": "ok"}
             for name, c in read.connections.items()]
     rows += [{"connection": name, "vendor": "", "base_url": "", "secret": "", "valid": problem}
@@ -113,12 +113,13 @@ def check(fmt: str) -> None:
     """
     from connector.connections import read_connections
 
-    read = read_connections(_config_path())
+    read = read_connections(_chosen_config())
     say(f"connections in {read.path}")
     for problem in read.problems.values():
         say(problem)
     if not read.connections and not read.problems:
-        raise BadInput(f"connections check: {read.path} defines no connection (write one with `connector init`)")
+        what = "defines no connection" if read.path.exists() else "does not exist"
+        raise BadInput(f"connections check: {read.path} {what} (write one with `connector init`)")
     rows = asyncio.run(_test_all(list(read.connections), read.path)) if read.connections else []
     rows += [{"connection": name, "vendor": "", "reachability": "invalid", "authentication": "",
               "permissions": "", "status": "invalid"} for name in read.problems]

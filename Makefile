@@ -7,18 +7,19 @@ STAMP := $(VENV)/.installed
 XSOAR_VENV ?= .venv-xsoar
 XSOAR_STAMP := $(XSOAR_VENV)/.installed
 
-.PHONY: install demo test test-lowest lint bench schemas manifest clean
+.PHONY: install demo test test-lowest lint bench schemas manifest docs clean
 
 install: $(STAMP) $(XSOAR_STAMP)
 
 $(STAMP): pyproject.toml
 	@# The task queue's tests run a real redis-server: Debian's package, installed when absent and root (as CI is).
 	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "make install: installing redis-server with apt-get (Debian's package), because the task-queue tests run a real Redis" \
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); } \
 		|| echo "note: redis-server is not installed (apt-get install redis-server); the task-queue tests will skip"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,soar]'
+	$(BIN)/pip install --quiet -e '.[dev,soar,keyring]'
 	touch $(STAMP)
 
 $(XSOAR_STAMP):
@@ -55,6 +56,9 @@ schemas: $(STAMP)
 
 manifest: $(STAMP)
 	$(BIN)/python -m connector.manifest
+
+docs: $(STAMP)
+	$(BIN)/connector docs docs --readme README.md
 
 clean:
 	rm -rf $(VENV) $(XSOAR_VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,8 @@
 """Declarative actions: one YAML file per action, read into :class:`ActionSpec`.
 
+The format is ``schemas/action.json`` (generated from :class:`ActionSpec`); a plugin's action
+files are checked against it when they are registered (:func:`check_action_files`).
+
 An action file says what the action is (name, title, description, whether it mutates), which
 schemas its input and output follow, which vendors bind it, with the vendor endpoints each
 binding calls, and the deprecated names its input still accepts (``aliases``). The Python that
@@ -30,7 +33,8 @@ class BindingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     endpoints: list[str] = Field(description="METHOD /path of every vendor endpoint the binding uses")
     vendor_filters: str | None = Field(None, description="schema file that input.vendor_filters must follow")
-    notes: str | None = None
+    notes: str | None = Field(None, description="What the binding does that the action's description does not say")
+    role: str | None = Field(None, description="The vendor role or permission the API token needs for this action")
 
 
 class ActionSpec(BaseModel):
@@ -45,6 +49,9 @@ class ActionSpec(BaseModel):
     output: str = Field(description="schema file name of the output")
     records: str | None = Field(
         None, description="output key of the list the bindings yield record by record, as they are read"
+    )
+    example: dict[str, Any] | None = Field(
+        None, description="An input the generated docs run against the sandbox (a dry run when the action mutates)"
     )
     vendors: dict[str, BindingSpec]
     aliases: dict[str, str] = Field(
@@ -68,6 +75,26 @@ def load_action(path: Path) -> ActionSpec:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "(root)"
         raise ConfigError(f"action file {path.name}: {where}: {error['msg']}") from None
+
+
+def check_action_files(path: Path) -> None:
+    """Check each action file in ``path`` (a file or a folder) against ``schemas/action.json``:
+    ConfigError naming the file, the field and the rule, for a plugin author to act on."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from connector.catalog import schema_file
+    from connector.schemas import describe_error
+
+    validator = Draft202012Validator(schema_file("action.json"))
+    for file in sorted(path.glob("*.yaml")) if path.is_dir() else [path]:
+        try:
+            document = yaml.load(file.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            raise ConfigError(f"action file {file}: not a readable YAML file") from None
+        error = best_match(validator.iter_errors(document))
+        if error is not None:
+            raise ConfigError(f"action file {file}: {describe_error(error, '(root)').removeprefix('(root).')}")
 
 
 def load_actions(path: Path) -> list[ActionSpec]:

@@ -7,7 +7,7 @@ user's config folder) names connections::
       s1:
         vendor: sentinelone
         base_url: https://usea1.sentinelone.net
-        secret: env:S1_TOKEN          # or file:/run/secrets/s1
+        secret: env:S1_TOKEN          # or file:/run/secrets/s1, or keyring:connector/s1
         timeout: {connect: 5, read: 30}
         rate_limit: {requests: 10, per_seconds: 1}
 
@@ -15,6 +15,10 @@ Secrets are references, never values: the value is read when a client is built a
 in the Authorization header and in the log redactor. A platform that keeps the token in its own
 credential store (a SOAR app's authentication, a Cortex configuration item) hands it over in
 memory with :meth:`Connection.with_token`; the reference then reads ``memory:<name>``.
+``keyring:SERVICE/NAME`` reads the system keyring, with the optional ``keyring`` package.
+
+One bad connection does not break the others: :func:`read_connections` keeps what is wrong with
+each, and it is reported when that connection is used (or by ``connector connections check``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,10 +45,14 @@ from pydantic import (
 from connector.documents import MAX_YAML_BYTES, load_yaml, read_text
 from connector.errors import ConfigError
 from connector.redaction import redactor
+from connector.suggest import did_you_mean
 
 SANDBOX = "sandbox"
 MEMORY = "memory"
 """The secret scheme of a token handed over in memory; refused in a connections file."""
+KEYRING = "keyring"
+"""The secret scheme of a token kept in the system keyring: ``keyring:SERVICE/NAME``."""
+SECRET_SCHEMES = ("env", "file", KEYRING)
 HTTP_SCHEMES = ("http", "https")
 PROXY_SCHEMES = ("http", "https", "socks5")
 
@@ -68,27 +77,35 @@ class Connection(BaseModel):
     """One named way to reach one vendor."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    vendor: str
-    base_url: str
-    secret: str = Field(description="env:NAME or file:PATH")
-    verify_tls: bool | str = True
-    proxy: str | None = None
-    allow_insecure: bool = False
-    timeout: Timeouts = Timeouts()
-    rate_limit: RateLimit | None = None
-    retries: int = Field(4, ge=0, le=10)
-    options: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="The connection's name (the key that holds it in a connections file)")
+    vendor: str = Field(description="Which vendor API (case-insensitive)")
+    base_url: str = Field(description="The API's http(s) URL; plain http only to loopback unless allow_insecure")
+    secret: str = Field(description="Where the token is read: env:NAME, file:PATH or keyring:SERVICE/NAME")
+    verify_tls: bool | str = Field(True, description="Check the server's certificate (true), or a CA bundle path")
+    proxy: str | None = Field(None, description="An http, https or socks5 proxy URL")
+    allow_insecure: bool = Field(False, description="Allow plain http to a host that is not loopback")
+    timeout: Timeouts = Field(Timeouts(), description="Seconds: {connect: 5, read: 30}")
+    rate_limit: RateLimit | None = Field(
+        None, description="At most {requests: N, per_seconds: S}; the vendor's documented limit otherwise"
+    )
+    retries: int = Field(4, ge=0, le=10, description="Retries of a request that failed in a retriable way (0-10)")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Vendor-specific settings (see the vendor's page)"
+    )
     # SecretStr, so that no repr, dump or error message of the connection ever shows it.
     _memory_token: SecretStr | None = PrivateAttr(default=None)
 
     @field_validator("secret")
     @classmethod
     def _secret_is_reference(cls, value: str, info: ValidationInfo) -> str:
-        schemes = ("env", "file", MEMORY) if (info.context or {}).get(MEMORY) else ("env", "file")
-        scheme = value.split(":", 1)[0]
-        if scheme not in schemes or ":" not in value or not value.split(":", 1)[1]:
-            raise ValueError("must be a reference, env:NAME or file:PATH (never the secret itself)")
+        schemes = (*SECRET_SCHEMES, MEMORY) if (info.context or {}).get(MEMORY) else SECRET_SCHEMES
+        scheme, _, where = value.partition(":")
+        if scheme not in schemes or not where:
+            raise ValueError(
+                "must be a reference, env:NAME, file:PATH or keyring:SERVICE/NAME (never the secret itself)"
+            )
+        if scheme == KEYRING and not all(where.partition("/")[::2]):
+            raise ValueError("a keyring reference is keyring:SERVICE/NAME")
         return value
 
     @classmethod
@@ -106,6 +123,12 @@ class Connection(BaseModel):
             raise ConfigError(f"connection {name!r}: {_first_error(exc)}") from None
         connection._memory_token = SecretStr(token)
         return connection
+
+    @field_validator("vendor")
+    @classmethod
+    def _vendor_in_lower_case(cls, value: str) -> str:
+        # Vendor names are matched case-insensitively: `vendor: SentinelOne` is sentinelone.
+        return value.lower()
 
     @field_validator("base_url")
     @classmethod
@@ -152,6 +175,8 @@ class Connection(BaseModel):
             path = Path(where).expanduser()
             value = read_text(path, f"connection {self.name!r}: secret", ConfigError, regular=True)
             origin = f"file {path}"
+        elif scheme == KEYRING:
+            value, origin = _keyring_secret(self.name, where), f"keyring entry {where}"
         elif scheme == MEMORY:
             value = self._memory_token.get_secret_value() if self._memory_token else ""
             origin = "the token handed over"
@@ -171,6 +196,25 @@ class Connection(BaseModel):
                 "(a token is one line of printable ASCII)"
             )
         return value
+
+
+def _keyring_secret(connection: str, where: str) -> str:
+    """The password the system keyring keeps for SERVICE/NAME ("" when it keeps none)."""
+    try:
+        import keyring  # the optional extra: only a keyring: reference needs it
+        from keyring.errors import KeyringError
+    except ImportError:
+        raise ConfigError(
+            f"connection {connection!r}: secret: a keyring: reference needs the keyring package "
+            "(pip install 'connector-soar[keyring]')"
+        ) from None
+    service, _, name = where.partition("/")
+    try:
+        return keyring.get_password(service, name) or ""
+    except KeyringError as exc:
+        raise ConfigError(
+            f"connection {connection!r}: secret: the keyring cannot be read ({type(exc).__name__})"
+        ) from None
 
 
 def checked_url(value: str, schemes: tuple[str, ...] = HTTP_SCHEMES) -> str:
@@ -212,47 +256,78 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir("connector")) / "connections.yaml"
 
 
-def load_connections(path: Path | None = None) -> dict[str, Connection]:
-    """Read and validate a connections file; a missing default file is an empty set of connections."""
+@dataclass(frozen=True)
+class ConnectionsFile:
+    """A connections file as read: its valid connections and, for each invalid one, what is wrong."""
+
+    path: Path
+    connections: dict[str, Connection] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    """Connection name -> one line naming the field and the rule, as ``config: connections.s1.base_url: ...``."""
+
+
+def read_connections(path: Path | None = None) -> ConnectionsFile:
+    """Read a connections file, each connection on its own: a bad one is kept in ``problems`` and the
+    others stay usable. A file that cannot be read at all is a ConfigError; a missing default file
+    is an empty one."""
     explicit = path is not None or bool(os.environ.get("CONNECTOR_CONFIG"))
     path = path or default_config_path()
     if not path.exists():
         if explicit:
             raise ConfigError(f"config: {path} does not exist")
-        return {}
+        return ConnectionsFile(path)
     document = load_yaml(
         read_text(path, "config", ConfigError, limit=MAX_YAML_BYTES), f"config: {path}", error=ConfigError
     ) or {}
     if not isinstance(document, dict) or not isinstance(document.get("connections", {}), dict):
         raise ConfigError(f"config: {path}: expected a mapping with a 'connections' mapping")
-    connections = {}
+    read = ConnectionsFile(path)
     for name, body in (document.get("connections") or {}).items():
-        if not isinstance(body, dict):
-            raise ConfigError(f"config: connections.{name}: expected a mapping")
-        if "name" in body:
-            raise ConfigError(f"config: connections.{name}.name: not a setting (the key above names the connection)")
         try:
-            # model_validate rather than Connection(**body): a key that is not a string (``1: x``)
-            # is then one validation error instead of a TypeError.
-            connections[str(name)] = Connection.model_validate({**body, "name": str(name)})
-        except ValidationError as exc:
-            raise ConfigError(f"config: connections.{name}.{_first_error(exc)}") from None
-    return connections
+            read.connections[str(name)] = _connection(str(name), body)
+        except ConfigError as exc:
+            read.problems[str(name)] = exc.message
+    return read
+
+
+def _connection(name: str, body: Any) -> Connection:
+    if not isinstance(body, dict):
+        raise ConfigError(f"config: connections.{name}: expected a mapping")
+    if "name" in body:
+        raise ConfigError(f"config: connections.{name}.name: not a setting (the key above names the connection)")
+    try:
+        # model_validate rather than Connection(**body): a key that is not a string (``1: x``)
+        # is then one validation error instead of a TypeError.
+        return Connection.model_validate({**body, "name": name})
+    except ValidationError as exc:
+        raise ConfigError(f"config: connections.{name}.{_first_error(exc)}") from None
+
+
+def load_connections(path: Path | None = None) -> dict[str, Connection]:
+    """The valid connections of a connections file (see :func:`read_connections`); a bad one is left
+    out here and reported by :func:`find_connection` when it is used."""
+    return read_connections(path).connections
 
 
 def find_connection(name: str, path: Path | None = None) -> Connection:
-    """The connection ``name`` from the connections file (see :func:`load_connections`); ConfigError
+    """The connection ``name`` from the connections file; ConfigError naming what is wrong with it, or
     naming the file that was read (or looked for) when it does not define it."""
-    known = load_connections(path)
-    if name in known:
-        return known[name]
-    where = path or default_config_path()
+    read = read_connections(path)
+    if name in read.connections:
+        return read.connections[name]
+    if name in read.problems:
+        raise ConfigError(read.problems[name])
+    known = read.connections
+    where = read.path
     if not known and not where.exists():
         raise ConfigError(
             f"connection {name!r} is not defined: no connections file at {where} (give --config FILE or set "
             "CONNECTOR_CONFIG)"
         )
-    raise ConfigError(f"connection {name!r} is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
+    hint = did_you_mean(name, known)
+    raise ConfigError(
+        f"connection {name!r} is not defined in {where} (known: {', '.join(sorted(known)) or 'none'}){hint}"
+    )
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -6,12 +6,14 @@ against one vendor loads no other vendor's code. Third parties arrive through th
 entry-point group; ``CONNECTOR_LOAD_PLUGINS`` (a comma-separated list of entry-point names, empty
 for none) narrows which of those load. A hook implementation whose name matches no hook fails
 loudly at start-up (``check_pending``), and so does an action bound to a vendor that has no
-binding for it (when that vendor is loaded).
+binding for it (when that vendor is loaded). A third-party plugin that fails to import is named in
+one warning line (and kept in :attr:`Host.broken`); every other plugin keeps working.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from collections.abc import Iterable
 from functools import cache
@@ -21,12 +23,15 @@ from typing import Any
 import pluggy
 
 from connector import hookspecs
-from connector.actions import ActionSpec, BindingSpec, load_actions
-from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, canonical_name
+from connector.actions import ActionSpec, BindingSpec, check_action_files, load_actions
+from connector.catalog import ENTRY_POINT_GROUP, LOAD_ENV, actions_dir, canonical_name
 from connector.errors import BadInput, ConfigError
 from connector.formats import OutputFormat
 from connector.schemas import SchemaStore
+from connector.suggest import did_you_mean
 from connector.vendor import Vendor
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PLUGINS: tuple[str, ...] = ("connector.builtin", "connector.formats.builtin", "connector.jobs.limits")
 VENDOR_PLUGINS: dict[str, str] = {
@@ -44,6 +49,8 @@ class Host:
     def __init__(self, extra_plugins: Iterable[object] = (), *, entry_points: bool = True) -> None:
         self.pm = pluggy.PluginManager("connector")
         self.pm.add_hookspecs(hookspecs)
+        self.broken: dict[str, str] = {}
+        """Entry-point name -> why that third-party plugin could not be imported (one line)."""
         for name in DEFAULT_PLUGINS:
             self.pm.register(importlib.import_module(name), name=name)
         if entry_points:
@@ -80,7 +87,8 @@ class Host:
         """The action called ``name`` (dashes or underscores); unknown names are bad input."""
         key = canonical_name(name)
         if key not in self.actions:
-            raise BadInput(f"action {name!r} is not known (see `connector list`)")
+            hint = did_you_mean(name, self.actions, dashes=True)
+            raise BadInput(f"action {name!r} is not known (see `connector list`){hint}")
         return self.actions[key]
 
     @property
@@ -95,7 +103,8 @@ class Host:
         if name in VENDOR_PLUGINS:
             self._load_vendor(name)
         if name not in self._vendors:
-            raise BadInput(f"vendor {name!r} is not known (known: {', '.join(sorted(self.vendors))})")
+            known = sorted(self.vendors)
+            raise BadInput(f"vendor {name!r} is not known (known: {', '.join(known)}){did_you_mean(name, known)}")
         return self._vendors[name]
 
     def _load_vendor(self, name: str) -> None:
@@ -108,12 +117,22 @@ class Host:
         self.pm.subset_hook_caller("register_vendors", remove_plugins=others)(register=self._add_vendor)
 
     def _load_entry_points(self) -> None:
+        from importlib.metadata import entry_points
+
         chosen = os.environ.get(LOAD_ENV)
-        if chosen is None:
-            self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-            return
-        for name in filter(None, (part.strip() for part in chosen.split(","))):
-            self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+        wanted = None if chosen is None else {part.strip() for part in chosen.split(",")}
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            if (wanted is not None and entry.name not in wanted) or self.pm.has_plugin(entry.name):
+                continue
+            try:
+                plugin = entry.load()
+            except Exception as exc:  # a third party's import error of any kind: that plugin only is left out
+                reason = str(exc).splitlines()[0] if str(exc) else ""
+                self.broken[entry.name] = f"plugin {entry.name} ({entry.value}) failed to import, left out: " \
+                    f"{type(exc).__name__}{': ' if reason else ''}{reason}"
+                log.warning("%s", self.broken[entry.name])
+                continue
+            self.pm.register(plugin, name=entry.name)
 
     def _add_vendor(self, vendor: Vendor) -> None:
         if vendor.name in self._vendors:
@@ -127,6 +146,8 @@ class Host:
         self.formats[output_format.name] = output_format
 
     def _add_actions(self, path: Path) -> None:
+        if path.resolve() != actions_dir().resolve():
+            check_action_files(path)  # a plugin's files: every mistake named against the format
         for spec in load_actions(path):
             if spec.name in self.actions:
                 raise ConfigError(f"plugin: action {spec.name!r} is registered twice")

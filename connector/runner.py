@@ -271,8 +271,11 @@ def _sandbox_url(request: RunRequest, spec: ActionSpec) -> Iterator[str | None]:
         from connector.sandbox import VENDORS, SandboxConfig, running_sandbox
 
         vendor = request.vendor or next(iter(spec.vendors))
+        if vendor not in VENDORS:  # a plugin's vendor: the sandbox would only answer 404
+            raise BadInput(f"sandbox: vendor {vendor!r} has no simulator (simulated: {', '.join(VENDORS)}); "
+                           "use --connection")
         # Only the simulator this action talks to: seeding the others would only cost time.
-        with running_sandbox(SandboxConfig(vendors=(vendor,) if vendor in VENDORS else VENDORS)) as url:
+        with running_sandbox(SandboxConfig(vendors=(vendor,))) as url:
             yield url
     else:
         yield None

@@ -23,6 +23,7 @@ from referencing.jsonschema import DRAFT202012
 from connector.catalog import schemas_dir
 from connector.documents import QUOTE_LIMIT, check_depth, quoted
 from connector.errors import BadInput
+from connector.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -160,7 +161,19 @@ def describe_error(error: ValidationError, label: str, form: FormNamer | None = 
         if isinstance(instance, dict | list):
             subject = "the object" if isinstance(instance, dict) else "the array"
         message = f"{subject} is none of the allowed forms: {forms}"
-    return f"{where}: {message} (rule: {error.validator})"
+    return f"{where}: {message} (rule: {error.validator}){_suggestion(error)}"
+
+
+def _suggestion(error: ValidationError) -> str:
+    """A key or an enum value close to the one given: ``; did you mean 'severity'?``, else nothing."""
+    if error.validator == "enum" and isinstance(error.instance, str) and isinstance(error.validator_value, list):
+        return did_you_mean(error.instance, error.validator_value)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        unexpected = [key for key in error.instance if key not in known]
+        if len(unexpected) == 1:
+            return did_you_mean(str(unexpected[0]), known)
+    return ""
 
 
 def _short_message(error: ValidationError) -> str:
@@ -180,10 +193,11 @@ def generated_models() -> dict[str, type[BaseModel]]:
 
     Imported here, not at the top: running an action reads the files and never builds the models.
     """
+    from connector.actions import ActionSpec
     from connector.connections import Connection
     from connector.threat import Event, Threat
 
-    return {"threat.json": Threat, "event.json": Event, "connection.json": Connection}
+    return {"threat.json": Threat, "event.json": Event, "connection.json": Connection, "action.json": ActionSpec}
 
 
 def write_generated(folder: Path | None = None) -> list[Path]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
 
 from connector import run_action
 from connector.connections import Connection, find_connection, load_connections, sandbox_connection
@@ -52,7 +55,8 @@ connections:
         ),
         (
             "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: hunter2\n",
-            "config: connections.s1.secret: must be a reference, env:NAME or file:PATH (never the secret itself)",
+            "config: connections.s1.secret: must be a reference, env:NAME, file:PATH or keyring:SERVICE/NAME "
+            "(never the secret itself)",
         ),
         (
             "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n"
@@ -69,7 +73,7 @@ connections:
 )
 def test_bad_files_name_the_field(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_connections(write(tmp_path, body))
+        find_connection("s1", write(tmp_path, body))
     assert message in caught.value.message
     assert "\n" not in caught.value.message
 
@@ -190,7 +194,7 @@ def test_an_in_memory_connection_checks_its_fields_and_token() -> None:
 def test_a_connections_file_cannot_use_the_memory_scheme(tmp_path: Path) -> None:
     body = "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n    secret: memory:s1\n"
     with pytest.raises(ConfigError, match=r"connections\.s1\.secret: must be a reference"):
-        load_connections(write(tmp_path, body))
+        find_connection("s1", write(tmp_path, body))
 
 
 CONNECTION = "connections:\n  a:\n    vendor: sentinelone\n    secret: env:A\n"
@@ -210,7 +214,7 @@ CONNECTION = "connections:\n  a:\n    vendor: sentinelone\n    secret: env:A\n"
 )
 def test_settings_httpx_would_choke_on_are_refused_when_read(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_connections(write(tmp_path, CONNECTION + extra))
+        find_connection("a", write(tmp_path, CONNECTION + extra))
     assert message in caught.value.message
     assert "pw-0042" not in caught.value.message
 
@@ -218,7 +222,7 @@ def test_settings_httpx_would_choke_on_are_refused_when_read(tmp_path: Path, ext
 def test_a_socks_proxy_without_its_extra_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"proxy: a socks5 proxy needs the socksio package"):
-        load_connections(write(tmp_path, CONNECTION + "    base_url: https://x\n    proxy: socks5://p:1080\n"))
+        find_connection("a", write(tmp_path, CONNECTION + "    base_url: https://x\n    proxy: socks5://p:1080\n"))
 
 
 @pytest.mark.parametrize(
@@ -303,3 +307,48 @@ def test_an_unknown_vendor_is_said_as_such(tmp_path: Path, monkeypatch: pytest.M
         "bad_input", "vendor 'crowdstrike' is not known (known: ciso_assistant, mysecutec, nameshield, sentinelone)"
     )]
     assert envelope.exit_code == 2
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend that keeps passwords in a dict, as the system keyring would keep them."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.passwords.pop((service, username), None)
+
+
+def test_a_secret_can_come_from_the_system_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        keyring.set_password("connector", "s1", "keyring-token-0042")
+        connection = Connection(name="s1", vendor="sentinelone", base_url="https://x", secret="keyring:connector/s1")
+        assert connection.token() == "keyring-token-0042"
+        assert redactor.redact("said keyring-token-0042") == "said ***"
+        missing = Connection(name="s2", vendor="sentinelone", base_url="https://x", secret="keyring:connector/s2")
+        with pytest.raises(ConfigError, match=r"^connection 's2': secret: keyring entry connector/s2 is missing"):
+            missing.token()
+    finally:
+        keyring.set_keyring(previous)
+    monkeypatch.setitem(sys.modules, "keyring", None)  # as when the optional extra is not installed
+    with pytest.raises(ConfigError, match=r"a keyring: reference needs the keyring package \(pip install"):
+        connection.token()
+
+
+def test_a_keyring_reference_names_service_and_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "connections:\n  s1:\n    vendor: sentinelone\n    base_url: https://x\n"
+                           "    secret: keyring:connector\n")
+    with pytest.raises(ConfigError, match=r"connections\.s1\.secret: a keyring reference is keyring:SERVICE/NAME"):
+        find_connection("s1", path)

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 from pathlib import Path
 
+import connector_acme as acme
 import httpx
 import pytest
 
@@ -15,7 +16,7 @@ from connector.catalog import ENTRY_POINT_GROUP
 from connector.connections import Connection
 from connector.errors import ConfigError
 from connector.plugins import DEFAULT_PLUGINS, Host
-from tests.plugins import acme, misspelled
+from tests.plugins import misspelled
 
 
 def acme_transport(request: httpx.Request) -> httpx.Response:
@@ -62,7 +63,7 @@ def test_plugin_arrives_through_the_entry_point_group(tmp_path: Path, monkeypatc
     dist = tmp_path / "acme_connector-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-connector\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nacme = tests.plugins.acme\n")
+    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nacme = connector_acme\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "acme" in Host().vendors
     monkeypatch.setenv("CONNECTOR_LOAD_PLUGINS", "")
@@ -79,3 +80,21 @@ def test_every_hook_is_documented() -> None:
     assert len(hooks) >= 10
     for hook in hooks:
         assert hook.__doc__ and hook.__doc__.strip(), f"hook {hook.__name__} has no docstring"
+
+
+def test_a_plugin_that_fails_to_import_is_named_and_the_others_keep_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    dist = tmp_path / "mixed_plugins-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mixed-plugins\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nbroken = tests.plugins.no_such_module\nacme = connector_acme\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with caplog.at_level("WARNING", logger="connector.plugins"):
+        host = Host()
+    assert "acme" in host.vendors and "acme_ping" in host.actions
+    assert host.broken == {"broken": "plugin broken (tests.plugins.no_such_module) failed to import, left out: "
+                                     "ModuleNotFoundError: No module named 'tests.plugins.no_such_module'"}
+    assert [record.getMessage() for record in caplog.records] == [host.broken["broken"]]

@@ -1,5 +1,5 @@
-"""The command line: list, describe, run, playbook, sandbox, watch, serve, export, worker, submit and result;
-a module per family.
+"""The command line: list, describe, run, playbook, sandbox, watch, serve, export, worker, submit, result,
+init and connections; a module per family.
 
 The envelope goes to stdout; people's messages go to stderr, one line per problem. Exit codes:
 0 success, 1 the action failed (vendor or network), 2 bad input or config, 3 partial success.
@@ -10,6 +10,7 @@ Commands are imported only when they run: ``connector --help`` reads their one-l
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -25,11 +26,20 @@ from connector.streams import CLOSED_PIPE_EXIT
 __all__ = ["COMMANDS", "cli", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "completion": ("connector.cli.completion:completion",
+                   "Print the completion script for SHELL (bash, zsh or fish); see the README to install it."),
+    "connections": ("connector.cli.connections:connections",
+                    "Show the connections file, or check every connection in it."),
     "describe": ("connector.cli.actions:describe",
                  "Show an action: what it does, its vendors and endpoints, its input and output schemas."),
+    "docs": ("connector.cli.docs:docs",
+             "Write a Markdown page per action and per vendor into DIRECTORY (actions/, vendors/, index.md)."),
     "export": ("connector.cli.export:export",
                "Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY."),
+    "init": ("connector.cli.connections:init",
+             "Write a commented connections file at the default path (printed), one connection per vendor."),
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
+    "new": ("connector.cli.new:new", "Start a plugin package: `connector new vendor NAME` (see docs/plugins.md)."),
     "playbook": ("connector.cli.playbooks:playbook",
                  "Chain actions: check or run a playbook file (format: schemas/playbook.json)."),
     "run": ("connector.cli.run:run", "Run one action and print its envelope."),
@@ -48,6 +58,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 
+COMPLETE_VAR = "_CONNECTOR_COMPLETE"
+"""Set by the completion scripts (``connector completion SHELL``) when the shell asks for completions."""
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when they are called, not when the help lists them."""
 
@@ -59,8 +72,26 @@ class LazyGroup(click.Group):
             return self.commands.get(cmd_name)
         module, attribute = COMMANDS[cmd_name][0].split(":")
         command: click.Command = getattr(import_module(module), attribute)
+        if COMPLETE_VAR in os.environ:  # the shell asks for completions: action, connection and vendor values too
+            from connector.cli.completion import attach
+
+            for each in [command, *getattr(command, "commands", {}).values()]:
+                attach(each)
         self.add_command(command, cmd_name)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command ``args`` name; an unknown one is a usage error with a close name offered."""
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            from connector.suggest import closest
+
+            found = closest(name, self.list_commands(ctx))
+            if found is not None:
+                ctx.fail(f"No such command {name!r}; did you mean {found!r}?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
@@ -101,7 +132,8 @@ def main() -> None:
     An error nobody foresaw is one line too, ``internal error: ...``, exit 1; ``-vv`` adds its traceback.
     """
     try:
-        cli.main(standalone_mode=False)
+        # prog_name: `python -m connector` is the same command, and its completion variable the same.
+        cli.main(standalone_mode=False, prog_name="connector", complete_var=COMPLETE_VAR)
     except click.exceptions.Abort:
         say("interrupted")
         sys.exit(130)

@@ -25,7 +25,7 @@ from connector.streams import writing
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_actions(fmt: str) -> None:
     """List every action with its vendors."""
-    specs = sorted(_catalogue()[0], key=lambda spec: spec["name"])
+    specs = sorted(catalogue()[0], key=lambda spec: spec["name"])
     with writing(sys.stdout, "stdout"):
         if fmt == "json":
             rows = [{"name": s["name"], "title": s["title"], "mutates": s["mutates"], "vendors": list(s["vendors"])}
@@ -44,11 +44,14 @@ def list_actions(fmt: str) -> None:
 @click.argument("action")
 def describe(action: str) -> None:
     """Show an action: what it does, its vendors and endpoints, its input and output schemas."""
-    specs, schema = _catalogue()
+    specs, schema = catalogue()
     wanted = canonical_name(action)
     spec = next((spec for spec in specs if spec["name"] == wanted), None)
     if spec is None:
-        raise BadInput(f"action {action!r} is not known (see `connector list`)")
+        from connector.suggest import did_you_mean
+
+        hint = did_you_mean(action, [spec["name"] for spec in specs], dashes=True)
+        raise BadInput(f"action {action!r} is not known (see `connector list`){hint}")
     document = {key: value for key, value in spec.items() if key not in ("input", "output")}
     document["input_schema"] = schema(spec["input"])
     document["output_schema"] = schema(spec["output"])
@@ -56,7 +59,7 @@ def describe(action: str) -> None:
         click.echo(to_json(document))
 
 
-def _catalogue() -> tuple[list[dict[str, Any]], Callable[[str], dict[str, Any]]]:
+def catalogue() -> tuple[list[dict[str, Any]], Callable[[str], dict[str, Any]]]:
     """The actions as declared, and how to read a schema: from the files, or from the host when a
     third-party plugin may add actions, vendors or schemas."""
     if not third_party_plugins():

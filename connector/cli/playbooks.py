@@ -64,6 +64,8 @@ def playbook_run(
     from connector.executor import Executor, InProcess
 
     fields = run_flags()
+    if fields.get("sandbox") is True:
+        say("sandbox: the data is simulated (the embedded vendor simulators), not read from any vendor")
     fmt = fields.get("format") or "json"
     if fmt not in RESULT_FORMATS:
         raise BadInput(f"--format: a playbook's result is written as {', '.join(RESULT_FORMATS)}, not {fmt}")

@@ -82,7 +82,7 @@ def cortex_files(description: Description) -> dict[str, str]:
             definition = _definition(description, flavor, kind, f"{PREFIX}/{program}")
             files[f"{folder}/{flavor.name}.json"] = json.dumps(definition, indent=2) + "\n"
         files[f"{folder}/{program}"] = _PROGRAMS[kind].format(version=description.version)
-        files[f"{folder}/requirements.txt"] = f"connector=={description.version}\ncortexutils>=2.2\n"
+        files[f"{folder}/requirements.txt"] = f"connector-soar=={description.version}\ncortexutils>=2.2\n"
         files[f"{folder}/Dockerfile"] = _DOCKERFILE.format(version=description.version, program=program)
     for flavor in ANALYZERS:
         folder = f"thehive-templates/{flavor.name}_{description.version.replace('.', '_')}"

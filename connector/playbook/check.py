@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from connector.actions import ActionSpec, aliased_input
 from connector.catalog import canonical_name
-from connector.connections import SANDBOX, Connection, default_config_path, load_connections
+from connector.connections import SANDBOX, Connection, ConnectionsFile, read_connections
 from connector.errors import ConfigError
 from connector.playbook.expressions import Expression, Interpolation, Template, expressions_in, is_templated
 from connector.playbook.model import Compiled, CompiledStep, PlaybookInvalid, compile_playbook, read_playbook
@@ -38,6 +38,7 @@ from connector.playbook.shapes import (
 )
 from connector.plugins import Host
 from connector.schemas import describe_error
+from connector.suggest import did_you_mean
 
 INPUTS_DOC = "playbook inputs"
 STEP_STATUSES = ["success", "partial", "failed", "skipped"]
@@ -56,22 +57,27 @@ class Connections:
 
     def __init__(self, config: Path | None) -> None:
         self._config = config
-        self._known: dict[str, Connection] | None = None
+        self._read: ConnectionsFile | None = None
         self._error: str | None = None
 
     def get(self, name: str) -> Connection:
-        """The connection ``name``; :class:`ConfigError` when the file is unreadable or does not define it."""
-        if self._known is None and self._error is None:
+        """The connection ``name``; :class:`ConfigError` when the file is unreadable, or the connection
+        is invalid or not defined (another connection's problem is not this step's)."""
+        if self._read is None and self._error is None:
             try:
-                self._known = load_connections(self._config)
+                self._read = read_connections(self._config)
             except ConfigError as exc:
                 self._error = exc.message
-        if self._error is not None:
-            raise ConfigError(self._error)
-        known = self._known or {}
+        if self._error is not None or self._read is None:
+            raise ConfigError(self._error or "")
+        known = self._read.connections
+        if name in self._read.problems:
+            raise ConfigError(self._read.problems[name])
         if name not in known:
-            where = self._config or default_config_path()
-            raise ConfigError(f"'{name}' is not defined in {where} (known: {', '.join(sorted(known)) or 'none'})")
+            hint = did_you_mean(name, known)
+            raise ConfigError(
+                f"'{name}' is not defined in {self._read.path} (known: {', '.join(sorted(known)) or 'none'}){hint}"
+            )
         return known[name]
 
 
@@ -101,7 +107,8 @@ def resolve_target(
     chosen = vendor or connection_vendor or (next(iter(spec.vendors), None) if spec else None)
     if chosen is not None and chosen not in host.vendors:
         known = ", ".join(sorted(host.vendors))
-        problems.append(f"step {step_id}: vendor: '{chosen}' is not known (known: {known})")
+        hint = did_you_mean(chosen, host.vendors)
+        problems.append(f"step {step_id}: vendor: '{chosen}' is not known (known: {known}){hint}")
     elif spec is not None and chosen not in spec.vendors:
         bound = ", ".join(spec.vendors) or "none yet"
         problems.append(
@@ -144,7 +151,8 @@ def check_playbook(
         step = entry.step
         spec = host.actions.get(canonical_name(step.action))
         if spec is None:
-            problems.append(f"step {step.id}: action: '{step.action}' is not known (see `connector list`)")
+            hint = did_you_mean(step.action, host.actions, dashes=True)
+            problems.append(f"step {step.id}: action: '{step.action}' is not known (see `connector list`){hint}")
         targets.append(
             resolve_target(step.id, step.connection, step.vendor, spec, host, connections, sandbox, problems)
         )

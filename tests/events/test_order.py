@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+import connector_acme as acme
+
 from connector import hookspecs
 from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.plugins import Host
 from tests.events.support import THREATS, TOKEN, VENDOR, paged_run, simulator
-from tests.plugins import acme, markdown_format
+from tests.plugins import markdown_format
 from tests.plugins.recorder import EventRecorder
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import connector_acme as acme
 import httpx
 import pytest
 
 from connector.playbook import PlaybookInvalid, PlaybookResult, arun_playbook, load_checked
 from connector.plugins import Host
-from tests.plugins import acme
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -57,7 +57,7 @@ def test_check_reports_unknown_actions_connections_and_vendors(world: World) -> 
         {"id": "b", "action": "acme_ping", "connection": "acme1", "input": {"echo": "x"}},
     ]) == [
         "step b: id: used by an earlier step (ids must be unique)",
-        "step a: action: 'get_threatz' is not known (see `connector list`)",
+        "step a: action: 'get_threatz' is not known (see `connector list`); did you mean 'get_threats'?",
         f"step b: connection: 'nowhere' is not defined in {world.config} (known: acme1)",
         "step c: connection: missing (name one from the connections file, or run with --sandbox)",
         "step d: vendor: 'sentinelone' does not match connection 'acme1' (vendor acme)",

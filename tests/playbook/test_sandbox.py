@@ -135,7 +135,7 @@ def test_cli_check_prints_ok_or_every_problem() -> None:
     assert bad.stderr.splitlines() == [
         "connector: step threats: input.severity[0]: 'severe' is not one of ['unknown', 'informational', 'low', "
         "'medium', 'high', 'critical'] (rule: enum)",
-        "connector: step typo: action: 'get_threatz' is not known (see `connector list`)",
+        "connector: step typo: action: 'get_threatz' is not known (see `connector list`); did you mean 'get_threats'?",
         "connector: step early: input.ids: steps.later: step 'later' runs later (steps run in file order)",
         "connector: step fields: input.ids: steps.threats.output.threats[].vendor_idd: no field 'vendor_idd' "
         "in Threat (did you mean 'vendor_id'?)",
@@ -203,7 +203,8 @@ def test_the_readme_command_runs_triage_in_its_own_process() -> None:
     assert re.search(r"incidents\s+│ create_incident\s+│ ciso_assistant\s+│ success\s+│ 4 items\s+│ 4 created",
                      process.stdout), process.stdout
     summary = r"connector: playbook triage: success; 5 steps \(5 success\), 8 actions, \d+ requests, \d+ ms\n"
-    assert re.fullmatch(summary, process.stderr)
+    simulated = "connector: sandbox: the data is simulated (the embedded vendor simulators), not read from any vendor\n"
+    assert re.fullmatch(re.escape(simulated) + summary, process.stderr)
 
 
 def test_cli_run_exit_codes_follow_the_steps(sandbox_url: str, tmp_path: Path) -> None:

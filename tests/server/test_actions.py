@@ -67,7 +67,8 @@ def test_dry_run_and_partial_success(api: httpx.Client) -> None:
         (b"", "body: 'connection' is a required property (rule: required)"),
         (
             b'{"connection": "sandbox", "inputs": {}}',
-            "body: Additional properties are not allowed ('inputs' was unexpected) (rule: additionalProperties)",
+            "body: Additional properties are not allowed ('inputs' was unexpected) (rule: additionalProperties); "
+            "did you mean 'input'?",
         ),
         (b'{"connection": "sandbox", "dry_run": "yes"}', "body.dry_run: 'yes' is not of type 'boolean' (rule: type)"),
         (b'{"connection": "sandbox", "input": [1]}', "body.input: [1] is not of type 'object' (rule: type)"),

@@ -71,6 +71,7 @@ def test_invalid_playbook_is_one_line_listing_each_problem(api: httpx.Client) ->
     assert answer.json()["error"] == {
         "type": "bad_input",
         "message": "step threats: action: 'get-threatz' is not known (see `connector list`); "
+        "did you mean 'get-threats'?; "
         "outputs.later: steps.nowhere: no step 'nowhere' (steps: threats)",
     }
 

@@ -31,7 +31,9 @@ def test_only_the_three_watchable_actions() -> None:
     assert refusal("update_threat_status") == (
         "watch: action 'update_threat_status' cannot be watched (watchable: get_threats, list_events, list_incidents)"
     )
-    assert refusal("get_threatz") == "action 'get_threatz' is not known (see `connector list`)"
+    assert refusal("get_threatz") == (
+        "action 'get_threatz' is not known (see `connector list`); did you mean 'get_threats'?"
+    )
 
 
 def test_the_input_is_the_actions_without_the_window() -> None:

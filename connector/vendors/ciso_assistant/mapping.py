@@ -43,6 +43,11 @@ STATUS_BY_SLUG: dict[str, StatusId] = {
 STATUS_LABELS: dict[str, str] = {
     "new": "New", "ongoing": "Ongoing", "resolved": "Resolved", "closed": "Closed", "dismissed": "Dismissed",
 }
+MAPPINGS: dict[str, dict[str, str]] = {
+    "severity": {f"{value} ({SEVERITY_LABELS[value]})": severity.name for value, severity in SEVERITY_BY_VALUE.items()},
+    "status": {slug: status.name for slug, status in STATUS_BY_SLUG.items()},
+}
+"""Vendor value -> common value, per field, as the generated docs show them (``connector docs``)."""
 SLUG_BY_COMMON_STATUS: dict[str, str] = {
     "new": "new", "in_progress": "ongoing", "resolved": "resolved", "closed": "closed",
 }

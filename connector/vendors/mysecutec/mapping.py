@@ -44,6 +44,11 @@ STATUS_BY_LABEL = {
     "accepted": StatusId.suppressed,
     "false_positive": StatusId.suppressed,
 }
+MAPPINGS: dict[str, dict[str, str]] = {
+    "severity": {label: severity.name for label, severity in SEVERITY_BY_LABEL.items()},
+    "status (from user_status)": {label: status.name for label, status in STATUS_BY_LABEL.items()},
+}
+"""Vendor value -> common value, per field, as the generated docs show them (``connector docs``)."""
 VERDICT_BY_STATUS = {"false_positive": "false_positive"}
 DISPOSITION_BY_STATUS = {"accepted": "accepted"}
 USER_STATUS_BY_COMMON = {

@@ -40,6 +40,13 @@ UNKNOWN_LEVEL = "UNKNOWN"
 
 STATUS = StatusId.new
 """Nameshield events carry no workflow status: every detection is new."""
+MAPPINGS: dict[str, dict[str, str]] = {
+    "severity (from criticality.level)": {
+        **{level: severity.name for level, severity in SEVERITY_BY_CRITICALITY.items()}, "any other": "unknown",
+    },
+    "status": {"(events carry none)": STATUS.name},
+}
+"""Vendor value -> common value, per field, as the generated docs show them (``connector docs``)."""
 
 OBSERVABLE_SOURCES: tuple[tuple[str, str, str, Callable[[Any, str], str | None]], ...] = (
     ("whois", "owner_email", "email", clean.email),

@@ -41,6 +41,11 @@ STATUS_BY_INCIDENT_STATUS = {
     "resolved": StatusId.resolved,
 }
 SUPPRESSING_VERDICT = "false_positive"
+MAPPINGS: dict[str, dict[str, str]] = {
+    "severity (from confidenceLevel)": {level: severity.name for level, severity in SEVERITY_BY_CONFIDENCE.items()},
+    "status (from incidentStatus)": {status: common.name for status, common in STATUS_BY_INCIDENT_STATUS.items()},
+}
+"""Vendor value -> common value, per field, as the generated docs show them (``connector docs``)."""
 
 INCIDENT_CHANGE_BY_STATUS: dict[str, dict[str, str]] = {
     "new": {"incidentStatus": "unresolved"},

@@ -1,7 +1,8 @@
-"""A third-party plugin, as a separate package would ship it: a vendor and an action of its own.
+"""A third-party plugin, as a separate package ships it: a vendor and an action of its own.
 
-It binds the built-in get_threats for its vendor ``acme`` and brings a new action, ``acme_ping``,
-with its schemas in the folder beside this file. Nothing in the host knows about it.
+It binds the built-in get_threats and test_connection for its vendor ``acme`` and brings a new
+action, ``acme_ping``, with its schemas in the folders beside this file. Nothing in the host knows
+about it: pyproject.toml declares it in the ``connector`` entry-point group (docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 from connector.context import RunContext
 from connector.enums import Kind, SeverityId, StatusId
+from connector.errors import VendorError
 from connector.hookspecs import hookimpl
+from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.threat import Threat
 from connector.vendor import Vendor
 
@@ -40,14 +43,24 @@ async def acme_ping(client: RunContext, params: dict[str, Any]) -> dict[str, Any
     return {"pong": body["pong"]}
 
 
+async def test_connection(client: RunContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Reachability, authentication and permission to read alerts, from one ``GET /alerts``."""
+    passed = {"reachability": "Acme answered", "authentication": TOKEN_ACCEPTED, "permissions": "may read alerts"}
+    try:
+        await client.request("GET", "/alerts")
+    except VendorError as error:
+        return probe_answer(client, passed, failed_check(error))
+    return probe_answer(client, passed)
+
+
 @hookimpl
 def register_vendors(register: Callable[[Vendor], None]) -> None:
     """The Acme vendor."""
     register(
         Vendor(
             name="acme", title="Acme Alerts", auth_scheme="Bearer",
-            bindings={"get_threats": get_threats, "acme_ping": acme_ping},
-            endpoints={"get_threats": ["GET /alerts"]},
+            bindings={"get_threats": get_threats, "acme_ping": acme_ping, "test_connection": test_connection},
+            endpoints={"get_threats": ["GET /alerts"], "test_connection": ["GET /alerts"]},
         )
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 import socket
 import sys
 
@@ -36,12 +37,10 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     shared through the broker's Redis with every other worker ($CONNECTOR_LIMITS_URL
     overrides where). Exit 1 when the broker cannot be reached.
     """
-    import warnings
-
     from celery import signals
     from celery.exceptions import SecurityWarning
 
-    from connector.jobs.app import broker_url, celery_app, display_url
+    from connector.jobs.app import broker_url, celery_app, display_url, serve_as_worker
     from connector.jobs.handles import broker_calls
     from connector.jobs.limits import LIMITS_ENV
     from connector.jobs.tasks import CONFIG_KEY
@@ -52,15 +51,21 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     app = celery_app(url, visibility_timeout=max(timeout, 1.0))
     config = ctx.obj["config"]
     app.conf.update({CONFIG_KEY: str(config) if config else None})
+    serve_as_worker(app)
     os.environ.setdefault(LIMITS_ENV, url)
     hostname = name or f"connector-{os.getpid()}@{socket.gethostname()}"
 
     def ready(**_: object) -> None:
+        from celery.exceptions import CPendingDeprecationWarning
+
+        # Celery warns at each broker blip of a setting this app chose on purpose (see app.py);
+        # its logging set-up has just turned the warning on: off now.
+        warnings.filterwarnings("ignore", category=CPendingDeprecationWarning)
         say(f"worker {hostname} ready: broker {display_url(url)}, concurrency {concurrency}")
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        # Celery logs a lost broker with its traceback; the one line below says it (-vv keeps it).
-        logging.getLogger("celery.worker").addFilter(_without_traceback)
+        # Celery logs a lost broker and each retry with a traceback; its lines say enough (-vv keeps them).
+        signals.after_setup_logger.connect(_quiet_handlers, weak=False)
     # Celery warns of root because a pickle task could run code as root; this app accepts JSON only.
     warnings.filterwarnings("ignore", category=SecurityWarning)
     signals.worker_ready.connect(ready, weak=False)
@@ -151,6 +156,12 @@ def result(job_id: str, broker: str | None, wait_: bool, timeout: str) -> None:
         say(summary_line(value))
         sys.exit(value.exit_code)
     _print_envelope(value)
+
+
+def _quiet_handlers(logger: logging.Logger, **_: object) -> None:
+    """Drop the traceback of every record Celery's handlers write."""
+    for handler in logger.handlers:
+        handler.addFilter(_without_traceback)
 
 
 def _without_traceback(record: logging.LogRecord) -> bool:

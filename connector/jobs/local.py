@@ -55,19 +55,28 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 class RedisServer:
-    """A redis-server of its own on a free loopback port, 64 databases, nothing persisted."""
+    """A redis-server of its own on a free loopback port, 64 databases.
 
-    def __init__(self, folder: Path) -> None:
+    Nothing is persisted unless ``persistent``: then every write goes to its append-only file
+    before it is answered, so the server can be stopped and started again (:meth:`restart`)
+    with its queue, reservations and results, as a broker in production should be.
+    """
+
+    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ConfigError("redis-server is not installed (Debian: apt-get install redis-server)")
         self.port = free_port()
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--databases", "64", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
+                         "--databases", "64", "--dir", str(folder)]
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.process = process
         wait_until(self._answers, f"redis-server on port {self.port}")
+        return process
 
     def url(self, db: int = 0) -> str:
         """The URL of database ``db``."""
@@ -81,6 +90,12 @@ class RedisServer:
                 return bool(client.ping())
         except redis.ConnectionError:
             return False
+
+    def restart(self, down_for: float) -> None:
+        """Stop the server, wait ``down_for`` seconds, start it again on the same port (a broker blip)."""
+        self.stop()
+        time.sleep(down_for)
+        self._start()
 
     def stop(self) -> None:
         """Stop the server."""

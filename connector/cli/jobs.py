@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 import socket
 import sys
+import warnings
 
 import click
 

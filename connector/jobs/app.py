@@ -143,7 +143,17 @@ def celery_app(url: str, visibility_timeout: float = VISIBILITY_TIMEOUT_S, resul
 
 
 def serve_as_worker(app: Celery) -> None:
-    """Settings of a worker's app only: its results wait out a broker blip (callers fail fast instead)."""
+    """Settings of a worker's app only: its results wait out a broker blip (callers fail fast instead),
+    and each job's marker expires with its result."""
+    from celery import signals
+
+    from connector.jobs.markers import settle
+
+    def ended(task_id: str, task: Task, **_: Any) -> None:
+        if task.app is app:
+            settle(app.backend.client, task_id, int(app.conf.result_expires or RESULT_TTL_S))
+
+    signals.task_postrun.connect(ended, weak=False)
     app.conf.update(
         result_backend_always_retry=True,
         result_backend_max_retries=BLIP_RETRY["max_retries"] * 2,

@@ -26,12 +26,13 @@ from kombu.utils.uuid import uuid
 from connector.envelope import Envelope, ErrorItem
 from connector.errors import BadInput, VendorError
 from connector.jobs.app import RESULT_TTL_S, celery_app, display_url
+from connector.jobs.markers import KEY as MARKER
+from connector.jobs.markers import marker_kind, marker_value
 from connector.jobs.tasks import MAX_RESULT_BYTES, RUN_ACTION, RUN_PLAYBOOK, TOO_LARGE
 from connector.playbook.model import PlaybookInvalid
 from connector.playbook.report import PlaybookResult
 
 T = TypeVar("T")
-MARKER = "connector-job-{}"
 ACTION, PLAYBOOK = "action", "playbook"
 WORKER_ERROR = "worker_error"
 
@@ -124,20 +125,22 @@ def submit_action(
     broker: str,
     max_result: int = MAX_RESULT_BYTES,
     output_file: str | None = None,
+    owner: str | None = None,
 ) -> Job[Envelope]:
     """Queue one action for the workers; ``.get(timeout)`` gives its envelope.
 
     ``connection`` is a name the workers resolve from their own connections files (the secret
     never travels); ``sandbox`` the URL of a running sandbox the workers can reach. A result
     over ``max_result`` bytes comes back as a failed ``too_large`` envelope; a read's records can
-    go to ``output_file`` instead (NDJSON, a path on the worker's file system).
+    go to ``output_file`` instead (NDJSON, a path on the worker's file system). ``owner`` (a
+    token) is the only one :func:`job` shows the job to, besides callers naming no owner.
     """
     kwargs = {
         "action": action, "input": dict(input or {}), "connection": connection, "vendor": vendor,
         "sandbox": sandbox, "dry_run": dry_run, "strict": strict, "max_result": max_result,
         "output_file": output_file,
     }
-    return _submit(broker, RUN_ACTION, f"{ACTION}:{action}", kwargs, max_result)
+    return _submit(broker, RUN_ACTION, f"{ACTION}:{action}", kwargs, max_result, owner)
 
 
 def submit_playbook(
@@ -148,13 +151,17 @@ def submit_playbook(
     dry_run: bool = False,
     broker: str,
     max_result: int = MAX_RESULT_BYTES,
+    owner: str | None = None,
 ) -> Job[PlaybookResult]:
-    """Queue a whole playbook (a checked mapping) to run on one worker; ``.get()`` gives its result."""
+    """Queue a whole playbook (a checked mapping) to run on one worker; ``.get()`` gives its result.
+
+    ``owner``: as for :func:`submit_action`.
+    """
     kwargs = {
         "playbook": dict(playbook), "inputs": dict(inputs or {}), "sandbox": sandbox, "dry_run": dry_run,
         "max_result": max_result,
     }
-    return _submit(broker, RUN_PLAYBOOK, PLAYBOOK, kwargs, max_result)
+    return _submit(broker, RUN_PLAYBOOK, PLAYBOOK, kwargs, max_result, owner)
 
 
 def submit_group(calls: list[dict[str, Any]], *, broker: str) -> list[Job[Envelope]]:
@@ -170,15 +177,18 @@ def submit_group(calls: list[dict[str, Any]], *, broker: str) -> list[Job[Envelo
     ]
 
 
-def job(job_id: str, *, broker: str) -> Job[Any]:
-    """The job ``job_id`` was given at submit time; BadInput when no such job is known (or it expired)."""
+def job(job_id: str, *, broker: str, owner: str | None = None) -> Job[Any]:
+    """The job ``job_id`` was given at submit time; BadInput when no such job is known (or it expired).
+
+    With ``owner``, a job another owner submitted is unknown too (see :mod:`connector.jobs.markers`).
+    """
     app = celery_app(broker)
     with broker_calls(broker):
-        kind = app.backend.client.get(MARKER.format(job_id))
+        kind = marker_kind(app.backend.client.get(MARKER.format(job_id)), owner)
     if kind is None:
         raise BadInput(f"job {job_id}: unknown here (never submitted to this broker, or expired after "
                        f"{RESULT_TTL_S // 3600}h)")
-    kind, _, action = (kind.decode() if isinstance(kind, bytes) else str(kind)).partition(":")
+    kind, _, action = kind.partition(":")
     if kind == PLAYBOOK:
         return Job(app, broker, job_id, kind, decode_playbook)
     return Job(app, broker, job_id, kind, partial(decode_envelope, action=action))
@@ -202,7 +212,9 @@ def decode_playbook(value: Any) -> PlaybookResult:
     return PlaybookResult.model_validate(value)
 
 
-def _submit(broker: str, task: str, marker: str, kwargs: dict[str, Any], max_result: int) -> Job[Any]:
+def _submit(
+    broker: str, task: str, marker: str, kwargs: dict[str, Any], max_result: int, owner: str | None = None,
+) -> Job[Any]:
     """Queue ``task``; ``marker`` (``action:NAME`` or ``playbook``) is kept beside its result."""
     size = len(orjson.dumps(kwargs))
     if size > max_result:
@@ -211,7 +223,8 @@ def _submit(broker: str, task: str, marker: str, kwargs: dict[str, Any], max_res
     with broker_calls(broker):
         job_id = uuid()
         # The marker first: a broker that cannot be reached fails here, before anything was queued.
-        app.backend.client.set(MARKER.format(job_id), marker, ex=int(app.conf.result_expires or RESULT_TTL_S))
+        ttl = int(app.conf.result_expires or RESULT_TTL_S)
+        app.backend.client.set(MARKER.format(job_id), marker_value(marker, owner), ex=ttl)
         sent = app.send_task(task, kwargs=kwargs, task_id=job_id)
     kind, _, action = marker.partition(":")
     decode: Callable[[Any], Any] = decode_playbook if kind == PLAYBOOK else partial(decode_envelope, action=action)

@@ -27,8 +27,13 @@ BROKER_HELP = "Redis URL of the broker and result backend (default: $CONNECTOR_B
 @click.option("--name", help="Worker name (default: connector-PID@HOST).")
 @click.option("--visibility-timeout", default="5m", show_default=True,
               help="How long a task of a worker that died waits before another worker takes it.")
+@click.option("--output-dir", type=click.Path(file_okay=False, exists=True, writable=True),
+              help="The only folder where tasks may write records (submit --output-file); none without it.")
 @click.pass_context
-def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str | None, visibility_timeout: str) -> None:
+def worker(
+    ctx: click.Context, broker: str | None, concurrency: int, name: str | None, visibility_timeout: str,
+    output_dir: str | None,
+) -> None:
     """Run queued actions and playbooks until SIGTERM or SIGINT (running tasks finish first).
 
     \b
@@ -43,14 +48,14 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     from connector.jobs.app import broker_url, celery_app, display_url, serve_as_worker
     from connector.jobs.handles import broker_calls
     from connector.jobs.limits import LIMITS_ENV
-    from connector.jobs.tasks import CONFIG_KEY
+    from connector.jobs.tasks import CONFIG_KEY, OUTPUT_DIR_KEY
     from connector.plugins import default_host
 
     url = broker_url(broker)
     timeout = seconds(visibility_timeout, "--visibility-timeout")
     app = celery_app(url, visibility_timeout=max(timeout, 1.0))
     config = ctx.obj["config"]
-    app.conf.update({CONFIG_KEY: str(config) if config else None})
+    app.conf.update({CONFIG_KEY: str(config) if config else None, OUTPUT_DIR_KEY: output_dir})
     serve_as_worker(app)
     os.environ.setdefault(LIMITS_ENV, url)
     hostname = name or f"connector-{os.getpid()}@{socket.gethostname()}"

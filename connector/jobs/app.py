@@ -155,6 +155,9 @@ def serve_as_worker(app: Celery) -> None:
 
     signals.task_postrun.connect(ended, weak=False)
     app.conf.update(
+        # What is not a message, or not one this worker can run, is kept aside (see refused.py).
+        broker_transport="connector.jobs.refused:Transport",
+        worker_consumer="connector.jobs.refused:Consumer",
         result_backend_always_retry=True,
         result_backend_max_retries=BLIP_RETRY["max_retries"] * 2,
         result_backend_base_sleep_between_retries_ms=1000,

@@ -107,7 +107,7 @@ class Worker:
 
     def __init__(
         self, name: str, broker: str, folder: Path, *, config: Path | None = None, concurrency: int = 4,
-        visibility_timeout: str = "60s", env: Mapping[str, str] | None = None,
+        visibility_timeout: str = "60s", env: Mapping[str, str] | None = None, output_dir: Path | None = None,
     ) -> None:
         self.name = f"{name}@local"
         self.log = folder / f"{name}.log"
@@ -116,6 +116,8 @@ class Worker:
             command += ["--config", str(config)]
         command += ["worker", "--concurrency", str(concurrency), "--name", self.name,
                     "--visibility-timeout", visibility_timeout]
+        if output_dir is not None:
+            command += ["--output-dir", str(output_dir)]
         environment = {**os.environ, "CONNECTOR_BROKER": broker, **(env or {})}
         # The worker shares its limits through its own broker, not through one this process was given.
         environment.pop("CONNECTOR_LIMITS_URL", None)
@@ -148,11 +150,12 @@ class Worker:
 def start_workers(
     count: int, broker: str, folder: Path, *, config: Path | None = None, concurrency: int = 4,
     visibility_timeout: str = "60s", env: Mapping[str, str] | None = None, prefix: str = "w",
+    output_dir: Path | None = None,
 ) -> list[Worker]:
     """``count`` workers started together (their imports overlap), each waited for."""
     workers = [
         Worker(f"{prefix}{index}", broker, folder, config=config, concurrency=concurrency,
-               visibility_timeout=visibility_timeout, env=env)
+               visibility_timeout=visibility_timeout, env=env, output_dir=output_dir)
         for index in range(count)
     ]
     for worker in workers:

@@ -31,6 +31,9 @@ RUN_PLAYBOOK = "connector.run_playbook"
 CONFIG_KEY = "connector_config"
 """The app setting where ``connector worker`` keeps its connections file."""
 
+OUTPUT_DIR_KEY = "connector_output_dir"
+"""The app setting where ``connector worker --output-dir`` keeps the only folder tasks may write to."""
+
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 """The largest envelope stored in the backend (Redis takes 512 MB, but every reader holds it whole)."""
 
@@ -66,8 +69,25 @@ def run_action_task(
     if output_file is None:
         envelope = run_action(action, input, **options)
     else:
-        envelope = run_sync(_records_to_file(Path(output_file), action, input, options))
+        target = output_path(task.app.conf.get(OUTPUT_DIR_KEY), output_file)
+        if isinstance(target, str):
+            error = ErrorItem(type=BadInput.kind, message=target)
+            return _bounded(Envelope(action=action, status="failed", errors=[error]), max_result)
+        envelope = run_sync(_records_to_file(target, action, input, options))
     return _bounded(envelope, max_result)
+
+
+def output_path(folder: str | None, output_file: str) -> Path | str:
+    """Where ``output_file`` goes: a path inside the worker's ``folder`` (a relative one is taken
+    from there), else the one line refusing it. A message never writes anywhere else."""
+    if not folder:
+        return "output_file: this worker writes no files (start it with --output-dir)"
+    root = Path(folder).resolve()
+    # Resolved, so neither ``..`` nor a symbolic link leads out of the folder.
+    target = (root / output_file).resolve()
+    if not target.is_relative_to(root) or target == root:
+        return f"output_file: {output_file!r} is not inside this worker's --output-dir"
+    return target
 
 
 def run_playbook_task(

@@ -43,17 +43,18 @@ def worker(
     overrides where). Exit 1 when the broker cannot be reached.
     """
     from celery import signals
-    from celery.exceptions import SecurityWarning
 
     from connector.jobs.app import broker_url, celery_app, display_url, serve_as_worker
     from connector.jobs.handles import broker_calls
     from connector.jobs.limits import LIMITS_ENV
+    from connector.jobs.reserved import Reservations
     from connector.jobs.tasks import CONFIG_KEY, OUTPUT_DIR_KEY
     from connector.plugins import default_host
 
     url = broker_url(broker)
     timeout = seconds(visibility_timeout, "--visibility-timeout")
     app = celery_app(url, visibility_timeout=max(timeout, 1.0))
+    reservations = Reservations(url, max(timeout, 1.0))
     config = ctx.obj["config"]
     app.conf.update({CONFIG_KEY: str(config) if config else None, OUTPUT_DIR_KEY: output_dir})
     serve_as_worker(app)
@@ -61,18 +62,14 @@ def worker(
     hostname = name or f"connector-{os.getpid()}@{socket.gethostname()}"
 
     def ready(**_: object) -> None:
-        from celery.exceptions import CPendingDeprecationWarning
-
-        # Celery warns at each broker blip of a setting this app chose on purpose (see app.py);
-        # its logging set-up has just turned the warning on: off now.
-        warnings.filterwarnings("ignore", category=CPendingDeprecationWarning)
+        _quiet_warnings()
+        reservations.start()
         say(f"worker {hostname} ready: broker {display_url(url)}, concurrency {concurrency}")
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         # Celery logs a lost broker and each retry with a traceback; its lines say enough (-vv keeps them).
         signals.after_setup_logger.connect(_quiet_handlers, weak=False)
-    # Celery warns of root because a pickle task could run code as root; this app accepts JSON only.
-    warnings.filterwarnings("ignore", category=SecurityWarning)
+    _quiet_warnings()
     signals.worker_ready.connect(ready, weak=False)
     # Every vendor loaded now, in one thread: the host loads them on first use, which tasks
     # running at once in the pool's threads would race to do.
@@ -85,6 +82,7 @@ def worker(
         without_gossip=True, without_mingle=True, without_heartbeat=True, redirect_stdouts=False,
     )
     runner.start()
+    reservations.stop()
     code = runner.exitcode or 0
     if code:
         say(f"worker {hostname} stopped: the broker {display_url(url)} went away")
@@ -161,6 +159,16 @@ def result(job_id: str, broker: str | None, wait_: bool, timeout: str) -> None:
         say(summary_line(value))
         sys.exit(value.exit_code)
     _print_envelope(value)
+
+
+def _quiet_warnings() -> None:
+    """Turn off Celery's warnings that do not apply to this app (again once its logging set-up turned them on)."""
+    from celery.exceptions import CPendingDeprecationWarning, SecurityWarning
+
+    # Of root, because a pickle task could run code as root: this app accepts JSON only.
+    warnings.filterwarnings("ignore", category=SecurityWarning)
+    # At each broker blip, of a setting this app chose on purpose (see app.py).
+    warnings.filterwarnings("ignore", category=CPendingDeprecationWarning)
 
 
 def _quiet_handlers(logger: logging.Logger, **_: object) -> None:

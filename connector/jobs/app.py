@@ -4,7 +4,9 @@ Tasks are acknowledged late (after they ran), one message reserved per worker sl
 killed mid-task leaves its message unacknowledged: Redis hands it to another worker once the
 visibility timeout has passed (the actions are idempotent: a create finds its ``ref_id``).
 Every broker and backend call has a connect and read time-out and a bounded retry, so a broker
-that goes away is an error within seconds, never a hang.
+that goes away is an error within seconds, never a hang; a worker waits out a short one (about
+12 s) and finishes what it runs. A message that comes back after its task succeeded (its
+acknowledgement lost) answers the stored result instead of running again.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ RESULT_TTL_S = 24 * 3600
 """How long an envelope stays in the backend after its task ended."""
 
 VISIBILITY_TIMEOUT_S = 300
-"""How long a reserved, unacknowledged task waits before Redis gives it to another worker.
-Longer than any one action should run, else a slow task runs twice (harmless: idempotent)."""
+"""How long the task of a worker that died waits before Redis gives it to another worker (a
+living worker keeps its running tasks invisible however long they run: see reserved.py)."""
 
 IO_TIMEOUT_S = 5.0
 """Connect and read time-out of every broker and backend call."""

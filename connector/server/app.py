@@ -110,7 +110,8 @@ class _Api:
             from connector.server.queue import queue_action
 
             sandbox_url = sandbox if isinstance(sandbox, str) else None
-            return await queue_action(self.settings.broker, request.path_params["name"], body, sandbox_url)
+            return await queue_action(self.settings.broker, request.path_params["name"], body, sandbox_url,
+                                      owner=self.settings.token)
         options: RunOptions = {
             "connection": body["connection"],
             "vendor": body.get("vendor"),
@@ -155,7 +156,7 @@ class _Api:
             return error_answer(404, "not_found", "no jobs: this server runs everything itself (no --broker)")
         from connector.server.queue import job_answer
 
-        return await job_answer(self.settings.broker, request.path_params["id"])
+        return await job_answer(self.settings.broker, request.path_params["id"], owner=self.settings.token)
 
     async def _queue_playbook(self, broker: str, source: dict[str, Any], body: dict[str, Any]) -> Response:
         """Check the playbook here (400 at once when it cannot run), then queue it for one worker."""
@@ -164,7 +165,8 @@ class _Api:
 
         sandbox = self.settings.sandbox_url
         load_checked(source, self.host, config=self.settings.config, sandbox=sandbox is not None)
-        return await queue_playbook(broker, source, body.get("input", {}), sandbox, body.get("dry_run", False))
+        return await queue_playbook(broker, source, body.get("input", {}), sandbox, body.get("dry_run", False),
+                                    owner=self.settings.token)
 
     def _served_sandbox(self) -> str:
         """The served sandbox's URL. Without ``--sandbox`` the runner would start a simulator per

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,8 +30,13 @@ BROKER_HELP = "Redis URL of the broker and result backend (default: $CONNECTOR_B
 @click.option("--name", help="Worker name (default: connector-PID@HOST).")
 @click.option("--visibility-timeout", default="5m", show_default=True,
               help="How long a task of a worker that died waits before another worker takes it.")
+@click.option("--output-dir", type=click.Path(file_okay=False, exists=True, writable=True),
+              help="The only folder where tasks may write records (submit --output-file); none without it.")
 @click.pass_context
-def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str | None, visibility_timeout: str) -> None:
+def worker(
+    ctx: click.Context, broker: str | None, concurrency: int, name: str | None, visibility_timeout: str,
+    output_dir: str | None,
+) -> None:
     """Run queued actions and playbooks until SIGTERM or SIGINT (running tasks finish first).
 
     \b
@@ -39,33 +45,34 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
     shared through the broker's Redis with every other worker ($CONNECTOR_LIMITS_URL
     overrides where). Exit 1 when the broker cannot be reached.
     """
-    import warnings
-
     from celery import signals
-    from celery.exceptions import SecurityWarning
 
-    from connector.jobs.app import broker_url, celery_app, display_url
+    from connector.jobs.app import broker_url, celery_app, display_url, serve_as_worker
     from connector.jobs.handles import broker_calls
     from connector.jobs.limits import LIMITS_ENV
-    from connector.jobs.tasks import CONFIG_KEY
+    from connector.jobs.reserved import Reservations
+    from connector.jobs.tasks import CONFIG_KEY, OUTPUT_DIR_KEY
     from connector.plugins import default_host
 
     url = broker_url(broker)
     timeout = seconds(visibility_timeout, "--visibility-timeout")
     app = celery_app(url, visibility_timeout=max(timeout, 1.0))
+    reservations = Reservations(url, max(timeout, 1.0))
     config = ctx.obj["config"]
-    app.conf.update({CONFIG_KEY: str(config) if config else None})
+    app.conf.update({CONFIG_KEY: str(config) if config else None, OUTPUT_DIR_KEY: output_dir})
+    serve_as_worker(app)
     os.environ.setdefault(LIMITS_ENV, url)
     hostname = name or f"connector-{os.getpid()}@{socket.gethostname()}"
 
     def ready(**_: object) -> None:
+        _quiet_warnings()
+        reservations.start()
         say(f"worker {hostname} ready: broker {display_url(url)}, concurrency {concurrency}")
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        # Celery logs a lost broker with its traceback; the one line below says it (-vv keeps it).
-        logging.getLogger("celery.worker").addFilter(_without_traceback)
-    # Celery warns of root because a pickle task could run code as root; this app accepts JSON only.
-    warnings.filterwarnings("ignore", category=SecurityWarning)
+        # Celery logs a lost broker and each retry with a traceback; its lines say enough (-vv keeps them).
+        signals.after_setup_logger.connect(_quiet_handlers, weak=False)
+    _quiet_warnings()
     signals.worker_ready.connect(ready, weak=False)
     # Every vendor loaded now, in one thread: the host loads them on first use, which tasks
     # running at once in the pool's threads would race to do.
@@ -78,6 +85,7 @@ def worker(ctx: click.Context, broker: str | None, concurrency: int, name: str |
         without_gossip=True, without_mingle=True, without_heartbeat=True, redirect_stdouts=False,
     )
     runner.start()
+    reservations.stop()
     code = runner.exitcode or 0
     if code:
         say(f"worker {hostname} stopped: the broker {display_url(url)} went away")
@@ -168,6 +176,22 @@ def result(job_id: str, broker: str | None, wait_: bool, timeout: str) -> None:
         say(summary_line(value))
         sys.exit(value.exit_code)
     _print_envelope(value)
+
+
+def _quiet_warnings() -> None:
+    """Turn off Celery's warnings that do not apply to this app (again once its logging set-up turned them on)."""
+    from celery.exceptions import CPendingDeprecationWarning, SecurityWarning
+
+    # Of root, because a pickle task could run code as root: this app accepts JSON only.
+    warnings.filterwarnings("ignore", category=SecurityWarning)
+    # At each broker blip, of a setting this app chose on purpose (see app.py).
+    warnings.filterwarnings("ignore", category=CPendingDeprecationWarning)
+
+
+def _quiet_handlers(logger: logging.Logger, **_: object) -> None:
+    """Drop the traceback of every record Celery's handlers write."""
+    for handler in logger.handlers:
+        handler.addFilter(_without_traceback)
 
 
 def _without_traceback(record: logging.LogRecord) -> bool:

@@ -3,7 +3,10 @@
     app.py       the Celery app for a broker URL (acks late, time-outs, result TTL)
     tasks.py     what a worker runs: one action, or one whole playbook
     handles.py   submit_action / submit_playbook / job: a Job with state() and get(timeout)
+    markers.py   a job's marker: its kind and owner, expiring with its result
     limits.py    a connection's rate limit shared by every process through Redis
+    reserved.py  a worker's tasks kept invisible to other workers while they run
+    refused.py   messages a worker cannot run, kept in a dead-letter list instead of stopping it
     playbook.py  a playbook's steps (a for_each as a Celery group) sent to the workers
     watch.py     a watch's items handed to the workers, each committed once its task succeeded
     local.py     a redis-server and workers as child processes (trying it out, tests, benchmarks)

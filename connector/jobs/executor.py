@@ -10,6 +10,7 @@ hands them out once the job has ended (or a worker writes them to the request's 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -32,9 +33,9 @@ class Workers:
         self.broker = broker_url(broker)
         self.host = host or default_host()
 
-    async def submit(self, request: RunRequest) -> Job[Envelope]:
-        """Queue ``request``; its job (publishing is a blocking socket write: off the event loop)."""
-        return await asyncio.to_thread(submit_request, request, broker=self.broker)
+    async def submit(self, request: RunRequest, owner: str | None = None) -> Job[Envelope]:
+        """Queue ``request`` for ``owner``; its job (publishing is a blocking socket write: off the event loop)."""
+        return await asyncio.to_thread(partial(submit_request, request, broker=self.broker, owner=owner))
 
     async def run(self, request: RunRequest) -> Envelope:
         """Queue ``request`` and wait for its envelope."""

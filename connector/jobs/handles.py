@@ -26,13 +26,14 @@ from kombu.utils.uuid import uuid
 from connector.envelope import Envelope, ErrorItem
 from connector.errors import BadInput, BrokerUnavailable, JobTimeout, VendorError
 from connector.jobs.app import RESULT_TTL_S, celery_app, display_url
+from connector.jobs.markers import KEY as MARKER
+from connector.jobs.markers import marker_kind, marker_value
 from connector.jobs.tasks import MAX_RESULT_BYTES, RUN_ACTION, RUN_PLAYBOOK, TOO_LARGE
 from connector.playbook.model import PlaybookInvalid
 from connector.playbook.report import PlaybookResult
 from connector.request import RunRequest
 
 T = TypeVar("T")
-MARKER = "connector-job-{}"
 ACTION, PLAYBOOK = "action", "playbook"
 WORKER_ERROR = "worker_error"
 
@@ -103,7 +104,7 @@ class Job(Generic[T]):
 
 def submit_action(
     action: str, input: Mapping[str, Any] | None = None, *, broker: str, max_result: int = MAX_RESULT_BYTES,
-    **options: Any,
+    owner: str | None = None, **options: Any,
 ) -> Job[Envelope]:
     """Queue one action for the workers; ``.get(timeout)`` gives its envelope.
 
@@ -111,16 +112,19 @@ def submit_action(
     ``connection`` is a name the workers resolve from their own connections files (the secret
     never travels), ``sandbox`` the URL of a running sandbox the workers can reach. A result
     over ``max_result`` bytes comes back as a failed ``too_large`` envelope; a read's records can
-    go to ``output_file`` instead (a path on the worker's file system).
+    go to ``output_file`` instead (a path inside the worker's ``--output-dir``). ``owner`` (a token)
+    is the only one :func:`job` shows the job to, besides callers naming no owner.
     """
     request = RunRequest.from_payload({"action": action, "input": dict(input or {}), **options}, "options")
-    return submit_request(request, broker=broker, max_result=max_result)
+    return submit_request(request, broker=broker, max_result=max_result, owner=owner)
 
 
-def submit_request(request: RunRequest, *, broker: str, max_result: int = MAX_RESULT_BYTES) -> Job[Envelope]:
+def submit_request(
+    request: RunRequest, *, broker: str, max_result: int = MAX_RESULT_BYTES, owner: str | None = None,
+) -> Job[Envelope]:
     """Queue one run request (it travels as it is, the task's payload); ``.get(timeout)`` gives its envelope."""
     kwargs = {"request": request.payload(), "max_result": max_result}
-    return _submit(broker, RUN_ACTION, f"{ACTION}:{request.action}", kwargs, max_result)
+    return _submit(broker, RUN_ACTION, f"{ACTION}:{request.action}", kwargs, max_result, owner)
 
 
 def submit_playbook(
@@ -131,13 +135,17 @@ def submit_playbook(
     dry_run: bool = False,
     broker: str,
     max_result: int = MAX_RESULT_BYTES,
+    owner: str | None = None,
 ) -> Job[PlaybookResult]:
-    """Queue a whole playbook (a checked mapping) to run on one worker; ``.get()`` gives its result."""
+    """Queue a whole playbook (a checked mapping) to run on one worker; ``.get()`` gives its result.
+
+    ``owner``: as for :func:`submit_action`.
+    """
     kwargs = {
         "playbook": dict(playbook), "inputs": dict(inputs or {}), "sandbox": sandbox, "dry_run": dry_run,
         "max_result": max_result,
     }
-    return _submit(broker, RUN_PLAYBOOK, PLAYBOOK, kwargs, max_result)
+    return _submit(broker, RUN_PLAYBOOK, PLAYBOOK, kwargs, max_result, owner)
 
 
 def submit_group(requests: list[RunRequest], *, broker: str) -> list[Job[Envelope]]:
@@ -154,15 +162,18 @@ def submit_group(requests: list[RunRequest], *, broker: str) -> list[Job[Envelop
     ]
 
 
-def job(job_id: str, *, broker: str) -> Job[Any]:
-    """The job ``job_id`` was given at submit time; BadInput when no such job is known (or it expired)."""
+def job(job_id: str, *, broker: str, owner: str | None = None) -> Job[Any]:
+    """The job ``job_id`` was given at submit time; BadInput when no such job is known (or it expired).
+
+    With ``owner``, a job another owner submitted is unknown too (see :mod:`connector.jobs.markers`).
+    """
     app = celery_app(broker)
     with broker_calls(broker):
-        kind = app.backend.client.get(MARKER.format(job_id))
+        kind = marker_kind(app.backend.client.get(MARKER.format(job_id)), owner)
     if kind is None:
         raise BadInput(f"job {job_id}: unknown here (never submitted to this broker, or expired after "
                        f"{RESULT_TTL_S // 3600}h)")
-    kind, _, action = (kind.decode() if isinstance(kind, bytes) else str(kind)).partition(":")
+    kind, _, action = kind.partition(":")
     if kind == PLAYBOOK:
         return Job(app, broker, job_id, kind, decode_playbook)
     return Job(app, broker, job_id, kind, partial(decode_envelope, action=action))
@@ -186,7 +197,9 @@ def decode_playbook(value: Any) -> PlaybookResult:
     return PlaybookResult.model_validate(value)
 
 
-def _submit(broker: str, task: str, marker: str, kwargs: dict[str, Any], max_result: int) -> Job[Any]:
+def _submit(
+    broker: str, task: str, marker: str, kwargs: dict[str, Any], max_result: int, owner: str | None = None,
+) -> Job[Any]:
     """Queue ``task``; ``marker`` (``action:NAME`` or ``playbook``) is kept beside its result."""
     size = len(orjson.dumps(kwargs))
     if size > max_result:
@@ -195,7 +208,8 @@ def _submit(broker: str, task: str, marker: str, kwargs: dict[str, Any], max_res
     with broker_calls(broker):
         job_id = uuid()
         # The marker first: a broker that cannot be reached fails here, before anything was queued.
-        app.backend.client.set(MARKER.format(job_id), marker, ex=int(app.conf.result_expires or RESULT_TTL_S))
+        ttl = int(app.conf.result_expires or RESULT_TTL_S)
+        app.backend.client.set(MARKER.format(job_id), marker_value(marker, owner), ex=ttl)
         sent = app.send_task(task, kwargs=kwargs, task_id=job_id)
     kind, _, action = marker.partition(":")
     decode: Callable[[Any], Any] = decode_playbook if kind == PLAYBOOK else partial(decode_envelope, action=action)

@@ -5,10 +5,12 @@ Redis (``connector worker`` sets it to its broker), so four workers on one Senti
 still send at most its 10 requests a second together. This module is a built-in plugin: its
 ``rate_limiter`` hook is how the HTTP layer, which knows nothing of the task queue, gets it.
 
-The script is GCRA, the leaky bucket of the in-process limiter (aiolimiter) written as one
-"theoretical arrival time" per connection: each call books the next slot and answers how long to
-wait for it, so a request costs one round trip and callers are served in the order they asked.
-The clock is Redis' own (``TIME``), so the hosts' clocks need not agree.
+The script is GCRA without a burst: one "theoretical arrival time" per connection, each call
+booking the next slot, one interval (``per_seconds / requests``) after the last, and answering
+how long to wait for it. Slots are evenly spaced, so no one-second window ever holds more than
+the limit (plus the request at its very edge), where a bucket that starts full would let a
+burst and the steady rate fall in the same second. A request costs one round trip, callers are
+served in the order they asked, and the clock is Redis' own (``TIME``), so hosts need not agree.
 """
 
 from __future__ import annotations
@@ -28,16 +30,15 @@ LIMITS_ENV = "CONNECTOR_LIMITS_URL"
 
 KEY = "connector-rate:{}"
 
-# KEYS[1] the connection's arrival time; ARGV[1] seconds per request; ARGV[2] burst in seconds.
+# KEYS[1] the connection's next free slot; ARGV[1] seconds per request.
 # Answers the seconds to wait before sending, as a string (Redis turns Lua numbers into integers).
 _GCRA = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local wait = tat - burst - now
-if wait < 0 then wait = 0 end
+local wait = tat - now
 local booked = tat + interval
 redis.call('SET', KEYS[1], string.format('%.6f', booked), 'PX', math.ceil((booked - now) * 1000) + 1000)
 return string.format('%.6f', wait)
@@ -54,8 +55,6 @@ class RedisLimiter:
         requests, per_seconds = rate
         self.script, self.key, self._url = script, key, url
         self._interval = per_seconds / requests
-        # A full bucket lets ``requests`` go at once, as aiolimiter does: the burst is the rest of it.
-        self._burst = self._interval * max(requests - 1, 0)
 
     async def acquire(self) -> None:
         """Book the next slot and sleep until it comes."""
@@ -64,7 +63,7 @@ class RedisLimiter:
         # A blocking client in a thread: it is shared by every event loop of the process (each
         # worker task runs its own), where an asyncio client would belong to one loop.
         with broker_calls(self._url):
-            answer = await asyncio.to_thread(self.script, keys=[self.key], args=[self._interval, self._burst])
+            answer = await asyncio.to_thread(self.script, keys=[self.key], args=[self._interval])
         wait = float(answer)
         if wait > 0:
             await asyncio.sleep(wait)

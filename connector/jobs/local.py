@@ -55,19 +55,28 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 class RedisServer:
-    """A redis-server of its own on a free loopback port, 64 databases, nothing persisted."""
+    """A redis-server of its own on a free loopback port, 64 databases.
 
-    def __init__(self, folder: Path) -> None:
+    Nothing is persisted unless ``persistent``: then every write goes to its append-only file
+    before it is answered, so the server can be stopped and started again (:meth:`restart`)
+    with its queue, reservations and results, as a broker in production should be.
+    """
+
+    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ConfigError("redis-server is not installed (Debian: apt-get install redis-server)")
         self.port = free_port()
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--databases", "64", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
+                         "--databases", "64", "--dir", str(folder)]
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.process = process
         wait_until(self._answers, f"redis-server on port {self.port}")
+        return process
 
     def url(self, db: int = 0) -> str:
         """The URL of database ``db``."""
@@ -82,6 +91,12 @@ class RedisServer:
         except redis.ConnectionError:
             return False
 
+    def restart(self, down_for: float) -> None:
+        """Stop the server, wait ``down_for`` seconds, start it again on the same port (a broker blip)."""
+        self.stop()
+        time.sleep(down_for)
+        self._start()
+
     def stop(self) -> None:
         """Stop the server."""
         stop(self.process)
@@ -92,7 +107,7 @@ class Worker:
 
     def __init__(
         self, name: str, broker: str, folder: Path, *, config: Path | None = None, concurrency: int = 4,
-        visibility_timeout: str = "60s", env: Mapping[str, str] | None = None,
+        visibility_timeout: str = "60s", env: Mapping[str, str] | None = None, output_dir: Path | None = None,
     ) -> None:
         self.name = f"{name}@local"
         self.log = folder / f"{name}.log"
@@ -101,6 +116,8 @@ class Worker:
             command += ["--config", str(config)]
         command += ["worker", "--concurrency", str(concurrency), "--name", self.name,
                     "--visibility-timeout", visibility_timeout]
+        if output_dir is not None:
+            command += ["--output-dir", str(output_dir)]
         environment = {**os.environ, "CONNECTOR_BROKER": broker, **(env or {})}
         # The worker shares its limits through its own broker, not through one this process was given.
         environment.pop("CONNECTOR_LIMITS_URL", None)
@@ -133,11 +150,12 @@ class Worker:
 def start_workers(
     count: int, broker: str, folder: Path, *, config: Path | None = None, concurrency: int = 4,
     visibility_timeout: str = "60s", env: Mapping[str, str] | None = None, prefix: str = "w",
+    output_dir: Path | None = None,
 ) -> list[Worker]:
     """``count`` workers started together (their imports overlap), each waited for."""
     workers = [
         Worker(f"{prefix}{index}", broker, folder, config=config, concurrency=concurrency,
-               visibility_timeout=visibility_timeout, env=env)
+               visibility_timeout=visibility_timeout, env=env, output_dir=output_dir)
         for index in range(count)
     ]
     for worker in workers:

@@ -33,6 +33,9 @@ RUN_PLAYBOOK = "connector.run_playbook"
 CONFIG_KEY = "connector_config"
 """The app setting where ``connector worker`` keeps its connections file."""
 
+OUTPUT_DIR_KEY = "connector_output_dir"
+"""The app setting where ``connector worker --output-dir`` keeps the only folder tasks may write to."""
+
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 """The largest envelope stored in the backend (Redis takes 512 MB, but every reader holds it whole)."""
 
@@ -59,8 +62,26 @@ def run_action_task(
     except BadInput as exc:
         action = request.get("action") if isinstance(request, dict) else None
         return _bounded(failed_envelope(RunRequest(action=str(action or "?")), exc), max_result)
+    if checked.output_file is not None:
+        target = output_path(task.app.conf.get(OUTPUT_DIR_KEY), checked.output_file)
+        if isinstance(target, str):
+            return _bounded(failed_envelope(checked, BadInput(target)), max_result)
+        checked = checked.model_copy(update={"output_file": str(target)})
     envelope = run_sync(deliver(InProcess(config=_config(task.app)), checked))
     return _bounded(envelope, max_result)
+
+
+def output_path(folder: str | None, output_file: str) -> Path | str:
+    """Where ``output_file`` goes: a path inside the worker's ``folder`` (a relative one is taken
+    from there), else the one line refusing it. A message never writes anywhere else."""
+    if not folder:
+        return "output_file: this worker writes no files (start it with --output-dir)"
+    root = Path(folder).resolve()
+    # Resolved, so neither ``..`` nor a symbolic link leads out of the folder.
+    target = (root / output_file).resolve()
+    if not target.is_relative_to(root) or target == root:
+        return f"output_file: {output_file!r} is not inside this worker's --output-dir"
+    return target
 
 
 def run_playbook_task(

@@ -122,7 +122,7 @@ class _Api:
         if self.executor.detached:
             from connector.server.queue import queue_action
 
-            return await queue_action(self.executor, run)
+            return await queue_action(self.executor, run, owner=self.settings.token)
         if run.format_name == "ndjson" or NDJSON in request.headers.get("accept", ""):
             return await ndjson_answer(self.executor, run)
         return await written_answer(self.executor, run)
@@ -158,7 +158,7 @@ class _Api:
             return error_answer(404, "not_found", "no jobs: this server runs everything itself (no --broker)")
         from connector.server.queue import job_answer
 
-        return await job_answer(self.executor, request.path_params["id"])
+        return await job_answer(self.executor, request.path_params["id"], owner=self.settings.token)
 
     async def _queue_playbook(self, source: dict[str, Any], body: dict[str, Any]) -> Response:
         """Check the playbook here (400 at once when it cannot run), then queue it for one worker."""
@@ -167,7 +167,8 @@ class _Api:
 
         sandbox = self.settings.sandbox_url
         load_checked(source, self.host, config=self.settings.config, sandbox=sandbox is not None)
-        return await queue_playbook(self.executor, source, body.get("input", {}), sandbox, body.get("dry_run", False))
+        return await queue_playbook(self.executor, source, body.get("input", {}), sandbox, body.get("dry_run", False),
+                                    owner=self.settings.token)
 
     def _served_sandbox(self) -> str:
         """The served sandbox's URL. Without ``--sandbox`` the runner would start a simulator per

@@ -90,6 +90,20 @@ def test_jobs_need_the_token_and_unknown_ones_are_404(api: httpx.Client) -> None
     assert unknown.json()["error"]["type"] == "not_found"
 
 
+def test_a_job_answers_only_the_token_that_queued_it(
+    api: httpx.Client, broker: str, connections: Path, workers: StartWorkers,
+) -> None:
+    workers(1, concurrency=1)
+    href = api.post("/v1/actions/get_threats/run", json={"connection": "s1", "input": {"limit": 1}}).json()["href"]
+    assert _done(api, href).status_code == 200
+    other = "jobs-serve-other-token-0123456789"
+    with serving(create_app(ServerSettings(token=other, broker=broker, config=connections))) as url:
+        answer = httpx.get(f"{url}{href}", headers={"Authorization": f"Bearer {other}"}, timeout=60)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["type"] == "not_found"
+    assert _done(api, href).status_code == 200
+
+
 def test_without_a_broker_there_are_no_jobs(connections: Path) -> None:
     with serving(create_app(ServerSettings(token=TOKEN, config=connections))) as url:
         answer = httpx.get(f"{url}/v1/jobs/x", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -135,11 +135,13 @@ def test_a_task_that_raises_is_a_failed_envelope_and_a_too_large_playbook_a_vend
         submit_playbook(book, sandbox=sandbox_url, broker=broker, max_result=5000).get(timeout=60)
 
 
-def test_a_large_read_streams_its_records_to_a_file_the_caller_names(
+def test_a_large_read_streams_its_records_to_a_file_in_the_workers_folder(
     broker: str, workers: StartWorkers, tmp_path: Path,
 ) -> None:
-    workers(1, concurrency=1)
-    records = tmp_path / "threats.ndjson"
+    folder = tmp_path / "records"
+    folder.mkdir()
+    workers(1, concurrency=1, output_dir=folder)
+    records = (folder / "threats.ndjson").resolve()
     envelope = submit_action("get_threats", {"limit": 50}, connection="s1", broker=broker, max_result=20_000,
                              output_file=str(records)).get(timeout=60)
     assert (envelope.status, envelope.output["threats"], envelope.output["count"]) == ("success", [], 50)
@@ -150,10 +152,30 @@ def test_a_large_read_streams_its_records_to_a_file_the_caller_names(
     assert last["output"]["count"] == 50  # NDJSON, the envelope last
     assert len(lines) == 50
     assert len({line["uid"] for line in lines}) == 50
+    relative = submit_action("get_threats", {"limit": 2}, connection="s1", broker=broker,
+                             output_file="two.ndjson").get(timeout=60)
+    assert (relative.status, len((folder / "two.ndjson").read_text().splitlines())) == ("success", 2)
     unwritable = submit_action("get_threats", {"limit": 1}, connection="s1", broker=broker,
-                               output_file=str(tmp_path / "missing" / "x.ndjson")).get(timeout=60)
+                               output_file="missing/x.ndjson").get(timeout=60)
     assert (unwritable.status, unwritable.exit_code) == ("failed", 2)
-    assert unwritable.errors[0].message.startswith(f"output_file: cannot write {tmp_path}/missing/x.ndjson: ")
+    assert unwritable.errors[0].message.startswith(f"output_file: cannot write {folder.resolve()}/missing/x.ndjson: ")
+    (folder / "out").symlink_to(tmp_path)
+    for outside in (str(tmp_path / "x.ndjson"), "../x.ndjson", "out/x.ndjson", "/etc/passwd"):
+        refused = submit_action("get_threats", {"limit": 1}, connection="s1", broker=broker,
+                                output_file=outside).get(timeout=60)
+        assert (refused.status, refused.exit_code) == ("failed", 2)
+        assert [error.message for error in refused.errors] == [
+            f"output_file: {outside!r} is not inside this worker's --output-dir"]
+    assert not (tmp_path / "x.ndjson").exists()
+
+
+def test_a_worker_without_an_output_folder_writes_no_file(broker: str, workers: StartWorkers, tmp_path: Path) -> None:
+    workers(1, concurrency=1)
+    refused = submit_action("get_threats", {"limit": 1}, connection="s1", broker=broker,
+                            output_file=str(tmp_path / "x.ndjson")).get(timeout=60)
+    assert [error.message for error in refused.errors] == [
+        "output_file: this worker writes no files (start it with --output-dir)"]
+    assert not (tmp_path / "x.ndjson").exists()
 
 
 def test_broker_urls_are_checked() -> None:

@@ -34,6 +34,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check connector tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint $(XSOAR_STAMP)
 	$(BIN)/pytest -n 2
@@ -52,7 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 schemas: $(STAMP)
-	$(BIN)/python -m connector.schemas
+	$(BIN)/python -m connector.generated
 
 manifest: $(STAMP)
 	$(BIN)/python -m connector.manifest

@@ -118,6 +118,7 @@ SURFACES: dict[str, dict[str, str]] = {
         "sandbox": "the playbook run's (--sandbox) applies to every step",
         "dry_run": "the playbook run's (--dry-run) applies to every step",
         "format": "a step's output feeds expressions as common records",
+        "resume": "a step's input holds its own resume (input.resume)",
         "output_file": "a step's records are kept for the steps after it",
     },
     "connector serve": {
@@ -128,13 +129,17 @@ SURFACES: dict[str, dict[str, str]] = {
     "Shuffle app": {
         "connection": "the app's authentication is the connection",
         "sandbox": "the app's authentication says where to run",
+        "strict": "a workflow branches on the envelope's errors; the generated app takes no strict parameter",
         "format": "Shuffle takes the envelope as JSON",
+        "resume": "a read's input.resume is one of its parameters",
         "output_file": "the envelope is the result",
     },
     "Cortex analyzers and responders": {
         "connection": "the configuration items are the connection",
         "vendor": "fixed by the flavor",
         "sandbox": "the configuration items say where to run",
+        "dry_run": "an analyzer only reads; a responder acts when the analyst runs it",
+        "strict": "a report lists the records that could not be mapped among its errors",
         "format": "Cortex takes a report",
         "resume": "a report is made of one whole read",
         "output_file": "the report is the result",

@@ -7,7 +7,6 @@ is also its ``$id``, so files refer to each other with ``{"$ref": "threat.json"}
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -20,13 +19,12 @@ from referencing import Registry, Resource
 from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from connector.catalog import schemas_dir
 from connector.documents import QUOTE_LIMIT, check_depth, quoted
 from connector.errors import BadInput
 from connector.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    pass
 
 
 class SchemaStore:
@@ -186,35 +184,3 @@ def _short_message(error: ValidationError) -> str:
     if len(full) > QUOTE_LIMIT and message.startswith(full):
         return quoted(error.instance) + message[len(full) :]
     return message
-
-
-def generated_models() -> dict[str, type[BaseModel]]:
-    """Schemas written from pydantic models rather than by hand: file name -> model.
-
-    Imported here, not at the top: running an action reads the files and never builds the models.
-    """
-    from connector.actions import ActionSpec
-    from connector.connections import Connection
-    from connector.threat import Event, Threat
-
-    return {"threat.json": Threat, "event.json": Event, "connection.json": Connection, "action.json": ActionSpec}
-
-
-def write_generated(folder: Path | None = None) -> list[Path]:
-    """Rewrite every generated schema file (in schemas/ unless ``folder``); returns the paths written."""
-    folder = folder or schemas_dir()
-    written = []
-    from connector.threat import schema_document
-
-    for name, model in generated_models().items():
-        path = folder / name
-        path.write_bytes(
-            orjson.dumps(schema_document(model, name), option=orjson.OPT_INDENT_2) + b"\n"
-        )
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    for written_path in write_generated():
-        sys.stdout.write(f"wrote {written_path}\n")

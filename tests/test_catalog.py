@@ -13,9 +13,9 @@ import pytest
 
 from connector.catalog import manifest_path, schemas_dir
 from connector.errors import BadInput
+from connector.generated import generated_models
 from connector.manifest import render_manifest
 from connector.plugins import default_host
-from connector.schemas import generated_models
 from connector.threat import schema_document
 from tests.conftest import doc
 

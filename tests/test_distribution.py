@@ -25,7 +25,7 @@ def test_the_distribution_is_not_the_bare_name_but_the_command_and_import_are() 
 def test_the_soar_exports_require_the_distribution() -> None:
     shuffle = render("shuffle")
     (requirements,) = (text for name, text in shuffle.items() if name.endswith("requirements.txt"))
-    assert requirements.splitlines()[0].startswith(f"{DISTRIBUTION}==")
+    assert requirements.splitlines()[0].startswith(f"{DISTRIBUTION} @ file:///wheels/connector_soar-")
     cortex = [text for name, text in render("cortex").items() if name.endswith("requirements.txt")]
     assert cortex and all(text.startswith(f"{DISTRIBUTION}==") for text in cortex)
 

@@ -15,11 +15,11 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from connector.actions import check_action_files
+from connector.api import arun_action
 from connector.catalog import ENTRY_POINT_GROUP, schema_file
 from connector.connections import Connection
 from connector.errors import ConfigError
 from connector.plugins import Host
-from connector.runner import arun_action
 
 CONNECTOR = [sys.executable, "-m", "connector"]
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,6 +16,7 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -25,6 +26,8 @@ from connector.connections import load_connections
 from connector.envelope import Envelope
 from connector.playbook import load_checked
 from connector.plugins import default_host
+from connector.sandbox import SandboxConfig, build_app
+from connector.testing import RecordingTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -68,7 +71,7 @@ def runnable(line: str) -> bool:
 def test_every_code_block_is_of_a_kind_the_tests_use() -> None:
     languages = re.findall(r"^ *```(\w*)$", README, re.MULTILINE)[::2]
     assert set(languages) == {"sh", "python", "json", "yaml"}
-    assert len(code_blocks("python")) == 3 and len(code_blocks("json")) == len(code_blocks("yaml")) == 1
+    assert len(code_blocks("python")) == 4 and len(code_blocks("json")) == len(code_blocks("yaml")) == 1
 
 
 PYTHON_HERE = [block for block in code_blocks("python") if "broker=" not in block]
@@ -78,7 +81,11 @@ PYTHON_HERE = [block for block in code_blocks("python") if "broker=" not in bloc
 def test_every_python_block_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, "README.md", "exec"), {})  # the README's own example, run as a reader runs it
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # the README's own example, run as a reader runs it
+    for name, test in list(namespace.items()):
+        if name.startswith("test_"):  # a test as a plugin author writes it: run it, as pytest would
+            test(RecordingTransport(build_app(SandboxConfig(rate_limits=False, vendors=("mysecutec",)))))
     printed = capsys.readouterr().out
     if "print(" in block:
         assert printed.startswith("success ") and "\nsuccess " in printed

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from connector.api import arun_action
 from connector.cli import cli
 from connector.connections import find_connection, load_connections
 from connector.errors import BadInput, ConfigError
 from connector.plugins import Host
-from connector.runner import arun_action
 from connector.suggest import closest, did_you_mean
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from connector import __version__
-from connector.cli.common import AUDIT_HELP, CONFIG_HELP, VERBOSE_HELP, say
+from connector.cli.common import AUDIT_HELP, COMPLETE_VAR, CONFIG_HELP, VERBOSE_HELP, say
 from connector.deprecations import show_deprecations_with
 from connector.errors import EXIT_BAD_INPUT, as_connector_error
 from connector.streams import CLOSED_PIPE_EXIT
@@ -35,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("connector.cli.docs:docs",
              "Write a Markdown page per action and per vendor into DIRECTORY (actions/, vendors/, index.md)."),
     "export": ("connector.cli.export:export",
-               "Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders) into DIRECTORY."),
+               "Write PLATFORM's integration (shuffle: an app; cortex: analyzers and responders; xsoar: a pack) "
+               "into DIRECTORY."),
     "init": ("connector.cli.connections:init",
              "Write a commented connections file at the default path (printed), one connection per vendor."),
     "list": ("connector.cli.actions:list_actions", "List every action with its vendors."),
@@ -58,8 +59,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Command name -> (``module:attribute`` of the command, its one-line help)."""
 
-COMPLETE_VAR = "_CONNECTOR_COMPLETE"
-"""Set by the completion scripts (``connector completion SHELL``) when the shell asks for completions."""
 
 class LazyGroup(click.Group):
     """A group whose commands are imported when they are called, not when the help lists them."""

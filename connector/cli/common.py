@@ -28,6 +28,9 @@ def say(message: str) -> None:
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
+COMPLETE_VAR = "_CONNECTOR_COMPLETE"
+"""Set by the completion scripts (``connector completion SHELL``) when the shell asks for completions."""
+
 CONFIG_HELP = "Connections file (default: $CONNECTOR_CONFIG, else the user's config folder)."
 AUDIT_HELP = "Append one JSON line per lifecycle event to FILE, secrets redacted (default: $CONNECTOR_AUDIT)."
 VERBOSE_HELP = "More log lines on stderr (-vv for debug)."

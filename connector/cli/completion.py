@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
-from connector.cli import COMPLETE_VAR, cli
+from connector.cli.common import COMPLETE_VAR
 from connector.errors import BadInput
 from connector.streams import writing
 
@@ -62,6 +62,8 @@ COMPLETERS: dict[str, Completer] = {
     "action": complete_actions,
     "connection": complete_connections,
     "vendor": complete_vendors,
+    "flag_connection": complete_connections,
+    "flag_vendor": complete_vendors,
 }
 """Parameter name -> what completes its value."""
 
@@ -89,4 +91,5 @@ def completion(shell: str) -> None:
     if script is None:  # every name in SHELLS is one of click's: kept as one line, not an assert
         raise BadInput(f"completion: {shell} is not supported")
     with writing(sys.stdout, "stdout"):
-        click.echo(script(cli, {}, PROG, COMPLETE_VAR).source())
+        root = click.get_current_context().find_root().command
+        click.echo(script(root, {}, PROG, COMPLETE_VAR).source())

@@ -231,7 +231,7 @@ FROM python:3.11-slim
 WORKDIR /worker
 COPY wheels /wheels
 COPY requirements.txt Connector/
-RUN pip install --no-cache-dir /wheels/connector-{version}-py3-none-any.whl -r Connector/requirements.txt
+RUN pip install --no-cache-dir /wheels/connector_soar-{version}-py3-none-any.whl -r Connector/requirements.txt
 COPY . Connector/
 ENTRYPOINT ["python", "Connector/{program}"]
 """

@@ -11,7 +11,7 @@ from importlib import metadata
 
 from connector.errors import ConfigError
 
-DISTRIBUTION = "connector"
+DISTRIBUTION = "connector-soar"
 
 
 @cache

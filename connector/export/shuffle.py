@@ -24,7 +24,7 @@ import yaml
 from connector.errors import ConfigError
 from connector.export.description import ActionDescription, Description, Kind, Param
 from connector.export.examples import example
-from connector.export.project import contact
+from connector.export.project import DISTRIBUTION, contact
 
 APP_NAME = "connector"
 RESERVED = ("url", "apikey", "verify_tls", "vendor", "dry_run")
@@ -47,13 +47,13 @@ def shuffle_files(description: Description) -> dict[str, str]:
 
 
 def wheel_name(version: str) -> str:
-    """The file name of connector's own wheel, which the image installs and nothing else named connector."""
-    return f"{APP_NAME}-{version}-py3-none-any.whl"
+    """The file name of connector's own wheel, which the image installs and nothing else of that name."""
+    return f"{DISTRIBUTION.replace('-', '_')}-{version}-py3-none-any.whl"
 
 
 def _requirements(version: str) -> str:
-    # A direct reference: pip installs this very file, so no index can substitute another "connector".
-    return f"{APP_NAME} @ file:///wheels/{wheel_name(version)}\nshuffle-sdk>=0.0.41\n"
+    # A direct reference: pip installs this very file, so no index can substitute another package.
+    return f"{DISTRIBUTION} @ file:///wheels/{wheel_name(version)}\nshuffle-sdk>=0.0.41\n"
 
 
 def _large_image() -> str:

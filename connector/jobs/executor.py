@@ -10,8 +10,8 @@ hands them out once the job has ended (or a worker writes them to the request's 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from collections.abc import AsyncGenerator, Sequence
+from functools import partial
 from typing import Any
 
 from connector.envelope import Envelope

@@ -34,6 +34,7 @@ class RunOptions(TypedDict, total=False):
 
     connection: str | Connection | None
     """A name from the connections file (``config``), ``"sandbox"``, or a :class:`Connection`."""
+    connections: dict[str, str]
     vendor: str | None
     sandbox: bool | str
     dry_run: bool

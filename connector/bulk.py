@@ -27,7 +27,7 @@ def chunked(items: Sequence[T], size: int) -> list[list[T]]:
 class BulkReport:
     """The per-id outcome of one bulk change, built as its chunks settle."""
 
-    client: RunContext
+    run: RunContext
     succeeded: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
 
@@ -35,15 +35,15 @@ class BulkReport:
         """These ids were changed."""
         done = list(ids)
         self.succeeded.extend(done)
-        self.client.items_processed(succeeded=len(done), failed=0)
+        self.run.items_processed(succeeded=len(done), failed=0)
 
     def fail(self, ids: Iterable[str], error_type: str, message: str) -> None:
         """These ids were not changed, for one reason."""
         refused = list(ids)
         for item_id in refused:
             self.failed.append({"id": item_id, "error_type": error_type, "message": message})
-            self.client.item_failed(item_id, error_type, message)
-        self.client.items_processed(succeeded=0, failed=len(refused))
+            self.run.item_failed(item_id, error_type, message)
+        self.run.items_processed(succeeded=0, failed=len(refused))
 
     def output(self, order: Sequence[str] = ()) -> dict[str, Any]:
         """The action's output (ids in ``order`` when given, e.g. the input's); nothing succeeded fails the run."""
@@ -52,7 +52,7 @@ class BulkReport:
             self.succeeded.sort(key=lambda item_id: position.get(item_id, len(position)))
             self.failed.sort(key=lambda item: position.get(item["id"], len(position)))
         attempted = len(self.succeeded) + len(self.failed)
-        self.client.nothing_succeeded = bool(self.failed) and not self.succeeded
+        self.run.nothing_succeeded = bool(self.failed) and not self.succeeded
         return {
             "succeeded": self.succeeded,
             "failed": self.failed,

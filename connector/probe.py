@@ -53,9 +53,9 @@ def connection_report(passed: Mapping[str, str], failure: Failure | None = None)
     return {"ok": failure is None, "checks": checks}
 
 
-def probe_answer(client: RunContext, passed: Mapping[str, str], failure: Failure | None = None) -> dict[str, Any]:
+def probe_answer(run: RunContext, passed: Mapping[str, str], failure: Failure | None = None) -> dict[str, Any]:
     """The output of test_connection (see :func:`connection_report`); a failure also fails the action."""
     if failure is not None:
-        client.item_failed(failure[0], CHECK_FAILED, failure[1])
-        client.nothing_succeeded = True
+        run.item_failed(failure[0], CHECK_FAILED, failure[1])
+        run.nothing_succeeded = True
     return connection_report(passed, failure)

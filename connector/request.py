@@ -29,6 +29,9 @@ class RunRequest(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     connection: str | None = None
     """A name from the connections file (the executor's), or ``sandbox``."""
+    connections: dict[str, str] = Field(default_factory=dict)
+    """A connection name per vendor (``--connection VENDOR=NAME``): the run's when ``connection`` is
+    not given (for the run's vendor), and a playbook's for its steps that name none."""
     vendor: str | None = None
     """Which vendor: with a sandbox; it must match the connection's otherwise."""
     sandbox: bool | str = False
@@ -54,7 +57,7 @@ class RunRequest(BaseModel):
 
     def checked(self) -> RunRequest:
         """The request with ``resume`` moved into the input; BadInput when options contradict each other."""
-        if self.sandbox and self.connection not in (None, SANDBOX):
+        if self.sandbox and (self.connection not in (None, SANDBOX) or self.connections):
             raise BadInput("connection and sandbox: give only one of them (each says where to run)")
         if self.resume is None:
             return self
@@ -87,7 +90,8 @@ class RunOption:
 
 
 OPTIONS = (
-    RunOption("connection", "--connection", "Connection name from the connections file, or 'sandbox'."),
+    RunOption("connection", "--connection", "Connection name from the connections file, or 'sandbox'; or "
+              "VENDOR=NAME, repeated: a connection per vendor (a playbook's steps that name none)."),
     RunOption("vendor", "--vendor", "Which vendor (with a sandbox; must match the connection otherwise)."),
     RunOption("sandbox", "--sandbox / --sandbox-url", "The embedded vendor simulators, or a running "
               "`connector sandbox` at URL."),
@@ -109,7 +113,6 @@ SURFACES: dict[str, dict[str, str]] = {
         "resume": "the checkpoint says where each poll starts",
     },
     "connector playbook run": {
-        "connection": "each step names its connection",
         "vendor": "each step names its vendor",
         "resume": "a step's input may hold its own resume",
         "output_file": "a playbook's result is written whole",
@@ -131,7 +134,6 @@ SURFACES: dict[str, dict[str, str]] = {
         "sandbox": "the app's authentication says where to run",
         "strict": "a workflow branches on the envelope's errors; the generated app takes no strict parameter",
         "format": "Shuffle takes the envelope as JSON",
-        "resume": "a read's input.resume is one of its parameters",
         "output_file": "the envelope is the result",
     },
     "Cortex analyzers and responders": {

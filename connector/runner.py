@@ -21,7 +21,7 @@ import inspect
 import secrets
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping
-from contextlib import aclosing, contextmanager
+from contextlib import aclosing, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -109,6 +109,7 @@ class RecordStream:
             request = request.checked()
             spec = host.action(request.action)
             envelope.action, self.records_key = spec.name, spec.records
+            _read_secret(spec, request, place)
             document = _valid_input(host, spec, request)
             with _sandbox_url(request, spec) as sandbox_url:
                 target = _connection(host, spec, request, sandbox_url, place)
@@ -136,6 +137,17 @@ class RecordStream:
 def new_run_id() -> str:
     """A fresh run id: 12 random hex digits, short enough to read in a log line."""
     return secrets.token_hex(6)
+
+
+def _read_secret(spec: ActionSpec, request: RunRequest, place: Place) -> None:
+    """Read the named connection's secret before the input is checked, so that the redactor masks
+    it in an input error that quotes it (a token pasted as a value). A connection that cannot be read
+    is said where the run resolves it, after the input: here it is passed over."""
+    name = request.connection or request.connections.get(request.vendor or next(iter(spec.vendors)))
+    if request.sandbox or name in (None, SANDBOX) or name in place.connections:
+        return
+    with suppress(ConnectorError):
+        find_connection(name, place.config).token()
 
 
 def _valid_input(host: Host, spec: ActionSpec, request: RunRequest) -> dict[str, Any]:
@@ -242,7 +254,8 @@ def _check_output(host: Host, spec: ActionSpec, output: dict[str, Any], first: d
 def _connection(
     host: Host, spec: ActionSpec, request: RunRequest, sandbox_url: str | None, place: Place
 ) -> Connection:
-    name, vendor = request.connection, request.vendor
+    vendor = request.vendor
+    name = request.connection or request.connections.get(vendor or next(iter(spec.vendors)))
     if name is not None and name in place.connections:
         target = place.connections[name]
     elif sandbox_url is not None:

@@ -85,12 +85,6 @@ def test_a_secret_holding_another_is_masked_whole_and_the_other_alone_too() -> N
     assert redactor.redact("nothing secret here") == "nothing secret here"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 21 item 7: the runner validates the input before it resolves the connection, so the "
-    "connection's secret is not yet known to the redactor when the input error is written; the connections "
-    "file is only read after validation (connector/runner.py, the run path of issue 19)",
-)
 def test_a_secret_typed_into_the_input_is_masked_everywhere(tmp_path: Path) -> None:
     token = "Sekret-Tok-5f2d9e41"
     config = tmp_path / "connections.yaml"

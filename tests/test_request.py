@@ -100,7 +100,7 @@ def test_the_flags_arrive_in_the_request_the_executor_gets(monkeypatch: pytest.M
     ])
     assert result.exit_code == 2, result.output
     assert seen[0].model_dump(exclude={"run_id"}) == {
-        "action": "get-threats", "input": {"limit": 2}, "connection": "s1",
+        "action": "get-threats", "input": {"limit": 2}, "connection": "s1", "connections": {},
         "vendor": "sentinelone", "sandbox": False, "dry_run": True, "strict": True, "format": "csv",
         "resume": {"cursor": "c1"},
         "output_file": str(out),

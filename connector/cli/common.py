@@ -126,7 +126,8 @@ def _flag_options(skipped: dict[str, str]) -> list[Callable[[Any], Any]]:
 
     helps = {option.name: option.help for option in OPTIONS}
     flags: dict[str, list[Callable[[Any], Any]]] = {
-        "connection": [click.option("--connection", "-c", "flag_connection", help=helps["connection"])],
+        "connection": [click.option("--connection", "-c", "flag_connection", multiple=True,
+                                    metavar="NAME|VENDOR=NAME", help=helps["connection"])],
         "vendor": [click.option("--vendor", "flag_vendor", help=helps["vendor"])],
         "sandbox": [
             click.option("--sandbox", "flag_sandbox", is_flag=True, help="Run against the embedded vendor simulators."),
@@ -148,10 +149,15 @@ def _request_fields(given: dict[str, Any], skipped: dict[str, str]) -> dict[str,
     """The run request's fields from the flags given; BadInput for flags that contradict each other."""
     given = dict(given)
     fields: dict[str, Any] = {}
+    if "connection" in given:
+        given["connection"], connections = _connections(given["connection"])
+        if connections:
+            fields["connections"] = connections
     if "sandbox" not in skipped:
         connection, sandbox, sandbox_url = given.get("connection"), given.pop("sandbox"), given.pop("sandbox_url")
         # --connection sandbox is the same place as --sandbox; any other pair contradicts itself.
-        exclusive(connection=None if connection == "sandbox" else connection, sandbox=sandbox, sandbox_url=sandbox_url)
+        named = connection not in (None, "sandbox") or "connections" in fields
+        exclusive(connection=named, sandbox=sandbox, sandbox_url=sandbox_url)
         fields["sandbox"] = checked_sandbox_url(sandbox_url) or sandbox
     for name in ("connection", "vendor", "dry_run", "strict", "format", "output_file"):
         if given.get(name) is not None:
@@ -161,6 +167,24 @@ def _request_fields(given: dict[str, Any], skipped: dict[str, str]) -> dict[str,
 
         fields["resume"] = load_object(given["resume"], "--resume")
     return fields
+
+
+def _connections(values: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
+    """``--connection`` given as NAME (at most once) and as VENDOR=NAME (once per vendor)."""
+    plain = [value for value in values if "=" not in value]
+    if len(plain) > 1:
+        raise BadInput(f"--connection: {plain[0]!r} and {plain[1]!r}: give one NAME, or VENDOR=NAME per vendor")
+    by_vendor: dict[str, str] = {}
+    for value in values:
+        vendor, equals, name = value.partition("=")
+        if not equals:
+            continue
+        if not vendor.strip() or not name.strip():
+            raise BadInput(f"--connection: {value!r} is not VENDOR=NAME (e.g. sentinelone=s1)")
+        if vendor.strip() in by_vendor:
+            raise BadInput(f"--connection: vendor {vendor.strip()!r} given twice")
+        by_vendor[vendor.strip()] = name.strip()
+    return (plain[0] if plain else None), by_vendor
 
 
 def setup_logging(verbose: int) -> None:

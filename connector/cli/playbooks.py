@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from connector.cli.common import read_input, run_flags, say, shared_options
+from connector.connections import SANDBOX, find_connection
 from connector.errors import BadInput
 from connector.events.progress import showing_progress
 from connector.playbook import PlaybookInvalid, load_checked, run_playbook
@@ -77,9 +78,10 @@ def playbook_run(
     try:
         with showing_progress(default_host(), enabled=progress):
             result = run_playbook(
-                file, read_input(input_), sandbox=fields.get("sandbox", False),
+                file, read_input(input_), sandbox=fields.get("sandbox", False) or fields.get("connection") == SANDBOX,
                 dry_run=fields.get("dry_run", False), strict=fields.get("strict", False),
                 config=ctx.obj["config"], concurrency=concurrency, executor=executor,
+                connections=by_vendor(fields, ctx.obj["config"]),
             )
     except PlaybookInvalid as exc:
         refuse(exc)
@@ -90,6 +92,15 @@ def playbook_run(
         say(line)
     say(summary_line(result))
     sys.exit(result.exit_code)
+
+
+def by_vendor(fields: dict[str, Any], config: Path | None) -> dict[str, str]:
+    """The connection per vendor of ``--connection``: VENDOR=NAME as given, and a plain NAME for its own vendor."""
+    chosen = dict(fields.get("connections", {}))
+    name = fields.get("connection")
+    if name not in (None, SANDBOX):
+        chosen.setdefault(find_connection(name, config).vendor, name)
+    return chosen
 
 
 RESULT_FORMATS = ("json", "ndjson", "table")

@@ -62,9 +62,12 @@ def watch(
         raise BadInput("--broker: the workers run the playbook of each item; give --playbook")
     executor = _workers(broker) if broker is not None else None
     output = fields.get("output_file")
-    with _served(fields.pop("sandbox", False), fields.get("connection")) as sandbox_url:
+    pairs = fields.get("connections", {})
+    polled_vendor = fields.get("vendor") or next(iter(default_host().action(action).vendors))
+    connection = fields.get("connection") or pairs.get(polled_vendor)
+    with _served(fields.pop("sandbox", False), connection) as sandbox_url:
         polled = source(
-            action, read_input(input_), connection=None if sandbox_url else fields.get("connection"),
+            action, read_input(input_), connection=None if sandbox_url else connection,
             vendor=fields.get("vendor"), sandbox_url=sandbox_url, config=ctx.obj["config"],
             strict=fields.get("strict", False),
         )
@@ -73,7 +76,7 @@ def watch(
                 polled, every=seconds(every, "--every"), lookback=seconds(lookback, "--lookback"),
                 since=starting_point(since) if since is not None else None, playbook=playbook,
                 output=Path(output) if output else None, state=state, once=once, say=say, executor=executor,
-                output_format=output_format(fields.get("format") or "ndjson", default_host()),
+                output_format=output_format(fields.get("format") or "ndjson", default_host()), connections=pairs,
             )
         except PlaybookInvalid as exc:
             refuse(exc)

@@ -83,14 +83,21 @@ class Connections:
 
 def resolve_target(
     step_id: str, connection: str | None, vendor: str | None, spec: ActionSpec | None, host: Host,
-    connections: Connections, sandbox: bool, problems: list[str],
+    connections: Connections, sandbox: bool, problems: list[str], by_vendor: Mapping[str, str] | None = None,
 ) -> Target:
-    """Which connection and vendor a step uses; problems are appended, one line each."""
+    """Which connection and vendor a step uses; problems are appended, one line each.
+
+    A step that names no connection takes the one given for its vendor (``by_vendor``: the run's
+    ``--connection VENDOR=NAME``), when there is one and the run is not on the sandbox.
+    """
+    if connection is None and not sandbox and by_vendor:
+        connection = by_vendor.get(vendor or (next(iter(spec.vendors), "") if spec else ""))
     in_sandbox = sandbox or connection == SANDBOX
     connection_vendor = None
     if connection is None and not sandbox:
         problems.append(
-            f"step {step_id}: connection: missing (name one from the connections file, or run with --sandbox)"
+            f"step {step_id}: connection: missing (name one from the connections file, give --connection "
+            "VENDOR=NAME, or run with --sandbox)"
         )
     elif connection not in (None, SANDBOX):
         try:
@@ -119,10 +126,14 @@ def resolve_target(
 
 def load_checked(
     source: str | Path | Mapping[str, Any], host: Host, *, config: Path | None = None, sandbox: bool = False,
+    by_vendor: Mapping[str, str] | None = None,
 ) -> tuple[Compiled, list[Target]]:
-    """Read, compile and check a playbook; :class:`PlaybookInvalid` lists every problem when there is one."""
+    """Read, compile and check a playbook; :class:`PlaybookInvalid` lists every problem when there is one.
+
+    ``by_vendor`` names the connection of each vendor for the steps that name none.
+    """
     compiled, problems = compile_playbook(read_playbook(source, host))
-    targets, found = check_playbook(compiled, host, config=config, sandbox=sandbox)
+    targets, found = check_playbook(compiled, host, config=config, sandbox=sandbox, by_vendor=by_vendor)
     if problems or found:
         raise PlaybookInvalid(problems + found)
     return compiled, targets
@@ -130,6 +141,7 @@ def load_checked(
 
 def check_playbook(
     compiled: Compiled, host: Host, *, config: Path | None = None, sandbox: bool = False,
+    by_vendor: Mapping[str, str] | None = None,
 ) -> tuple[list[Target], list[str]]:
     """Check a compiled playbook; returns each step's target and every problem found (empty: ok)."""
     problems: list[str] = []
@@ -154,7 +166,8 @@ def check_playbook(
             hint = did_you_mean(step.action, host.actions, dashes=True)
             problems.append(f"step {step.id}: action: '{step.action}' is not known (see `connector list`){hint}")
         targets.append(
-            resolve_target(step.id, step.connection, step.vendor, spec, host, connections, sandbox, problems)
+            resolve_target(step.id, step.connection, step.vendor, spec, host, connections, sandbox, problems,
+                           by_vendor)
         )
         steps = Record("steps", dict(done), _missing_step(step.id, ids[position + 1 :], ids))
         outer = _scope(inputs, steps, None, "its for_each or when")

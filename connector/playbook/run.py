@@ -62,11 +62,14 @@ async def arun_playbook(
     host: Host | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     executor: Executor | None = None,
+    connections: Mapping[str, str] | None = None,
 ) -> PlaybookResult:
     """Check and run a playbook (a file path or a mapping); raises :class:`PlaybookInvalid` on check errors.
 
     ``sandbox`` is True to start one sandbox for the run, or the URL of one already serving.
     ``strict`` makes every step strict (the first record that cannot be mapped fails it).
+    ``connections`` names a connection per vendor (``{"sentinelone": "s1"}``) for the steps that
+    name none.
     ``dry_run`` sends no writes: mutating steps report the requests they would send. ``concurrency``
     bounds the for_each items run at once for steps that do not set their own (default 4).
     ``executor`` runs the steps (default: in this process, with ``config``, ``host`` and
@@ -75,7 +78,7 @@ async def arun_playbook(
     """
     host = host or (executor.host if executor is not None else default_host())
     executor = executor or InProcess(host=host, config=config, transport=transport)
-    compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox))
+    compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox), by_vendor=connections)
     book = compiled.playbook
     values = resolve_inputs(book.inputs, inputs, host.schemas)
     started = time.perf_counter()

@@ -12,7 +12,7 @@ corrupt checkpoint, a state file another watch holds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -118,6 +118,7 @@ async def awatch(
     say: Callable[[str], None] | None = None,
     executor: Executor | None = None,
     output_format: OutputFormat | None = None,
+    connections: Mapping[str, str] | None = None,
 ) -> int:
     """Watch until stopped (or for one poll with ``once``); returns the exit code.
 
@@ -126,7 +127,8 @@ async def awatch(
     to stdout. ``say`` receives the lines for people (a poll's problem, the closing summary).
     ``executor`` runs the playbook's steps (default: in this process; the workers' with
     ``--broker``); an item is committed once its playbook run succeeded. ``output_format`` is a
-    line format (default ndjson) for stdout or ``output``.
+    line format (default ndjson) for stdout or ``output``. ``connections`` names a connection per
+    vendor for the playbook's steps that name none.
     """
     tell = say or (lambda line: None)
     if playbook is not None and output is not None:
@@ -138,7 +140,7 @@ async def awatch(
         sink: Sink | None = None
         if playbook is not None:
             sink = PlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False, config=polled.config,
-                                executor=executor)
+                                executor=executor, connections=connections)
         store = CheckpointStore(state or default_state_path(polled.watched.action, polled.label))
         stack.enter_context(store.locked())
         checkpoint = _checkpoint(store, polled, since, clock)

@@ -190,8 +190,8 @@ class PlaybookSink:
     commit_every = 1
 
     def __init__(self, path: Path, host: Host, *, sandbox: bool | str, config: Path | None,
-                 executor: Executor | None = None) -> None:
-        compiled, _targets = load_checked(path, host, config=config, sandbox=bool(sandbox))
+                 executor: Executor | None = None, connections: Mapping[str, str] | None = None) -> None:
+        compiled, _targets = load_checked(path, host, config=config, sandbox=bool(sandbox), by_vendor=connections)
         book = compiled.playbook
         declared = (book.inputs or {}).get("properties") or {}
         if ITEM_INPUT not in declared:
@@ -202,6 +202,7 @@ class PlaybookSink:
         self.name = book.name
         self._source: Mapping[str, Any] = book.model_dump(mode="json", exclude_unset=True)
         self._host, self._sandbox, self._config, self._executor = host, sandbox, config, executor
+        self._connections = connections
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Run the playbook on the item; one line naming the item and the first error when it failed."""
@@ -219,7 +220,7 @@ class PlaybookSink:
         """One run of the playbook on ``item``, its steps on the executor (here, or the workers')."""
         return await arun_playbook(
             self._source, {ITEM_INPUT: item}, sandbox=self._sandbox, config=self._config, host=self._host,
-            executor=self._executor,
+            executor=self._executor, connections=self._connections,
         )
 
     def sync(self) -> None:

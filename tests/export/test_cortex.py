@@ -79,7 +79,7 @@ def test_definitions_pass_the_flavor_check_and_ship_their_image_and_templates(ex
         folder = exported / "cortex" / f"{kind}s" / "Connector"
         dockerfile = (folder / "Dockerfile").read_text()
         assert f'ENTRYPOINT ["python", "Connector/connector_{kind}.py"]' in dockerfile
-        assert "pip install --no-cache-dir /wheels/connector-0.1.0-py3-none-any.whl" in dockerfile
+        assert "pip install --no-cache-dir /wheels/connector_soar-0.1.0-py3-none-any.whl" in dockerfile
         for flavor in flavors:
             definition = json.loads((folder / f"{flavor.name}.json").read_text())
             assert [error.message for error in validator.iter_errors(definition)] == [], flavor.name

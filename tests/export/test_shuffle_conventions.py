@@ -71,7 +71,7 @@ def test_image_builds_from_the_sdk_image_and_only_our_wheel(exported: Path) -> N
     assert stages == ["frikky/shuffle:app_sdk", "base", "base"]
     assert "ENV SHUFFLE_APP_SDK_TIMEOUT=$ACTION_TIMEOUT" in dockerfile
     requirements = (folder / "requirements.txt").read_text().splitlines()
-    assert requirements == [f"connector @ file:///wheels/{wheel_name('0.1.0')}", "shuffle-sdk>=0.0.41"]
+    assert requirements == [f"connector-soar @ file:///wheels/{wheel_name('0.1.0')}", "shuffle-sdk>=0.0.41"]
 
 
 def test_a_failure_carries_reason(sandbox_url: str) -> None:

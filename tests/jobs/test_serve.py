@@ -97,7 +97,7 @@ def test_a_job_answers_only_the_token_that_queued_it(
     href = api.post("/v1/actions/get_threats/run", json={"connection": "s1", "input": {"limit": 1}}).json()["href"]
     assert _done(api, href).status_code == 200
     other = "jobs-serve-other-token-0123456789"
-    with serving(create_app(ServerSettings(token=other, broker=broker, config=connections))) as url:
+    with serving(create_app(ServerSettings(token=other, executor=Workers(broker), config=connections))) as url:
         answer = httpx.get(f"{url}{href}", headers={"Authorization": f"Bearer {other}"}, timeout=60)
     assert answer.status_code == 404
     assert answer.json()["error"]["type"] == "not_found"

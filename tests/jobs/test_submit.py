@@ -154,7 +154,8 @@ def test_a_large_read_streams_its_records_to_a_file_in_the_workers_folder(
     assert len({line["uid"] for line in lines}) == 50
     relative = submit_action("get_threats", {"limit": 2}, connection="s1", broker=broker,
                              output_file="two.ndjson").get(timeout=60)
-    assert (relative.status, len((folder / "two.ndjson").read_text().splitlines())) == ("success", 2)
+    # two records, then the envelope (NDJSON)
+    assert (relative.status, len((folder / "two.ndjson").read_text().splitlines())) == ("success", 3)
     unwritable = submit_action("get_threats", {"limit": 1}, connection="s1", broker=broker,
                                output_file="missing/x.ndjson").get(timeout=60)
     assert (unwritable.status, unwritable.exit_code) == ("failed", 2)

@@ -66,7 +66,7 @@ def _outcome(answer: Any, where: str) -> tuple[list[str], list[dict[str, str]]]:
     return done, failed
 
 
-async def _change(client: RunContext, vendor_id: str, template: dict[str, Any]) -> dict[str, Any]:
+async def _change(run: RunContext, vendor_id: str, template: dict[str, Any]) -> dict[str, Any]:
     """The PATCH body doing ``template``'s action on one incident (a list change reads its list first)."""
     action, value = template["action"], template["value"]
     if action == "change_folder":
@@ -74,25 +74,25 @@ async def _change(client: RunContext, vendor_id: str, template: dict[str, Any]) 
     field = template["field"]
     if action not in ("add_m2m", "remove_m2m"):
         return {field: value}
-    face = await client.request("GET", detail_path(vendor_id, "object/"))
+    face = await run.request("GET", detail_path(vendor_id, "object/"))
     current = face.get(field) if isinstance(face, dict) else None
     if not isinstance(current, list):
-        raise BadVendorAnswer(f"{client.vendor.name}: GET {detail_path(vendor_id, 'object/')}: no {field} list")
+        raise BadVendorAnswer(f"{run.vendor.name}: GET {detail_path(vendor_id, 'object/')}: no {field} list")
     given = [str(item).lower() for item in value]
     if action == "add_m2m":
         return {field: list(dict.fromkeys([*map(str, current), *given]))}
     return {field: [item for item in map(str, current) if item.lower() not in given]}
 
 
-async def _patch_each(client: RunContext, ids: list[str], template: dict[str, Any], report: BulkReport) -> None:
+async def _patch_each(run: RunContext, ids: list[str], template: dict[str, Any], report: BulkReport) -> None:
     """Do ``template``'s action on each id at once with a PATCH, reporting each; an authentication
     failure stops the action."""
     refused: list[AuthError] = []
 
     async def one(vendor_id: str) -> None:
         try:
-            change = await _change(client, vendor_id, template)
-            await client.request("PATCH", detail_path(vendor_id), json=change)
+            change = await _change(run, vendor_id, template)
+            await run.request("PATCH", detail_path(vendor_id), json=change)
         except AuthError as error:
             refused.append(error)
         except VendorError as error:
@@ -105,15 +105,15 @@ async def _patch_each(client: RunContext, ids: list[str], template: dict[str, An
         raise refused[0]
 
 
-async def incident_batch_action(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
+async def incident_batch_action(run: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Run one batch action over every id, 100 per request, and report each id."""
     ids = list(dict.fromkeys(incident_id(value) for value in document["ids"]))
     template = batch_template(document)
     action = template["action"]
-    report = BulkReport(client)
+    report = BulkReport(run)
     for chunk in chunked(ids, BATCH_LIMIT):
         try:
-            answer = await client.request("POST", BATCH, json={**template, "ids": chunk})
+            answer = await run.request("POST", BATCH, json={**template, "ids": chunk})
         except AuthError:
             raise
         except VendorError as exc:
@@ -121,9 +121,9 @@ async def incident_batch_action(client: RunContext, document: dict[str, Any]) ->
             message = exc.message + (" (outcome unknown: the vendor may have applied it)" if unknown else "")
             report.fail(chunk, exc.kind, message)
             continue
-        if client.dry_run:
+        if run.dry_run:
             continue
-        done, refused = _outcome(answer, f"{client.vendor.name}: POST {BATCH}")
+        done, refused = _outcome(answer, f"{run.vendor.name}: POST {BATCH}")
         report.ok(done)
         defect = [item["id"] for item in refused if item["message"] == UPSTREAM_DEFECT]
         if action == "delete" or done:
@@ -132,6 +132,6 @@ async def incident_batch_action(client: RunContext, document: dict[str, Any]) ->
             if item["id"] not in defect:
                 report.fail([item["id"]], item["error_type"], item["message"])
         if defect:
-            client.meta["patched_one_by_one"] = client.meta.get("patched_one_by_one", 0) + len(defect)
-            await _patch_each(client, defect, template, report)
+            run.meta["patched_one_by_one"] = run.meta.get("patched_one_by_one", 0) + len(defect)
+            await _patch_each(run, defect, template, report)
     return {"action": action, **report.output(order=ids)}

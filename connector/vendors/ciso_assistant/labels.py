@@ -34,10 +34,10 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-async def find_label(client: RunContext, name: str) -> str | None:
+async def find_label(run: RunContext, name: str) -> str | None:
     """The id of the label named ``name`` (case-insensitive, trimmed), or None."""
     query: dict[str, Any] = {"search": name.strip(), "limit": PAGE_SIZE}
-    async with aclosing(client.pages(LABELS, query, PAGING)) as pages:
+    async with aclosing(run.pages(LABELS, query, PAGING)) as pages:
         async for page in pages:
             for record in page.records:
                 if isinstance(record, dict) and same_ref_id(record.get("label"), name) and record.get("id"):
@@ -45,11 +45,11 @@ async def find_label(client: RunContext, name: str) -> str | None:
     return None
 
 
-async def resolve_labels(client: RunContext, body: dict[str, Any]) -> None:
+async def resolve_labels(run: RunContext, body: dict[str, Any]) -> None:
     """Replace each label name in ``body["filtering_labels"]`` by its label's id where one exists; a
     name given twice (in any case) is sent once. A dry run looks nothing up."""
     labels = body.get("filtering_labels")
-    if not labels or client.dry_run:
+    if not labels or run.dry_run:
         return
     resolved: dict[str, str] = {}
     for label in labels:
@@ -58,7 +58,7 @@ async def resolve_labels(client: RunContext, body: dict[str, Any]) -> None:
             continue
         name = label.strip()
         if name.casefold() not in resolved:
-            resolved[name.casefold()] = await find_label(client, name) or name
+            resolved[name.casefold()] = await find_label(run, name) or name
     body["filtering_labels"] = list(dict.fromkeys(resolved.values()))
 
 
@@ -66,14 +66,14 @@ def _label_taken(error: VendorError) -> bool:
     return error.status == 400 and "label: " in error.message and TAKEN in error.message
 
 
-async def write_with_labels(client: RunContext, method: str, path: str, body: dict[str, Any]) -> Any:
+async def write_with_labels(run: RunContext, method: str, path: str, body: dict[str, Any]) -> Any:
     """Send a create or update whose labels may be names; a label created meanwhile by another
     write is looked up and the write sent again, once."""
-    await resolve_labels(client, body)
+    await resolve_labels(run, body)
     try:
-        return await client.request(method, path, json=body)
+        return await run.request(method, path, json=body)
     except VendorError as error:
         if not _label_taken(error):
             raise
-    await resolve_labels(client, body)
-    return await client.request(method, path, json=body)
+    await resolve_labels(run, body)
+    return await run.request(method, path, json=body)

@@ -73,37 +73,37 @@ def _drf_instant(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-async def list_incidents(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def list_incidents(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every incident matching the filters (or the first ``limit``), page by page."""
     limit: int | None = filters.get("limit")
     query = incident_query(filters)
     query["limit"] = min(PAGE_SIZE, limit) if limit else PAGE_SIZE
     include_raw = bool(filters.get("include_raw"))
     total: int | None = None
-    walk = client.pages(INCIDENTS, query, PAGING, max_records=limit, resumable=True)
+    walk = run.pages(INCIDENTS, query, PAGING, max_records=limit, resumable=True)
     async with aclosing(walk) as pages:
         async for page in pages:
             if page.number == 1 and isinstance(page.body.get("count"), int):
                 total = page.body["count"]
             for record in page.records:
-                incident = client.map_record(normalize_incident, record, include_raw=include_raw)
+                incident = run.map_record(normalize_incident, record, include_raw=include_raw)
                 if incident is not None:
                     yield incident
-    client.fields["total"] = total
+    run.fields["total"] = total
 
 
-async def export_incidents(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
+async def export_incidents(run: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """The vendor's own export of the matching incidents: CSV as text, XLSX as base64."""
     fmt = document.get("format", "csv")
     suffix, expected = EXPORTS[fmt]
     path = INCIDENTS + suffix
-    response = await file_answer(client, path, incident_query(document.get("filters") or {}), expected)
+    response = await file_answer(run, path, incident_query(document.get("filters") or {}), expected)
     content_type = response.headers["content-type"]
     if fmt == "csv":
         text = response.text
         return {"format": fmt, "content_type": content_type, "rows": _csv_rows(text), "csv": text}
     content = response.content
-    return {"format": fmt, "content_type": content_type, "rows": _xlsx_rows(client, path, content),
+    return {"format": fmt, "content_type": content_type, "rows": _xlsx_rows(run, path, content),
             "base64": base64.b64encode(content).decode("ascii")}
 
 
@@ -115,12 +115,12 @@ def _csv_rows(text: str) -> int:
     return max(sum(1 for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row) - 1, 0)
 
 
-def _xlsx_rows(client: RunContext, path: str, content: bytes) -> int:
+def _xlsx_rows(run: RunContext, path: str, content: bytes) -> int:
     """Data rows of the first sheet of an XLSX export, without the header."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as book:
             sheets = sorted(name for name in book.namelist() if name.startswith("xl/worksheets/sheet"))
             root = ElementTree.fromstring(book.read(sheets[0]))
     except (zipfile.BadZipFile, IndexError, KeyError, ElementTree.ParseError):
-        raise BadVendorAnswer(f"{client.vendor.name}: GET {path}: the workbook cannot be read") from None
+        raise BadVendorAnswer(f"{run.vendor.name}: GET {path}: the workbook cannot be read") from None
     return max(sum(1 for _ in root.iter(_SHEET_ROW)) - 1, 0)

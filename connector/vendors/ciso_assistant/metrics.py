@@ -23,13 +23,13 @@ METRIC_PATHS = {
 CHOICE_PATHS = {"severity": "severity/", "status": "status/", "detection": "detection/"}
 
 
-async def incident_metrics(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
+async def incident_metrics(run: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """One dashboard figure, or (``choices``) the severity, status and detection choice lists together."""
     kind = document["kind"]
     if kind == "choices":
         if "folder" in document:
             raise BadInput("input.folder: the choice lists belong to no folder (give folder with a figure kind)")
-        choices = {name: await client.request("GET", INCIDENTS + path) for name, path in CHOICE_PATHS.items()}
+        choices = {name: await run.request("GET", INCIDENTS + path) for name, path in CHOICE_PATHS.items()}
         return {"kind": kind, "metrics": choices}
     params = {"folder": document["folder"]} if "folder" in document else None
-    return {"kind": kind, "metrics": await client.request("GET", INCIDENTS + METRIC_PATHS[kind], params=params)}
+    return {"kind": kind, "metrics": await run.request("GET", INCIDENTS + METRIC_PATHS[kind], params=params)}

@@ -14,20 +14,20 @@ from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.ciso_assistant.incidents import INCIDENTS
 
 
-async def check_connection(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
+async def check_connection(run: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Probe the incidents list once and say which of the three checks passed."""
-    where = f"{client.connection.base_url}{INCIDENTS}"
+    where = f"{run.connection.base_url}{INCIDENTS}"
     passed = {
         "reachability": f"{where} answered",
         "authentication": TOKEN_ACCEPTED,
         "permissions": "may read incidents",
     }
     try:
-        body = await client.request("GET", INCIDENTS, params={"limit": 1})
+        body = await run.request("GET", INCIDENTS, params={"limit": 1})
         count = body.get("count") if isinstance(body, dict) else None
         if not isinstance(count, int):
             raise BadVendorAnswer(f"{where} answered, but not with an incident list")
     except VendorError as exc:
-        return probe_answer(client, passed, failed_check(exc))
+        return probe_answer(run, passed, failed_check(exc))
     passed["permissions"] = f"may read incidents ({count} visible)"
-    return probe_answer(client, passed)
+    return probe_answer(run, passed)

@@ -86,7 +86,7 @@ def _count(body: Any, key: str) -> int | None:
 
 
 async def read_pages(
-    client: RunContext,
+    run: RunContext,
     path: str,
     query: dict[str, Any],
     records_at: str,
@@ -106,7 +106,7 @@ async def read_pages(
     size = min(PAGE_SIZE, max_records) if max_records else PAGE_SIZE
     first_query = {**query, "limit": size, "offset": offset}
     seen: set[Any] = set()
-    walk = client.pages(path, first_query, paging, max_records=max_records, resumable=resumable)
+    walk = run.pages(path, first_query, paging, max_records=max_records, resumable=resumable)
     async with aclosing(walk) as pages:
         async for page in pages:
             if page.number == 1:

@@ -15,21 +15,21 @@ from connector.vendors.mysecutec.api import AGGREGATE, FILTERS
 from connector.vendors.mysecutec.mapping import NAME
 
 
-async def get_threat_filters(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
+async def get_threat_filters(run: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """The facets of the threat list (values, labels, unfiltered and filtered counts)."""
     filters = input.get("filters") or {}
     if "sort" in filters:
         raise BadInput("input.filters.sort: the filter endpoint counts, it does not sort")
     query = {name: query_value(value) for name, value in filters.items()}
-    body = await client.request("GET", FILTERS, params=query)
+    body = await run.request("GET", FILTERS, params=query)
     if not isinstance(body, dict):
         raise BadVendorAnswer(f"{NAME}: GET {FILTERS}: expected facets, not {type(body).__name__}")
     return {"facets": {name: entries for name, entries in body.items() if isinstance(entries, list)}}
 
 
-async def aggregate_threats(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
+async def aggregate_threats(run: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """Threat counts grouped by fields (``severity``, ``first_seen_at.year``, ``data.item_type``...)."""
-    body = await client.request("POST", AGGREGATE, json=input, read_only=True)
+    body = await run.request("POST", AGGREGATE, json=input, read_only=True)
     results = body.get("results") if isinstance(body, dict) else None
     if not isinstance(results, list):
         raise BadVendorAnswer(f"{NAME}: POST {AGGREGATE}: the answer has no results list")

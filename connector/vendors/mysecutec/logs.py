@@ -37,7 +37,7 @@ THREAT_SELECTORS = ("severity", "search", "vendor_filters")
 """list_events inputs that choose the threats when no threat_ids are given."""
 
 
-async def get_threat_logs(client: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threat_logs(run: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """One threat's audit log (vendor order, newest first unless ``sort`` says), from ``offset``."""
     threat_id = input["id"]
     path = threat_path(THREAT_LOGS, threat_id, "input.id")
@@ -46,22 +46,22 @@ async def get_threat_logs(client: RunContext, input: dict[str, Any]) -> AsyncGen
         query["sort"] = query_value(input["sort"])
     include_raw = bool(input.get("include_raw"))
     totals = Totals()
-    entries = read_pages(client, path, query, "logs", totals, max_records=input.get("limit"),
+    entries = read_pages(run, path, query, "logs", totals, max_records=input.get("limit"),
                          offset=input.get("offset", 0), resumable=True)
     try:
         async with aclosing(entries) as each:
             async for entry in each:
-                log = client.map_record(normalize_log, entry, include_raw=include_raw)
+                log = run.map_record(normalize_log, entry, include_raw=include_raw)
                 if log is not None:
                     yield log
     except VendorError as exc:
         if exc.status == 404:
             raise VendorError(f"{NAME}: threat {threat_id} not found (GET {path}: 404)", 404) from None
         raise
-    client.fields["total"] = totals.total
+    run.fields["total"] = totals.total
 
 
-async def list_events(client: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def list_events(run: RunContext, input: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Log entries of many threats in the since/until window, oldest first.
 
     The entries of every threat are merged and sorted before the first is yielded, so this read
@@ -79,7 +79,7 @@ async def list_events(client: RunContext, input: dict[str, Any]) -> AsyncGenerat
         threat_ids, paths = list(by_id), list(by_id.values())
     else:
         selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
-        threats = matching_threats(client, selection, Totals(), until=False)
+        threats = matching_threats(run, selection, Totals(), until=False)
         threat_ids = [threat["vendor_id"] async for threat in threats]
         try:
             paths = [threat_path(THREAT_LOGS, tid, "threat id") for tid in threat_ids]
@@ -90,7 +90,7 @@ async def list_events(client: RunContext, input: dict[str, Any]) -> AsyncGenerat
 
     async def read(path: str) -> list[dict[str, Any]] | VendorError:
         try:
-            return [entry async for entry in read_pages(client, path, query, "logs", Totals())]
+            return [entry async for entry in read_pages(run, path, query, "logs", Totals())]
         except VendorError as exc:
             if not_found(exc):
                 return exc
@@ -103,17 +103,17 @@ async def list_events(client: RunContext, input: dict[str, Any]) -> AsyncGenerat
     events: list[tuple[datetime, str, dict[str, Any]]] = []
     for threat_id, answer in zip(threat_ids, answers, strict=True):
         if isinstance(answer, VendorError):
-            client.item_failed(threat_id, "not_found", answer.message)
+            run.item_failed(threat_id, "not_found", answer.message)
             continue
         for entry in answer:
-            event = client.map_record(normalize_log, entry, include_raw=include_raw)
+            event = run.map_record(normalize_log, entry, include_raw=include_raw)
             if event is None:
                 continue
             moment = instant(event["time"])
             if (since is None or moment >= since) and (until is None or moment <= until):
                 events.append((moment, event["uid"], event))
-    client.nothing_succeeded = bool(threat_ids) and len(client.item_errors) == len(threat_ids)
+    run.nothing_succeeded = bool(threat_ids) and len(run.item_errors) == len(threat_ids)
     events.sort(key=lambda item: (item[0], item[1]))
-    client.fields["total"] = len(events)
+    run.fields["total"] = len(events)
     for _, _, event in events[: input["limit"]] if "limit" in input else events:
         yield event

@@ -23,7 +23,7 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 
 async def matching_threats(
-    client: RunContext, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
+    run: RunContext, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
 
@@ -43,10 +43,10 @@ async def matching_threats(
     if ids and not ("search" in filters or "vendor_filters" in filters):
         if resumable and "resume" in filters:
             raise BadInput("input.resume: a read of threats by id cannot resume: run it whole")
-        records = _each(await _read_by_id(client, ids))
+        records = _each(await _read_by_id(run, ids))
     else:
         stop_early = pushed_down(filters) and not ids
-        records = read_pages(client, THREATS, query, "threats", listing,
+        records = read_pages(run, THREATS, query, "threats", listing,
                              max_records=limit if stop_early else None, resumable=resumable)
     wanted = set(ids or ())
     kept = 0
@@ -54,7 +54,7 @@ async def matching_threats(
         async for record in each:
             if wanted and record.get("id") not in wanted:
                 continue
-            threat = client.map_record(normalize_threat, record, include_raw=include_raw)
+            threat = run.map_record(normalize_threat, record, include_raw=include_raw)
             if threat is None or not keeps(threat, filters):
                 continue
             yield threat
@@ -70,14 +70,14 @@ async def _each(records: list[dict[str, Any]]) -> AsyncGenerator[dict[str, Any],
         yield record
 
 
-async def _read_by_id(client: RunContext, ids: list[str]) -> list[dict[str, Any]]:
+async def _read_by_id(run: RunContext, ids: list[str]) -> list[dict[str, Any]]:
     # Checked in input order (the error names the index), each id read once.
     by_id = {threat_id: threat_path(THREAT, threat_id, f"input.ids[{i}]") for i, threat_id in enumerate(ids)}
     ids, paths = list(by_id), list(by_id.values())
 
     async def fetch(path: str) -> dict[str, Any] | None:
         try:
-            return _threat_record(await client.request("GET", path), path)
+            return _threat_record(await run.request("GET", path), path)
         except VendorError as exc:
             if not_found(exc):
                 return None
@@ -86,7 +86,7 @@ async def _read_by_id(client: RunContext, ids: list[str]) -> list[dict[str, Any]
     found = await gather_bounded(paths, fetch)
     missing = [threat_id for threat_id, record in zip(ids, found, strict=True) if record is None]
     if missing:
-        client.meta["missing_ids"] = missing
+        run.meta["missing_ids"] = missing
     return [record for record in found if record is not None]
 
 
@@ -96,46 +96,46 @@ def _threat_record(body: Any, path: str) -> dict[str, Any]:
     return body
 
 
-async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every threat matching the common and vendor filters, pages read concurrently."""
     totals = Totals()
-    async with aclosing(matching_threats(client, filters, totals, resumable=True)) as threats:
+    async with aclosing(matching_threats(run, filters, totals, resumable=True)) as threats:
         async for threat in threats:
             yield threat
-    client.fields.update(total=totals.total, unfiltered_total=totals.unfiltered_total)
+    run.fields.update(total=totals.total, unfiltered_total=totals.unfiltered_total)
 
 
 async def threat_request(
-    client: RunContext, method: str, threat_id: str, json: dict[str, Any] | None = None
+    run: RunContext, method: str, threat_id: str, json: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """``GET``/``PATCH /tam/v1/threats/{id}``: the threat (None for a dry-run write); 404 in one line."""
     path = threat_path(THREAT, threat_id, "input.id")
     try:
-        body = await client.request(method, path, json=json)
+        body = await run.request(method, path, json=json)
     except VendorError as exc:
         if exc.status == 404:
             raise VendorError(f"{NAME}: threat {threat_id} not found ({method} {path}: 404)", 404) from None
         raise
-    return None if body is None and client.dry_run else _threat_record(body, path)
+    return None if body is None and run.dry_run else _threat_record(body, path)
 
 
-async def get_threat(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
+async def get_threat(run: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """One threat by id."""
-    record = await threat_request(client, "GET", input["id"])
+    record = await threat_request(run, "GET", input["id"])
     assert record is not None, "a GET is sent even in a dry run"
-    return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
+    return {"threat": run.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
 
 
-async def check_connection(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
+async def check_connection(run: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """Reachability, authentication and read permission, from one ``GET /threats/?limit=1``."""
     passed = {"reachability": "the API answered", "authentication": TOKEN_ACCEPTED, "permissions": "may read threats"}
     try:
-        body = await client.request("GET", THREATS, params={"limit": 1, "offset": 0})
+        body = await run.request("GET", THREATS, params={"limit": 1, "offset": 0})
         if not isinstance(body, dict) or not isinstance(body.get("threats"), list):
             raise BadVendorAnswer(f"{NAME}: GET {THREATS}: the answer is no threat list (is base_url right?)")
     except VendorError as exc:
-        return probe_answer(client, passed, failed_check(exc))
+        return probe_answer(run, passed, failed_check(exc))
     total = (body.get("pagination") or {}).get("total")
     if isinstance(total, int):
         passed["permissions"] = f"may read threats ({total} in all)"
-    return probe_answer(client, passed)
+    return probe_answer(run, passed)

@@ -49,20 +49,20 @@ def bulk_user_status(input: dict[str, Any]) -> str:
     return USER_STATUS_BY_COMMON[status]
 
 
-async def update_threat_status(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
+async def update_threat_status(run: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """One user status (and note) on many threats; per-id succeeded/failed and a summary."""
     body: dict[str, Any] = {"user_status": bulk_user_status(input)}
     if "note" in input:
         body["user_status_note"] = input["note"]
     ids = list(dict.fromkeys(input["ids"]))
     chunks = chunked(ids, BULK_MAX_IDS)
-    report = BulkReport(client)
+    report = BulkReport(run)
     refusals: list[VendorError] = []
 
     async def send(chunk: list[str]) -> None:
         try:
-            answer = await client.request("PATCH", BULK_STATUS, json={"threat_ids": chunk, **body})
-            outcomes = {} if client.dry_run else _outcomes(chunk, answer)
+            answer = await run.request("PATCH", BULK_STATUS, json={"threat_ids": chunk, **body})
+            outcomes = {} if run.dry_run else _outcomes(chunk, answer)
         except VendorError as exc:
             refusals.append(exc)
             report.fail(chunk, exc.kind, exc.message)
@@ -98,7 +98,7 @@ def _outcomes(chunk: list[str], answer: Any) -> dict[str, Outcome | None]:
     return outcomes
 
 
-async def update_threat(client: RunContext, input: dict[str, Any]) -> dict[str, Any]:
+async def update_threat(run: RunContext, input: dict[str, Any]) -> dict[str, Any]:
     """Note, user status and annotation of one threat; the threat as it is after the change.
 
     In a dry run the PATCH is only planned, and the threat is returned as it is now.
@@ -110,8 +110,8 @@ async def update_threat(client: RunContext, input: dict[str, Any]) -> dict[str, 
         if field in input
     }
     threat_id = input["id"]
-    record = await threat_request(client, "PATCH", threat_id, json=body)
+    record = await threat_request(run, "PATCH", threat_id, json=body)
     if record is None:
-        record = await threat_request(client, "GET", threat_id)
+        record = await threat_request(run, "GET", threat_id)
         assert record is not None, "a GET is sent even in a dry run"
-    return {"threat": client.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}
+    return {"threat": run.emit(normalize_threat(record, include_raw=bool(input.get("include_raw"))))}

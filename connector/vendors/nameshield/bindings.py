@@ -41,9 +41,9 @@ class _Collector:
         """Whether ``limit`` events are kept."""
         return self.chosen.limit is not None and self.count >= self.chosen.limit
 
-    def add(self, client: RunContext, record: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
+    def add(self, run: RunContext, record: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
         """(time, id, output) of ``record``'s event, or None when it is a repeat, filtered out or unmappable."""
-        event = client.map_record(normalize_event, record, include_raw=self.include_raw)
+        event = run.map_record(normalize_event, record, include_raw=self.include_raw)
         # Paging by page number or offset can show a record twice when events arrive mid-walk.
         if event is None or event["vendor_id"] in self._seen or not self.chosen.keeps(event):
             return None
@@ -52,7 +52,7 @@ class _Collector:
         return datetime.fromisoformat(event["time"]), event["vendor_id"], event
 
 
-async def list_events(client: RunContext, document: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def list_events(run: RunContext, document: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Domain events in the window, oldest first; the v1 search on request or when v2 is gone.
 
     The v2 list is yielded as it is read (and can resume from a page); the v1 search has no sort,
@@ -62,17 +62,17 @@ async def list_events(client: RunContext, document: dict[str, Any]) -> AsyncGene
     check_input(document, api)
     chosen = selection(document)
     if chosen.matches_nothing:
-        client.fields["total"] = 0
+        run.fields["total"] = 0
         return
     collector = _Collector(chosen, bool(document.get("include_raw")))
     totals: dict[str, int | None] = {}
     if api == "v1":
-        async with aclosing(_search_v1(client, v1_body(document, chosen), collector, totals)) as events:
+        async with aclosing(_search_v1(run, v1_body(document, chosen), collector, totals)) as events:
             async for event in events:
                 yield event
     else:
         try:
-            async with aclosing(_list_v2(client, v2_params(document, chosen), collector, totals)) as events:
+            async with aclosing(_list_v2(run, v2_params(document, chosen), collector, totals)) as events:
                 async for event in events:
                     yield event
         except VendorError as exc:
@@ -83,30 +83,30 @@ async def list_events(client: RunContext, document: dict[str, Any]) -> AsyncGene
                 if document.get("sort") or "sort" in (document.get("vendor_filters") or {})
                 else ""
             )
-            client.meta["fallback"] = f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
-            client.resume_from = None
-            fallback = _search_v1(client, v1_body(document, chosen, fallback=True), collector, totals)
+            run.meta["fallback"] = f"the v2 list answered {exc.status}: used the deprecated v1 search{lost}"
+            run.resume_from = None
+            fallback = _search_v1(run, v1_body(document, chosen, fallback=True), collector, totals)
             async with aclosing(fallback) as events:
                 async for event in events:
                     yield event
-    client.meta["api"] = "v1" if api == "v1" or "fallback" in client.meta else "v2"
+    run.meta["api"] = "v1" if api == "v1" or "fallback" in run.meta else "v2"
     total = totals.get("total")
-    client.fields["total"] = (collector.count if total is None else total) if chosen.exact else None
+    run.fields["total"] = (collector.count if total is None else total) if chosen.exact else None
 
 
 async def _list_v2(
-    client: RunContext, params: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
+    run: RunContext, params: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Walk ``GET /cti/v2/events`` until ``has_next`` is false; the vendor's total into ``totals``."""
     # When the vendor filters exactly, no page past the limit is worth asking for ahead of time.
     enough = collector.chosen.limit if collector.chosen.exact else None
-    async with aclosing(client.pages(EVENTS_V2, params, V2_PAGING, max_records=enough, resumable=True)) as pages:
+    async with aclosing(run.pages(EVENTS_V2, params, V2_PAGING, max_records=enough, resumable=True)) as pages:
         async for page in pages:
             collector.pages += 1
             if page.number == 1:
                 totals["total"] = _integer(page.body, "total_items")
             for record in page.records:
-                kept = collector.add(client, record)
+                kept = collector.add(run, record)
                 if kept is not None:
                     yield kept[2]
                 if collector.full:
@@ -114,25 +114,25 @@ async def _list_v2(
 
 
 async def _search_v1(
-    client: RunContext, body: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
+    run: RunContext, body: dict[str, Any], collector: _Collector, totals: dict[str, int | None]
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Walk ``POST /cti/v1/events/search`` by offset; the events are then yielded oldest first."""
-    if client.resume_from is not None:
+    if run.resume_from is not None:
         raise BadInput("input.resume: the v1 search cannot resume (it sorts what it reads): run it whole")
     query: dict[str, Any] | None = body
     held: list[tuple[datetime, str, dict[str, Any]]] = []
     page = 0
     while query is not None and not collector.full:
-        answer = await client.request("POST", SEARCH_V1, json=query, read_only=True)
+        answer = await run.request("POST", SEARCH_V1, json=query, read_only=True)
         if not isinstance(answer, dict):
             raise BadVendorAnswer(f"{NAME}: POST {SEARCH_V1}: expected a SearchResult object")
         records = V1_PAGING.records(answer)
         page += 1
-        client.page_fetched(SEARCH_V1, page, len(records))
+        run.page_fetched(SEARCH_V1, page, len(records))
         if page == 1:
             totals["total"] = _integer(answer.get("data"), "total")
         for record in records:
-            kept = collector.add(client, record)
+            kept = collector.add(run, record)
             if kept is not None:
                 held.append(kept)
             if collector.full:
@@ -144,11 +144,11 @@ async def _search_v1(
         yield output
 
 
-async def get_event(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
+async def get_event(run: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """One event by id (or by its ``nameshield:<id>`` uid)."""
     event_id = document["id"].removeprefix(f"{NAME}:")
     try:
-        record = await client.request("GET", f"{EVENTS_V2}/{quote(event_id, safe='')}")
+        record = await run.request("GET", f"{EVENTS_V2}/{quote(event_id, safe='')}")
     except VendorError as exc:
         if exc.status == 404:
             raise VendorError(
@@ -157,10 +157,10 @@ async def get_event(client: RunContext, document: dict[str, Any]) -> dict[str, A
         raise
     if not isinstance(record, dict):
         raise BadVendorAnswer(f"{NAME}: GET {EVENTS_V2}/{{id}}: expected an event object, got {type(record).__name__}")
-    return {"event": client.emit(normalize_event(record, include_raw=bool(document.get("include_raw"))))}
+    return {"event": run.emit(normalize_event(record, include_raw=bool(document.get("include_raw"))))}
 
 
-async def check_connection(client: RunContext, document: dict[str, Any]) -> dict[str, Any]:
+async def check_connection(run: RunContext, document: dict[str, Any]) -> dict[str, Any]:
     """Reachability, authentication and permission to list events, from one ``GET /cti/v2/events?size=1``."""
     passed = {
         "reachability": f"the API answered GET {EVENTS_V2}",
@@ -168,14 +168,14 @@ async def check_connection(client: RunContext, document: dict[str, Any]) -> dict
         "permissions": "may list events",
     }
     try:
-        body = await client.request("GET", EVENTS_V2, params={"size": 1})
+        body = await run.request("GET", EVENTS_V2, params={"size": 1})
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise BadVendorAnswer(f"{NAME}: GET {EVENTS_V2}: answered, but not with a page of events")
     except VendorError as exc:
-        return probe_answer(client, passed, failed_check(exc))
+        return probe_answer(run, passed, failed_check(exc))
     if (total := _integer(body, "total_items")) is not None:
         passed["permissions"] = f"may list events ({total} visible to this token)"
-    return probe_answer(client, passed)
+    return probe_answer(run, passed)
 
 
 def _integer(body: Any, key: str) -> int | None:

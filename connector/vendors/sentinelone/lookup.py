@@ -16,11 +16,11 @@ from connector.vendors.sentinelone.reads import THREATS, find_threats
 from connector.vendors.sentinelone.threats import normalize_threat
 
 
-async def get_threat(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
+async def get_threat(run: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """One threat by its id, in the common shape."""
     threat_id = request["id"]
-    found = await find_threats(client, [threat_id])
+    found = await find_threats(run, [threat_id])
     record = found.get(threat_id)
     if record is None:
         raise VendorError(f"{NAME}: threat {threat_id} not found (GET {THREATS}?ids={threat_id}: no such threat)", 404)
-    return {"threat": client.emit(normalize_threat(record, include_raw=bool(request.get("include_raw"))))}
+    return {"threat": run.emit(normalize_threat(record, include_raw=bool(request.get("include_raw"))))}

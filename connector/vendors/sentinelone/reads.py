@@ -29,7 +29,7 @@ LOOKUP_CHUNK = 200
 3.8 KB) keep the URL under the 8 KB request line that common reverse proxies accept."""
 
 
-async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every threat matching the filters, walked by cursor; ``limit`` counts the threats returned.
 
     Many ``ids`` are asked for in chunks of :data:`LOOKUP_CHUNK` (one walk each), so no query
@@ -37,7 +37,7 @@ async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGener
     """
     ids: list[str] = list(dict.fromkeys(filters.get("ids") or ()))
     if len(ids) <= LOOKUP_CHUNK:
-        async with aclosing(_walk(client, filters, resumable=True)) as threats:
+        async with aclosing(_walk(run, filters, resumable=True)) as threats:
             async for threat in threats:
                 yield threat
         return
@@ -48,26 +48,26 @@ async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGener
     total: int | None = 0
     for chunk in chunked(ids, LOOKUP_CHUNK):
         part = {**filters, "ids": chunk, **({"limit": limit - returned} if limit else {})}
-        async with aclosing(_walk(client, part, resumable=False)) as threats:
+        async with aclosing(_walk(run, part, resumable=False)) as threats:
             async for threat in threats:
                 returned += 1
                 yield threat
-        chunk_total = client.fields.pop("total", None)
+        chunk_total = run.fields.pop("total", None)
         total = total + chunk_total if isinstance(chunk_total, int) and total is not None else None
         if limit and returned >= limit:
             total = None
             break
-    client.fields["total"] = total
+    run.fields["total"] = total
 
 
 async def _walk(
-    client: RunContext, filters: dict[str, Any], *, resumable: bool
+    run: RunContext, filters: dict[str, Any], *, resumable: bool
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """One cursor walk of ``GET /threats`` for get_threats' filters; ``total`` left in client.fields."""
+    """One cursor walk of ``GET /threats`` for get_threats' filters; ``total`` left in run.fields."""
     query = threat_query(filters)
     if query.get("confidenceLevels") == "" or query.get("incidentStatuses") == "":
         # The common values asked for have no SentinelOne equivalent: nothing can match.
-        client.fields["total"] = 0
+        run.fields["total"] = 0
         return
     limit: int | None = filters.get("limit")
     filtered_here = needs_status_check(filters)
@@ -82,12 +82,12 @@ async def _walk(
     enough = None if filtered_here else limit
     # The mapper's fields only, unless the raw record is asked for (see pages.py).
     decode = orjson.loads if include_raw else threat_page
-    walk = client.pages(THREATS, query, CursorPaging(), max_records=enough, resumable=resumable, decode=decode)
+    walk = run.pages(THREATS, query, CursorPaging(), max_records=enough, resumable=resumable, decode=decode)
     async with aclosing(walk) as pages:
         async for page in pages:
             total = _total(page.body) if total is None else total
             for record in page.records:
-                threat = client.map_record(normalize_threat, record, include_raw=include_raw)
+                threat = run.map_record(normalize_threat, record, include_raw=include_raw)
                 if threat is None:
                     continue
                 if statuses and threat["status"] not in statuses:
@@ -99,7 +99,7 @@ async def _walk(
                     break
             if returned == limit:
                 break
-    client.fields["total"] = None if filtered_here else total
+    run.fields["total"] = None if filtered_here else total
 
 
 def _total(body: Any) -> int | None:
@@ -107,32 +107,32 @@ def _total(body: Any) -> int | None:
     return total if isinstance(total, int) else None
 
 
-async def find_threats(client: RunContext, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+async def find_threats(run: RunContext, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The raw records of the threats among ``ids`` that exist, by id (there is no single-threat GET)."""
     found: dict[str, dict[str, Any]] = {}
     for chunk in chunked(list(ids), LOOKUP_CHUNK):
         query = {"ids": ",".join(chunk), "limit": len(chunk), "skipCount": "true"}
-        async for page in client.pages(THREATS, query, CursorPaging()):
+        async for page in run.pages(THREATS, query, CursorPaging()):
             found.update((str(record.get("id")), record) for record in page.records if isinstance(record, dict))
     return found
 
 
 async def threat_notes(
-    client: RunContext, threat_id: str, *, resumable: bool = False
+    run: RunContext, threat_id: str, *, resumable: bool = False
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The raw notes of one threat, oldest first, page after page."""
     path = f"{THREATS}/{threat_id}/notes"
-    async with aclosing(client.pages(path, {"limit": PAGE_SIZE}, CursorPaging(), resumable=resumable)) as pages:
+    async with aclosing(run.pages(path, {"limit": PAGE_SIZE}, CursorPaging(), resumable=resumable)) as pages:
         async for page in pages:
             for record in page.records:
                 yield record
 
 
-async def get_threat_notes(client: RunContext, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threat_notes(run: RunContext, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every note of one threat, oldest first (an unknown threat id has none, as SentinelOne answers)."""
-    async with aclosing(threat_notes(client, request["id"], resumable=True)) as records:
+    async with aclosing(threat_notes(run, request["id"], resumable=True)) as records:
         async for record in records:
-            note = client.map_record(_note, record)
+            note = run.map_record(_note, record)
             if note is not None:
                 yield note
 
@@ -146,7 +146,7 @@ def _note(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def test_connection(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
+async def test_connection(run: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """Reachability and authentication with ``GET /system/info``, then permission to read threats.
 
     A 401 fails authentication, a 403 permissions; anything else failing the first call fails
@@ -158,15 +158,15 @@ async def test_connection(client: RunContext, request: dict[str, Any]) -> dict[s
         "permissions": "the token may read threats",
     }
     try:
-        info = await client.request("GET", SYSTEM_INFO)
+        info = await run.request("GET", SYSTEM_INFO)
     except VendorError as exc:
-        return probe_answer(client, passed, failed_check(exc))
+        return probe_answer(run, passed, failed_check(exc))
     passed["reachability"] = f"the console answered (version {_version(info)})"
     try:
-        await client.request("GET", THREATS, params={"limit": 1, "skipCount": "true"})
+        await run.request("GET", THREATS, params={"limit": 1, "skipCount": "true"})
     except VendorError as exc:
-        return probe_answer(client, passed, failed_check(exc, answered=True))
-    return probe_answer(client, passed)
+        return probe_answer(run, passed, failed_check(exc, answered=True))
+    return probe_answer(run, passed)
 
 
 def _version(info: Any) -> str:

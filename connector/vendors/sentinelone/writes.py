@@ -55,38 +55,38 @@ def _describe(change: dict[str, str]) -> str:
     return ", ".join(f"{key} {value}" for key, value in change.items())
 
 
-async def update_threat_status(client: RunContext, update: dict[str, Any]) -> dict[str, Any]:
+async def update_threat_status(run: RunContext, update: dict[str, Any]) -> dict[str, Any]:
     """Set incidentStatus (and analystVerdict, and a note) on many threats, reporting each id."""
     ids = list(dict.fromkeys(update["ids"]))
     change = incident_change(update)
     # The input schema asks for a status today; a verdict alone has its own endpoint.
     path = INCIDENT if "incidentStatus" in change else VERDICT
     note: str | None = update.get("note")
-    if client.dry_run:
+    if run.dry_run:
         # Without the lookup nothing is known per id: plan every POST for every id given.
         planned = [(path, change), (NOTES, {"text": note})] if note else [(path, change)]
         for where, data in planned:
             for chunk in chunked(ids, WRITE_CHUNK):
-                await client.request("POST", where, json=_body(chunk, data))
-        return BulkReport(client).output()
-    report = BulkReport(client)
-    existing = await find_threats(client, ids)
+                await run.request("POST", where, json=_body(chunk, data))
+        return BulkReport(run).output()
+    report = BulkReport(run)
+    existing = await find_threats(run, ids)
     report.fail([i for i in ids if i not in existing], "not_found", "no threat with this id")
     for chunk in chunked([i for i in ids if i in existing], WRITE_CHUNK):
-        failures = {failure.id: failure for failure in await _change(client, path, chunk, change)}
+        failures = {failure.id: failure for failure in await _change(run, path, chunk, change)}
         changed = [i for i in chunk if i not in failures]
         if note and changed:
-            failures.update((failure.id, failure) for failure in await _note(client, changed, note))
+            failures.update((failure.id, failure) for failure in await _note(run, changed, note))
         for failure in failures.values():
             report.fail([failure.id], failure.error_type, failure.message)
         report.ok(i for i in chunk if i not in failures)
     return report.output(order=ids)
 
 
-async def _change(client: RunContext, path: str, chunk: list[str], change: dict[str, str]) -> list[Failure]:
+async def _change(run: RunContext, path: str, chunk: list[str], change: dict[str, str]) -> list[Failure]:
     """POST one chunk; when SentinelOne affected fewer than sent (or failed), re-read to see which."""
     try:
-        affected = _affected(await client.request("POST", path, json=_body(chunk, change)), path)
+        affected = _affected(await run.request("POST", path, json=_body(chunk, change)), path)
         if affected >= len(chunk):
             return []
         problem = f"SentinelOne affected {affected} of the {len(chunk)} sent"
@@ -95,7 +95,7 @@ async def _change(client: RunContext, path: str, chunk: list[str], change: dict[
     except VendorError as exc:
         # A write is not retried after a 5xx and may have been applied: the re-read tells.
         problem = exc.message
-    after = await find_threats(client, chunk)
+    after = await find_threats(run, chunk)
     failures = []
     for threat_id in chunk:
         record = after.get(threat_id)
@@ -110,10 +110,10 @@ async def _change(client: RunContext, path: str, chunk: list[str], change: dict[
     return failures
 
 
-async def _note(client: RunContext, chunk: list[str], text: str) -> list[Failure]:
+async def _note(run: RunContext, chunk: list[str], text: str) -> list[Failure]:
     """POST the note to one chunk; when fewer were affected than sent, read notes to find the missing."""
     try:
-        affected = _affected(await client.request("POST", NOTES, json=_body(chunk, {"text": text})), NOTES)
+        affected = _affected(await run.request("POST", NOTES, json=_body(chunk, {"text": text})), NOTES)
     except AuthError:
         raise
     except VendorError:
@@ -122,24 +122,24 @@ async def _note(client: RunContext, chunk: list[str], text: str) -> list[Failure
         return []
     failures = []
     for threat_id in chunk:
-        if not [note async for note in threat_notes(client, threat_id) if note.get("text") == text]:
+        if not [note async for note in threat_notes(run, threat_id) if note.get("text") == text]:
             failures.append(Failure(threat_id, "note_not_added", "status changed, note not added"))
     return failures
 
 
-async def mitigate_threat(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
+async def mitigate_threat(run: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """Run a mitigation action (kill, quarantine...) on many threats; counts what SentinelOne affected."""
     action = request["action"]
-    return await _count_change(client, f"{MITIGATE}/{action}", request["ids"], {}, f"mitigation {action}")
+    return await _count_change(run, f"{MITIGATE}/{action}", request["ids"], {}, f"mitigation {action}")
 
 
-async def add_threat_note(client: RunContext, request: dict[str, Any]) -> dict[str, Any]:
+async def add_threat_note(run: RunContext, request: dict[str, Any]) -> dict[str, Any]:
     """Attach the same note to many threats; counts what SentinelOne affected."""
-    return await _count_change(client, NOTES, request["ids"], {"text": request["text"]}, "the note")
+    return await _count_change(run, NOTES, request["ids"], {"text": request["text"]}, "the note")
 
 
 async def _count_change(
-    client: RunContext, path: str, raw_ids: list[str], data: dict[str, Any], what: str
+    run: RunContext, path: str, raw_ids: list[str], data: dict[str, Any], what: str
 ) -> dict[str, Any]:
     """POST ``data`` to ``path`` for the ids, 1000 at a time; ``{requested, affected}``.
 
@@ -149,16 +149,16 @@ async def _count_change(
     ids = list(dict.fromkeys(raw_ids))
     affected = 0
     for chunk in chunked(ids, WRITE_CHUNK):
-        answer = await client.request("POST", path, json=_body(chunk, data))
-        affected += 0 if client.dry_run else _affected(answer, path)
-    if affected < len(ids) and not client.dry_run:
-        existing = await find_threats(client, ids)
+        answer = await run.request("POST", path, json=_body(chunk, data))
+        affected += 0 if run.dry_run else _affected(answer, path)
+    if affected < len(ids) and not run.dry_run:
+        existing = await find_threats(run, ids)
         for threat_id in ids:
             if threat_id not in existing:
-                client.item_failed(threat_id, "not_found", "no threat with this id")
+                run.item_failed(threat_id, "not_found", "no threat with this id")
         if affected < len(existing):
             found = len(existing)
             message = f"{what} affected {affected} of the {found} found (SentinelOne does not say which)"
-            client.item_failed("ids", "not_applied", message)
-        client.nothing_succeeded = affected == 0
+            run.item_failed("ids", "not_applied", message)
+        run.nothing_succeeded = affected == 0
     return {"requested": len(ids), "affected": affected}

@@ -194,7 +194,7 @@ def test_batch_values_are_checked_here_on_the_real_answers_too() -> None:
     assert envelope.exit_code == 2 and sent.requests == []
     assert [e.message for e in envelope.errors] == [
         "input.value: 'Resolved' is not one of ['new', 'in_progress', 'resolved', 'closed', 'ongoing', 'dismissed']"
-        " (rule: enum)"]
+        " (rule: enum); did you mean 'resolved'?"]
 
 
 # --- concurrent creates with one ref_id ------------------------------------------------------------

@@ -41,14 +41,14 @@ def normalize(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def get_threats(client: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
     """Every item of ``GET /items``, page by cursor, mapped one by one."""
-    async for page in client.pages("/items", {"limit": 3}, CursorPaging(records_at=("items",)), resumable=True):
+    async for page in run.pages("/items", {"limit": 3}, CursorPaging(records_at=("items",)), resumable=True):
         for record in page.records:
-            threat = client.map_record(normalize, record)
+            threat = run.map_record(normalize, record)
             if threat is not None:
                 yield threat
-    client.fields["total"] = None
+    run.fields["total"] = None
 
 
 @hookimpl

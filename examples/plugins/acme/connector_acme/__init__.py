@@ -23,9 +23,9 @@ HERE = Path(__file__).parent
 SEVERITY = {"sev1": SeverityId.critical, "sev2": SeverityId.high}
 
 
-async def get_threats(client: RunContext, filters: dict[str, Any]) -> dict[str, Any]:
+async def get_threats(run: RunContext, filters: dict[str, Any]) -> dict[str, Any]:
     """Acme's alerts as common threats."""
-    body = await client.request("GET", "/alerts")
+    body = await run.request("GET", "/alerts")
     threats = [
         Threat(
             uid=f"acme:{alert['id']}", vendor="acme", vendor_id=alert["id"], kind=Kind.detection,
@@ -37,20 +37,20 @@ async def get_threats(client: RunContext, filters: dict[str, Any]) -> dict[str, 
     return {"threats": threats, "count": len(threats)}
 
 
-async def acme_ping(client: RunContext, params: dict[str, Any]) -> dict[str, Any]:
+async def acme_ping(run: RunContext, params: dict[str, Any]) -> dict[str, Any]:
     """Ask Acme whether it is there."""
-    body = await client.request("GET", "/ping", params={"echo": params["echo"]})
+    body = await run.request("GET", "/ping", params={"echo": params["echo"]})
     return {"pong": body["pong"]}
 
 
-async def test_connection(client: RunContext, params: dict[str, Any]) -> dict[str, Any]:
+async def test_connection(run: RunContext, params: dict[str, Any]) -> dict[str, Any]:
     """Reachability, authentication and permission to read alerts, from one ``GET /alerts``."""
     passed = {"reachability": "Acme answered", "authentication": TOKEN_ACCEPTED, "permissions": "may read alerts"}
     try:
-        await client.request("GET", "/alerts")
+        await run.request("GET", "/alerts")
     except VendorError as error:
-        return probe_answer(client, passed, failed_check(error))
-    return probe_answer(client, passed)
+        return probe_answer(run, passed, failed_check(error))
+    return probe_answer(run, passed)
 
 
 @hookimpl

@@ -18,10 +18,11 @@ from typing import Any, TextIO
 from connector.catalog import canonical_name
 from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, as_connector_error
-from connector.executor import Executor, Stream, with_records
+from connector.executor import Executor, with_records
 from connector.formats import NoForm, OutputFormat, Writer, output_format
 from connector.output import OCSF_RECORDS
 from connector.request import RunRequest
+from connector.runner import Stream
 
 
 async def deliver(executor: Executor, request: RunRequest, out: TextIO | None = None) -> Envelope:

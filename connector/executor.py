@@ -11,7 +11,7 @@ are read where it can, then the envelope), a whole envelope, or many envelopes a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,27 +23,10 @@ from connector.envelope import Envelope
 from connector.http import Sleep
 from connector.plugins import Host, default_host
 from connector.request import RunRequest
-from connector.runner import RecordStream
+from connector.runner import RecordStream, Stream
 
 DEFAULT_CONCURRENCY = 4
 """Runs of :meth:`InProcess.run_all` at once, unless told otherwise."""
-
-
-class Stream(Protocol):
-    """A run's records as they come, then its envelope (see :class:`connector.runner.RecordStream`)."""
-
-    records_key: str | None
-    envelope_so_far: Envelope
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        """The records."""
-
-    @property
-    def envelope(self) -> Envelope:
-        """The envelope, once every record was read."""
-
-    async def aclose(self) -> None:
-        """Stop early."""
 
 
 class Executor(Protocol):

@@ -68,20 +68,20 @@ class Place(Protocol):
         """How retries wait (tests: a recording no-op)."""
 
 
-class RecordStream:
-    """One run of an action, records first.
+class Stream:
+    """One run of an action, records first (an executor's answer; :class:`RecordStream` here).
 
-    ``async for record in stream`` gives the records as they are mapped (none for an action
-    without a ``records`` key); once they are all read, :attr:`envelope` is the run's envelope,
-    whose output holds everything but the records (their list is empty; ``records_key`` names it).
+    ``async for record in stream`` gives the records (none for an action without a ``records``
+    key); once they are all read, :attr:`envelope` is the run's envelope, whose output holds
+    everything but the records (their list is empty; ``records_key`` names it).
     """
 
-    def __init__(self, request: RunRequest, place: Place) -> None:
+    def __init__(self, action: str, records: AsyncGenerator[dict[str, Any], None]) -> None:
         self.records_key: str | None = None
-        self.envelope_so_far = Envelope(action=request.action, status="failed")
+        self.envelope_so_far = Envelope(action=action, status="failed")
         """The envelope as it stands while records come (which vendor and connection answer)."""
         self._envelope: Envelope | None = None
-        self._records = self._run(request, place)
+        self._records = records
 
     def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
         return self._records
@@ -96,6 +96,13 @@ class RecordStream:
     async def aclose(self) -> None:
         """Stop the run early: its requests are cancelled and its connections closed."""
         await self._records.aclose()
+
+
+class RecordStream(Stream):
+    """A run in this process: the records as they are mapped, then the envelope."""
+
+    def __init__(self, request: RunRequest, place: Place) -> None:
+        super().__init__(request.action, self._run(request, place))
 
     async def _run(self, request: RunRequest, place: Place) -> AsyncGenerator[dict[str, Any], None]:
         host = place.host

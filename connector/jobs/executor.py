@@ -21,6 +21,7 @@ from connector.jobs.handles import Job, submit_group, submit_request
 from connector.output import records_of
 from connector.plugins import Host, default_host
 from connector.request import RunRequest
+from connector.runner import Stream
 
 
 class Workers:
@@ -53,28 +54,11 @@ class Workers:
         return QueuedStream(self, request)
 
 
-class QueuedStream:
-    """A stream of a job's records, handed out once the job has ended."""
+class QueuedStream(Stream):
+    """A stream of a job's records, handed out once the job has ended (the job itself runs to its end)."""
 
     def __init__(self, workers: Workers, request: RunRequest) -> None:
-        self.records_key: str | None = None
-        self.envelope_so_far = Envelope(action=request.action, status="failed")
-        self._envelope: Envelope | None = None
-        self._records = self._run(workers, request)
-
-    def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
-        return self._records
-
-    @property
-    def envelope(self) -> Envelope:
-        """The job's envelope (its records list empty), once every record was read."""
-        if self._envelope is None:
-            raise RuntimeError("the envelope is known once every record of the stream was read")
-        return self._envelope
-
-    async def aclose(self) -> None:
-        """Stop handing records out (the job itself runs to its end)."""
-        await self._records.aclose()
+        super().__init__(request.action, self._run(workers, request))
 
     async def _run(self, workers: Workers, request: RunRequest) -> AsyncGenerator[dict[str, Any], None]:
         envelope = await workers.run(request)

@@ -32,7 +32,7 @@ from connector import __version__
 from connector.catalog import manifest_path
 from connector.connections import SANDBOX
 from connector.envelope import EXIT_BAD_INPUT
-from connector.errors import BadInput, ConnectorError, InternalError
+from connector.errors import BadInput, ConnectorError, InternalError, as_connector_error
 from connector.executor import Executor, InProcess
 from connector.playbook import arun_playbook
 from connector.playbook.model import read_playbook
@@ -200,16 +200,18 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except HTTPException:
             raise
-        except ConnectorError as exc:
-            return error_answer(HTTP_STATUS[exc.exit_code], exc.kind, exc.message, exit_code=exc.exit_code)
         except Exception as exc:
-            error = InternalError.wrapping(exc)
-            return error_answer(500, error.kind, error.message, exit_code=error.exit_code)
+            return _error_answer(as_connector_error(exc))
 
     return guarded
 
 
+def _error_answer(error: ConnectorError) -> Response:
+    """One error as its one-line answer: the status of its exit code, 500 for a bug."""
+    status = 500 if isinstance(error, InternalError) else HTTP_STATUS[error.exit_code]
+    return error_answer(status, error.kind, error.message, exit_code=error.exit_code)
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     """A bug outside the routes (in a middleware): the same one line as a route's guard gives."""
-    error = InternalError.wrapping(exc)
-    return error_answer(500, error.kind, error.message, exit_code=error.exit_code)
+    return _error_answer(as_connector_error(exc))

@@ -59,7 +59,8 @@ def test_check_reports_unknown_actions_connections_and_vendors(world: World) -> 
         "step b: id: used by an earlier step (ids must be unique)",
         "step a: action: 'get_threatz' is not known (see `connector list`); did you mean 'get_threats'?",
         f"step b: connection: 'nowhere' is not defined in {world.config} (known: acme1)",
-        "step c: connection: missing (name one from the connections file, give --connection VENDOR=NAME, or run with --sandbox)",
+        "step c: connection: missing (name one from the connections file, give --connection VENDOR=NAME, "
+        "or run with --sandbox)",
         "step d: vendor: 'sentinelone' does not match connection 'acme1' (vendor acme)",
         "step d: vendor: action acme_ping has no binding for 'sentinelone' (bound: acme)",
         "step e: vendor: action list_events has no binding for 'acme' (bound: nameshield, mysecutec)",

@@ -145,7 +145,8 @@ def test_cli_check_prints_ok_or_every_problem() -> None:
     )
     assert unsandboxed.exit_code == 2
     assert unsandboxed.stderr.splitlines()[0] == (
-        "connector: step threats: connection: missing (name one from the connections file, give --connection VENDOR=NAME, or run with --sandbox)"
+        "connector: step threats: connection: missing (name one from the connections file, "
+        "give --connection VENDOR=NAME, or run with --sandbox)"
     )
 
 

@@ -24,6 +24,8 @@ from connector.watch.items import parse_instant
 from connector.watch.poller import utc_now
 
 EARLIEST_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
+BROKER_CONCURRENCY = 8
+"""Items handed to the workers at once by default (their own concurrency bounds what runs)."""
 
 
 @click.command()
@@ -39,10 +41,12 @@ EARLIEST_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
 @click.option("--once", is_flag=True, help="One poll, then exit.")
 @click.option("--broker", metavar="URL", help="Run each item's --playbook steps on `connector worker`s of this "
               "Redis broker; an item is committed once its playbook succeeded.")
+@click.option("--concurrency", type=click.IntRange(1, 256), help="Items whose --playbook runs at once, each "
+              "committed as it succeeds (default 1; with --broker 8, bounded by the workers' concurrency).")
 @click.pass_context
 def watch(
     ctx: click.Context, action: str, input_: str | None, every: str, since: str | None, lookback: str,
-    playbook: Path | None, state: Path | None, once: bool, broker: str | None,
+    playbook: Path | None, state: Path | None, once: bool, broker: str | None, concurrency: int | None,
     run_flags: Callable[[], dict[str, Any]],
 ) -> None:
     """Poll get_threats, list_events or list_incidents; print each new or changed item as NDJSON.
@@ -77,6 +81,7 @@ def watch(
                 since=starting_point(since) if since is not None else None, playbook=playbook,
                 output=Path(output) if output else None, state=state, once=once, say=say, executor=executor,
                 output_format=output_format(fields.get("format") or "ndjson", default_host()), connections=pairs,
+                concurrency=concurrency or (BROKER_CONCURRENCY if broker and playbook else 1),
             )
         except PlaybookInvalid as exc:
             refuse(exc)

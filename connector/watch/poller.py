@@ -29,6 +29,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, Protocol, TypeVar
 
 from connector.envelope import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, Envelope
@@ -148,33 +149,51 @@ class Watcher:
             )
 
     async def _handle(self, window: Window, since: datetime, poll_start: datetime) -> PollReport:
-        """Hand each new item of ``window`` to the sink as it arrives; "complete" once the window is read."""
-        checkpoint = self.checkpoint
+        """Hand each new item of ``window`` to the sink as it arrives; "complete" once the window is read.
+
+        A sink that takes items at once (``concurrency`` above 1: a playbook on the workers) gets
+        up to that many in flight; each is committed as its own handling succeeds, in any order
+        (``seen`` is by uid), and two versions of one uid never run at once. A failed item stops
+        the handing out; the items already in flight finish and are committed first.
+        """
         report = PollReport("complete")
+        flight = _Flight(self.sink.concurrency)
         items = aiter(window)
-        while True:
-            item = await self._unless_stopped(anext(items, _END))
-            if item is None:
-                report.status = "stopped"
-                return report
-            if item is _END:
-                return report
-            key = key_of(item, self.watched)
-            handled_stamp = checkpoint.seen.get(key.uid)
-            if not since <= key.stamp <= poll_start or (handled_stamp is not None and handled_stamp >= key.stamp):
-                # Outside the window asked for (a vendor that filters loosely), or this version or a
-                # later one was handled already (a record seen twice across pages, or in an earlier poll).
-                report.skipped += 1
-                continue
-            if self._stopping.is_set():
-                report.status = "stopped"
-                return report
-            problem = await self.sink.handle(item, key)
-            if problem is not None:
+        try:
+            while report.status == "complete":
+                item = await self._unless_stopped(anext(items, _END))
+                if item is None or item is _END:
+                    report.status = "stopped" if item is None else report.status
+                    break
+                key = key_of(item, self.watched)
+                handled_stamp = self.checkpoint.seen.get(key.uid)
+                if not since <= key.stamp <= poll_start or (handled_stamp is not None and handled_stamp >= key.stamp):
+                    # Outside the window asked for (a vendor that filters loosely), or this version or a
+                    # later one was handled already (a record seen twice across pages, or in an earlier poll).
+                    report.skipped += 1
+                    continue
+                if self._stopping.is_set():
+                    report.status = "stopped"
+                    break
+                await flight.start(key.uid, partial(self._one, item, key, report),
+                                   lambda: report.status == "complete")
+        finally:
+            await flight.drain()
+        return report
+
+    async def _one(self, item: dict[str, Any], key: ItemKey, report: PollReport) -> None:
+        handled_stamp = self.checkpoint.seen.get(key.uid)
+        if handled_stamp is not None and handled_stamp >= key.stamp:
+            # The same version was in hand when this copy was read (a record sent twice across pages).
+            report.skipped += 1
+            return
+        problem = await self.sink.handle(item, key)
+        if problem is not None:
+            if report.problem is None:
                 report.status, report.problem = "failed", problem
-                return report
-            self._handled(key)
-            report.handled += 1
+            return
+        self._handled(key)
+        report.handled += 1
 
     async def run(self, *, every: float, once: bool, signals: bool = True) -> int:
         """Poll until stopped (or once); returns the exit code: 0, 1 a failed poll, 3 a partial one (with once)."""
@@ -247,6 +266,51 @@ class Watcher:
 
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, on_signal, number)
+
+
+class _Flight:
+    """The items being handled at once: at most ``size``, never two of one uid."""
+
+    def __init__(self, size: int) -> None:
+        self._gate = asyncio.Semaphore(max(size, 1))
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self, uid: str, work: Callable[[], Awaitable[None]], still: Callable[[], bool]) -> None:
+        """Start ``work()`` once a place is free and no other version of ``uid`` is in hand, if ``still()``
+        holds then (an item that failed meanwhile stops the handing out)."""
+        earlier = self._running.get(uid)
+        if earlier is not None:
+            await asyncio.gather(earlier, return_exceptions=True)
+        await self._gate.acquire()
+        if not still():
+            self._gate.release()
+            return
+        task = asyncio.ensure_future(work())
+        self._running[uid] = task
+        task.add_done_callback(lambda done: self._finished(uid, done))
+        if self._gate.locked() or task.done():
+            await asyncio.sleep(0)
+        self._raise_failures()
+
+    async def drain(self) -> None:
+        """Wait for every item in hand; the first error raised by one is raised here."""
+        running = list(self._running.values())
+        results = await asyncio.gather(*running, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    def _finished(self, uid: str, task: asyncio.Task[None]) -> None:
+        self._gate.release()
+        if self._running.get(uid) is task and not task.cancelled() and task.exception() is None:
+            del self._running[uid]
+
+    def _raise_failures(self) -> None:
+        for task in list(self._running.values()):
+            if task.done() and not task.cancelled():
+                error = task.exception()
+                if error is not None:
+                    raise error
 
 
 _END: dict[str, Any] = {}

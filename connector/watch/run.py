@@ -119,6 +119,7 @@ async def awatch(
     executor: Executor | None = None,
     output_format: OutputFormat | None = None,
     connections: Mapping[str, str] | None = None,
+    concurrency: int = 1,
 ) -> int:
     """Watch until stopped (or for one poll with ``once``); returns the exit code.
 
@@ -128,11 +129,14 @@ async def awatch(
     ``executor`` runs the playbook's steps (default: in this process; the workers' with
     ``--broker``); an item is committed once its playbook run succeeded. ``output_format`` is a
     line format (default ndjson) for stdout or ``output``. ``connections`` names a connection per
-    vendor for the playbook's steps that name none.
+    vendor for the playbook's steps that name none. ``concurrency`` items have their playbook run
+    at once (each committed as it succeeds).
     """
     tell = say or (lambda line: None)
     if playbook is not None and output is not None:
         raise BadInput("--output: items go to the playbook, not to a file (give --playbook or --output)")
+    if concurrency > 1 and playbook is None:
+        raise BadInput("--concurrency: items are written one after the other; it applies to --playbook")
     if output_format is not None and not output_format.lines:
         raise BadInput(f"--format: {output_format.name} is not a line format: a watch writes an unending stream "
                        "(ndjson or ocsf)")
@@ -140,7 +144,7 @@ async def awatch(
         sink: Sink | None = None
         if playbook is not None:
             sink = PlaybookSink(playbook, polled.host, sandbox=polled.sandbox_url or False, config=polled.config,
-                                executor=executor, connections=connections)
+                                executor=executor, connections=connections, concurrency=concurrency)
         store = CheckpointStore(state or default_state_path(polled.watched.action, polled.label))
         stack.enter_context(store.locked())
         checkpoint = _checkpoint(store, polled, since, clock)

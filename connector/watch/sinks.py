@@ -48,6 +48,8 @@ class Sink(Protocol):
     length: int
     commit_every: int
     """Items handled between two commits of the checkpoint: 1 unless a kill cannot duplicate them."""
+    concurrency: int
+    """Items handled at once: 1 unless their handling is independent (a playbook on the workers)."""
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Handle ``item``: None when done, else one line saying why it was not handled."""
@@ -86,6 +88,7 @@ class StdoutSink:
     output: str | None = None
     length = 0
     commit_every = 1
+    concurrency = 1
 
     def __init__(self, stream: TextIO | None = None, output_format: OutputFormat | None = None) -> None:
         self._stream, self._format = stream or sys.stdout, output_format
@@ -115,6 +118,7 @@ class FileSink:
     """
 
     commit_every = FILE_COMMIT_EVERY
+    concurrency = 1
 
     def __init__(self, path: Path, checkpoint: Checkpoint, output_format: OutputFormat | None = None) -> None:
         check_file(path, "--output", must_exist=False)  # a FIFO or a device would block or never end
@@ -190,7 +194,8 @@ class PlaybookSink:
     commit_every = 1
 
     def __init__(self, path: Path, host: Host, *, sandbox: bool | str, config: Path | None,
-                 executor: Executor | None = None, connections: Mapping[str, str] | None = None) -> None:
+                 executor: Executor | None = None, connections: Mapping[str, str] | None = None,
+                 concurrency: int = 1) -> None:
         compiled, _targets = load_checked(path, host, config=config, sandbox=bool(sandbox), by_vendor=connections)
         book = compiled.playbook
         declared = (book.inputs or {}).get("properties") or {}
@@ -203,6 +208,7 @@ class PlaybookSink:
         self._source: Mapping[str, Any] = book.model_dump(mode="json", exclude_unset=True)
         self._host, self._sandbox, self._config, self._executor = host, sandbox, config, executor
         self._connections = connections
+        self.concurrency = concurrency
 
     async def handle(self, item: dict[str, Any], key: ItemKey) -> str | None:
         """Run the playbook on the item; one line naming the item and the first error when it failed."""

@@ -108,6 +108,7 @@ class RecordingSink:
     output: str | None = None
     length = 0
     commit_every = 1
+    concurrency = 1
 
     def __init__(self) -> None:
         self.handled: list[tuple[str, datetime]] = []

@@ -70,8 +70,9 @@ METHOD = [
     "...; `benchmarks/method.py`): value and baseline are medians, so a change in the machine's load falls "
     "on both. The CPU columns give the same figures over the child's CPU time (user and system) instead of "
     "the wall clock; waiting for a core shared with other work inflates the wall time, not the CPU time. "
-    f"A row is marked unreliable when the 1-minute load average moved by more than {LOAD_MOVED} during its "
-    f"block, or when a member's wall times spread widely (interquartile range above {SPREAD:.0%} of the median).",
+    "The reliable column gives the 1-minute load average at the start and end of the row's block, and marks "
+    f"the row unreliable when it moved by more than {LOAD_MOVED}, or when a member's wall times spread widely "
+    f"(interquartile range above {SPREAD:.0%} of the median).",
 ]
 
 

@@ -75,11 +75,18 @@ class Block:
         """Why the figures of ``names`` (every member when none is named) are unreliable, or "" when they are not."""
         reasons = []
         if abs(self.load_after - self.load_before) > LOAD_MOVED:
-            reasons.append(f"load {self.load_before:.1f} to {self.load_after:.1f}")
+            reasons.append(f"load moved {self.load_before:.1f} to {self.load_after:.1f}")
         for name in names or tuple(self.members):
             if self.members[name].spread > SPREAD:
                 reasons.append(f"{name} spread {self.members[name].spread:.0%}")
         return ", ".join(reasons)
+
+    def mark(self, *names: str) -> str:
+        """The "reliable" cell of a row comparing ``names``: yes with the block's load, or no and why."""
+        doubt = self.doubt(*names)
+        if doubt:
+            return f"**no**: {doubt}"
+        return f"yes (load {self.load_before:.1f} to {self.load_after:.1f})"
 
 
 def order(names: Sequence[str], rounds: int) -> list[str]:

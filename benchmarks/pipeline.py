@@ -78,14 +78,14 @@ def _ms(name: str, block: Block, member: str, baseline: str, baseline_member: st
     """A start-up row: the medians of two members of ``block`` in milliseconds, wall and CPU."""
     value, base = block[member], block[baseline_member]
     return Row(name, value.seconds * 1000, baseline, base.seconds * 1000, cpu=value.cpu_seconds * 1000,
-               baseline_cpu=base.cpu_seconds * 1000, doubt=block.doubt(member, baseline_member))
+               baseline_cpu=base.cpu_seconds * 1000, reliable=block.mark(member, baseline_member))
 
 
 def _rate(name: str, count: int, block: Block, member: str, baseline: str, baseline_member: str) -> Row:
     """A speed row: ``count`` records over the medians of two members of ``block``, per wall and per CPU second."""
     value, base = block[member], block[baseline_member]
     return Row(name, count / value.seconds, baseline, count / base.seconds, cpu=count / value.cpu_seconds,
-               baseline_cpu=count / base.cpu_seconds, doubt=block.doubt(member, baseline_member))
+               baseline_cpu=count / base.cpu_seconds, reliable=block.mark(member, baseline_member))
 
 
 def startup_rows() -> list[Row]:
@@ -136,7 +136,7 @@ def stream_rows() -> list[Row]:
     rows = [
         replace(speed, target=">= 0.8x", met=speed.value >= 0.8 * speed.baseline_value),
         Row(f"{STREAMED:,} {S1_CPU} (µs, start-up included)", _cpu_per(block["connector"]),
-            "the naive loop's", _cpu_per(block["naive"]), doubt=block.doubt()),
+            "the naive loop's", _cpu_per(block["naive"]), reliable=block.mark()),
         Row(f"{STREAMED:,} S1 threats to ndjson: peak RSS (MiB)", peak, f"the same at {SMALL_STREAM:,}",
             small.peak_mib, "<= 150 MiB and <= 1.2x", peak <= 150 and peak <= 1.2 * small.peak_mib),
     ]
@@ -214,7 +214,7 @@ def latency_rows() -> list[Row]:
         Row(f"{label}: {MYSECUTEC_LESS} ({one.seconds * 1000:.0f} ms)",
             MYSECUTEC_SIZE / (read.seconds - one.seconds), "naive loop, 1000 a page", speed.baseline_value,
             cpu=MYSECUTEC_SIZE / (read.cpu_seconds - one.cpu_seconds), baseline_cpu=speed.baseline_cpu,
-            doubt=block.doubt()),
+            reliable=block.mark()),
     ]
 
 
@@ -232,7 +232,7 @@ def sandbox_rows() -> list[Row]:
         rows += [
             Row(f"{label}: start (s, median of {REPEATS})", started.seconds, "default sizes", default.seconds,
                 "<= 5 s", started.seconds <= 5, cpu=started.cpu_seconds, baseline_cpu=default.cpu_seconds,
-                doubt=block.doubt(vendor, "default")),
+                reliable=block.mark(vendor, "default")),
             Row(f"{label}: RSS once started (MiB)", started.peak_mib, "default sizes", default.peak_mib,
                 "<= 500 MiB", started.peak_mib <= 500),
         ]

@@ -11,8 +11,8 @@ class Row:
     """A measured value, its baseline, and (for the issue's targets) the target and whether it is met.
 
     ``cpu`` and ``baseline_cpu`` are the same figures over the child's CPU time instead of the wall
-    clock, when the row is measured that way. ``doubt`` is None for a row not measured alternately
-    (:mod:`benchmarks.method`), "" for a reliable one, else why it is unreliable.
+    clock, when the row is measured that way. ``reliable`` says, for a row measured alternately
+    (:mod:`benchmarks.method`), whether its figures can be trusted (:meth:`benchmarks.method.Block.mark`).
     """
 
     name: str
@@ -23,16 +23,15 @@ class Row:
     met: bool | None = None
     cpu: float | None = None
     baseline_cpu: float | None = None
-    doubt: str | None = None
+    reliable: str = ""
 
     def line(self) -> str:
         """The Markdown table row."""
         verdict = {True: "met", False: "**not met**", None: ""}[self.met]
-        reliable = {None: "", "": "yes"}.get(self.doubt, f"**no**: {self.doubt}")
         return (f"| {self.name} | {_number(self.value)} | {_optional(self.cpu)} | {self.baseline} | "
                 f"{_number(self.baseline_value)} | {_optional(self.baseline_cpu)} | "
                 f"{_optional(_ratio(self.value, self.baseline_value), 2)} | "
-                f"{_optional(_ratio(self.cpu, self.baseline_cpu), 2)} | {self.target} | {verdict} | {reliable} |")
+                f"{_optional(_ratio(self.cpu, self.baseline_cpu), 2)} | {self.target} | {verdict} | {self.reliable} |")
 
 
 HEADER = [

@@ -39,12 +39,13 @@ def test_alternate_runs_the_members_in_turn_after_one_warm_run_each_and_keeps_me
 def test_a_quiet_block_with_close_samples_is_reliable() -> None:
     block = Block({"a": _runs(1.0, 1.01, 0.99, 1.0), "b": _runs(2.0, 2.0, 2.02)}, 0.6, 0.9)
     assert block.doubt() == ""
+    assert block.mark() == "yes (load 0.6 to 0.9)"
 
 
 def test_a_moving_load_or_a_wide_spread_is_named() -> None:
     block = Block({"a": _runs(1.0, 1.5, 0.7, 1.0), "b": _runs(2.0, 2.0, 2.02)}, 0.4, 1.5)
-    assert block.doubt("b") == "load 0.4 to 1.5"
-    assert block.doubt("a", "b") == "load 0.4 to 1.5, a spread 20%"
+    assert block.doubt("b") == "load moved 0.4 to 1.5"
+    assert block.mark("a", "b") == "**no**: load moved 0.4 to 1.5, a spread 20%"
 
 
 def test_a_failed_run_makes_the_median_fail_rather_than_hide() -> None:
@@ -52,11 +53,10 @@ def test_a_failed_run_makes_the_median_fail_rather_than_hide() -> None:
     assert math.isnan(samples.seconds) and math.isnan(samples.peak_mib) and samples.spread == 0.0
 
 
-def test_a_row_gives_cpu_beside_wall_and_says_whether_it_is_reliable() -> None:
+def test_a_row_gives_cpu_beside_wall_and_its_reliable_mark() -> None:
     row = Row("run (ms)", 300.0, "imports", 200.0, "<= 1.3x", False, cpu=240.0, baseline_cpu=160.0,
-              doubt="load 0.4 to 1.5")
+              reliable="yes (load 0.6 to 0.9)")
     assert row.line() == ("| run (ms) | 300.0 | 240.0 | imports | 200.0 | 160.0 | 1.50 | 1.50 | <= 1.3x | "
-                          "**not met** | **no**: load 0.4 to 1.5 |")
+                          "**not met** | yes (load 0.6 to 0.9) |")
     plain = Row("pages / s", 10.0, "static", 20.0)
     assert plain.line() == "| pages / s | 10.0 |  | static | 20.0 |  | 0.50 |  |  |  |  |"
-    assert Row("x", 1.0, "y", 1.0, cpu=1.0, baseline_cpu=1.0, doubt="").line().endswith("| yes |")

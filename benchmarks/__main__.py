@@ -16,9 +16,10 @@
    ``connector run`` as a child process, and the sandbox at 100,000 records.
 
 Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything. Environment:
-BENCH_ROUNDS (pages per sandbox rate, default 100), BENCH_STARTS (runs per start-up time, best
-taken, default 10), BENCH_STREAMED (threats of the large stream, default 200000), BENCH_MILLION=1
-(also stream 1,000,000 threats: minutes).
+BENCH_ROUNDS (pages per sandbox rate, default 100), BENCH_STARTS (alternated runs per start-up time
+and MySecutec read, medians taken, default 10), BENCH_REPEATS (alternated runs of the large stream
+and of the sandbox's start-ups, default 3), BENCH_STREAMED (threats of the large stream, default
+200000), BENCH_MILLION=1 (also stream 1,000,000 threats: minutes).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import httpx
 import orjson
 
 from benchmarks import workers
+from benchmarks.method import LOAD_MOVED, SPREAD
 from benchmarks.pipeline import MEASURES, MILLION, what_bounds
 from benchmarks.report import HEADER, Row
 from benchmarks.servers import (
@@ -63,6 +65,15 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))
 OUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 HEADERS = {"Authorization": "ApiToken sandbox-token"}
 STATIC = "bare Starlette, same bytes"
+METHOD = [
+    "Rows with a CPU column compare child processes measured alternately in one time block (A, B, B, A, "
+    "...; `benchmarks/method.py`): value and baseline are medians, so a change in the machine's load falls "
+    "on both. The CPU columns give the same figures over the child's CPU time (user and system) instead of "
+    "the wall clock; waiting for a core shared with other work inflates the wall time, not the CPU time. "
+    "The reliable column gives the 1-minute load average at the start and end of the row's block, and marks "
+    f"the row unreliable when it moved by more than {LOAD_MOVED}, or when a member's wall times spread widely "
+    f"(interquartile range above {SPREAD:.0%} of the median).",
+]
 
 
 def pages_per_second(server: ChildServer, params: dict[str, str]) -> tuple[float, float]:
@@ -180,6 +191,8 @@ def issue_10_section(targets: list[Row], load: str) -> list[str]:
         "Ratios compare with a baseline measured in the same run, so they hold across machines better than "
         "the absolute numbers. Servers run in a child process pinned to one core, the client on the others. "
         f"Load average (other work on the same cores inflates every time here): {load}.",
+        "",
+        *METHOD,
         "",
         "## Issue 10: start-up, streaming, the sandbox at scale",
         "",

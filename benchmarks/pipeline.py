@@ -1,9 +1,12 @@
 """Issue 10's measures: start-up, streaming speed and memory, the sandbox at 100,000 records.
 
 Every one runs ``connector`` as a child process, as a SOAR runs it, beside a baseline from the same
-run; each row states its target and whether it is met. Nothing is asserted.
+run; each row states its target and whether it is met. Nothing is asserted. The members of a
+comparison are run alternately in one time block and their medians compared (:mod:`benchmarks.method`):
+BENCH_STARTS rounds for start-ups and the MySecutec read, BENCH_REPEATS (default 3) for the long
+SentinelOne stream and the sandbox's start-ups.
 
-- ``connector --help`` (best of BENCH_STARTS runs) against a bare ``python -c pass``: target 80 ms.
+- ``connector --help`` against a bare ``python -c pass``: target 80 ms.
 - a one-record ``connector run get-threats`` against the sandbox (in another process) against
   importing pydantic, httpx, jsonschema, pluggy and yaml: target 1.3x that at most; beside it, its
   floor (``benchmarks/floor.py``): those libraries doing their part of the run and nothing of ours.
@@ -14,7 +17,7 @@ run; each row states its target and whether it is met. Nothing is asserted.
   at least as fast.
 - 1,000,000 threats streamed, peak RSS within 1.2x the peak at 10,000: only with BENCH_MILLION=1,
   since today it takes minutes and gigabytes.
-- ``connector sandbox`` start-up time (best of two) and RSS at 100,000 SentinelOne, MySecutec and
+- ``connector sandbox`` start-up time and RSS at 100,000 SentinelOne, MySecutec and
   Nameshield records, against the default sizes: read here as at most 5 s and 500 MiB ("a few seconds, well
   under 1 GB").
 """
@@ -25,19 +28,18 @@ import compileall
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import orjson
 
+from benchmarks.method import Block, Samples, alternate
 from benchmarks.processes import (
     CONNECTOR,
     ROOT,
-    CommandFailed,
     Measured,
-    Started,
-    best_seconds,
     free_port,
+    measured_or_failed,
     python,
-    run_measured,
     sandbox_start,
 )
 from benchmarks.report import Row
@@ -45,6 +47,7 @@ from benchmarks.servers import in_child_process, serve_config, serve_sandbox, se
 from connector.sandbox import SandboxConfig
 
 STARTS = int(os.environ.get("BENCH_STARTS", "10"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 STREAMED = int(os.environ.get("BENCH_STREAMED", "200000"))
 SMALL_STREAM = 10_000
 MILLION = 1_000_000
@@ -67,79 +70,85 @@ def _read(base_url: str, vendor: str) -> list[str]:
             "--format", "ndjson", "--no-progress"]
 
 
-def _measured(command: list[str]) -> Measured | None:
-    """The run, or None when it failed (the row then reads "failed" and the reason is printed)."""
-    try:
-        return run_measured(command)
-    except CommandFailed as failure:
-        print(f"benchmark command failed: {failure}")
-        return None
+def _run(command: list[str]) -> Callable[[], Measured]:
+    return lambda: measured_or_failed(command)
 
 
-def _seconds(run: Measured | None) -> float:
-    return run.seconds if run else float("nan")
+def _ms(name: str, block: Block, member: str, baseline: str, baseline_member: str) -> Row:
+    """A start-up row: the medians of two members of ``block`` in milliseconds, wall and CPU."""
+    value, base = block[member], block[baseline_member]
+    return Row(name, value.seconds * 1000, baseline, base.seconds * 1000, cpu=value.cpu_seconds * 1000,
+               baseline_cpu=base.cpu_seconds * 1000, reliable=block.mark(member, baseline_member))
 
 
-def _peak(run: Measured | None) -> float:
-    return run.peak_mib if run else float("nan")
+def _rate(name: str, count: int, block: Block, member: str, baseline: str, baseline_member: str) -> Row:
+    """A speed row: ``count`` records over the medians of two members of ``block``, per wall and per CPU second."""
+    value, base = block[member], block[baseline_member]
+    return Row(name, count / value.seconds, baseline, count / base.seconds, cpu=count / value.cpu_seconds,
+               baseline_cpu=count / base.cpu_seconds, reliable=block.mark(member, baseline_member))
 
 
 def startup_rows() -> list[Row]:
-    """``connector --help``, a one-record run and its floor, best of STARTS each.
+    """``connector --help`` against ``python -c pass``; a one-record run against the imports and its floors.
 
     The package is byte-compiled first, as installing it does: a checkout whose environment sets
     PYTHONDONTWRITEBYTECODE would otherwise compile every changed module on every start.
     """
     for package in ("connector", "benchmarks"):
         compileall.compile_dir(ROOT / package, quiet=1)
-    help_s = best_seconds([CONNECTOR, "--help"], STARTS)
-    bare_s = best_seconds(python("-c", "pass"), STARTS)
-    imports_s = best_seconds(python("-c", IMPORTS), STARTS)
+    helps = alternate({"help": _run([CONNECTOR, "--help"]), "bare": _run(python("-c", "pass"))}, STARTS)
     with in_child_process(serve_sandbox) as sandbox:
         one = [CONNECTOR, "run", "get-threats", "--sandbox-url", sandbox.url, "--vendor", "sentinelone",
                "--input", '{"limit": 1}', "--no-progress"]
-        one_s = best_seconds(one, STARTS)
-        floor_s = best_seconds(python("-m", "benchmarks.floor", sandbox.url), STARTS)
-        model_floor_s = best_seconds(python("-m", "benchmarks.floor", sandbox.url, "--with-model"), STARTS)
+        runs = alternate({
+            "run": _run(one), "imports": _run(python("-c", IMPORTS)),
+            "floor": _run(python("-m", "benchmarks.floor", sandbox.url)),
+            "model floor": _run(python("-m", "benchmarks.floor", sandbox.url, "--with-model")),
+        }, STARTS)
     baseline = "`python -c 'import pydantic, httpx, jsonschema, pluggy, yaml'`"
+    help_row = _ms(f"`connector --help` (ms, median of {STARTS})", helps, "help", "`python -c pass`", "bare")
+    one_row = _ms(f"{ONE_RUN} (ms, median of {STARTS})", runs, "run", baseline, "imports")
     return [
-        Row(f"`connector --help` (ms, best of {STARTS})", help_s * 1000,
-            "`python -c pass`", bare_s * 1000, "<= 80 ms", help_s <= 0.080),
-        Row(f"{ONE_RUN} (ms, best of {STARTS})", one_s * 1000,
-            baseline, imports_s * 1000, "<= 1.3x", one_s <= 1.3 * imports_s),
-        Row(f"{FLOOR} (ms)", floor_s * 1000, baseline, imports_s * 1000),
-        Row(f"{MODEL_FLOOR} (ms)", model_floor_s * 1000, baseline, imports_s * 1000),
-        Row("one-record run against that floor (ms)", one_s * 1000, "the floor with one pydantic model",
-            model_floor_s * 1000),
+        replace(help_row, target="<= 80 ms", met=help_row.value <= 80),
+        replace(one_row, target="<= 1.3x", met=one_row.value <= 1.3 * one_row.baseline_value),
+        _ms(f"{FLOOR} (ms)", runs, "floor", baseline, "imports"),
+        _ms(f"{MODEL_FLOOR} (ms)", runs, "model floor", baseline, "imports"),
+        _ms("one-record run against that floor (ms)", runs, "run", "the floor with one pydantic model", "model floor"),
     ]
 
 
 def stream_rows() -> list[Row]:
-    """SentinelOne streams from the bench-only server: speed at STREAMED, peaks at 10,000, STREAMED, 1M."""
+    """SentinelOne streams from the bench-only server: speed at STREAMED, peaks at 10,000, STREAMED, 1M.
+
+    The STREAMED read and the naive loop alternate, REPEATS runs each; the 10,000 read before them
+    (its peak the baseline of the others) warms the file cache.
+    """
     with in_child_process(serve_threat_stream) as server:
-        small = _measured(_read(f"{server.url}/{SMALL_STREAM}", "sentinelone"))
-        naive = _measured(python("-m", "benchmarks.naive", "sentinelone", f"{server.url}/{STREAMED}"))
-        large = _measured(_read(f"{server.url}/{STREAMED}", "sentinelone"))
-        million = _measured(_read(f"{server.url}/{MILLION}", "sentinelone")) if _million() else None
-    speed, naive_speed = STREAMED / _seconds(large), STREAMED / _seconds(naive)
-    peak, small_peak = _peak(large), _peak(small)
+        small = measured_or_failed(_read(f"{server.url}/{SMALL_STREAM}", "sentinelone"))
+        block = alternate({
+            "connector": _run(_read(f"{server.url}/{STREAMED}", "sentinelone")),
+            "naive": _run(python("-m", "benchmarks.naive", "sentinelone", f"{server.url}/{STREAMED}")),
+        }, REPEATS, warm=False)
+        million = measured_or_failed(_read(f"{server.url}/{MILLION}", "sentinelone")) if _million() else None
+    speed = _rate(f"{STREAMED:,} S1 threats to ndjson: records / s (median of {REPEATS})", STREAMED, block,
+                  "connector", "naive httpx + orjson loop, same pages", "naive")
+    peak = block["connector"].peak_mib
     rows = [
-        Row(f"{STREAMED:,} S1 threats to ndjson: records / s", speed, "naive httpx + orjson loop, same pages",
-            naive_speed, ">= 0.8x", speed >= 0.8 * naive_speed),
-        Row(f"{STREAMED:,} {S1_CPU} (µs, start-up included)", _cpu_per(large),
-            "the naive loop's", _cpu_per(naive)),
+        replace(speed, target=">= 0.8x", met=speed.value >= 0.8 * speed.baseline_value),
+        Row(f"{STREAMED:,} {S1_CPU} (µs, start-up included)", _cpu_per(block["connector"]),
+            "the naive loop's", _cpu_per(block["naive"]), reliable=block.mark()),
         Row(f"{STREAMED:,} S1 threats to ndjson: peak RSS (MiB)", peak, f"the same at {SMALL_STREAM:,}",
-            small_peak, "<= 150 MiB and <= 1.2x", peak <= 150 and peak <= 1.2 * small_peak),
+            small.peak_mib, "<= 150 MiB and <= 1.2x", peak <= 150 and peak <= 1.2 * small.peak_mib),
     ]
     if million is not None:
         rows.append(Row(f"{MILLION:,} S1 threats to ndjson: peak RSS (MiB)", million.peak_mib,
-                        f"the same at {SMALL_STREAM:,}", small_peak, "<= 1.2x",
-                        million.peak_mib <= 1.2 * small_peak))
+                        f"the same at {SMALL_STREAM:,}", small.peak_mib, "<= 1.2x",
+                        million.peak_mib <= 1.2 * small.peak_mib))
     return rows
 
 
-def _cpu_per(run: Measured | None) -> float:
-    return run.cpu_seconds / STREAMED * 1e6 if run else float("nan")
+def _cpu_per(samples: Samples) -> float:
+    return samples.cpu_seconds / STREAMED * 1e6
 
 
 def _million() -> bool:
@@ -183,46 +192,55 @@ def _best_of(work: Callable[[], object], rounds: int = 5) -> float:
 def latency_rows() -> list[Row]:
     """MySecutec with 20 ms per answer: the connector against the naive offset loop.
 
-    Beside it, the same read less the time of a one-record run against the same sandbox (best of
-    STARTS): what the read costs once the process has started, which is what pipelining changes.
+    Beside it, the same read less the median time of a one-record run against the same sandbox:
+    what the read costs once the process has started, which is what pipelining changes. The three
+    alternate, STARTS runs each, after an untimed run of each (the simulator builds its threats on
+    the first walk).
     """
     config = SandboxConfig(rate_limits=False, latency_s=LATENCY_S, sizes={"mysecutec": MYSECUTEC_SIZE},
                            vendors=("mysecutec",))
     with in_child_process(serve_config, config) as sandbox:
-        naive_command = python("-m", "benchmarks.naive", "mysecutec", sandbox.url)
-        _measured(naive_command)  # the simulator builds its threats on the first walk: not timed
-        naive = _measured(naive_command)
-        read = _measured(_read(sandbox.url, "mysecutec"))
-        one = best_seconds([*_read(sandbox.url, "mysecutec"), "--input", '{"limit": 1}'], STARTS)
-    speed, naive_speed = MYSECUTEC_SIZE / _seconds(read), MYSECUTEC_SIZE / _seconds(naive)
+        block = alternate({
+            "connector": _run(_read(sandbox.url, "mysecutec")),
+            "naive": _run(python("-m", "benchmarks.naive", "mysecutec", sandbox.url)),
+            "one": _run([*_read(sandbox.url, "mysecutec"), "--input", '{"limit": 1}']),
+        }, STARTS)
     label = f"{MYSECUTEC_SIZE:,} MySecutec threats, {LATENCY_S * 1000:.0f} ms latency"
+    speed = _rate(f"{label}: records / s (median of {STARTS})", MYSECUTEC_SIZE, block, "connector",
+                  "naive loop, 1000 a page", "naive")
+    read, one = block["connector"], block["one"]
     return [
-        Row(f"{label}: records / s", speed, "naive loop, 1000 a page", naive_speed, ">= 1.0x", speed >= naive_speed),
-        Row(f"{label}: {MYSECUTEC_LESS} ({one * 1000:.0f} ms)",
-            MYSECUTEC_SIZE / (_seconds(read) - one), "naive loop, 1000 a page", naive_speed),
+        replace(speed, target=">= 1.0x", met=speed.value >= speed.baseline_value),
+        Row(f"{label}: {MYSECUTEC_LESS} ({one.seconds * 1000:.0f} ms)",
+            MYSECUTEC_SIZE / (read.seconds - one.seconds), "naive loop, 1000 a page", speed.baseline_value,
+            cpu=MYSECUTEC_SIZE / (read.cpu_seconds - one.cpu_seconds), baseline_cpu=speed.baseline_cpu,
+            reliable=block.mark()),
     ]
 
 
-def _fastest_start(sizes: dict[str, int]) -> Started:
-    """The faster of two start-ups (the other engineers' work on the same two cores makes one noisy)."""
-    return min((sandbox_start(sizes, free_port()) for _ in range(2)), key=lambda started: started.seconds)
-
-
 def sandbox_rows() -> list[Row]:
-    """``connector sandbox`` start-up time and RSS at SANDBOX_SIZE records of one vendor, best of two."""
-    default = _fastest_start({})
+    """``connector sandbox`` start-up time and RSS at SANDBOX_SIZE records of one vendor, against the default sizes.
+
+    The four start-ups alternate, REPEATS runs each.
+    """
+    sizes = {"default": {}, **{vendor: {vendor: SANDBOX_SIZE} for vendor in ("sentinelone", "mysecutec", "nameshield")}}
+    block = alternate({name: _start(size) for name, size in sizes.items()}, REPEATS, warm=False)
+    default = block["default"]
     rows = []
-    for vendor in ("sentinelone", "mysecutec", "nameshield"):
-        started = _fastest_start({vendor: SANDBOX_SIZE})
-        label = f"sandbox --size {vendor}={SANDBOX_SIZE}"
+    for vendor in list(sizes)[1:]:
+        started, label = block[vendor], f"sandbox --size {vendor}={SANDBOX_SIZE}"
         rows += [
-            Row(f"{label}: start (s)", started.seconds, "default sizes", default.seconds, "<= 5 s",
-                started.seconds <= 5),
-            Row(f"{label}: CPU time to start (s)", started.cpu_seconds, "default sizes", default.cpu_seconds),
-            Row(f"{label}: RSS once started (MiB)", started.rss_mib, "default sizes", default.rss_mib,
-                "<= 500 MiB", started.rss_mib <= 500),
+            Row(f"{label}: start (s, median of {REPEATS})", started.seconds, "default sizes", default.seconds,
+                "<= 5 s", started.seconds <= 5, cpu=started.cpu_seconds, baseline_cpu=default.cpu_seconds,
+                reliable=block.mark(vendor, "default")),
+            Row(f"{label}: RSS once started (MiB)", started.peak_mib, "default sizes", default.peak_mib,
+                "<= 500 MiB", started.peak_mib <= 500),
         ]
     return rows
+
+
+def _start(sizes: dict[str, int]) -> Callable[[], Measured]:
+    return lambda: sandbox_start(sizes, free_port())
 
 
 def what_bounds(rows: list[Row]) -> list[str]:

@@ -7,6 +7,7 @@ The peak is the child's own high-water mark (``VmHWM`` in /proc, read while it r
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -77,10 +78,13 @@ def _high_water_kib(pid: int) -> int:
     return 0
 
 
-def best_seconds(command: Sequence[str], rounds: int) -> float:
-    """The fastest of ``rounds`` runs (after one untimed run that warms the file cache)."""
-    run_measured(command)
-    return min(run_measured(command).seconds for _ in range(rounds))
+def measured_or_failed(command: Sequence[str]) -> Measured:
+    """The run, or NaN figures when it failed (its row then reads "failed" and the reason is printed)."""
+    try:
+        return run_measured(command)
+    except CommandFailed as failure:
+        print(f"benchmark command failed: {failure}")
+        return Measured(math.nan, math.nan, math.nan, -1)
 
 
 def python(*arguments: str) -> list[str]:
@@ -88,21 +92,11 @@ def python(*arguments: str) -> list[str]:
     return [sys.executable, *arguments]
 
 
-@dataclass(frozen=True)
-class Started:
-    """How long ``connector sandbox`` took to answer, the CPU time it used to get there, and its memory then.
+def sandbox_start(sizes: Mapping[str, int], port: int) -> Measured:
+    """Start ``connector sandbox --size ...`` and time it until ``GET /`` answers; then stop it.
 
-    The CPU time is what the wall time would be on idle cores: the other engineers' work on the same
-    two cores stretches the wall time, not the CPU time.
+    The CPU time and the peak resident memory are the sandbox's own up to that answer.
     """
-
-    seconds: float
-    cpu_seconds: float
-    rss_mib: float
-
-
-def sandbox_start(sizes: Mapping[str, int], port: int) -> Started:
-    """Start ``connector sandbox --size ...`` and time it until ``GET /`` answers; then stop it."""
     command = [CONNECTOR, "sandbox", "--port", str(port), "--no-rate-limits"]
     for vendor, size in sizes.items():
         command += ["--size", f"{vendor}={size}"]
@@ -118,7 +112,7 @@ def sandbox_start(sizes: Mapping[str, int], port: int) -> Started:
                     raise CommandFailed(f"{' '.join(command)} did not start") from None
                 time.sleep(0.02)
         seconds = time.perf_counter() - started
-        return Started(seconds, _cpu_seconds(process.pid), _rss_mib(process.pid))
+        return Measured(seconds, _cpu_seconds(process.pid), _rss_mib(process.pid), 0)
     finally:
         process.send_signal(signal.SIGINT)
         try:

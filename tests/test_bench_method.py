@@ -1,0 +1,62 @@
+"""The benchmarks' method: alternated runs, medians, and the mark on unreliable figures (nothing timed)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from benchmarks.method import Block, Samples, alternate, order
+from benchmarks.processes import Measured
+from benchmarks.report import Row
+
+
+def _runs(*seconds: float) -> Samples:
+    return Samples(tuple(Measured(wall, wall / 2, 10.0 + wall, 0) for wall in seconds))
+
+
+def test_each_round_reverses_the_one_before() -> None:
+    assert order(["a", "b"], 3) == ["a", "b", "b", "a", "a", "b"]
+    assert order(["a", "b", "c"], 2) == ["a", "b", "c", "c", "b", "a"]
+
+
+def test_alternate_runs_the_members_in_turn_after_one_warm_run_each_and_keeps_medians() -> None:
+    calls: list[str] = []
+    walls = {"a": iter([9.0, 1.0, 3.0, 2.0]), "b": iter([9.0, 5.0, 4.0, 6.0])}
+
+    def measure(name: str) -> Callable[[], Measured]:
+        def run() -> Measured:
+            calls.append(name)
+            wall = next(walls[name])
+            return Measured(wall, wall / 2, wall, 0)
+        return run
+
+    block = alternate({"a": measure("a"), "b": measure("b")}, 3)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert (block["a"].seconds, block["a"].cpu_seconds, block["a"].peak_mib) == (2.0, 1.0, 3.0)
+    assert (block["b"].seconds, block["b"].cpu_seconds) == (5.0, 2.5)
+
+
+def test_a_quiet_block_with_close_samples_is_reliable() -> None:
+    block = Block({"a": _runs(1.0, 1.01, 0.99, 1.0), "b": _runs(2.0, 2.0, 2.02)}, 0.6, 0.9)
+    assert block.doubt() == ""
+    assert block.mark() == "yes (load 0.6 to 0.9)"
+
+
+def test_a_moving_load_or_a_wide_spread_is_named() -> None:
+    block = Block({"a": _runs(1.0, 1.5, 0.7, 1.0), "b": _runs(2.0, 2.0, 2.02)}, 0.4, 1.5)
+    assert block.doubt("b") == "load moved 0.4 to 1.5"
+    assert block.mark("a", "b") == "**no**: load moved 0.4 to 1.5, a spread 20%"
+
+
+def test_a_failed_run_makes_the_median_fail_rather_than_hide() -> None:
+    samples = Samples((Measured(1.0, 0.5, 3.0, 0), Measured(math.nan, math.nan, math.nan, -1)))
+    assert math.isnan(samples.seconds) and math.isnan(samples.peak_mib) and samples.spread == 0.0
+
+
+def test_a_row_gives_cpu_beside_wall_and_its_reliable_mark() -> None:
+    row = Row("run (ms)", 300.0, "imports", 200.0, "<= 1.3x", False, cpu=240.0, baseline_cpu=160.0,
+              reliable="yes (load 0.6 to 0.9)")
+    assert row.line() == ("| run (ms) | 300.0 | 240.0 | imports | 200.0 | 160.0 | 1.50 | 1.50 | <= 1.3x | "
+                          "**not met** | yes (load 0.6 to 0.9) |")
+    plain = Row("pages / s", 10.0, "static", 20.0)
+    assert plain.line() == "| pages / s | 10.0 |  | static | 20.0 |  | 0.50 |  |  |  |  |"

@@ -10,9 +10,9 @@
    get_threats reading the same threats: the cost of the checkpoint's fsyncs.
 4. Memory: peak Python allocations of a paged walk over every page, against fetching one page
    (a ratio near 1 means memory stays flat however many pages there are).
-5. Workers: actions per second through the task queue with 1, 2 and 4 workers (benchmarks/workers.py).
-
-5. Issue 10's targets (``benchmarks/pipeline.py``): start-up, streaming speed and memory of
+5. Workers: actions per second through the task queue with 1, 2 and 4 workers (benchmarks/workers.py),
+   and a watch's items on 1 and 4 workers (benchmarks/watch_workers.py).
+6. Issue 10's targets (``benchmarks/pipeline.py``): start-up, streaming speed and memory of
    ``connector run`` as a child process, and the sandbox at 100,000 records.
 
 Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything. Environment:
@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks import workers
+from benchmarks import watch_workers, workers
 from benchmarks.method import LOAD_MOVED, SPREAD
 from benchmarks.pipeline import MEASURES, MILLION, what_bounds
 from benchmarks.report import HEADER, Row
@@ -150,7 +150,8 @@ def main() -> None:
     rows = throughput_rows()
     targets = [row for measure in MEASURES for row in measure()]
     load = f"{load_before:.1f} when it started and {os.getloadavg()[0]:.1f} when it ended"
-    lines = [*issue_10_section(targets, load), "", *throughput_section(rows), "", *workers.section()]
+    lines = [*issue_10_section(targets, load), "", *throughput_section(rows), "", *workers.section(), "",
+             *watch_workers.section()]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

@@ -19,6 +19,7 @@ from connector.catalog import canonical_name
 from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, as_connector_error
 from connector.executor import Executor, with_records
+from connector.files import check_file
 from connector.formats import NoForm, OutputFormat, Writer, output_format
 from connector.output import OCSF_RECORDS
 from connector.request import RunRequest
@@ -80,7 +81,9 @@ def failed_envelope(request: RunRequest, error: BaseException) -> Envelope:
 
 
 def open_output_file(path: str) -> TextIO:
-    """``output_file`` opened for writing; BadInput naming it when it cannot be."""
+    """``output_file`` opened for writing; BadInput naming it when it cannot be, or is no regular file
+    (a FIFO or a device would block or never end)."""
+    check_file(Path(path), "output_file", must_exist=False)
     try:
         return Path(path).open("w", encoding="utf-8")
     except OSError as exc:

@@ -122,3 +122,16 @@ def test_the_readme_shows_the_generated_table() -> None:
     shown = re.search(r"<!-- options table: generated -->\n(.*?)\n<!-- end of options table -->",
                       README.read_text(), re.S)
     assert shown is not None and shown.group(1) == options_table(), "paste connector.request.options_table()"
+
+
+def test_an_output_file_that_is_no_regular_file_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from connector.api import run_action
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path):
+        envelope = run_action("get_threats", {"limit": 1}, sandbox="http://127.0.0.1:9", vendor="sentinelone",
+                              output_file=str(target))
+        assert envelope.exit_code == 2 and envelope.errors[0].message.startswith("output_file: "), envelope.errors

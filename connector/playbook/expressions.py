@@ -61,8 +61,15 @@ Template = Any
 in dicts and lists like the YAML it came from."""
 
 
+MAX_EXPRESSION = 10_000
+"""Characters in one expression: JMESPath's parser slows down with the square of a literal's length."""
+
+
 def compile_expression(source: str) -> Expression:
-    """Parse one JMESPath expression; a syntax error or nesting past :data:`MAX_DEPTH` is bad input quoting it."""
+    """Parse one JMESPath expression; a syntax error, nesting past :data:`MAX_DEPTH` or a length past
+    :data:`MAX_EXPRESSION` is bad input quoting it."""
+    if len(source) > MAX_EXPRESSION:
+        raise BadInput(f"{quoted(source)}: longer than {MAX_EXPRESSION} characters")
     too_deep = f"{quoted(source)}: nested deeper than {MAX_DEPTH} levels"
     try:
         parsed = jmespath.compile(source)

@@ -78,7 +78,10 @@ async def arun_playbook(
     """
     host = host or (executor.host if executor is not None else default_host())
     executor = executor or InProcess(host=host, config=config, transport=transport)
-    compiled, targets = load_checked(playbook, host, config=config, sandbox=bool(sandbox), by_vendor=connections)
+    # In a thread: a large playbook's check never holds the event loop (a server's other requests).
+    compiled, targets = await asyncio.to_thread(
+        load_checked, playbook, host, config=config, sandbox=bool(sandbox), by_vendor=connections
+    )
     book = compiled.playbook
     values = resolve_inputs(book.inputs, inputs, host.schemas)
     started = time.perf_counter()

@@ -15,8 +15,10 @@ a broker they are queued for the workers instead (202 and a job id, see :mod:`co
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import yaml
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -49,12 +51,16 @@ from connector.server.answers import (
 )
 from connector.server.auth import BearerAuth
 from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
-from connector.server.limits import DEFAULT_MAX_BODY, BodyLimit
+from connector.server.limits import BODY_TIMEOUT_S, CHECK_TIMEOUT_S, DEFAULT_MAX_BODY, BodyLimit, Checks
 
 HEALTH_PATH = "/healthz"
 NO_SANDBOX = "connection 'sandbox' is served only by `connector serve --sandbox`"
 
-_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
+_OWN_MESSAGE = {408, 413}
+"""Statuses whose detail is already the whole line (the limits'), not a route's reason."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class ServerSettings:
     config: Path | None = None
     executor: Executor | None = None
     """Where runs run (default: here); a detached one (the workers') queues them: 202 and a job id."""
+    body_timeout: float = BODY_TIMEOUT_S
+    check_timeout: float = CHECK_TIMEOUT_S
 
 
 def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
@@ -83,7 +91,7 @@ def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
     middleware = [
         # Authentication first: an unauthenticated caller learns nothing, not even the size limit.
         Middleware(BearerAuth, token=settings.token, open_paths={HEALTH_PATH}),
-        Middleware(BodyLimit, max_bytes=settings.max_body),
+        Middleware(BodyLimit, max_bytes=settings.max_body, timeout=settings.body_timeout),
     ]
     handlers = {HTTPException: _http_error, Exception: _internal_error}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
@@ -96,6 +104,7 @@ class _Api:
         self.settings, self.host = settings, host
         self.executor = settings.executor or InProcess(host=host, config=settings.config)
         self.manifest_document = yaml.safe_load(manifest_path().read_text(encoding="utf-8"))
+        self.checks = Checks(settings.check_timeout)
 
     async def health(self, request: Request) -> Response:
         """Alive, and which version."""
@@ -113,10 +122,10 @@ class _Api:
         :func:`ndjson_answer`.
         """
         try:
-            body = parse_body(await request.body(), ACTION_RUN)
+            body = await self.checks.run(parse_body, await request.body(), ACTION_RUN)
             if body["connection"] == SANDBOX:
                 body["sandbox"] = self._served_sandbox()
-            run = RunRequest(action=request.path_params["name"], **body)
+            run = await self.checks.run(partial(RunRequest, action=request.path_params["name"], **body))
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
         if self.executor.detached:
@@ -130,10 +139,11 @@ class _Api:
     async def run_playbook(self, request: Request) -> Response:
         """Check and run a playbook from the playbooks folder or inline; its result, status from its exit code."""
         try:
-            body = parse_body(await request.body(), PLAYBOOK_RUN)
+            body = await self.checks.run(parse_body, await request.body(), PLAYBOOK_RUN)
             source = body["playbook"]
-            book = read_playbook(
-                playbook_file(self.settings.playbooks, source) if isinstance(source, str) else source, self.host
+            book = await self.checks.run(
+                read_playbook, playbook_file(self.settings.playbooks, source) if isinstance(source, str) else source,
+                self.host,
             )
             if any(step.connection == SANDBOX for step in book.steps):
                 self._served_sandbox()
@@ -166,7 +176,9 @@ class _Api:
         from connector.server.queue import queue_playbook
 
         sandbox = self.settings.sandbox_url
-        load_checked(source, self.host, config=self.settings.config, sandbox=sandbox is not None)
+        await self.checks.run(
+            partial(load_checked, source, self.host, config=self.settings.config, sandbox=sandbox is not None)
+        )
         return await queue_playbook(self.executor, source, body.get("input", {}), sandbox, body.get("dry_run", False),
                                     owner=self.settings.token)
 
@@ -179,10 +191,10 @@ class _Api:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """404, 405 and 413 (a chunked body over the limit) as one-line JSON errors."""
+    """404, 405, 408 (a stalled body) and 413 (a chunked body over the limit) as one-line JSON errors."""
     assert isinstance(exc, HTTPException)
     kind = _ERROR_KINDS.get(exc.status_code, "http_error")
-    message = exc.detail if exc.status_code == 413 else f"{request.method} {request.url.path}: {exc.detail}"
+    message = exc.detail if exc.status_code in _OWN_MESSAGE else f"{request.method} {request.url.path}: {exc.detail}"
     return error_answer(exc.status_code, kind, message, exc.headers)
 
 
@@ -200,6 +212,10 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except HTTPException:
             raise
+        except ClientDisconnect:
+            # Nobody is left to answer: one line in the log, not an internal error.
+            log.info("%s %s: the client went away before its body was read", request.method, request.url.path)
+            return Response(status_code=400)
         except Exception as exc:
             return _error_answer(as_connector_error(exc))
 

@@ -77,6 +77,7 @@ class RunContext:
     emitted: int = 0
     """Records announced with :meth:`emit` (the envelope's ``meta.records``)."""
     _mapped: int = 0
+    _total_told: bool = False
 
     @property
     def vendor(self) -> Vendor:
@@ -145,6 +146,14 @@ class RunContext:
     def page_fetched(self, path: str, page: int, records: int) -> None:
         """Announce one page of a read a binding pages by hand (``page`` from 1)."""
         self.http.page_fetched(path, page, records)
+
+    def total_known(self, total: int | None, limit: int | None = None) -> None:
+        """Announce how many records the read will hand out, from the vendor's total (at most ``limit``);
+        once per run, and only when the vendor told one."""
+        if total is None or self._total_told:
+            return
+        self._total_told = True
+        self.events.total_known(run_id=self.run_id, action=self.action, total=min(total, limit or total))
 
     def emit(self, record: dict[str, Any]) -> dict[str, Any]:
         """Count one output record and announce it to the lifecycle hooks; returns it for chaining.

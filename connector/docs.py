@@ -53,6 +53,18 @@ def action_page(spec: ActionSpec, host: Host, example: dict[str, Any]) -> str:
         command += f" --input '{json.dumps(spec.example)}'"
     if spec.mutates:
         command += " --dry-run"
+    lines = [*action_reference(spec, host), "## Example", "", "```sh", command, "```", "", SIMULATED, "",
+             "```json", json.dumps(example, indent=2, ensure_ascii=False), "```", ""]
+    return _tidy(lines)
+
+
+def action_markdown(spec: ActionSpec, host: Host) -> str:
+    """An action's page without its example (``connector describe ACTION --format markdown``)."""
+    return _tidy(action_reference(spec, host))
+
+
+def action_reference(spec: ActionSpec, host: Host) -> list[str]:
+    """The lines of an action's page up to its example: description, vendors, input and output tables."""
     lines = [
         f"# {spec.cli_name}: {spec.title}", "", spec.description, "",
         f"{'Mutates' if spec.mutates else 'Reads only'}. Input schema `{spec.input}`, output schema `{spec.output}`.",
@@ -64,24 +76,31 @@ def action_page(spec: ActionSpec, host: Host, example: dict[str, Any]) -> str:
     lines.append("")
     lines += [f"- **{name}**: {binding.notes}" for name, binding in spec.vendors.items() if binding.notes]
     lines += ["", "## Input", "", *schema_table(host.schemas.get(spec.input)), "",
-              "## Output", "", *schema_table(host.schemas.get(spec.output)), "",
-              "## Example", "", "```sh", command, "```", "", SIMULATED, "",
-              "```json", json.dumps(example, indent=2, ensure_ascii=False), "```", ""]
-    return _tidy(lines)
+              "## Output", "", *schema_table(host.schemas.get(spec.output)), ""]
+    return lines
 
 
 def schema_table(schema: Mapping[str, Any], skip: tuple[str, ...] = ()) -> list[str]:
     """A table of an object schema's top-level fields (but ``skip``): name, type, required, description."""
-    properties = {name: field for name, field in schema.get("properties", {}).items() if name not in skip}
-    if not properties:
-        return ["No fields." if schema.get("additionalProperties") is False else "Any object."]
-    required = set(schema.get("required", []))
+    fields = schema_fields(schema, skip)
+    if not fields:
+        return [no_fields(schema)]
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
-    for name, field in properties.items():
-        text = str(field.get("description", "")) if isinstance(field, dict) else ""
-        mark = "yes" if name in required else ""
-        rows.append(f"| `{name}` | {_cell(type_of(field))} | {mark} | {_cell(text)} |")
+    rows += [f"| `{name}` | {_cell(kind)} | {mark} | {_cell(text)} |" for name, kind, mark, text in fields]
     return rows
+
+
+def schema_fields(schema: Mapping[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str, str, str]]:
+    """An object schema's top-level fields (but ``skip``): name, type, ``yes`` when required, description."""
+    required = set(schema.get("required", []))
+    return [(name, type_of(field), "yes" if name in required else "",
+             str(field.get("description", "")) if isinstance(field, dict) else "")
+            for name, field in schema.get("properties", {}).items() if name not in skip]
+
+
+def no_fields(schema: Mapping[str, Any]) -> str:
+    """What a schema without listed fields takes: nothing, or any object."""
+    return "No fields." if schema.get("additionalProperties") is False else "Any object."
 
 
 def type_of(field: Any) -> str:

@@ -3,7 +3,8 @@
 Registration hooks receive a ``register`` callback instead of returning lists, so one plugin can
 add several things. Event hooks are fired by the runner and the HTTP layer in this order for one
 action: action_started, then per request request_sent / response_received (and retry_scheduled
-before a retry), page_fetched per page, record_emitted per record, items_processed as the ids of
+before a retry), page_fetched per page, total_known once when the vendor told how many records
+a read will give, record_emitted per record, items_processed as the ids of
 a bulk change settle, and last action_finished or action_failed. An action refused before it
 started (unknown action, invalid input, no such connection) fires action_failed alone.
 
@@ -85,6 +86,11 @@ def retry_scheduled(
 @hookspec
 def page_fetched(run_id: str, vendor: str, path: str, page: int, records: int) -> None:
     """One page of a paged read arrived (``page`` counts from 1; ``records`` as the vendor sent them)."""
+
+
+@hookspec
+def total_known(run_id: str, action: str, total: int) -> None:
+    """A read learnt from its first page how many records it will hand out (the vendor told a total)."""
 
 
 @hookspec

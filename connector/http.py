@@ -82,6 +82,7 @@ class Events(Protocol):
     response_received: Callable[..., Any]
     retry_scheduled: Callable[..., Any]
     page_fetched: Callable[..., Any]
+    total_known: Callable[..., Any]
     record_emitted: Callable[..., Any]
     items_processed: Callable[..., Any]
     rate_limiter: Callable[..., Any]

@@ -5,6 +5,7 @@ The output formats themselves are in :mod:`connector.formats`.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
@@ -12,6 +13,8 @@ import orjson
 from connector.redaction import redactor
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from connector.envelope import Envelope
 
 OCSF_RECORDS = ("threats", "events", "incidents", "threat", "event", "incident")
@@ -22,6 +25,8 @@ TABLE_COLUMNS = {
     "incidents": ("uid", "severity", "status", "title", "updated_at"),
 }
 MAX_CELL = 60
+STATUS_STYLES = {"success": "green", "partial": "yellow", "failed": "bold red"}
+"""How an envelope's status is coloured on a terminal."""
 
 
 def to_json(data: Any, *, pretty: bool = True) -> str:
@@ -44,31 +49,54 @@ def records_of(output: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | Non
     return None
 
 
-def write_table(envelope: Envelope, stream: TextIO) -> None:
-    """A readable table of the output's main list, or of its top-level fields."""
-    found = records_of(envelope.output)
-    # Imported here: rich is for people's tables only, and json or ndjson output starts faster without it.
-    from rich.console import Console
-    from rich.table import Table
+def no_color() -> bool:
+    """Whether ``NO_COLOR`` is set (any non-empty value): then no ANSI code is written anywhere."""
+    return bool(os.environ.get("NO_COLOR"))
 
-    console = Console(file=stream, width=160, soft_wrap=False)
-    if found is None:
-        table = Table("field", "value", title=f"{envelope.action} ({envelope.status})")
+
+def console(stream: TextIO, width: int | None = 160) -> Console:
+    """A rich console on ``stream``: colours on a terminal only, and no ANSI code at all under ``NO_COLOR``."""
+    # Imported here: rich is for people's output only, and json or ndjson output starts faster without it.
+    from rich.console import Console
+
+    # rich's own NO_COLOR handling drops colours but keeps bold and the like: no colour system drops every style.
+    return Console(file=stream, width=width, soft_wrap=False, color_system=None if no_color() else "auto")
+
+
+def write_table(envelope: Envelope, stream: TextIO) -> None:
+    """A readable table of the output's main list, or of its top-level fields; the errors under it, whole."""
+    from rich.table import Table
+    from rich.text import Text
+
+    found = records_of(envelope.output)
+    out = console(stream)
+    status = f"[{STATUS_STYLES.get(envelope.status, '')}]{envelope.status}[/]"
+    if found is None and not envelope.output:
+        out.print(f"{_escaped(envelope.action)} ({status})")
+    elif found is None:
+        table = Table("field", "value", title=f"{_escaped(envelope.action)} ({status})")
         for key, value in envelope.output.items():
-            table.add_row(key, _cell(value))
-        console.print(table)
-        return
-    key, records = found
-    columns = (
-        TABLE_COLUMNS.get(key)
-        or tuple(name for name, value in (records[0] if records else {}).items() if not isinstance(value, dict | list))[
-            :6
-        ]
-    )
-    table = Table(*columns, title=f"{envelope.action}: {len(records)} {key} ({envelope.status})")
-    for record in records:
-        table.add_row(*(_cell(record.get(column)) for column in columns))
-    console.print(table)
+            table.add_row(Text(key), Text(_cell(value)))
+        out.print(table)
+    else:
+        key, records = found
+        first = records[0] if records else {}
+        columns = TABLE_COLUMNS.get(key) or tuple(
+            name for name, value in first.items() if not isinstance(value, dict | list))[:6]
+        table = Table(*columns, title=f"{_escaped(envelope.action)}: {len(records)} {key} ({status})")
+        for record in records:
+            table.add_row(*(Text(_cell(record.get(column))) for column in columns))
+        out.print(table)
+    for error in envelope.errors:
+        # A reason is never cut: the console wraps it to its width, under the table.
+        out.print(Text.assemble((f"{error.type} error: ", STATUS_STYLES["failed"]),
+                                (f"{error.item}: " if error.item else "", "bold"), redactor.redact(error.message)))
+
+
+def _escaped(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _cell(value: Any) -> str:

@@ -36,6 +36,7 @@ from connector.errors import BadInput, BadVendorAnswer, ConnectorError, as_conne
 from connector.http import Sleep, VendorClient
 from connector.plugins import Host
 from connector.request import RunRequest
+from connector.times import resolved_times
 
 TURN_EVERY = 100
 """Records handed out between two turns given to the event loop (see _records)."""
@@ -164,6 +165,16 @@ def _valid_input(host: Host, spec: ActionSpec, request: RunRequest) -> dict[str,
     document: dict[str, Any]
     document, deprecated = aliased_input(spec, request.input)
     warn_deprecated(deprecated)
+    document = resolved_times(document, host.schemas.get(spec.input), host.schemas.resolver(spec.input), "input")
+    filters = document.get("vendor_filters")
+    # The vendor is known from the connection only later: a filter that takes a time for any
+    # vendor the run may use (the one asked for, else every bound one) takes a relative time.
+    for vendor in [request.vendor] if request.vendor in spec.vendors else list(spec.vendors):
+        schema = spec.vendors[vendor].vendor_filters
+        if schema and isinstance(filters, dict):
+            filters = resolved_times(filters, host.schemas.get(schema), host.schemas.resolver(schema),
+                                     "input.vendor_filters")
+            document["vendor_filters"] = filters
     host.schemas.validate(spec.input, document, "input")
     return document
 

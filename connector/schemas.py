@@ -24,7 +24,7 @@ from connector.errors import BadInput
 from connector.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    pass
+    from referencing._core import Resolver  # referencing exports the class for typing only from here
 
 
 class SchemaStore:
@@ -62,6 +62,10 @@ class SchemaStore:
         if error is not None:
             raise BadInput(describe_error(error, label, self._forms(name)))
 
+    def resolver(self, name: str) -> Resolver[Any]:
+        """A resolver of the references in the schema ``name`` (to walk a schema beside a document)."""
+        return self._registry.resolver(base_uri=name)
+
     def inline_registry(self, schema: Mapping[str, Any]) -> Registry[Any]:
         """A registry for an inline schema (a playbook's inputs): the files it refers to, theirs in
         turn, and the schema itself as :data:`INLINE_URI`."""
@@ -90,7 +94,7 @@ class SchemaStore:
         return problems
 
     def _forms(self, name: str) -> FormNamer:
-        resolver = self._registry.resolver(base_uri=name)
+        resolver = self.resolver(name)
 
         def form(branch: Any) -> str:
             # A branch of anyOf/oneOf, told by its type: "string", "array", or a const/enum's values.

@@ -42,7 +42,9 @@ def list_actions(fmt: str) -> None:
 @click.command()
 @shared_options
 @click.argument("action")
-def describe(action: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown", "table"]), default="json", show_default=True,
+              help="json: the action and its schemas, for programs; markdown: its docs page; table: for people.")
+def describe(action: str, fmt: str) -> None:
     """Show an action: what it does, its vendors and endpoints, its input and output schemas."""
     specs, schema = catalogue()
     wanted = canonical_name(action)
@@ -52,11 +54,51 @@ def describe(action: str) -> None:
 
         hint = did_you_mean(action, [spec["name"] for spec in specs], dashes=True)
         raise BadInput(f"action {action!r} is not known (see `connector list`){hint}")
+    if fmt != "json":
+        with writing(sys.stdout, "stdout"):
+            _describe_for_people(wanted, fmt)
+        return
     document = {key: value for key, value in spec.items() if key not in ("input", "output")}
     document["input_schema"] = schema(spec["input"])
     document["output_schema"] = schema(spec["output"])
     with writing(sys.stdout, "stdout"):  # click.echo flushes: a closed pipe or a full disk shows here
         click.echo(to_json(document))
+
+
+def _describe_for_people(name: str, fmt: str) -> None:
+    """The action's docs page (markdown), or the same facts as tables on stdout (table)."""
+    # The plugin host and the docs generator: for these formats only, json needs neither.
+    from connector.docs import action_markdown, no_fields, schema_fields
+    from connector.plugins import default_host
+
+    host = default_host()
+    spec = host.action(name)
+    if fmt == "markdown":
+        click.echo(action_markdown(spec, host), nl=False)
+        return
+    from rich.table import Table
+
+    from connector.output import console as colour_console
+
+    console = colour_console(sys.stdout, width=None if sys.stdout.isatty() else 120)
+    console.print(f"[bold]{spec.cli_name}[/bold]: {spec.title} ({'mutates' if spec.mutates else 'reads only'})",
+                  highlight=False)
+    console.print(spec.description.strip(), highlight=False)
+    vendors = Table("vendor", "endpoints", "the API token needs", title="vendors", title_justify="left")
+    for vendor, binding in spec.vendors.items():
+        vendors.add_row(vendor, "\n".join(binding.endpoints), binding.role or "not stated")
+    console.print(vendors)
+    for title, schema_name in (("input", spec.input), ("output", spec.output)):
+        schema = host.schemas.get(schema_name)
+        fields = schema_fields(schema)
+        if not fields:
+            console.print(f"{title} ({schema_name}): {no_fields(schema)}", highlight=False)
+            continue
+        table = Table("field", "type", "required", "description", title=f"{title} ({schema_name})",
+                      title_justify="left")
+        for name, kind, required, text in fields:
+            table.add_row(name, kind.replace("`", ""), required, text)
+        console.print(table)
 
 
 def catalogue() -> tuple[list[dict[str, Any]], Callable[[str], dict[str, Any]]]:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import orjson
 
-from connector.documents import quoted, read_text
+from connector.documents import load_yaml, quoted, read_text
 from connector.errors import BadInput
 from connector.redaction import redactor
 
@@ -95,16 +96,26 @@ class FormatName(click.ParamType):  # type: ignore[type-arg]
 
 
 RUN_FLAGS_KEY = "run_flags"
+IDS_SURFACES = ("connector run", "connector submit (worker)")
+"""The surfaces whose input is one action's input, which ``--ids`` adds to."""
+IDS_HELP = "Set input.ids from FILE or stdin (-): one id a line; blank lines and # comments skipped."
 
 
 def run_flags(surface: str) -> Callable[[Command], Command]:
     """Declare the run request's options (:data:`connector.request.OPTIONS`) on a command, less those
     that do not apply to ``surface`` (:data:`connector.request.SURFACES`). The command receives one
     ``run_flags`` callable giving them as request fields, checked (BadInput for flags that contradict
-    each other), so that it refuses them where it refuses everything else."""
+    each other), so that it refuses them where it refuses everything else.
+
+    On the surfaces that run one action (:data:`IDS_SURFACES`) it also declares ``--ids @FILE|-``,
+    an input convenience: the callable then takes the action and how to read its input
+    (``action=``, ``input_flag=``, ``read=``) and gives the input, with ``ids`` set, among the fields."""
     from connector.request import SURFACES
 
     skipped = SURFACES[surface]
+    options = _flag_options(skipped)
+    if surface in IDS_SURFACES:
+        options.append(click.option("--ids", "flag_ids", metavar="@FILE|-", help=IDS_HELP))
 
     def declare(command: Command) -> Command:
         @functools.wraps(command)
@@ -114,7 +125,7 @@ def run_flags(surface: str) -> Callable[[Command], Command]:
             return command(*args, **kwargs)
 
         decorated: Any = with_flags
-        for option in reversed(_flag_options(skipped)):
+        for option in reversed(options):
             decorated = option(decorated)
         return decorated  # type: ignore[no-any-return]
 
@@ -145,10 +156,19 @@ def _flag_options(skipped: dict[str, str]) -> list[Callable[[Any], Any]]:
     return [option for name, options in flags.items() if name not in skipped for option in options]
 
 
-def _request_fields(given: dict[str, Any], skipped: dict[str, str]) -> dict[str, Any]:
-    """The run request's fields from the flags given; BadInput for flags that contradict each other."""
+def _request_fields(given: dict[str, Any], skipped: dict[str, str], action: str | None = None,
+                    input_flag: str | None = None, read: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The run request's fields from the flags given; BadInput for flags that contradict each other.
+
+    With ``action``, the fields hold its input too: ``read()`` (default: ``--input``'s value
+    ``input_flag`` read by :func:`read_input`), with ``--ids`` applied."""
     given = dict(given)
     fields: dict[str, Any] = {}
+    if action is not None:
+        ids = given.pop("ids", None)
+        if ids == "-" and input_flag == "-":
+            raise BadInput("--input - and --ids -: only one of them can read stdin")
+        fields["input"] = _with_ids(action, read() if read else read_input(input_flag), ids)
     if "connection" in given:
         given["connection"], connections = _connections(given["connection"])
         if connections:
@@ -167,6 +187,33 @@ def _request_fields(given: dict[str, Any], skipped: dict[str, str]) -> dict[str,
 
         fields["resume"] = load_object(given["resume"], "--resume")
     return fields
+
+
+def _with_ids(action: str, document: dict[str, Any], source: str | None) -> dict[str, Any]:
+    """``document`` with ``ids`` read from ``--ids`` (``@FILE`` or ``-``), one id a line."""
+    if source is None:
+        return document
+    from connector.plugins import default_host
+
+    host = default_host()
+    spec = host.action(action)
+    if "ids" not in host.schemas.get(spec.input).get("properties", {}):
+        raise BadInput(f"--ids: action {spec.name} takes no ids (its input has no 'ids' field)")
+    if "ids" in document:
+        raise BadInput("--ids and input.ids: give only one of them")
+    if source == "-":
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"--ids: stdin is not UTF-8 text (byte {exc.start})") from None
+    elif source.startswith("@"):
+        text = read_text(Path(source[1:]), "--ids")
+    else:
+        raise BadInput(f"--ids: {quoted(source)} is not @FILE or - (stdin): one id a line")
+    ids = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    if not ids:
+        raise BadInput(f"--ids: {'stdin' if source == '-' else source[1:]} holds no id (one a line)")
+    return {**document, "ids": ids}
 
 
 def _connections(values: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
@@ -197,7 +244,8 @@ def setup_logging(verbose: int) -> None:
 
 
 def read_input(value: str | None) -> dict[str, Any]:
-    """Parse ``--input``: inline JSON, ``@FILE`` or ``-`` for stdin; it must be a non-empty JSON object.
+    """Parse ``--input``: inline JSON, ``@FILE`` (YAML when it ends in .yaml or .yml) or ``-`` for stdin;
+    it must be a non-empty object.
 
     Empty text is refused rather than read as ``{}``: a pipe whose upstream printed nothing must
     not run the action unfiltered.
@@ -215,11 +263,31 @@ def read_input(value: str | None) -> dict[str, Any]:
     elif value.startswith("@"):
         path = Path(value[1:])
         text, origin = read_text(path, "--input"), str(path)
+        if path.suffix.lower() in YAML_SUFFIXES:
+            return _yaml_input(text, origin)
     else:
         text, origin = value, "--input"
     if not text.strip():
         raise BadInput(f"input ({origin}): input is empty (give a JSON object, {{}} for no filters)")
     return load_object(text, f"input ({origin})")
+
+
+YAML_SUFFIXES = (".yaml", ".yml")
+"""``--input @FILE`` with one of these suffixes is read as YAML (the guarded loader), any other as JSON."""
+
+
+def _yaml_input(text: str, origin: str) -> dict[str, Any]:
+    document = load_yaml(text, f"input ({origin})")
+    if document is None:
+        raise BadInput(f"input ({origin}): input is empty (give a mapping, {{}} for no filters)")
+    if not isinstance(document, dict):
+        raise BadInput(f"input ({origin}): expected a mapping, got {type(document).__name__}")
+    # Written as JSON would have it: an unquoted YAML date or time becomes RFC 3339 text, not an object.
+    try:
+        as_json: dict[str, Any] = orjson.loads(orjson.dumps(document, option=orjson.OPT_UTC_Z))
+    except TypeError as exc:
+        raise BadInput(f"input ({origin}): not a JSON-like document ({exc})") from None
+    return as_json
 
 
 def exclusive(**options: object) -> None:

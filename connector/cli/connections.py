@@ -158,10 +158,9 @@ def _check_cell(check: dict[str, Any] | None) -> str:
 
 def _show(rows: list[dict[str, str]], fmt: str) -> None:
     """Rows on stdout, by connection name: JSON, or a table for people, wrapped rather than cut."""
-    from rich.console import Console
     from rich.table import Table
 
-    from connector.output import to_json
+    from connector.output import console, to_json
 
     rows = sorted(rows, key=lambda row: row["connection"])
     with writing(sys.stdout, "stdout"):
@@ -171,4 +170,4 @@ def _show(rows: list[dict[str, str]], fmt: str) -> None:
         table = Table(*(rows[0] if rows else ["connection"]))
         for row in rows:
             table.add_row(*row.values())
-        Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(table)
+        console(sys.stdout, width=None if sys.stdout.isatty() else 160).print(table)

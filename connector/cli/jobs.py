@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from connector.cli.common import read_input, run_flags, say, seconds
+from connector.cli.common import run_flags, say, seconds
 from connector.errors import EXIT_FAILED, BadInput
 from connector.output import to_json
 
@@ -102,7 +102,7 @@ def worker(
 @click.option("--timeout", default="10m", show_default=True, help="With --wait: how long to wait.")
 def submit(
     action: str, input_: str | None, broker: str | None, wait_: bool, timeout: str,
-    run_flags: Callable[[], dict[str, Any]],
+    run_flags: Callable[..., dict[str, Any]],
 ) -> None:
     """Queue one action for the workers; prints its job id (see `connector result`).
 
@@ -119,11 +119,11 @@ def submit(
 
     url = broker_url(broker)
     wait_for = seconds(timeout, "--timeout")
-    fields = run_flags()
+    fields = run_flags(action=action, input_flag=input_)
     if fields.get("sandbox") is True and not wait_:
         raise BadInput("--sandbox: the simulators live as long as this process: give --wait (or --sandbox-url)")
     workers = Workers(url)
-    request = preflight(workers, RunRequest(action=action, input=read_input(input_), **fields))
+    request = preflight(workers, RunRequest(action=action, **fields))
     with _sandbox_for_workers(request) as sent:
         job = run_sync(workers.submit(sent))
         if not wait_:

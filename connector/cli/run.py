@@ -35,7 +35,7 @@ from connector.sync import run_sync
 @click.pass_context
 def run(
     ctx: click.Context, action: str, input_: str | None, maps: tuple[str, ...], progress: bool,
-    run_flags: Callable[[], dict[str, Any]],
+    run_flags: Callable[..., dict[str, Any]],
 ) -> None:
     """Run one action and print its envelope.
 
@@ -59,7 +59,8 @@ def run(
     try:
         fields = run_flags()
         request = RunRequest(action=action, format=fields.get("format"))
-        request = RunRequest(action=action, input=mapped_input(read_input(input_), maps), **fields)
+        fields = run_flags(action=action, input_flag=input_, read=lambda: mapped_input(read_input(input_), maps))
+        request = RunRequest(action=action, **fields)
         executor = InProcess(config=ctx.obj["config"])
         with _progress_line(progress), writing(sys.stdout, "stdout"), _fewer_collections():
             out = None if request.output_file else sys.stdout

@@ -114,6 +114,11 @@ class AuditLog:
         self._write("page_fetched", run_id, vendor=vendor, path=path, page=page, records=records)
 
     @hookimpl
+    def total_known(self, run_id: str, action: str, total: int) -> None:
+        """Log how many records the read will give, as the vendor told."""
+        self._write("total_known", run_id, action=action, total=total)
+
+    @hookimpl
     def record_emitted(self, run_id: str, action: str, record: dict[str, Any]) -> None:
         """Log which record was emitted: its ids, not its content."""
         ids = {key: record[key] for key in RECORD_IDS if key in record}

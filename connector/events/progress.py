@@ -1,7 +1,9 @@
 """A live progress line on stderr for each running action: records, pages, rate, ids updated, requests, retries.
 
 Registered by the CLI commands ``run`` and ``playbook run`` through :func:`showing_progress`, and
-only when stderr is a terminal: piped or redirected, nothing is shown. The line is drawn with rich
+only when stderr is a terminal and ``NO_COLOR`` is not set: piped or redirected, nothing is shown.
+When the vendor tells how many records a read will give (``total_known``), the line shows the
+total and the share read. The line is drawn with rich
 on stderr, so stdout carries the envelope alone whatever ``--format`` says, and it is erased when
 the action ends. It counts what it shows from the events themselves (requests, retries, pages,
 records), keyed by run.
@@ -19,6 +21,7 @@ from rich.live import Live
 from rich.text import Text
 
 from connector.hookspecs import hookimpl
+from connector.output import no_color
 from connector.plugins import Host
 
 REDRAW_EVERY_S = 0.1
@@ -35,6 +38,7 @@ class _Shown:
     requests: int = 0
     retries: int = 0
     pages: int = 0
+    total: int | None = None
 
 
 class Progress:
@@ -88,6 +92,14 @@ class Progress:
         """Show the page."""
         self._count(run_id, "pages")
         self._draw(run_id)
+
+    @hookimpl(trylast=True)
+    def total_known(self, run_id: str, total: int) -> None:
+        """Show the total the vendor told, and from then on the share read."""
+        shown = self._runs.get(run_id)
+        if shown is not None:
+            shown.total = total
+            self._draw(run_id, throttled=True)  # it comes with the first page, just drawn
 
     @hookimpl(trylast=True)
     def record_emitted(self, run_id: str) -> None:
@@ -144,7 +156,11 @@ class Progress:
             elapsed = self._clock() - shown.started
             rate = shown.records / elapsed if elapsed > 0 else 0.0
             shown_rate = f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
-            parts += [f"{shown.records:,} records", f"{counts.pages:,} pages", f"{shown_rate} records/s"]
+            records = f"{shown.records:,} records"
+            if shown.total is not None:
+                share = min(shown.records / shown.total, 1.0) if shown.total else 1.0
+                records = f"{shown.records:,}/{shown.total:,} records ({share:.0%})"
+            parts += [records, f"{counts.pages:,} pages", f"{shown_rate} records/s"]
         if bulk:
             parts += [f"{shown.updated:,} updated", f"{shown.failed:,} failed"]
         parts += [f"{counts.requests:,} requests", f"{counts.retries:,} retries"]
@@ -155,9 +171,10 @@ class Progress:
 def showing_progress(
     host: Host, *, enabled: bool = True, console: Console | None = None
 ) -> Iterator[Progress | None]:
-    """Show the progress of the actions run on ``host`` inside the block, if ``console`` (stderr) is a terminal."""
+    """Show the progress of the actions run on ``host`` inside the block, if ``console`` (stderr) is a
+    terminal and ``NO_COLOR`` is not set (a live line is redrawn with ANSI codes, which NO_COLOR refuses)."""
     shown_on = console or Console(stderr=True)
-    if not enabled or not shown_on.is_terminal:
+    if not enabled or not shown_on.is_terminal or no_color():
         yield None
         return
     progress = Progress(shown_on)

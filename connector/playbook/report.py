@@ -11,10 +11,10 @@ from collections import Counter
 from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
-from rich.console import Console
 from rich.table import Table
 
 from connector.envelope import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, Envelope
+from connector.output import console as colour_console
 from connector.output import records_of, to_json
 
 StepStatus = Literal["success", "partial", "failed", "skipped", "not_run"]
@@ -93,7 +93,7 @@ def write_result(result: PlaybookResult, fmt: str, stream: TextIO) -> None:
 
 def write_table(result: PlaybookResult, stream: TextIO) -> None:
     """A table of the steps (status, runs, what they did), then one of the outputs."""
-    console = Console(file=stream, width=160, soft_wrap=False)
+    console = colour_console(stream)
     title = f"playbook {result.playbook}: {result.status}"
     table = Table("step", "action", "vendor", "status", "runs", "result", title=title)
     for step in result.steps:

@@ -83,8 +83,8 @@ def test_the_file_is_appended_to_and_synced_when_an_action_ends(
         lines = read(path)
     assert lines[0] == {"kept": True}
     assert [line["event"] for line in lines[1:]] == [
-        "action_started", "request_sent", "response_received", "page_fetched", "record_emitted", "action_finished",
-        "action_failed",
+        "action_started", "request_sent", "response_received", "page_fetched", "total_known", "record_emitted",
+        "action_finished", "action_failed",
     ]
     assert lines[-1]["errors"] == ["input.limit: 0 is less than the minimum of 1 (rule: minimum)"]
 

@@ -28,6 +28,7 @@ def test_three_pages_with_a_429_fire_the_events_in_order() -> None:
         ("request_sent", "GET", THREATS, 1),
         ("response_received", 200, 1),
         ("page_fetched", 1, 2),
+        ("total_known", 5),
         ("record_emitted", uids[0]),
         ("record_emitted", uids[1]),
         ("request_sent", "GET", THREATS, 1),

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from connector.api import arun_action
@@ -20,6 +21,7 @@ from connector.hookspecs import hookimpl
 from connector.plugins import Host
 from tests.events.conftest import SECRET
 from tests.events.support import TOKEN, paged_run, simulator
+from tests.plugins.recorder import EventRecorder
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -56,19 +58,20 @@ def test_a_paged_read_shows_records_pages_rate_and_retries() -> None:
     progress = Progress(console, clock=clock)
     envelope = asyncio.run(paged_run(Host([progress, clock], entry_points=False), simulator("429@2")))
     assert envelope.status == "success"
-    line = "get_threats  {} records · {} pages · {} records/s · {} requests · {} retries".format
+    line = "get_threats  {} · {} pages · {} records/s · {} requests · {} retries".format
+    # The first page tells the total (5): from the next draw on, the line shows it and the share read.
     assert frames(screen) == [
         "get_threats  0 requests · 0 retries",
-        line(0, 1, "0.0", 1, 0),
-        line(1, 1, "1.0", 1, 0),
-        line(2, 1, "1.0", 1, 0),
+        line("0 records", 1, "0.0", 1, 0),
+        line("1/5 records (20%)", 1, "1.0", 1, 0),
+        line("2/5 records (40%)", 1, "1.0", 1, 0),
         # The second request is drawn with the retry: requests redraw at most every 0.1 s of the clock.
-        line(2, 1, "1.0", 2, 1),
-        line(2, 2, "1.0", 3, 1),
-        line(3, 2, "1.0", 3, 1),
-        line(4, 2, "1.0", 3, 1),
-        line(4, 3, "1.0", 4, 1),
-        line(5, 3, "1.0", 4, 1),
+        line("2/5 records (40%)", 1, "1.0", 2, 1),
+        line("2/5 records (40%)", 2, "1.0", 3, 1),
+        line("3/5 records (60%)", 2, "1.0", 3, 1),
+        line("4/5 records (80%)", 2, "1.0", 3, 1),
+        line("4/5 records (80%)", 3, "1.0", 4, 1),
+        line("5/5 records (100%)", 3, "1.0", 4, 1),
     ]
     # The line is erased when the action ends, and the cursor given back.
     assert screen.getvalue().endswith("\x1b[?25h\r")
@@ -85,7 +88,7 @@ def test_actions_running_at_once_have_a_line_each() -> None:
     asyncio.run(together())
     shown = frames(screen)
     assert any(frame.count("get_threats") == 2 for frame in shown)
-    assert shown[-1] == "get_threats  5 records · 3 pages · 0.6 records/s · 3 requests · 0 retries"
+    assert shown[-1] == "get_threats  5/5 records (100%) · 3 pages · 0.6 records/s · 3 requests · 0 retries"
 
 
 def test_records_arriving_at_once_are_drawn_once() -> None:
@@ -133,10 +136,10 @@ ENV = {**os.environ, "S1_EVENTS_TOKEN": SECRET, "TERM": "xterm", "COLUMNS": "120
 READ = ("run", "get-threats", "--connection", "s1", "--input", '{"vendor_filters": {"limit": 2}}')
 
 
-def on_terminal(command: list[str]) -> tuple[bytes, bytes]:
+def on_terminal(command: list[str], env: dict[str, str] | None = None) -> tuple[bytes, bytes]:
     """Run ``command`` with stderr on a pseudo-terminal (stdout piped): what each received."""
     controller, terminal_end = pty.openpty()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal_end, env=ENV)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal_end, env={**ENV, **(env or {})})
     os.close(terminal_end)
     received = b""
     while True:
@@ -218,3 +221,25 @@ def test_a_bulk_change_shows_the_ids_updated_and_failed() -> None:
         "update_threat_status  0 updated · 1 failed · 2 requests · 0 retries",
         "update_threat_status  3 updated · 1 failed · 2 requests · 0 retries",
     ]
+
+
+def test_the_total_is_what_the_limit_leaves_of_the_vendors_total() -> None:
+    recorder = EventRecorder()
+    asyncio.run(paged_run(Host([recorder], entry_points=False), simulator(), {"limit": 3}))
+    assert [event for event in recorder.events if event[0] == "total_known"] == [("total_known", 3)]
+
+
+def test_no_color_means_no_live_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    host = Host(entry_points=False)
+    console, screen = terminal()
+    with showing_progress(host, console=console) as progress:
+        assert progress is None
+        asyncio.run(paged_run(host, simulator()))
+    assert screen.getvalue() == ""
+
+
+def test_the_cli_writes_no_escape_code_under_no_color(connections_file: Path) -> None:
+    stdout, stderr = on_terminal(cli(connections_file, *READ, "--format", "table"), {"NO_COLOR": "1"})
+    assert b"\x1b" not in stderr and b"\x1b" not in stdout
+    assert b"get_threats: 5 threats (success)" in stdout

@@ -51,6 +51,11 @@ class EventRecorder:
         self._saw(run_id, "page_fetched", page, records)
 
     @hookimpl
+    def total_known(self, run_id: str, total: int) -> None:
+        """(total_known, total)."""
+        self._saw(run_id, "total_known", total)
+
+    @hookimpl
     def record_emitted(self, run_id: str, record: dict[str, Any]) -> None:
         """(record_emitted, uid)."""
         self._saw(run_id, "record_emitted", record["uid"])

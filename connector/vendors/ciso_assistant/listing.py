@@ -85,6 +85,7 @@ async def list_incidents(run: RunContext, filters: dict[str, Any]) -> AsyncGener
         async for page in pages:
             if page.number == 1 and isinstance(page.body.get("count"), int):
                 total = page.body["count"]
+                run.total_known(total, limit)
             for record in page.records:
                 incident = run.map_record(normalize_incident, record, include_raw=include_raw)
                 if incident is not None:

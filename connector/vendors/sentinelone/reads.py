@@ -85,7 +85,10 @@ async def _walk(
     walk = run.pages(THREATS, query, CursorPaging(), max_records=enough, resumable=resumable, decode=decode)
     async with aclosing(walk) as pages:
         async for page in pages:
-            total = _total(page.body) if total is None else total
+            if total is None:
+                total = _total(page.body)
+                if resumable and not filtered_here:  # one walk, every threat it counts handed out
+                    run.total_known(total, limit)
             for record in page.records:
                 threat = run.map_record(normalize_threat, record, include_raw=include_raw)
                 if threat is None:

@@ -133,13 +133,7 @@ async def awatch(
     at once (each committed as it succeeds).
     """
     tell = say or (lambda line: None)
-    if playbook is not None and output is not None:
-        raise BadInput("--output: items go to the playbook, not to a file (give --playbook or --output)")
-    if concurrency > 1 and playbook is None:
-        raise BadInput("--concurrency: items are written one after the other; it applies to --playbook")
-    if output_format is not None and not output_format.lines:
-        raise BadInput(f"--format: {output_format.name} is not a line format: a watch writes an unending stream "
-                       "(ndjson or ocsf)")
+    _check_sink_options(playbook, output, output_format, concurrency)
     with ExitStack() as stack:
         sink: Sink | None = None
         if playbook is not None:
@@ -166,6 +160,19 @@ async def awatch(
         reason = f"stopped by {watcher.stop_reason}: " if watcher.stop_reason else ""
         tell(reason + watcher.summary())
         return code
+
+
+def _check_sink_options(
+    playbook: Path | None, output: Path | None, output_format: OutputFormat | None, concurrency: int
+) -> None:
+    """BadInput for options of where items go that contradict each other."""
+    if playbook is not None and output is not None:
+        raise BadInput("--output: items go to the playbook, not to a file (give --playbook or --output)")
+    if concurrency > 1 and playbook is None:
+        raise BadInput("--concurrency: items are written one after the other; it applies to --playbook")
+    if output_format is not None and not output_format.lines:
+        raise BadInput(f"--format: {output_format.name} is not a line format: a watch writes an unending stream "
+                       "(ndjson or ocsf)")
 
 
 def _checkpoint(store: CheckpointStore, polled: Source, since: datetime | None, clock: Clock) -> Checkpoint:

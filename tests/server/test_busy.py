@@ -127,9 +127,9 @@ def test_a_post_that_is_not_json_is_415(api: httpx.Client, content_type: str) ->
 @pytest.mark.parametrize("content_type", ["application/json", "Application/JSON; charset=utf-8", None])
 def test_json_or_no_content_type_is_read(api: httpx.Client, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
-    answer = api.post("/v1/playbooks/run", content=b'{"playbook": "nope"}', headers=headers)
+    answer = api.post("/v1/playbooks/run", content=b'{"playbook": "no-such-book"}', headers=headers)
     assert answer.status_code == 400
-    assert answer.json()["error"]["message"].startswith("body.playbook: no playbook 'nope'")
+    assert answer.json()["error"]["message"].startswith("body.playbook: no playbook 'no-such-book'")
 
 
 def test_the_token_is_checked_before_the_content_type(anonymous: httpx.Client) -> None:

@@ -154,7 +154,8 @@ def test_a_batch_request_that_fails_whole_fails_its_ids_only() -> None:
         "ciso_assistant: POST /api/incidents/batch-action/: 503 Service Unavailable: Service Unavailable"
         " (outcome unknown: the vendor may have applied it)"
     )}
-    wrong_token = act(faulty, "incident_batch_action", {"action": "delete", "ids": [SEEDED[0].id]}, token="not-the-sandbox-token")
+    wrong_token = act(faulty, "incident_batch_action", {"action": "delete", "ids": [SEEDED[0].id]},
+                      token="not-the-sandbox-token")
     assert only_error(wrong_token).endswith("401 Unauthorized: Invalid token.")
 
 

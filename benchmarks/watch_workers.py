@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.servers import in_child_process
-from benchmarks.workers import LATENCY_S, TOKEN_ENV, every_core
+from benchmarks.workers import LATENCY_S, TOKEN_ENV, every_core, ratio_lines
 from connector.jobs.local import RedisServer, start_workers
 from connector.sandbox import SandboxConfig, serve
 
@@ -77,17 +77,8 @@ def section() -> list[str]:
             rates = {count: items_per_second(count, folder, redis) for count in COUNTS}
         finally:
             redis.stop()
-    lines = [
-        f"A watch on workers: {ITEMS} watched threats, each made a CISO Assistant incident by "
-        f"`examples/threat-to-incident.yaml` on the workers (three requests, the sandbox answering after "
-        f"{LATENCY_S * 1000:.0f} ms), the watch start included; each worker running one task at a time.",
-        "",
-        "| workers | items / s | ratio to 1 worker |",
-        "|---:|---:|---:|",
-    ]
-    lines += [f"| {count} | {rate:,.2f} | {rate / rates[1]:.2f} |" for count, rate in rates.items()]
-    ratio = rates[COUNTS[-1]] / rates[1]
-    verdict = "met" if ratio >= TARGET else "NOT met"
-    lines += ["", f"The target, {COUNTS[-1]} workers at least {TARGET:g}x one worker on a watch's items, is "
-              f"{verdict}: {ratio:.2f}x."]
-    return lines
+    intro = (f"A watch on workers: {ITEMS} watched threats, each made a CISO Assistant incident by "
+             f"`examples/threat-to-incident.yaml` on the workers (three requests, the sandbox answering after "
+             f"{LATENCY_S * 1000:.0f} ms), the watch start included; each worker running one task at a time.")
+    target = f"{COUNTS[-1]} workers at least {TARGET:g}x one worker on a watch's items"
+    return ratio_lines(intro, "items / s", rates, target, TARGET)

@@ -82,15 +82,15 @@ def section() -> list[str]:
             rates = {count: actions_per_second(count, server.url(count), config, folder) for count in COUNTS}
         finally:
             server.stop()
-    lines = [
-        f"Workers: {TASKS} queued get_threats actions (one request each, the sandbox answering after "
-        f"{LATENCY_S * 1000:.0f} ms, rate limits off), each worker running one at a time; ratio to one worker.",
-        "",
-        "| workers | actions / s | ratio to 1 worker |",
-        "|---:|---:|---:|",
-    ]
-    lines += [f"| {count} | {rate:,.1f} | {rate / rates[1]:.2f} |" for count, rate in rates.items()]
-    ratio = rates[COUNTS[-1]] / rates[1]
-    verdict = "met" if ratio >= TARGET else "NOT met"
-    lines += ["", f"The target, {COUNTS[-1]} workers at least {TARGET:g}x one worker, is {verdict}: {ratio:.2f}x."]
-    return lines
+    intro = (f"Workers: {TASKS} queued get_threats actions (one request each, the sandbox answering after "
+             f"{LATENCY_S * 1000:.0f} ms, rate limits off), each worker running one at a time; ratio to one worker.")
+    return ratio_lines(intro, "actions / s", rates, f"{COUNTS[-1]} workers at least {TARGET:g}x one worker", TARGET)
+
+
+def ratio_lines(intro: str, unit: str, rates: dict[int, float], target: str, at_least: float) -> list[str]:
+    """A section of rates by number of workers, their ratios to one worker, and the verdict on ``target``."""
+    lines = [intro, "", f"| workers | {unit} | ratio to 1 worker |", "|---:|---:|---:|"]
+    lines += [f"| {count} | {rate:,.2f} | {rate / rates[1]:.2f} |" for count, rate in rates.items()]
+    ratio = rates[max(rates)] / rates[1]
+    verdict = "met" if ratio >= at_least else "NOT met"
+    return [*lines, "", f"The target, {target}, is {verdict}: {ratio:.2f}x."]

@@ -57,8 +57,8 @@ def run(
 
     request = RunRequest(action=action)
     try:
-        fields = run_flags()
-        request = RunRequest(action=action, format=fields.get("format"))
+        # The flags alone first: a failure to read the input is then written in the format asked for.
+        request = RunRequest(action=action, format=run_flags().get("format"))
         fields = run_flags(action=action, input_flag=input_, read=lambda: mapped_input(read_input(input_), maps))
         request = RunRequest(action=action, **fields)
         executor = InProcess(config=ctx.obj["config"])

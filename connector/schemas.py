@@ -32,6 +32,7 @@ class SchemaStore:
 
     def __init__(self, folders: Iterable[Path]) -> None:
         self._schemas: dict[str, dict[str, Any]] = {}
+        self._validators: dict[str, Draft202012Validator] = {}
         for folder in folders:
             for path in sorted(folder.glob("*.json")):
                 document = orjson.loads(path.read_bytes())
@@ -49,16 +50,29 @@ class SchemaStore:
 
     @cached_property
     def _registry(self) -> Registry[Any]:
+        # Crawled once here: an uncrawled registry would find each file's anchors and subschemas
+        # again on every lookup of every validation.
         resources = [(name, Resource.from_contents(doc, DRAFT202012)) for name, doc in self._schemas.items()]
-        return Registry().with_resources(resources)
+        return Registry().with_resources(resources).crawl()
 
     def validator(self, name: str) -> Draft202012Validator:
-        """A validator for the schema ``name`` that resolves references to the other files."""
-        return Draft202012Validator(self.get(name), registry=self._registry, format_checker=FormatChecker())
+        """A validator for the schema ``name`` that resolves references to the other files.
+
+        Built once per schema and kept: a validator holds no state of the instances it checks, and
+        building one (with its resolver and format checker) costs more than checking a record.
+        """
+        try:
+            return self._validators[name]
+        except KeyError:
+            built = Draft202012Validator(self.get(name), registry=self._registry, format_checker=FormatChecker())
+            return self._validators.setdefault(name, built)
 
     def validate(self, name: str, instance: Any, label: str) -> None:
         """Raise :class:`BadInput` with one line naming the path and the rule when ``instance`` is invalid."""
-        error = best_match(self.validator(name).iter_errors(instance))
+        validator = self.validator(name)
+        if validator.is_valid(instance):
+            return  # the valid case stops at no error; collecting them all is for the message
+        error = best_match(validator.iter_errors(instance))
         if error is not None:
             raise BadInput(describe_error(error, label, self._forms(name)))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,13 +270,36 @@ class ConnectionsFile:
 def read_connections(path: Path | None = None) -> ConnectionsFile:
     """Read a connections file, each connection on its own: a bad one is kept in ``problems`` and the
     others stay usable. A file that cannot be read at all is a ConfigError; a missing default file
-    is an empty one."""
+    is an empty one. An unchanged file is parsed once; secrets are still read on each use
+    (:meth:`Connection.token`), never kept here."""
     explicit = path is not None or bool(os.environ.get("CONNECTOR_CONFIG"))
     path = path or default_config_path()
     if not path.exists():
         if explicit:
             raise ConfigError(f"config: {path} does not exist")
         return ConnectionsFile(path)
+    status = path.stat()
+    stamp = (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_size)
+    kept = _READ.get(path)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    read = _parsed(path)
+    # A file changed within the clock's resolution of this read could keep the same stamp: such a
+    # fresh one is read again next time rather than kept.
+    if time.time_ns() - status.st_mtime_ns > RACY_NS:
+        _READ[path] = (stamp, read)
+    return read
+
+
+_READ: dict[Path, tuple[tuple[int, int, int, int], ConnectionsFile]] = {}
+"""Each connections file read, by path, with the (device, inode, mtime, size) it had: a server reads
+it once rather than on every request, and again when it is edited or replaced."""
+RACY_NS = 2_000_000_000
+"""A file modified less than this long (ns) before it is read is parsed again on the next read."""
+
+
+def _parsed(path: Path) -> ConnectionsFile:
+    """The connections file at ``path``, read and checked (see :func:`read_connections`)."""
     document = load_yaml(
         read_text(path, "config", ConfigError, limit=MAX_YAML_BYTES), f"config: {path}", error=ConfigError
     ) or {}

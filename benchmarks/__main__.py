@@ -14,12 +14,15 @@
    and a watch's items on 1 and 4 workers (benchmarks/watch_workers.py).
 6. Issue 10's targets (``benchmarks/pipeline.py``): start-up, streaming speed and memory of
    ``connector run`` as a child process, and the sandbox at 100,000 records.
+7. Serve (``benchmarks/served.py``): a one-record action's latency through ``connector serve``,
+   median and 99th percentile, against a warm client's bare request to the same sandbox.
 
 Results go to BENCHMARKS.md. Nothing here is asserted: tests never time anything. Environment:
 BENCH_ROUNDS (pages per sandbox rate, default 100), BENCH_STARTS (alternated runs per start-up time
 and MySecutec read, medians taken, default 10), BENCH_REPEATS (alternated runs of the large stream
 and of the sandbox's start-ups, default 3), BENCH_STREAMED (threats of the large stream, default
-200000), BENCH_MILLION=1 (also stream 1,000,000 threats: minutes).
+200000), BENCH_MILLION=1 (also stream 1,000,000 threats: minutes), BENCH_SERVED (alternated requests
+of the serve rows, default 200).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks import watch_workers, workers
+from benchmarks import served, watch_workers, workers
 from benchmarks.method import LOAD_MOVED, SPREAD
 from benchmarks.pipeline import MEASURES, MILLION, what_bounds
 from benchmarks.report import HEADER, Row
@@ -150,8 +153,8 @@ def main() -> None:
     rows = throughput_rows()
     targets = [row for measure in MEASURES for row in measure()]
     load = f"{load_before:.1f} when it started and {os.getloadavg()[0]:.1f} when it ended"
-    lines = [*issue_10_section(targets, load), "", *throughput_section(rows), "", *workers.section(), "",
-             *watch_workers.section()]
+    lines = [*issue_10_section(targets, load), "", *serve_section(served.rows()), "", *throughput_section(rows), "",
+             *workers.section(), "", *watch_workers.section()]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
@@ -210,6 +213,20 @@ def issue_10_section(targets: list[Row], load: str) -> list[str]:
         "What bounds the targets not met, with the rows above:",
         "",
         *what_bounds(targets),
+    ]
+
+
+def serve_section(rows: list[Row]) -> list[str]:
+    """Issue 24's serve target: a served one-record action against a warm client's bare request."""
+    return [
+        "## Issue 24: a served action against a bare request",
+        "",
+        f"`connector serve` as a child process with a connections file naming the sandbox; one warm httpx client "
+        f"sends {served.REQUESTS} one-record get_threats and {served.REQUESTS} bare GETs of one threat to the same "
+        "sandbox, alternately; each request is a sample. CPU is not measured per request.",
+        "",
+        *HEADER,
+        *(row.line() for row in rows),
     ]
 
 

@@ -1,0 +1,112 @@
+"""`connector serve`: the latency of a one-record action against a warm client's bare request (issue 24 target 1).
+
+``connector serve`` runs as a child process, as a SOAR runs it, with a connections file naming the
+sandbox (a child process too, pinned to one core). One warm httpx client sends, alternately
+(:func:`benchmarks.method.alternate`), ``POST /v1/actions/get-threats/run`` for one record and the
+bare ``GET`` of one threat from the same sandbox; each request is one sample. The rows give the
+median and the 99th percentile of both.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from benchmarks.method import Samples, alternate
+from benchmarks.processes import CONNECTOR, ROOT, Measured, free_port
+from benchmarks.report import Row
+from benchmarks.servers import THREATS, in_child_process, serve_sandbox
+
+REQUESTS = int(os.environ.get("BENCH_SERVED", "200"))
+MEDIAN_TARGET = 3.0
+P99_TARGET = 5.0
+TOKEN = "bench-serve-token-0123456789"
+SECRET_ENV = "BENCH_SERVE_S1_TOKEN"
+BARE = "warm httpx, bare GET of 1 threat"
+SETTLED_S = 3600
+"""How old the connections file is made to look: as a deployed one is, not one written a moment ago."""
+
+
+@contextmanager
+def served(sandbox_url: str, folder: Path) -> Iterator[str]:
+    """``connector serve`` with a connection ``s1`` to the sandbox; yields its URL once it answers."""
+    config, token_file = folder / "connections.yaml", folder / "token"
+    config.write_text(f"connections:\n  s1:\n    vendor: sentinelone\n    base_url: {sandbox_url}/sentinelone\n"
+                      f"    secret: env:{SECRET_ENV}\n    retries: 0\n")
+    settled = time.time() - SETTLED_S
+    os.utime(config, (settled, settled))
+    token_file.write_text(TOKEN)
+    port = free_port()
+    command = [CONNECTOR, "serve", "--bind", f"127.0.0.1:{port}", "--config", str(config),
+               "--token-file", str(token_file)]
+    env = {**os.environ, SECRET_ENV: "sandbox-token"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("connector serve did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def timed(send: Callable[[], httpx.Response]) -> Callable[[], Measured]:
+    """A measure of one request: its wall time; CPU and memory are not measured per request (NaN)."""
+
+    def measure() -> Measured:
+        started = time.perf_counter()
+        answer = send()
+        seconds = time.perf_counter() - started
+        answer.raise_for_status()
+        return Measured(seconds, math.nan, math.nan, 0)
+
+    return measure
+
+
+def p99_ms(samples: Samples) -> float:
+    """The 99th percentile of the samples' wall times, in ms."""
+    walls = [run.seconds for run in samples.runs]
+    return statistics.quantiles(walls, n=100, method="inclusive")[98] * 1000
+
+
+def rows() -> list[Row]:
+    """The median and the 99th percentile of a served one-record get_threats against a bare request."""
+    with (
+        tempfile.TemporaryDirectory() as temporary,
+        in_child_process(serve_sandbox) as sandbox,
+        served(sandbox.url, Path(temporary)) as api,
+        httpx.Client(timeout=30) as client,
+    ):
+        body = {"input": {"limit": 1}, "connection": "s1"}
+        action = timed(lambda: client.post(f"{api}/v1/actions/get-threats/run", json=body,
+                                           headers={"Authorization": f"Bearer {TOKEN}"}))
+        bare = timed(lambda: client.get(f"{sandbox.url}{THREATS}", params={"limit": "1"},
+                                        headers={"Authorization": "ApiToken sandbox-token"}))
+        block = alternate({"served": action, "bare": bare}, REQUESTS)
+    median = block["served"].seconds * 1000, block["bare"].seconds * 1000
+    tail = p99_ms(block["served"]), p99_ms(block["bare"])
+    reliable = block.mark()
+    name = f"serve: one-record get_threats over {REQUESTS} requests"
+    return [
+        Row(f"{name}, median ms", median[0], BARE, median[1], f"<= {MEDIAN_TARGET:g}x",
+            median[0] <= MEDIAN_TARGET * median[1], reliable=reliable),
+        Row(f"{name}, p99 ms", tail[0], BARE, tail[1], f"<= {P99_TARGET:g}x",
+            tail[0] <= P99_TARGET * tail[1], reliable=reliable),
+    ]

@@ -221,7 +221,9 @@ def serve_section(rows: list[Row]) -> list[str]:
     return [
         "## Issue 24: a served action against a bare request",
         "",
-        f"`connector serve` as a child process with a connections file naming the sandbox; one warm httpx client "
+        "`connector serve` as a child process with a connections file naming the sandbox (its rate limit far above "
+        "the load: SentinelOne's documented 10 requests/s would space back-to-back requests 100 ms apart); one warm "
+        "httpx client "
         f"sends {served.REQUESTS} one-record get_threats and {served.REQUESTS} bare GETs of one threat to the same "
         "sandbox, alternately; each request is a sample. CPU is not measured per request.",
         "",

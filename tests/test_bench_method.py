@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import pytest
+
 from benchmarks.method import Block, Samples, alternate, order
 from benchmarks.processes import Measured
 from benchmarks.report import Row
+from benchmarks.served import p99_ms
 
 
 def _runs(*seconds: float) -> Samples:
@@ -60,3 +63,8 @@ def test_a_row_gives_cpu_beside_wall_and_its_reliable_mark() -> None:
                           "**not met** | yes (load 0.6 to 0.9) |")
     plain = Row("pages / s", 10.0, "static", 20.0)
     assert plain.line() == "| pages / s | 10.0 |  | static | 20.0 |  | 0.50 |  |  |  |  |"
+
+
+def test_the_serve_rows_take_the_99th_percentile_of_the_request_times() -> None:
+    assert p99_ms(_runs(*[0.001] * 99, 0.101)) == pytest.approx(2.0)  # inclusive: 99% of the way to the slowest
+    assert p99_ms(_runs(0.002, 0.004)) == pytest.approx(3.98)

@@ -40,14 +40,16 @@ async def matching_threats(
     ids = filters.get("ids")
     listing = Totals()
     records: AsyncGenerator[dict[str, Any], None]
+    exact = False
+    """Whether the vendor applies every filter, so that its count is the answer's."""
     if ids and not ("search" in filters or "vendor_filters" in filters):
         if resumable and "resume" in filters:
             raise BadInput("input.resume: a read of threats by id cannot resume: run it whole")
         records = _each(await _read_by_id(run, ids))
     else:
-        stop_early = pushed_down(filters) and not ids
+        exact = pushed_down(filters) and not ids
         records = read_pages(run, THREATS, query, "threats", listing,
-                             max_records=limit if stop_early else None, resumable=resumable)
+                             max_records=limit if exact else None, resumable=resumable)
     wanted = set(ids or ())
     kept = 0
     async with aclosing(records) as each:
@@ -57,6 +59,8 @@ async def matching_threats(
             threat = run.map_record(normalize_threat, record, include_raw=include_raw)
             if threat is None or not keeps(threat, filters):
                 continue
+            if exact:
+                run.total_known(listing.total, limit)
             yield threat
             kept += 1
             if kept == limit:

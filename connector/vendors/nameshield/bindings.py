@@ -105,6 +105,8 @@ async def _list_v2(
             collector.pages += 1
             if page.number == 1:
                 totals["total"] = _integer(page.body, "total_items")
+                if collector.chosen.exact:  # the vendor applied every filter: its count is the answer's
+                    run.total_known(totals["total"], collector.chosen.limit)
             for record in page.records:
                 kept = collector.add(run, record)
                 if kept is not None:

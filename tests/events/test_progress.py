@@ -9,13 +9,16 @@ import pty
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from connector.api import arun_action
 from connector.connections import sandbox_connection
+from connector.envelope import Envelope
 from connector.events.progress import Progress, showing_progress
 from connector.hookspecs import hookimpl
 from connector.plugins import Host
@@ -245,39 +248,38 @@ def test_the_cli_writes_no_escape_code_under_no_color(connections_file: Path) ->
     assert b"get_threats: 5 threats (success)" in stdout
 
 
-def test_the_mysecutec_total_is_announced_when_the_vendor_applies_every_filter() -> None:
-    from connector.api import run_action
-    from connector.connections import sandbox_connection
+def totals_told(vendor: str) -> tuple[Callable[..., Envelope], EventRecorder]:
+    """A runner of actions on a fresh simulator of ``vendor``, and the recorder of their events."""
     from connector.sandbox import SandboxConfig, build_app
-    from connector.testing import RecordingTransport
+    from connector.testing import RecordingTransport, run_in_sandbox
 
     recorder = EventRecorder()
     host = Host([recorder], entry_points=False)
-    transport = RecordingTransport(build_app(SandboxConfig(rate_limits=False, vendors=("mysecutec",),
-                                                           sizes={"mysecutec": 40})))
-    connection = sandbox_connection("mysecutec", "http://127.0.0.1:9", SandboxConfig().token)
-    listed = run_action("get_threats", {"limit": 5}, connection=connection, transport=transport, host=host)
-    assert listed.status == "success"
-    assert [event for event in recorder.events if event[0] == "total_known"] == [("total_known", 5)]
+    transport = RecordingTransport(build_app(SandboxConfig(rate_limits=False, vendors=(vendor,), sizes={vendor: 40})))
+
+    def run(action: str, document: dict[str, Any]) -> Envelope:
+        return run_in_sandbox(action, document, vendor=vendor, transport=transport, host=host)
+
+    return run, recorder
+
+
+def told(recorder: EventRecorder) -> list[Any]:
+    """The total_known events recorded."""
+    return [event for event in recorder.events if event[0] == "total_known"]
+
+
+def test_the_mysecutec_total_is_announced_when_the_vendor_applies_every_filter() -> None:
+    run, recorder = totals_told("mysecutec")
+    listed = run("get_threats", {"limit": 5})
+    assert listed.status == "success" and told(recorder) == [("total_known", 5)]
     recorder.events.clear()
     # A filter the vendor does not apply: its count is not the answer's, so no total is told.
-    run_action("get_threats", {"ids": [listed.output["threats"][0]["vendor_id"]], "search": "a"},
-               connection=connection, transport=transport, host=host)
-    assert [event for event in recorder.events if event[0] == "total_known"] == []
+    run("get_threats", {"ids": [listed.output["threats"][0]["vendor_id"]], "search": "a"})
+    assert told(recorder) == []
 
 
 def test_the_nameshield_total_is_announced_from_the_first_v2_page() -> None:
-    from connector.api import run_action
-    from connector.connections import sandbox_connection
-    from connector.sandbox import SandboxConfig, build_app
-    from connector.testing import RecordingTransport
-
-    recorder = EventRecorder()
-    host = Host([recorder], entry_points=False)
-    transport = RecordingTransport(build_app(SandboxConfig(rate_limits=False, vendors=("nameshield",),
-                                                           sizes={"nameshield": 30})))
-    connection = sandbox_connection("nameshield", "http://127.0.0.1:9", SandboxConfig().token)
-    listed = run_action("list_events", {"since": "2000-01-01T00:00:00Z", "limit": 4}, connection=connection,
-                        transport=transport, host=host)
+    run, recorder = totals_told("nameshield")
+    listed = run("list_events", {"since": "2000-01-01T00:00:00Z", "limit": 4})
     assert listed.status == "success" and listed.output["count"] == 4
-    assert [event for event in recorder.events if event[0] == "total_known"] == [("total_known", 4)]
+    assert told(recorder) == [("total_known", 4)]

@@ -13,8 +13,14 @@ envelope. The names are
 imported on first use, so ``import connector`` stays cheap.
 """
 
+import sys
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+# httpx imports its own command-line client (httpx._main) whenever rich and click are installed, as
+# they are here: rich and pygments, a tenth of a one-record run's start, for a program never run in
+# this process. A None entry makes that import fail, which httpx expects and answers with a stub.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None is the documented block
 
 __version__ = "0.1.0"
 """The one place the version is written (pyproject.toml reads it from here)."""

@@ -1,102 +1,133 @@
-"""JSON Schemas: loading them, validating against them, and one-line errors that name the field.
+"""JSON Schemas: loading them, checking against them, and one-line errors that name the field.
 
 Schemas are JSON files (draft 2020-12), one per file; a schema is known by its file name, which
 is also its ``$id``, so files refer to each other with ``{"$ref": "threat.json"}``. Running
-``python -m connector.schemas`` rewrites the schemas generated from pydantic models.
+``python -m connector.generated`` rewrites the schemas generated from pydantic models.
+
+Two libraries share the work. jsonschema-rs checks: a schema compiled once takes microseconds
+where walking it in Python took two milliseconds a threat, the largest cost of a served one-record
+action. jsonschema explains what jsonschema-rs refused, in the one line every surface prints
+(:func:`describe_error`), and has the last word: a value the stricter Rust checker refuses and
+jsonschema accepts (an email address jsonschema only asks an ``@`` of) is accepted, as it always
+was. jsonschema and referencing are imported only then, or for a playbook's own schemas.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jsonschema_rs
 import orjson
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.exceptions import PointerToNowhere, Unresolvable
-from referencing.jsonschema import DRAFT202012
 
 from connector.documents import QUOTE_LIMIT, check_depth, quoted
 from connector.errors import BadInput
 from connector.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from referencing._core import Resolver  # referencing exports the class for typing only from here
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
+log = logging.getLogger(__name__)
 
 
 class SchemaStore:
-    """All known schemas, resolvable by file name."""
+    """All known schemas, resolvable by file name.
+
+    A file is read when a schema first needs it; each schema's checker and registry hold it and
+    the files it refers to, in turn: a one-record run reads two schemas of the fifty.
+    """
 
     def __init__(self, folders: Iterable[Path]) -> None:
+        self._paths: dict[str, Path] = {}
         self._schemas: dict[str, dict[str, Any]] = {}
+        self._checkers: dict[str, jsonschema_rs.Validator] = {}
         self._validators: dict[str, Draft202012Validator] = {}
         for folder in folders:
             for path in sorted(folder.glob("*.json")):
-                document = orjson.loads(path.read_bytes())
-                self._schemas[path.name] = {"$id": path.name, **document}
+                self._paths[path.name] = path
 
     def __contains__(self, name: object) -> bool:
-        return name in self._schemas
+        return name in self._paths
 
     def get(self, name: str) -> dict[str, Any]:
         """The schema stored as ``name`` (a file name such as ``get_threats.input.json``)."""
         try:
             return self._schemas[name]
         except KeyError:
-            raise BadInput(f"schema {name!r} is not known") from None
-
-    @cached_property
-    def _registry(self) -> Registry[Any]:
-        # Crawled once here: an uncrawled registry would find each file's anchors and subschemas
-        # again on every lookup of every validation.
-        resources = [(name, Resource.from_contents(doc, DRAFT202012)) for name, doc in self._schemas.items()]
-        return Registry().with_resources(resources).crawl()
-
-    def validator(self, name: str) -> Draft202012Validator:
-        """A validator for the schema ``name`` that resolves references to the other files.
-
-        Built once per schema and kept: a validator holds no state of the instances it checks, and
-        building one (with its resolver and format checker) costs more than checking a record.
-        """
+            pass
         try:
-            return self._validators[name]
+            path = self._paths[name]
         except KeyError:
-            built = Draft202012Validator(self.get(name), registry=self._registry, format_checker=FormatChecker())
-            return self._validators.setdefault(name, built)
+            raise BadInput(f"schema {name!r} is not known") from None
+        return self._schemas.setdefault(name, {"$id": name, **orjson.loads(path.read_bytes())})
 
-    def validate(self, name: str, instance: Any, label: str) -> None:
-        """Raise :class:`BadInput` with one line naming the path and the rule when ``instance`` is invalid."""
-        validator = self.validator(name)
-        if validator.is_valid(instance):
-            return  # the valid case stops at no error; collecting them all is for the message
-        error = best_match(validator.iter_errors(instance))
-        if error is not None:
-            raise BadInput(describe_error(error, label, self._forms(name)))
-
-    def resolver(self, name: str) -> Resolver[Any]:
-        """A resolver of the references in the schema ``name`` (to walk a schema beside a document)."""
-        return self._registry.resolver(base_uri=name)
-
-    def inline_registry(self, schema: Mapping[str, Any]) -> Registry[Any]:
-        """A registry for an inline schema (a playbook's inputs): the files it refers to, theirs in
-        turn, and the schema itself as :data:`INLINE_URI`."""
-        resources, pending = {INLINE_URI: schema}, [schema]
+    def closure(self, uri: str, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """``schema`` as ``uri`` and the known files it refers to, theirs in turn, by URI."""
+        resources = {uri: schema}
+        pending = [schema]
         while pending:
             for ref in refs_in(pending.pop()):
                 name = ref.partition("#")[0]
                 if name and name not in resources and name in self:
                     resources[name] = self.get(name)
                     pending.append(resources[name])
+        return resources
+
+    def checker(self, name: str) -> jsonschema_rs.Validator:
+        """The compiled check of the schema ``name``, built once and kept (it holds no state of what it checks)."""
+        try:
+            return self._checkers[name]
+        except KeyError:
+            built = jsonschema_rs.validator_for(self.get(name), registry=self._rust_registry(name),
+                                                validate_formats=True)
+            return self._checkers.setdefault(name, built)
+
+    def validator(self, name: str) -> Draft202012Validator:
+        """jsonschema's validator of the schema ``name``, for its errors (:meth:`validate` checks faster)."""
+        try:
+            return self._validators[name]
+        except KeyError:
+            from jsonschema import Draft202012Validator, FormatChecker
+
+            registry = self.registry_for(name, self.get(name)).crawl()
+            built = Draft202012Validator(self.get(name), registry=registry, format_checker=FormatChecker())
+            return self._validators.setdefault(name, built)
+
+    def validate(self, name: str, instance: Any, label: str) -> None:
+        """Raise :class:`BadInput` with one line naming the path and the rule when ``instance`` is invalid."""
+        if _passes(self.checker(name), instance):
+            return
+        message = explained(self.validator(name), instance, label, self._forms(name))
+        if message is not None:
+            raise BadInput(message)
+        log.debug("%s: refused by jsonschema-rs, accepted by jsonschema (schema %s)", label, name)
+
+    def resolver(self, name: str) -> jsonschema_rs.Resolver:
+        """A resolver of the references in the schema ``name`` (to walk a schema beside a document)."""
+        return self._rust_registry(name).resolver(name)
+
+    def registry_for(self, uri: str, schema: Mapping[str, Any]) -> Registry[Any]:
+        """jsonschema's registry of ``schema`` as ``uri`` and the files it refers to (a playbook's inline inputs)."""
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        resources = self.closure(uri, dict(schema)).items()
         return Registry().with_resources(
-            (name, Resource.from_contents(document, DRAFT202012)) for name, document in resources.items()
+            (name, Resource.from_contents(document, DRAFT202012)) for name, document in resources
         )
+
+    def _rust_registry(self, name: str) -> jsonschema_rs.Registry:
+        return jsonschema_rs.Registry(list(self.closure(name, self.get(name)).items()))
 
     def unresolved_refs(self, schema: Mapping[str, Any]) -> list[str]:
         """Each ``$ref`` of an inline schema that leads nowhere: "'nope.json' is not a known schema"."""
-        resolver = self.inline_registry(schema).resolver(base_uri=INLINE_URI)
+        from referencing.exceptions import PointerToNowhere, Unresolvable
+
+        resolver = self.registry_for(INLINE_URI, schema).resolver(base_uri=INLINE_URI)
         problems = []
         for ref in refs_in(schema):
             try:
@@ -108,7 +139,7 @@ class SchemaStore:
         return problems
 
     def _forms(self, name: str) -> FormNamer:
-        resolver = self.resolver(name)
+        resolver = self.registry_for(name, self.get(name)).resolver(base_uri=name)
 
         def form(branch: Any) -> str:
             # A branch of anyOf/oneOf, told by its type: "string", "array", or a const/enum's values.
@@ -148,6 +179,44 @@ def refs_in(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for value in node:
             yield from refs_in(value)
+
+
+def _passes(checker: jsonschema_rs.Validator, instance: Any) -> bool:
+    """Whether jsonschema-rs accepts ``instance``; False for a value it cannot take in (a datetime,
+    an integer over 64 bits), which jsonschema then judges."""
+    try:
+        return checker.is_valid(instance)
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+def explained(validator: Draft202012Validator, instance: Any, label: str, form: FormNamer | None = None) -> str | None:
+    """The one line of jsonschema's best error in ``instance`` (:func:`describe_error`), None when it finds none."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(instance))
+    return None if error is None else describe_error(error, label, form)
+
+
+class InlineSchema:
+    """A schema that refers to no file (a request body's): checked by jsonschema-rs, explained by jsonschema."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._checker = jsonschema_rs.validator_for(schema, validate_formats=True)
+        self._validator: Draft202012Validator | None = None
+
+    def validate(self, instance: Any, label: str) -> None:
+        """Raise :class:`BadInput` with one line naming the path and the rule when ``instance`` is invalid."""
+        if _passes(self._checker, instance):
+            return
+        if self._validator is None:
+            from jsonschema import Draft202012Validator, FormatChecker
+
+            self._validator = Draft202012Validator(self.schema, format_checker=FormatChecker())
+        message = explained(self._validator, instance, label)
+        if message is not None:
+            raise BadInput(message)
 
 
 def load_object(text: str | bytes, label: str) -> dict[str, Any]:

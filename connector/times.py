@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from jsonschema_rs import Resolver
 
 from connector.documents import quoted
 from connector.errors import BadInput
-
-if TYPE_CHECKING:
-    from referencing._core import Resolver  # referencing exports the class for typing only from here
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 """The units of an age, in seconds."""
@@ -26,7 +25,7 @@ RULE = "give RFC 3339 (2024-01-31T00:00:00Z), now, or an age like -24h, 7d (unit
 _AGE = re.compile(r"^\s*([-+]?)(\d+)\s*([a-zA-Z]+)\s*$")
 
 
-def resolved_times(document: dict[str, Any], schema: dict[str, Any], resolver: Resolver[Any], label: str,
+def resolved_times(document: dict[str, Any], schema: dict[str, Any], resolver: Resolver, label: str,
                    now: datetime | None = None) -> dict[str, Any]:
     """``document`` with each relative time in a date-time field written as UTC RFC 3339 text
     (a copy; the rest untouched); BadInput naming the field and the rule for an age it cannot read."""
@@ -51,7 +50,7 @@ def instant(text: str, field: str, now: datetime) -> str | None:
         raise BadInput(f"{field}: {quoted(text)} is before the first year: {RULE}") from None
 
 
-def _walk(value: Any, schema: Any, resolver: Resolver[Any], field: str, now: datetime) -> Any:
+def _walk(value: Any, schema: Any, resolver: Resolver, field: str, now: datetime) -> Any:
     schema, resolver = _deref(schema, resolver)
     if isinstance(value, str) and _takes_time(schema, resolver):
         return instant(value, field, now) or value
@@ -64,7 +63,7 @@ def _walk(value: Any, schema: Any, resolver: Resolver[Any], field: str, now: dat
     return value
 
 
-def _deref(schema: Any, resolver: Resolver[Any]) -> tuple[dict[str, Any], Resolver[Any]]:
+def _deref(schema: Any, resolver: Resolver) -> tuple[dict[str, Any], Resolver]:
     if not isinstance(schema, dict):
         return {}, resolver
     if "$ref" in schema:
@@ -73,7 +72,7 @@ def _deref(schema: Any, resolver: Resolver[Any]) -> tuple[dict[str, Any], Resolv
     return schema, resolver
 
 
-def _takes_time(schema: dict[str, Any], resolver: Resolver[Any]) -> bool:
+def _takes_time(schema: dict[str, Any], resolver: Resolver) -> bool:
     if schema.get("format") == "date-time":
         return True
     return any(_takes_time(*_deref(branch, resolver))

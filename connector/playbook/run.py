@@ -43,7 +43,7 @@ from connector.playbook.shapes import json_type
 from connector.plugins import Host, default_host
 from connector.request import RunRequest
 from connector.sandbox import SandboxConfig, running_sandbox
-from connector.schemas import SchemaStore, describe_error
+from connector.schemas import INLINE_URI, SchemaStore, describe_error
 from connector.sync import run_sync
 
 PlaybookSource = str | Path | Mapping[str, Any]
@@ -122,7 +122,8 @@ def resolve_inputs(
     for name, declared in (schema.get("properties") or {}).items():
         if name not in values and isinstance(declared, dict) and "default" in declared:
             values[name] = copy.deepcopy(declared["default"])
-    validator = Draft202012Validator(schema, registry=store.inline_registry(schema), format_checker=FormatChecker())
+    registry = store.registry_for(INLINE_URI, schema)
+    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
     error = best_match(validator.iter_errors(values))
     if error is not None:
         raise BadInput(describe_error(error, "inputs"))

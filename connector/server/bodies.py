@@ -9,12 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from connector.errors import BadInput
 from connector.request import SURFACES, RunRequest
-from connector.schemas import describe_error, load_object
+from connector.schemas import InlineSchema, load_object
 
 PLAYBOOK_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
 """A playbook name is a bare file stem: no dots or slashes, so it cannot leave the playbooks folder."""
@@ -34,10 +31,10 @@ def _action_run_schema() -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "required": ["connection"], "properties": properties}
 
 
-ACTION_RUN = Draft202012Validator(_action_run_schema())
+ACTION_RUN = InlineSchema(_action_run_schema())
 """POST /v1/actions/{name}/run: a run request (the action's input, the connection, how to run it)."""
 
-PLAYBOOK_RUN = Draft202012Validator({
+PLAYBOOK_RUN = InlineSchema({
     "type": "object",
     "additionalProperties": False,
     "required": ["playbook"],
@@ -50,12 +47,10 @@ PLAYBOOK_RUN = Draft202012Validator({
 """POST /v1/playbooks/run: a playbook's name in the playbooks folder, or the playbook itself, and its inputs."""
 
 
-def parse_body(raw: bytes, validator: Draft202012Validator) -> dict[str, Any]:
-    """The JSON object in ``raw`` (an empty body is ``{}``), valid against ``validator``'s schema."""
+def parse_body(raw: bytes, schema: InlineSchema) -> dict[str, Any]:
+    """The JSON object in ``raw`` (an empty body is ``{}``), valid against ``schema``."""
     document = load_object(raw, "body")
-    error = best_match(validator.iter_errors(document))
-    if error is not None:
-        raise BadInput(describe_error(error, "body"))
+    schema.validate(document, "body")
     return document
 
 

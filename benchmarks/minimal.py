@@ -2,9 +2,10 @@
 
 ``python -m benchmarks.minimal CONNECTIONS.yaml NAME INPUT_JSON`` does what a run does for one
 record, the way a careful script would do it by hand: it reads the named SentinelOne connection
-from the same YAML connections file a run reads (its secret named as ``env:VARIABLE``), checks the input against a JSON Schema with jsonschema, sends one request with
-httpx, puts the threats in a pydantic envelope and prints it as JSON. No paging, no mapping, no
-plugins, no retries: the least that still does the same work with the same libraries.
+from the same YAML connections file a run reads (its secret named as ``env:VARIABLE``), checks
+the input against a JSON Schema with jsonschema, sends one request with httpx, puts the threats
+in a pydantic envelope and prints it as JSON. No paging, no mapping, no plugins, no retries: the
+least that still does the same work with the same libraries.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from connector.clients import ClientPool
 from connector.connections import Connection
 from connector.envelope import Envelope
 from connector.http import Sleep
@@ -67,6 +68,8 @@ class InProcess:
     """An httpx transport to send through (tests: an in-process simulator)."""
     sleep: Sleep = asyncio.sleep
     """How retries wait (tests: a recording no-op)."""
+    pool: ClientPool | None = None
+    """HTTP clients kept between runs (``connector serve``'s); None: each run opens and closes its own."""
     streams: bool = True
     detached: bool = False
 

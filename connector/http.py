@@ -20,8 +20,6 @@ dry runs, resume points and output belong to the run context (:mod:`connector.co
 from __future__ import annotations
 
 import asyncio
-import functools
-import ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -33,7 +31,7 @@ import orjson
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connector import __version__
+from connector.clients import ClientPool, new_client
 from connector.connections import Connection
 from connector.errors import AuthError, BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.paging import Paging
@@ -102,27 +100,16 @@ class VendorClient:
     counts: Counts = field(default_factory=Counts)
     """Requests, retries and pages of this client, for the envelope's meta."""
 
+    pool: ClientPool | None = None
+    """Clients kept between runs (a server's): this run borrows its connection's and leaves it open."""
+
     def __post_init__(self) -> None:
         self.connection.check_transport_security()
-        timeout = self.connection.timeout
-        # Plain http (loopback only, or allowed insecure) has no TLS to verify, and redirects are not
-        # followed: loading the CA bundle would only cost start-up time.
-        plain = self.connection.base_url.startswith("http://") and not str(self.connection.proxy or "").startswith(
-            "https://"
-        )
-        self._http = httpx.AsyncClient(
-            base_url=self.connection.base_url,
-            headers={
-                "Authorization": f"{self.vendor.auth_scheme} {self.connection.token()}",
-                "Accept": "application/json",
-                "User-Agent": f"connector/{__version__}",
-            },
-            timeout=httpx.Timeout(timeout.read, connect=timeout.connect),
-            verify=_tls_context(False if plain else self.connection.verify_tls),
-            proxy=self.connection.proxy,
-            transport=self.transport,
-            follow_redirects=False,
-        )
+        self._auth = {"Authorization": f"{self.vendor.auth_scheme} {self.connection.token()}"}
+        if self.pool is None:
+            self._http = new_client(self.connection, self.transport)
+        else:
+            self._http = self.pool.client(self.connection, self.transport)
         limit = self.connection.rate_limit
         self._rate = (limit.requests, limit.per_seconds) if limit else self.vendor.rate_limit
 
@@ -132,8 +119,9 @@ class VendorClient:
         self.events.page_fetched(run_id=self.run_id, vendor=self.vendor.name, path=path, page=page, records=records)
 
     async def aclose(self) -> None:
-        """Close the underlying connection pool."""
-        await self._http.aclose()
+        """Close the client's connections, unless the client is a pool's."""
+        if self.pool is None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> VendorClient:
         return self
@@ -230,7 +218,7 @@ class VendorClient:
         self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
         started = time.perf_counter()
         try:
-            response = await self._http.request(method, path, params=params, json=json)
+            response = await self._http.request(method, path, params=params, json=json, headers=self._auth)
         except httpx.InvalidURL as exc:
             # httpx caps each URL part at 64 KiB: the input asked for a query no vendor would read.
             raise BadInput(f"{where}: the request cannot be sent: {exc} (narrow the input)") from None
@@ -296,13 +284,6 @@ class VendorClient:
             return decode(response.content)
         except orjson.JSONDecodeError:
             raise broken(f"{where}: {response.status_code}: answered with invalid JSON (truncated body?)") from None
-
-
-@functools.cache
-def _tls_context(verify: bool | str) -> ssl.SSLContext:
-    # Loading the CA bundle costs ~35 ms of CPU, more than a whole small action: built once per
-    # setting and shared (a client-side SSLContext is safe to share between threads and loops).
-    return httpx.create_ssl_context(verify=verify)
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncLimiter]] = (

@@ -77,10 +77,13 @@ class Redactor(logging.Filter):
         super().__init__()
         self._secrets: tuple[str, ...] = ()
         self._probes: tuple[str, ...] = ()
+        self._added: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
         """Remember ``secret`` (and its encoded forms, see the module) so that it is masked from now on."""
+        if secret in self._added:
+            return  # a server's runs read the same connection's secret again and again
         forms = {form for form in encoded_forms(secret) if len(form) >= MIN_LENGTH}
         if forms:
             with self._lock:
@@ -91,6 +94,7 @@ class Redactor(logging.Filter):
                 # text (every record a read writes) is told so in fewer searches.
                 probes = tuple(form for form in secrets if not any(other in form for other in secrets if other != form))
                 self._secrets, self._probes = secrets, probes
+                self._added = self._added | {secret}
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import httpx
 
 from connector.actions import ActionSpec, aliased_input
+from connector.clients import ClientPool
 from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, find_connection, sandbox_connection
 from connector.context import RunContext
 from connector.deprecations import warn_deprecated
@@ -67,6 +68,10 @@ class Place(Protocol):
     @property
     def sleep(self) -> Sleep:
         """How retries wait (tests: a recording no-op)."""
+
+    @property
+    def pool(self) -> ClientPool | None:
+        """HTTP clients kept between runs (a server's), or None: each run opens and closes its own."""
 
 
 class Stream:
@@ -123,7 +128,7 @@ class RecordStream(Stream):
                 target = _connection(host, spec, request, sandbox_url, place)
                 envelope.vendor, envelope.connection = target.vendor, target.name
                 http = VendorClient(connection=target, vendor=host.vendor(target.vendor), events=host.hook,
-                                    transport=place.transport, sleep=place.sleep, run_id=run_id)
+                                    transport=place.transport, sleep=place.sleep, run_id=run_id, pool=place.pool)
                 context = RunContext(http, action=spec.name, dry_run=request.dry_run, strict=request.strict,
                                      resume_from=document.get("resume") if spec.records else None)
                 async with aclosing(_records(host, spec, context, document, envelope)) as records:

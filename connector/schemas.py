@@ -45,6 +45,7 @@ class SchemaStore:
         self._paths: dict[str, Path] = {}
         self._schemas: dict[str, dict[str, Any]] = {}
         self._checkers: dict[str, jsonschema_rs.Validator] = {}
+        self._registries: dict[str, jsonschema_rs.Registry] = {}
         self._validators: dict[str, Draft202012Validator] = {}
         for folder in folders:
             for path in sorted(folder.glob("*.json")):
@@ -121,7 +122,10 @@ class SchemaStore:
         )
 
     def _rust_registry(self, name: str) -> jsonschema_rs.Registry:
-        return jsonschema_rs.Registry(list(self.closure(name, self.get(name)).items()))
+        registry = self._registries.get(name)
+        if registry is None:
+            registry = self._registries[name] = jsonschema_rs.Registry(list(self.closure(name, self.get(name)).items()))
+        return registry
 
     def unresolved_refs(self, schema: Mapping[str, Any]) -> list[str]:
         """Each ``$ref`` of an inline schema that leads nowhere: "'nope.json' is not a known schema"."""

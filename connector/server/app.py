@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,6 +33,7 @@ from starlette.routing import Route
 
 from connector import __version__
 from connector.catalog import manifest_path
+from connector.clients import ClientPool
 from connector.connections import SANDBOX
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import BadInput, ConnectorError, InternalError, as_connector_error
@@ -51,7 +53,14 @@ from connector.server.answers import (
 )
 from connector.server.auth import BearerAuth
 from connector.server.bodies import ACTION_RUN, PLAYBOOK_RUN, parse_body, playbook_file
-from connector.server.limits import BODY_TIMEOUT_S, CHECK_TIMEOUT_S, DEFAULT_MAX_BODY, BodyLimit, Checks
+from connector.server.limits import (
+    BODY_TIMEOUT_S,
+    CHECK_TIMEOUT_S,
+    CHECKED_HERE,
+    DEFAULT_MAX_BODY,
+    BodyLimit,
+    Checks,
+)
 
 HEALTH_PATH = "/healthz"
 NO_SANDBOX = "connection 'sandbox' is served only by `connector serve --sandbox`"
@@ -81,6 +90,13 @@ class ServerSettings:
 def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
     """The ASGI app of the API; serve it with uvicorn (``connector serve``) or any ASGI server."""
     api = _Api(settings, host or default_host())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if api.pool is not None:
+            await api.pool.aclose()
+
     routes = [
         Route(HEALTH_PATH, _guarded(api.health), methods=["GET"]),
         Route("/v1/actions", _guarded(api.manifest), methods=["GET"]),
@@ -94,7 +110,7 @@ def create_app(settings: ServerSettings, host: Host | None = None) -> Starlette:
         Middleware(BodyLimit, max_bytes=settings.max_body, timeout=settings.body_timeout),
     ]
     handlers = {HTTPException: _http_error, Exception: _internal_error}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
 
 
 class _Api:
@@ -102,7 +118,10 @@ class _Api:
 
     def __init__(self, settings: ServerSettings, host: Host) -> None:
         self.settings, self.host = settings, host
-        self.executor = settings.executor or InProcess(host=host, config=settings.config)
+        # Runs here keep their connections' clients open between requests: a one-record action
+        # would otherwise open a new client and a new connection to the vendor each time.
+        self.pool = ClientPool() if settings.executor is None else None
+        self.executor = settings.executor or InProcess(host=host, config=settings.config, pool=self.pool)
         self.manifest_document = yaml.safe_load(manifest_path().read_text(encoding="utf-8"))
         self.checks = Checks(settings.check_timeout)
 
@@ -122,10 +141,12 @@ class _Api:
         :func:`ndjson_answer`.
         """
         try:
-            body = await self.checks.run(parse_body, await request.body(), ACTION_RUN)
+            raw = await request.body()
+            here = len(raw) <= CHECKED_HERE
+            body = await self.checks.run(parse_body, raw, ACTION_RUN, here=here)
             if body["connection"] == SANDBOX:
                 body["sandbox"] = self._served_sandbox()
-            run = await self.checks.run(partial(RunRequest, action=request.path_params["name"], **body))
+            run = await self.checks.run(partial(RunRequest, action=request.path_params["name"], **body), here=here)
         except BadInput as exc:
             return error_answer(400, exc.kind, exc.message, exit_code=EXIT_BAD_INPUT)
         if self.executor.detached:

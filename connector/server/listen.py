@@ -92,7 +92,7 @@ def serve(
         app,
         # Through the root logger, so connector's handler (and its redaction filter) writes every line.
         log_config=None,
-        lifespan="off",
+        lifespan="on",  # the app closes the clients it kept on shutdown
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_STOP_S,
         ssl_certfile=tls[0] if tls else None,

@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks import served, watch_workers, workers
+from benchmarks import peer, served, watch_workers, workers
 from benchmarks.method import LOAD_MOVED, SPREAD
 from benchmarks.pipeline import MEASURES, MILLION, what_bounds
 from benchmarks.report import HEADER, Row
@@ -153,7 +153,8 @@ def main() -> None:
     rows = throughput_rows()
     targets = [row for measure in MEASURES for row in measure()]
     load = f"{load_before:.1f} when it started and {os.getloadavg()[0]:.1f} when it ended"
-    lines = [*issue_10_section(targets, load), "", *serve_section(served.rows()), "", *throughput_section(rows), "",
+    lines = [*issue_10_section(targets, load), "", *serve_section(served.rows()), "", *peer.section(), "",
+             *throughput_section(rows), "",
              *workers.section(), "", *watch_workers.section()]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

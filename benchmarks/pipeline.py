@@ -15,7 +15,7 @@ SentinelOne stream and the sandbox's start-ups.
   /dev/null``, against the naive loop (``benchmarks/naive.py``, also a child process) over the same
   pages: at least 0.8x its speed; the child's peak RSS at most 150 MiB and 1.2x the peak at 10,000.
 - 10,000 MySecutec threats with 20 ms of latency per answer, against the naive loop at 1000 a page:
-  at least as fast.
+  at least 0.9x its speed, start included (issue 24).
 - 1,000,000 threats streamed, peak RSS within 1.2x the peak at 10,000: only with BENCH_MILLION=1,
   since today it takes minutes and gigabytes.
 - ``connector sandbox`` start-up time and RSS at 100,000 SentinelOne, MySecutec and
@@ -59,6 +59,8 @@ MILLION = 1_000_000
 SANDBOX_SIZE = 100_000
 LATENCY_S = 0.02
 MYSECUTEC_SIZE = 10_000
+MYSECUTEC_TARGET = 0.9
+"""Issue 24: the MySecutec read at least this fraction of the naive loop's speed, its start included."""
 IMPORTS = "import pydantic, httpx, jsonschema, pluggy, yaml"
 ONE_RUN = "one-record `connector run get-threats`"
 MINIMAL = "the minimal script, `benchmarks/minimal.py`"
@@ -68,7 +70,8 @@ S1_SPEED = "S1 threats to ndjson: records / s"
 S1_CPU = "S1 threats to ndjson: CPU per record"
 READ = "one real-size S1 threat: reading the mapper's fields of it"
 MAPPING = "one real-size S1 threat: mapping it"
-MYSECUTEC_SPEED = "MySecutec threats, 20 ms latency: records / s (median"
+MYSECUTEC_LABEL = f"{MYSECUTEC_SIZE:,} MySecutec threats, {LATENCY_S * 1000:.0f} ms latency"
+MYSECUTEC_SPEED = "records / s (median of"
 MYSECUTEC_LESS = "records / s, less a one-record run's time"
 """Names of the rows :func:`what_bounds` reads."""
 
@@ -224,12 +227,13 @@ def latency_rows() -> list[Row]:
             "naive": _run(python("-m", "benchmarks.naive", "mysecutec", sandbox.url)),
             "one": _run([*_read(sandbox.url, "mysecutec"), "--input", '{"limit": 1}']),
         }, STARTS)
-    label = f"{MYSECUTEC_SIZE:,} MySecutec threats, {LATENCY_S * 1000:.0f} ms latency"
-    speed = _rate(f"{label}: records / s (median of {STARTS})", MYSECUTEC_SIZE, block, "connector",
+    label = MYSECUTEC_LABEL
+    speed = _rate(f"{label}: {MYSECUTEC_SPEED} {STARTS})", MYSECUTEC_SIZE, block, "connector",
                   "naive loop, 1000 a page", "naive")
     read, one = block["connector"], block["one"]
     return [
-        replace(speed, target=">= 1.0x", met=speed.value >= speed.baseline_value),
+        replace(speed, target=f">= {MYSECUTEC_TARGET}x, start included",
+                met=speed.value >= MYSECUTEC_TARGET * speed.baseline_value),
         Row(f"{label}: {MYSECUTEC_LESS} ({one.seconds * 1000:.0f} ms)",
             MYSECUTEC_SIZE / (read.seconds - one.seconds), "naive loop, 1000 a page", speed.baseline_value,
             cpu=MYSECUTEC_SIZE / (read.cpu_seconds - one.cpu_seconds), baseline_cpu=speed.baseline_cpu,
@@ -275,6 +279,7 @@ def what_bounds(rows: list[Row]) -> list[str]:
 
     minimal = row(MINIMAL)
     cpu, read, mapping, less = row(S1_CPU), row(READ), row(MAPPING), row(MYSECUTEC_LESS)
+    mysecutec = row(f"{MYSECUTEC_LABEL}: {MYSECUTEC_SPEED}")
     httpx_part = cpu.baseline_value - read.baseline_value  # the naive loop's CPU beyond decoding
     needed = httpx_part + read.value + mapping.value
     bounds = []
@@ -293,13 +298,21 @@ def what_bounds(rows: list[Row]) -> list[str]:
             f"decoding everything costs {read.baseline_value:.0f}) and the mapping, some sixty values cleaned in "
             f"pure Python ({mapping.value:.0f} µs), already take {needed:.0f} µs before any record is written."
         )
-    if missed(MYSECUTEC_SPEED):
-        bounds.append(
-            f"- The MySecutec read is bound by start-up: less a one-record run's time it reads "
-            f"{ratio(less):.2f}x as fast as the naive loop, whose whole read takes "
-            f"{MYSECUTEC_SIZE / less.baseline_value * 1000:.0f} ms."
-        )
+    if missed(f"{MYSECUTEC_LABEL}: {MYSECUTEC_SPEED}"):
+        bounds += mysecutec_bound(mysecutec, less)
     return bounds
+
+
+def mysecutec_bound(speed: Row, less: Row) -> list[str]:
+    """What the MySecutec target leaves for the start of a run, from its two rows."""
+    naive_ms, read_ms = MYSECUTEC_SIZE / speed.baseline_value * 1000, MYSECUTEC_SIZE / speed.value * 1000
+    after_start_ms = MYSECUTEC_SIZE / less.value * 1000  # the read beyond a one-record run
+    return [
+        f"- The MySecutec read is bound by start-up: less a one-record run's time it reads "
+        f"{less.value / less.baseline_value:.2f}x as fast as the naive loop, whose whole read takes "
+        f"{naive_ms:.0f} ms. {MYSECUTEC_TARGET}x, start included, leaves a one-record run "
+        f"{naive_ms / MYSECUTEC_TARGET - after_start_ms:.0f} ms, where it takes {read_ms - after_start_ms:.0f}.",
+    ]
 
 
 MEASURES: tuple[Callable[[], list[Row]], ...] = (startup_rows, stream_rows, mapping_rows, latency_rows, sandbox_rows)

@@ -2,7 +2,8 @@
 
 The next page is fetched while the caller handles the current one; when the first page tells how
 many there are (offset or page numbers with a total), the rest are fetched :data:`CONCURRENCY` at
-a time and yielded in order. So at most that many pages, plus the one in hand, are in memory. A
+a time (another is asked for once the page awaited has arrived, so never more are out) and yielded
+in order. So at most that many pages, plus the one in hand, are in memory. A
 query sent twice is a paging loop (an error), so a vendor that loops cannot make a read run forever.
 
 :attr:`Walk.position` is the query of the page being waited for: when a page fails, it is where
@@ -60,6 +61,8 @@ class Walk:
         try:
             while fetch is not None:
                 body = await fetch
+                if self._planned is not None:
+                    self._top_up()  # the page awaited has arrived: another may go out
                 records = self._paging.records(body)
                 number += 1
                 if self._announce is not None:
@@ -92,7 +95,6 @@ class Walk:
             if not self._in_flight:
                 return None
             self.position, fetch = self._in_flight.popleft()
-            self._top_up()
             return fetch
         after = self._paging.next_params(body, self.position)
         if after is None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from benchmarks.method import Block, Samples, alternate, order
+from benchmarks.pipeline import mysecutec_bound
 from benchmarks.processes import Measured
 from benchmarks.report import Row
 from benchmarks.served import p99_ms
@@ -68,3 +69,12 @@ def test_a_row_gives_cpu_beside_wall_and_its_reliable_mark() -> None:
 def test_the_serve_rows_take_the_99th_percentile_of_the_request_times() -> None:
     assert p99_ms(_runs(*[0.001] * 99, 0.101)) == pytest.approx(2.0)  # inclusive: 99% of the way to the slowest
     assert p99_ms(_runs(0.002, 0.004)) == pytest.approx(3.98)
+
+
+def test_the_mysecutec_bound_says_what_start_the_target_leaves() -> None:
+    # The read takes 600 ms, the naive loop 500, the read beyond a one-record run 200.
+    speed = Row("speed", 10_000 / 0.6, "naive", 10_000 / 0.5)
+    less = Row("less", 10_000 / 0.2, "naive", 10_000 / 0.5)
+    (line,) = mysecutec_bound(speed, less)
+    assert line.endswith("whole read takes 500 ms. 0.9x, start included, leaves a one-record run 356 ms, "
+                         "where it takes 400.")

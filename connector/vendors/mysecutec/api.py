@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import orjson
+
 from connector.context import RunContext
 from connector.errors import BadInput, VendorError
+from connector.http import Decode
 from connector.paging import OffsetPaging
 
 THREATS = "/tam/v1/threats/"
@@ -95,18 +98,20 @@ async def read_pages(
     max_records: int | None = None,
     offset: int = 0,
     resumable: bool = False,
+    decode: Decode = orjson.loads,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Every record of an offset-paged list from ``offset`` (at most ``max_records``), in order.
 
     The first page gives the totals (into ``totals``) and the page size the vendor really used;
     the other pages are fetched concurrently by the HTTP layer. A record that moved a page
     between two reads shows twice: it is yielded once (so this read keeps the ids it has seen).
+    ``decode`` reads each page's body (see :meth:`connector.http.VendorClient.request`).
     """
     paging = OffsetPaging(records_at=(records_at,), total_at=("pagination", "total"))
     size = min(PAGE_SIZE, max_records) if max_records else PAGE_SIZE
     first_query = {**query, "limit": size, "offset": offset}
     seen: set[Any] = set()
-    walk = run.pages(path, first_query, paging, max_records=max_records, resumable=resumable)
+    walk = run.pages(path, first_query, paging, max_records=max_records, resumable=resumable, decode=decode)
     async with aclosing(walk) as pages:
         async for page in pages:
             if page.number == 1:

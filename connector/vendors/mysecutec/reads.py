@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
+import orjson
+
 from connector.context import RunContext
 from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
@@ -19,6 +21,7 @@ from connector.vendors.mysecutec.api import (
     threat_path,
 )
 from connector.vendors.mysecutec.mapping import NAME, normalize_threat
+from connector.vendors.mysecutec.pages import threat_page
 from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 
@@ -48,8 +51,8 @@ async def matching_threats(
         records = _each(await _read_by_id(run, ids))
     else:
         exact = pushed_down(filters) and not ids
-        records = read_pages(run, THREATS, query, "threats", listing,
-                             max_records=limit if exact else None, resumable=resumable)
+        records = read_pages(run, THREATS, query, "threats", listing, max_records=limit if exact else None,
+                             resumable=resumable, decode=orjson.loads if include_raw else threat_page)
     wanted = set(ids or ())
     kept = 0
     async with aclosing(records) as each:

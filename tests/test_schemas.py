@@ -107,8 +107,7 @@ def test_the_rust_checker_accepts_nothing_jsonschema_refuses(tmp_path: Path, for
         assert not store.checker("value.json").is_valid(value)
         with pytest.raises(BadInput, match="rule: format"):
             store.validate("value.json", value, "value")
-    for value in stricter:  # refused in Rust, but jsonschema has the last word: accepted as before
-        assert not store.checker("value.json").is_valid(value)
+    for value in stricter:  # refused in Rust (by recent releases), but jsonschema has the last word
         store.validate("value.json", value, "value")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -62,24 +63,30 @@ def test_dry_run_and_partial_success(api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"{bad", "body: not valid JSON: unexpected character, expected a string key: line 1 column 2 (char 1)"),
-        (b"[1]", "body: expected a JSON object, got list"),
-        (b"", "body: 'connection' is a required property (rule: required)"),
-        (
-            b'{"connection": "sandbox", "inputs": {}}',
-            "body: Additional properties are not allowed ('inputs' was unexpected) (rule: additionalProperties); "
-            "did you mean 'input'?",
-        ),
-        (b'{"connection": "sandbox", "dry_run": "yes"}', "body.dry_run: 'yes' is not of type 'boolean' (rule: type)"),
-        (b'{"connection": "sandbox", "input": [1]}', "body.input: [1] is not of type 'object' (rule: type)"),
-        (b'{"connection": ""}', "body.connection: '' should be non-empty (rule: minLength)"),
+        # orjson's own words in the middle vary by release.
+        (b"{bad", "body: not valid JSON: unexpected character.*: line 1 column 2 \\(char 1\\)"),
+        *((body, re.escape(message)) for body, message in [
+            (b"[1]", "body: expected a JSON object, got list"),
+            (b"", "body: 'connection' is a required property (rule: required)"),
+            (
+                b'{"connection": "sandbox", "inputs": {}}',
+                "body: Additional properties are not allowed ('inputs' was unexpected) (rule: additionalProperties); "
+                "did you mean 'input'?",
+            ),
+            (b'{"connection": "sandbox", "dry_run": "yes"}',
+             "body.dry_run: 'yes' is not of type 'boolean' (rule: type)"),
+            (b'{"connection": "sandbox", "input": [1]}', "body.input: [1] is not of type 'object' (rule: type)"),
+            (b'{"connection": ""}', "body.connection: '' should be non-empty (rule: minLength)"),
+        ]),
     ],
 )
 def test_bad_bodies_are_one_line(api: httpx.Client, body: bytes, message: str) -> None:
     answer = api.post("/v1/actions/get-threats/run", content=body)
     assert answer.status_code == 400
     assert answer.headers["X-Connector-Exit-Code"] == "2"
-    assert answer.json() == {"error": {"type": "bad_input", "message": message}}
+    error = answer.json()["error"]
+    assert error["type"] == "bad_input"
+    assert re.fullmatch(message, error["message"]), error["message"]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,9 @@ the same graph (grimp's, which import-linter is built on). Imports for type chec
 from __future__ import annotations
 
 import graphlib
+import importlib.util
+import subprocess
+import sys
 
 import grimp
 
@@ -29,3 +32,12 @@ def test_the_http_layer_knows_nothing_above_it() -> None:
              "connector.cli", "connector.vendors", "connector.formats", "connector.execute"}
     reached = graph.find_upstream_modules("connector.http")
     assert not {module for module in reached if any(module == name or module.startswith(f"{name}.") for name in above)}
+
+
+def test_httpx_does_not_bring_its_command_line_client() -> None:
+    # httpx imports its CLI (rich, pygments: a tenth of a run's start) when they are installed;
+    # connector blocks that one import, and httpx answers it with its own stub.
+    probe = "import sys, connector, httpx; print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'pygments'}))"
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "[]"
+    assert importlib.util.find_spec("rich") is not None  # installed, so the test can fail

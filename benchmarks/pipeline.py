@@ -12,7 +12,8 @@ SentinelOne stream and the sandbox's start-ups.
   floor (``benchmarks/floor.py``): those libraries doing their part of the run and nothing of ours.
 - 200,000 SentinelOne threats of real size from the bench-only stream server to ``--format ndjson >
   /dev/null``, against the naive loop (``benchmarks/naive.py``, also a child process) over the same
-  pages: at least 0.8x its speed; the child's peak RSS at most 150 MiB and 1.2x the peak at 10,000.
+  pages: at least 0.9x its speed (issue 24; the goal 1.0x); the child's peak RSS at most 150 MiB and
+  1.2x the peak at 10,000.
 - 10,000 MySecutec threats with 20 ms of latency per answer, against the naive loop at 1000 a page:
   at least as fast.
 - 1,000,000 threats streamed, peak RSS within 1.2x the peak at 10,000: only with BENCH_MILLION=1,
@@ -54,6 +55,8 @@ MILLION = 1_000_000
 SANDBOX_SIZE = 100_000
 LATENCY_S = 0.02
 MYSECUTEC_SIZE = 10_000
+STREAM_SHARE = 0.9
+"""The SentinelOne stream's target: at least this share of the naive loop's speed (issue 24)."""
 IMPORTS = "import pydantic, httpx, jsonschema, pluggy, yaml"
 ONE_RUN = "one-record `connector run get-threats`"
 FLOOR = "its floor: those imports and one request with httpx's async client"
@@ -134,7 +137,7 @@ def stream_rows() -> list[Row]:
                   "connector", "naive httpx + orjson loop, same pages", "naive")
     peak = block["connector"].peak_mib
     rows = [
-        replace(speed, target=">= 0.8x", met=speed.value >= 0.8 * speed.baseline_value),
+        replace(speed, target=">= 0.9x", met=speed.value >= STREAM_SHARE * speed.baseline_value),
         Row(f"{STREAMED:,} {S1_CPU} (µs, start-up included)", _cpu_per(block["connector"]),
             "the naive loop's", _cpu_per(block["naive"]), reliable=block.mark()),
         Row(f"{STREAMED:,} S1 threats to ndjson: peak RSS (MiB)", peak, f"the same at {SMALL_STREAM:,}",
@@ -264,11 +267,12 @@ def what_bounds(rows: list[Row]) -> list[str]:
         f"{ratio(floor):.2f}x the baseline: 1.3x would take a run with neither pydantic models nor "
         "httpx's async client, and nothing of connector's own.",
         f"- The SentinelOne stream is bound by CPU, both sides on one core: connector spends "
-        f"{cpu.value:.0f} µs per record where the naive loop spends {cpu.baseline_value:.0f}. 0.8x allows "
-        f"{cpu.baseline_value / 0.8:.0f} µs in all; httpx's reading of the pages (the naive loop's "
-        f"{httpx_part:.0f} µs beyond decoding), reading the mapper's fields ({read.value:.0f} µs, where "
-        f"decoding everything costs {read.baseline_value:.0f}) and the mapping, some sixty values cleaned in "
-        f"pure Python ({mapping.value:.0f} µs), already take {needed:.0f} µs before any record is written.",
+        f"{cpu.value:.0f} µs per record where the naive loop spends {cpu.baseline_value:.0f}. "
+        f"{STREAM_SHARE}x allows {cpu.baseline_value / STREAM_SHARE:.0f} µs in all; httpx's reading of the "
+        f"pages (the naive loop's {httpx_part:.0f} µs beyond decoding), reading the mapper's fields "
+        f"({read.value:.0f} µs, where decoding everything costs {read.baseline_value:.0f}) and the mapping, "
+        f"some sixty values cleaned in pure Python ({mapping.value:.0f} µs), already take {needed:.0f} µs "
+        "before any record is written.",
         f"- The MySecutec read is bound by start-up: less a one-record run's time it reads "
         f"{ratio(less):.2f}x as fast as the naive loop, whose whole read takes "
         f"{MYSECUTEC_SIZE / less.baseline_value * 1000:.0f} ms.",

@@ -10,9 +10,14 @@ XSOAR_STAMP := $(XSOAR_VENV)/.installed
 
 .PHONY: install demo test test-lowest lint bench schemas manifest docs clean
 
+# The modules an editable install compiles with mypyc (hatch_build.py's COMPILED): changing one
+# installs again, so that what runs is never an older compile of it.
+COMPILED := connector/hygiene/drops.py connector/hygiene/values.py connector/hygiene/network.py \
+	connector/hygiene/times.py connector/records.py connector/vendors/sentinelone/threats.py
+
 install: $(STAMP) $(XSOAR_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml hatch_build.py $(COMPILED)
 	@# The task queue's tests run a real redis-server: Debian's package, installed when absent and root (as CI is).
 	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& echo "make install: installing redis-server with apt-get (Debian's package), because the task-queue tests run a real Redis" \

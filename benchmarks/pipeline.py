@@ -13,7 +13,9 @@ SentinelOne stream and the sandbox's start-ups.
   pydantic, httpx, jsonschema, pluggy and yaml: target 1.5x at most.
 - 200,000 SentinelOne threats of real size from the bench-only stream server to ``--format ndjson >
   /dev/null``, against the naive loop (``benchmarks/naive.py``, also a child process) over the same
-  pages: at least 0.8x its speed; the child's peak RSS at most 150 MiB and 1.2x the peak at 10,000.
+  pages: at least 0.9x its speed (issue 24; the goal 1.0x); the child's peak RSS at most 150 MiB and
+  1.2x the peak at 10,000. The connection's rate limit is far above the load: SentinelOne's own
+  (10 requests/s) would hold the read at 10,000 threats/s.
 - 10,000 MySecutec threats with 20 ms of latency per answer, against the naive loop at 1000 a page:
   at least 0.9x its speed, start included (issue 24).
 - 1,000,000 threats streamed, peak RSS within 1.2x the peak at 10,000: only with BENCH_MILLION=1,
@@ -61,6 +63,9 @@ LATENCY_S = 0.02
 MYSECUTEC_SIZE = 10_000
 MYSECUTEC_TARGET = 0.9
 """Issue 24: the MySecutec read at least this fraction of the naive loop's speed, its start included."""
+STREAM_SHARE = 0.9
+STREAM_TOKEN = "sandbox-token"
+"""The SentinelOne stream's target: at least this share of the naive loop's speed (issue 24)."""
 IMPORTS = "import pydantic, httpx, jsonschema, pluggy, yaml"
 ONE_RUN = "one-record `connector run get-threats`"
 MINIMAL = "the minimal script, `benchmarks/minimal.py`"
@@ -143,20 +148,22 @@ def stream_rows() -> list[Row]:
     """SentinelOne streams from the bench-only server: speed at STREAMED, peaks at 10,000, STREAMED, 1M.
 
     The STREAMED read and the naive loop alternate, REPEATS runs each; the 10,000 read before them
-    (its peak the baseline of the others) warms the file cache.
+    (its peak the baseline of the others) warms the file cache. The connector reads through a
+    connection whose rate limit is far above the load (:func:`_stream_connections`).
     """
-    with in_child_process(serve_threat_stream) as server:
-        small = measured_or_failed(_read(f"{server.url}/{SMALL_STREAM}", "sentinelone"))
+    with in_child_process(serve_threat_stream) as server, tempfile.TemporaryDirectory() as folder:
+        config = _stream_connections(Path(folder), server.url, (SMALL_STREAM, STREAMED, MILLION))
+        small = measured_or_failed(_stream(config, SMALL_STREAM))
         block = alternate({
-            "connector": _run(_read(f"{server.url}/{STREAMED}", "sentinelone")),
+            "connector": _run(_stream(config, STREAMED)),
             "naive": _run(python("-m", "benchmarks.naive", "sentinelone", f"{server.url}/{STREAMED}")),
         }, REPEATS, warm=False)
-        million = measured_or_failed(_read(f"{server.url}/{MILLION}", "sentinelone")) if _million() else None
+        million = measured_or_failed(_stream(config, MILLION)) if _million() else None
     speed = _rate(f"{STREAMED:,} S1 threats to ndjson: records / s (median of {REPEATS})", STREAMED, block,
                   "connector", "naive httpx + orjson loop, same pages", "naive")
     peak = block["connector"].peak_mib
     rows = [
-        replace(speed, target=">= 0.8x", met=speed.value >= 0.8 * speed.baseline_value),
+        replace(speed, target=">= 0.9x", met=speed.value >= STREAM_SHARE * speed.baseline_value),
         Row(f"{STREAMED:,} {S1_CPU} (µs, start-up included)", _cpu_per(block["connector"]),
             "the naive loop's", _cpu_per(block["naive"]), reliable=block.mark()),
         Row(f"{STREAMED:,} S1 threats to ndjson: peak RSS (MiB)", peak, f"the same at {SMALL_STREAM:,}",
@@ -167,6 +174,30 @@ def stream_rows() -> list[Row]:
                         f"the same at {SMALL_STREAM:,}", small.peak_mib, "<= 1.2x",
                         million.peak_mib <= 1.2 * small.peak_mib))
     return rows
+
+
+def _stream_connections(folder: Path, url: str, counts: tuple[int, ...]) -> Path:
+    """A connections file with a connection ``s1_<count>`` to the stream server for each count.
+
+    Each has a rate limit far above the load: SentinelOne's documented 10 requests/s would hold a
+    read of 1000-threat pages at 10,000 threats/s whatever the connector costs, and the naive loop
+    keeps no limit; the connector's speed is measured here, not the vendor's limit.
+    """
+    token = folder / "token"
+    token.write_text(STREAM_TOKEN)
+    token.chmod(0o600)
+    lines = ["connections:"]
+    for count in counts:
+        lines += [f"  s1_{count}:", "    vendor: sentinelone", f"    base_url: {url}/{count}/sentinelone",
+                  f"    secret: file:{token}", "    rate_limit: {requests: 100000, per_seconds: 1}"]
+    config = folder / "connections.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def _stream(config: Path, count: int) -> list[str]:
+    return [CONNECTOR, "run", "get-threats", "--config", str(config), "--connection", f"s1_{count}",
+            "--format", "ndjson", "--no-progress"]
 
 
 def _cpu_per(samples: Samples) -> float:
@@ -182,8 +213,9 @@ def mapping_rows() -> list[Row]:
 
     The naive loop pays the decoding (and the download); the connector reads a page's threats with
     only the fields the mapper reads (:mod:`connector.vendors.sentinelone.pages`) and pays the
-    mapping on top, in pure Python, with every value cleaned (:mod:`connector.hygiene`). Each
-    mapped record is let go at once, as a stream lets it go once written.
+    mapping on top, with every value cleaned (:mod:`connector.hygiene`; compiled with mypyc where
+    the install could, see :func:`compiled`). Each mapped record is let go at once, as a stream lets
+    it go once written.
     """
     from connector.vendors.sentinelone.pages import threat_page
     from connector.vendors.sentinelone.threats import normalize_threat
@@ -200,6 +232,13 @@ def mapping_rows() -> list[Row]:
         Row(f"{READ} (µs)", read_s * per, decoding, decode_s * per),
         Row(f"{MAPPING} (µs)", map_s * per, decoding, decode_s * per),
     ]
+
+
+def compiled() -> bool:
+    """Whether the install compiled the mapping's modules (hatch_build.py), as a run imports them."""
+    from connector.vendors.sentinelone import threats
+
+    return not str(threats.__file__).endswith(".py")
 
 
 def _best_of(work: Callable[[], object], rounds: int = 5) -> float:
@@ -292,11 +331,13 @@ def what_bounds(rows: list[Row]) -> list[str]:
     if missed(S1_SPEED):
         bounds.append(
             f"- The SentinelOne stream is bound by CPU, both sides on one core: connector spends "
-            f"{cpu.value:.0f} µs per record where the naive loop spends {cpu.baseline_value:.0f}. 0.8x allows "
-            f"{cpu.baseline_value / 0.8:.0f} µs in all; httpx's reading of the pages (the naive loop's "
-            f"{httpx_part:.0f} µs beyond decoding), reading the mapper's fields ({read.value:.0f} µs, where "
-            f"decoding everything costs {read.baseline_value:.0f}) and the mapping, some sixty values cleaned in "
-            f"pure Python ({mapping.value:.0f} µs), already take {needed:.0f} µs before any record is written."
+            f"{cpu.value:.0f} µs per record where the naive loop spends {cpu.baseline_value:.0f}, and "
+            f"{STREAM_SHARE}x allows {cpu.baseline_value / STREAM_SHARE:.0f}. Of connector's: httpx's reading of "
+            f"the pages (the naive loop's {httpx_part:.0f} µs beyond decoding), reading the mapper's fields "
+            f"({read.value:.0f} µs, where decoding everything costs {read.baseline_value:.0f}), the mapping, some "
+            f"sixty values cleaned, {'compiled with mypyc' if compiled() else 'in pure Python'} "
+            f"({mapping.value:.0f} µs), and {cpu.value - needed:.0f} µs for the rest: the lines written with "
+            "secrets redacted, the runner, and start-up."
         )
     if missed(f"{MYSECUTEC_LABEL}: {MYSECUTEC_SPEED}"):
         bounds += mysecutec_bound(mysecutec, less)

@@ -33,6 +33,11 @@ from connector.vendor import Vendor
 
 records_log = logging.getLogger("connector.records")
 
+BATCH = 100
+"""Records a binding that maps a page at a time yields in one list at most (see
+:class:`~connector.runner.RecordStream`): few enough that the runner still turns to the event loop
+between two, so the next page's request goes out while this page is written."""
+
 
 @dataclass
 class PlannedRequest:
@@ -166,6 +171,16 @@ class RunContext:
         if _subscribed(hook):
             hook(run_id=self.run_id, action=self.action, record=record)
         return record
+
+    def emit_all(self, records: list[dict[str, Any]]) -> None:
+        """:meth:`emit` each of ``records``, in order (the hook looked up once)."""
+        hook = self.events.record_emitted
+        if not _subscribed(hook):
+            self.emitted += len(records)
+            return
+        for record in records:
+            self.emitted += 1
+            hook(run_id=self.run_id, action=self.action, record=record)
 
     def items_processed(self, *, succeeded: int, failed: int) -> None:
         """Announce ids of a bulk change settled (see :class:`connector.bulk.BulkReport`)."""

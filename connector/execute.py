@@ -20,7 +20,7 @@ from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, as_connector_error
 from connector.executor import Executor, with_records
 from connector.files import check_file
-from connector.formats import NoForm, OutputFormat, Writer, output_format
+from connector.formats import BatchWriter, NoForm, OutputFormat, Writer, output_format
 from connector.output import OCSF_RECORDS
 from connector.request import RunRequest
 from connector.runner import Stream
@@ -94,15 +94,19 @@ class Collector:
     """A writer that keeps the records and puts them back into the envelope's output."""
 
     def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
+        self.kept: list[dict[str, Any]] = []
 
     def record(self, envelope: Envelope, key: str, record: dict[str, Any]) -> None:
         """Keep the record."""
-        self.records.append(record)
+        self.kept.append(record)
+
+    def records(self, envelope: Envelope, key: str, records: list[dict[str, Any]]) -> None:
+        """Keep the records."""
+        self.kept.extend(records)
 
     def finish(self, envelope: Envelope, key: str | None) -> None:
         """Put the records in their output list."""
-        with_records(envelope, key, self.records)
+        with_records(envelope, key, self.kept)
 
 
 def _checked_format(executor: Executor, request: RunRequest) -> OutputFormat:
@@ -153,11 +157,18 @@ def _converter(chosen: OutputFormat, refused: list[ErrorItem]) -> Convert | None
 
 
 async def _each_record(stream: Stream, convert: Convert | None, writer: Writer) -> None:
-    async for record in stream:
+    """Every record written, a batch at once where the writer can (see :class:`BatchWriter`)."""
+    write_all = writer.records if isinstance(writer, BatchWriter) else None
+    async for batch in stream.batches():
         assert stream.records_key is not None, "only actions with a records key yield records"
-        shaped = convert(record) if convert is not None else record
-        if shaped is not None:
-            writer.record(stream.envelope_so_far, stream.records_key, shaped)
+        if convert is not None:
+            batch = [shaped for shaped in map(convert, batch) if shaped is not None]
+        if write_all is not None:
+            if batch:
+                write_all(stream.envelope_so_far, stream.records_key, batch)
+            continue
+        for record in batch:
+            writer.record(stream.envelope_so_far, stream.records_key, record)
 
 
 def _convert_output(envelope: Envelope, convert: Convert) -> None:

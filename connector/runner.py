@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import secrets
 import time
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +40,8 @@ from connector.request import RunRequest
 from connector.times import resolved_times
 
 TURN_EVERY = 100
-"""Records handed out between two turns given to the event loop (see _records)."""
+"""Records handed out between two turns given to the event loop (see _streamed); bindings that map
+in batches make them this long at most."""
 
 SAMPLED_LIST_LENGTH = 2
 """Lists longer than this are validated on their first and last record only (see _check_output)."""
@@ -78,8 +79,9 @@ class Stream:
     """One run of an action, records first (an executor's answer; :class:`RecordStream` here).
 
     ``async for record in stream`` gives the records (none for an action without a ``records``
-    key); once they are all read, :attr:`envelope` is the run's envelope, whose output holds
-    everything but the records (their list is empty; ``records_key`` names it).
+    key), and :meth:`batches` the same records in lists, each what came at once; once they are all
+    read, :attr:`envelope` is the run's envelope, whose output holds everything but the records
+    (their list is empty; ``records_key`` names it).
     """
 
     def __init__(self, action: str, records: AsyncGenerator[dict[str, Any], None]) -> None:
@@ -91,6 +93,10 @@ class Stream:
 
     def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
         return self._records
+
+    def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The records in lists, each what came at once (here one by one); read either these or the records."""
+        return _one_by_one(self._records)
 
     @property
     def envelope(self) -> Envelope:
@@ -104,13 +110,39 @@ class Stream:
         await self._records.aclose()
 
 
+async def _one_by_one(records: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[list[dict[str, Any]], None]:
+    async for record in records:
+        yield [record]
+
+
+async def _flattened(batches: AsyncIterator[list[dict[str, Any]]]) -> AsyncGenerator[dict[str, Any], None]:
+    async for batch in batches:
+        for record in batch:
+            yield record
+
+
 class RecordStream(Stream):
-    """A run in this process: the records as they are mapped, then the envelope."""
+    """A run in this process: the records as they are mapped, then the envelope.
+
+    A binding may yield a list of records (a batch: what it mapped at once) where it would
+    yield them one by one; they are counted and announced one by one all the same, and
+    :meth:`batches` hands them out together, so a writer writes them at once.
+    """
 
     def __init__(self, request: RunRequest, place: Place) -> None:
-        super().__init__(request.action, self._run(request, place))
+        self._batched = self._run(request, place)
+        super().__init__(request.action, _flattened(self._batched))
 
-    async def _run(self, request: RunRequest, place: Place) -> AsyncGenerator[dict[str, Any], None]:
+    def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The records in lists, each what the binding mapped at once."""
+        return self._batched
+
+    async def aclose(self) -> None:
+        """Stop the run early: its requests are cancelled and its connections closed."""
+        await self._records.aclose()
+        await self._batched.aclose()
+
+    async def _run(self, request: RunRequest, place: Place) -> AsyncGenerator[list[dict[str, Any]], None]:
         host = place.host
         run_id = request.run_id or new_run_id()
         started = time.perf_counter()
@@ -131,9 +163,9 @@ class RecordStream(Stream):
                                     transport=place.transport, sleep=place.sleep, run_id=run_id, pool=place.pool)
                 context = RunContext(http, action=spec.name, dry_run=request.dry_run, strict=request.strict,
                                      resume_from=document.get("resume") if spec.records else None)
-                async with aclosing(_records(host, spec, context, document, envelope)) as records:
-                    async for record in records:
-                        yield record
+                async with aclosing(_records(host, spec, context, document, envelope)) as batches:
+                    async for batch in batches:
+                        yield batch
         except Exception as error:  # the boundary guard: a bug is a failed envelope with one line
             envelope.fail(as_connector_error(error))
         finally:
@@ -186,8 +218,8 @@ def _valid_input(host: Host, spec: ActionSpec, request: RunRequest) -> dict[str,
 
 async def _records(
     host: Host, spec: ActionSpec, context: RunContext, document: dict[str, Any], envelope: Envelope
-) -> AsyncGenerator[dict[str, Any], None]:
-    """Run the binding: its records one by one, then the envelope's output, status and errors."""
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Run the binding: its records in batches, then the envelope's output, status and errors."""
     binding = context.vendor.bindings[spec.name]
     filters_schema = spec.vendors[context.vendor.name].vendor_filters
     if filters_schema and "vendor_filters" in document:
@@ -206,14 +238,14 @@ async def _records(
                     # A binding that returns its whole output (a third-party plugin's list action
                     # written that way): its records are handed out after it.
                     records, output[spec.records] = output.get(spec.records) or [], []
-                    for record in records:
-                        first = first or [record]
-                        yield record
+                    if records:
+                        first = [records[0]]
+                        yield list(records)
             else:
                 assert spec.records is not None, f"{spec.name}: a binding yields records only for a records action"
-                async with aclosing(_streamed(context, result, first)) as records:
-                    async for record in records:
-                        yield record
+                async with aclosing(_streamed(context, result, first)) as batches:
+                    async for batch in batches:
+                        yield batch
                 output = {spec.records: [], "count": context.emitted, **context.fields}
         except ConnectorError:
             if spec.records is not None and context.emitted:
@@ -224,19 +256,24 @@ async def _records(
 
 
 async def _streamed(
-    context: RunContext, records: AsyncGenerator[dict[str, Any], None], first: list[dict[str, Any]]
-) -> AsyncGenerator[dict[str, Any], None]:
-    """The records a binding yields, each counted and announced (``first`` keeps the first, for the output check)."""
+    context: RunContext, records: AsyncGenerator[Any, None], first: list[dict[str, Any]]
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """The records a binding yields (one by one, or in lists), each counted and announced, in batches
+    (``first`` keeps the first, for the output check)."""
     async with aclosing(records):
-        async for record in records:
-            context.emit(record)
+        async for item in records:
+            batch: list[dict[str, Any]] = item if isinstance(item, list) else [item]
+            if not batch:
+                continue
+            before = context.emitted
+            context.emit_all(batch)
             if not first:
-                first.append(record)
-            elif not context.emitted % TURN_EVERY:
+                first.append(batch[0])
+            elif before // TURN_EVERY != context.emitted // TURN_EVERY:
                 # Mapping never waits, so without a turn the next page's request, asked for ahead,
                 # would not even go out before this page is done (and other runs on this loop would stall).
                 await asyncio.sleep(0)
-            yield record
+            yield batch
 
 
 def _finish(

@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from connector.context import RunContext
 
-Binding = Callable[["RunContext", dict[str, Any]], Awaitable[dict[str, Any]] | AsyncGenerator[dict[str, Any], None]]
+Binding = Callable[
+    ["RunContext", dict[str, Any]],
+    Awaitable[dict[str, Any]] | AsyncGenerator[dict[str, Any] | list[dict[str, Any]], None],
+]
+"""An action's binding: returns its output, or, for a read, yields its records one by one or in lists."""
 ErrorParser = Callable[[Any], str | None]
 
 

@@ -24,6 +24,7 @@ from connector.plugins import Host
 from connector.runner import TURN_EVERY
 from connector.sandbox import SandboxConfig, build_app
 from tests.plugins import paged
+from tests.plugins.recorder import EventRecorder
 
 GOOD = [{"id": f"g{n}", "name": f" threat {n} ", "severity": "high", "hosts": [{"name": f"h{n}"}]} for n in range(7)]
 BAD = {
@@ -145,6 +146,28 @@ def test_the_next_page_is_asked_for_while_a_long_page_is_still_handed_out() -> N
     # The turn comes before the TURN_EVERY-th record is handed out, with most of the page still to go.
     assert len(asked) == 3 * TURN_EVERY
     assert asked.index([0, 1]) == TURN_EVERY - 1
+
+
+def test_a_binding_yielding_batches_hands_out_the_same_records_and_events() -> None:
+    records = [GOOD[0], BAD["refused value"], *GOOD[1:]]
+    seen = {}
+    for vendor in ("paged", "paged_batches"):
+        recorder = EventRecorder()
+        host = Host([paged, recorder], entry_points=False)
+        connection = Connection(name="p", vendor=vendor, base_url="https://paged.example", secret="env:PAGED_TOKEN")
+        envelope = asyncio.run(arun_action("get_threats", {}, connection=connection, host=host,
+                                           transport=httpx.MockTransport(Pages(records))))
+        stream = stream_action("get_threats", {}, connection=connection, host=host,
+                               transport=httpx.MockTransport(Pages(records)))
+        streamed = [record["vendor_id"] for record in stream]
+        emitted = [event for event in recorder.events if event[0] == "record_emitted"]
+        errors = [error.message.replace(vendor, "VENDOR") for error in envelope.errors]
+        seen[vendor] = (envelope.output, envelope.meta.records, errors,
+                        streamed, emitted)
+    assert seen["paged_batches"] == seen["paged"]
+    output, count, errors, streamed, emitted = seen["paged"]
+    assert (len(output["threats"]), count, len(errors), len(emitted)) == (7, 7, 1, 14)
+    assert streamed == [record["id"] for record in GOOD]
 
 
 def test_a_stream_stopped_early_cancels_what_it_fetched_ahead() -> None:

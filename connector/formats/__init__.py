@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
 from connector.errors import BadInput
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from connector.envelope import Envelope
     from connector.plugins import Host
 
-__all__ = ["NoForm", "OutputFormat", "Writer", "format_names", "output_format"]
+__all__ = ["BatchWriter", "NoForm", "OutputFormat", "Writer", "format_names", "output_format"]
 
 
 class Writer(Protocol):
@@ -36,6 +36,14 @@ class Writer(Protocol):
 
     def finish(self, envelope: Envelope, key: str | None) -> None:
         """Write what follows the records (``key`` names their output list; None for an action without records)."""
+
+
+@runtime_checkable
+class BatchWriter(Writer, Protocol):
+    """A writer that also writes several records at once (a batch of a read: one write, one flush)."""
+
+    def records(self, envelope: Envelope, key: str, records: list[dict[str, Any]]) -> None:
+        """Write ``records`` of ``envelope``'s output list ``key``, in order, as :meth:`record` would each."""
 
 
 class NoForm(Exception):

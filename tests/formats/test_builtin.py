@@ -11,8 +11,10 @@ import pytest
 from connector.envelope import Envelope, Meta
 from connector.errors import BadInput
 from connector.formats import format_names, output_format
+from connector.formats.builtin import LinesWriter, record_line
 from connector.output import records_of, summary_line
 from connector.plugins import default_host
+from connector.redaction import redactor
 
 THREATS = Envelope(
     action="get_threats",
@@ -64,6 +66,18 @@ def test_ndjson_is_a_line_per_record_then_the_envelope() -> None:
     assert [line.get("uid") for line in lines[:2]] == ["a", "b"]
     assert lines[2]["status"] == "success" and lines[2]["output"] == {"threats": [], "count": 2, "total": 9}
     assert len(lines) == 3
+
+
+def test_ndjson_lines_written_at_once_are_those_written_one_by_one_secrets_masked() -> None:
+    redactor.add("batch-secret-0f9c")
+    records = [*THREATS.output["threats"], {"uid": "c", "title": "batch-secret-0f9c", "note": "é\n"}]
+    one_by_one, at_once = io.StringIO(), io.StringIO()
+    for record in records:
+        LinesWriter(one_by_one, envelope_last=True).record(THREATS, "threats", record)
+    LinesWriter(at_once, envelope_last=True).records(THREATS, "threats", records)
+    assert at_once.getvalue() == one_by_one.getvalue() == "".join(map(record_line, records))
+    assert "batch-secret-0f9c" not in at_once.getvalue()
+    assert orjson.loads(at_once.getvalue().splitlines()[2])["title"] == "***"
 
 
 def test_json_is_the_whole_envelope() -> None:

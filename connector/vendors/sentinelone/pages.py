@@ -121,18 +121,39 @@ class Threat(TypedDict, total=False):
 
 
 class _Page(TypedDict, total=False):
+    data: list[Threat]
+    pagination: Any
+
+
+class _RawPage(TypedDict, total=False):
     data: list[msgspec.Raw]
     pagination: Any
 
 
 _PAGE = msgspec.json.Decoder(_Page)
+_RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _THREAT = msgspec.json.Decoder(Threat)
 
 
 def threat_page(content: bytes) -> Any:
-    """A page of threats, each record holding only what the mapper reads (see the module's text)."""
+    """A page of threats, each record holding only what the mapper reads (see the module's text).
+
+    The whole page is read in one pass when every record fits and has its id (the usual page);
+    else each record is read on its own.
+    """
     try:
         page: dict[str, Any] = dict(_PAGE.decode(content))
+    except msgspec.MsgspecError:
+        return _by_record(content)
+    if all("id" in record for record in page.get("data", ())):
+        return page
+    return _by_record(content)
+
+
+def _by_record(content: bytes) -> Any:
+    """A page of threats read record by record: one that does not fit is read whole."""
+    try:
+        page: dict[str, Any] = dict(_RAW_PAGE.decode(content))
     except msgspec.MsgspecError:
         return orjson.loads(content)  # not the documented page: read whole, with orjson's errors
     if "data" in page:

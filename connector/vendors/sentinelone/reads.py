@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 
 from connector.bulk import chunked
-from connector.context import RunContext
-from connector.errors import BadInput, VendorError
+from connector.context import BATCH, RunContext
+from connector.errors import BadInput, ConnectorError, VendorError
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
@@ -29,17 +29,18 @@ LOOKUP_CHUNK = 200
 3.8 KB) keep the URL under the 8 KB request line that common reverse proxies accept."""
 
 
-async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
-    """Every threat matching the filters, walked by cursor; ``limit`` counts the threats returned.
+async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Every threat matching the filters, walked by cursor, in batches (each page's threats mapped
+    together, see :data:`~connector.context.BATCH`); ``limit`` counts the threats returned.
 
     Many ``ids`` are asked for in chunks of :data:`LOOKUP_CHUNK` (one walk each), so no query
     string grows past what proxies accept.
     """
     ids: list[str] = list(dict.fromkeys(filters.get("ids") or ()))
     if len(ids) <= LOOKUP_CHUNK:
-        async with aclosing(_walk(run, filters, resumable=True)) as threats:
-            async for threat in threats:
-                yield threat
+        async with aclosing(_walk(run, filters, resumable=True)) as batches:
+            async for batch in batches:
+                yield batch
         return
     if "resume" in filters:
         raise BadInput(f"input.resume: a read of more than {LOOKUP_CHUNK} ids cannot resume: run it whole")
@@ -48,10 +49,10 @@ async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerato
     total: int | None = 0
     for chunk in chunked(ids, LOOKUP_CHUNK):
         part = {**filters, "ids": chunk, **({"limit": limit - returned} if limit else {})}
-        async with aclosing(_walk(run, part, resumable=False)) as threats:
-            async for threat in threats:
-                returned += 1
-                yield threat
+        async with aclosing(_walk(run, part, resumable=False)) as batches:
+            async for batch in batches:
+                returned += len(batch)
+                yield batch
         chunk_total = run.fields.pop("total", None)
         total = total + chunk_total if isinstance(chunk_total, int) and total is not None else None
         if limit and returned >= limit:
@@ -62,8 +63,9 @@ async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerato
 
 async def _walk(
     run: RunContext, filters: dict[str, Any], *, resumable: bool
-) -> AsyncGenerator[dict[str, Any], None]:
-    """One cursor walk of ``GET /threats`` for get_threats' filters; ``total`` left in run.fields."""
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """One cursor walk of ``GET /threats`` for get_threats' filters, its threats in batches of at
+    most :data:`~connector.context.BATCH`; ``total`` left in run.fields."""
     query = threat_query(filters)
     if query.get("confidenceLevels") == "" or query.get("incidentStatuses") == "":
         # The common values asked for have no SentinelOne equivalent: nothing can match.
@@ -89,17 +91,28 @@ async def _walk(
                 total = _total(page.body)
                 if resumable and not filtered_here:  # one walk, every threat it counts handed out
                     run.total_known(total, limit)
-            for record in page.records:
-                threat = run.map_record(normalize_threat, record, include_raw=include_raw)
-                if threat is None:
-                    continue
-                if statuses and threat["status"] not in statuses:
-                    filtered_here = True  # the vendor's total counts threats dropped here
-                    continue
-                yield threat
-                returned += 1
-                if returned == limit:
-                    break
+            batch: list[dict[str, Any]] = []
+            try:
+                for record in page.records:
+                    threat = run.map_record(normalize_threat, record, include_raw=include_raw)
+                    if threat is None:
+                        continue
+                    if statuses and threat["status"] not in statuses:
+                        filtered_here = True  # the vendor's total counts threats dropped here
+                        continue
+                    batch.append(threat)
+                    returned += 1
+                    if returned == limit:
+                        break
+                    if len(batch) == BATCH:
+                        yield batch
+                        batch = []
+            except ConnectorError:  # --strict stops at a record: the threats mapped before it go out first
+                if batch:
+                    yield batch
+                raise
+            if batch:
+                yield batch
             if returned == limit:
                 break
     run.fields["total"] = None if filtered_here else total

@@ -176,7 +176,7 @@ def _file_and_process(info: dict[str, Any], path: str | None) -> dict[str, Any]:
 
 def _parts(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """threatInfo, agentRealtimeInfo and agentDetectionInfo, the flat v2.0 fields moved into them."""
-    if "threatInfo" in record or not FLAT_MARKERS & record.keys():
+    if "threatInfo" in record or FLAT_MARKERS.isdisjoint(record):
         return (
             clean.mapping(record.get("threatInfo"), "threatInfo"),
             clean.mapping(record.get("agentRealtimeInfo"), "resources"),

@@ -51,8 +51,20 @@ async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerato
     run.fields["total"] = None
 
 
+async def get_threats_in_batches(
+    run: RunContext, filters: dict[str, Any]
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """The same items, each page's threats yielded in one list (as a binding that maps a page at once)."""
+    async for page in run.pages("/items", {"limit": 3}, CursorPaging(records_at=("items",)), resumable=True):
+        threats = [run.map_record(normalize, record) for record in page.records]
+        yield [threat for threat in threats if threat is not None]
+    run.fields["total"] = None
+
+
 @hookimpl
 def register_vendors(register: Callable[[Vendor], None]) -> None:
-    """The paged vendor."""
+    """The paged vendor, and the same one yielding its threats a page at a time."""
     register(Vendor(name="paged", title="Paged test vendor", auth_scheme="Bearer",
                     bindings={"get_threats": get_threats}, endpoints={"get_threats": ["GET /items"]}))
+    register(Vendor(name="paged_batches", title="Paged test vendor, in batches", auth_scheme="Bearer",
+                    bindings={"get_threats": get_threats_in_batches}, endpoints={"get_threats": ["GET /items"]}))

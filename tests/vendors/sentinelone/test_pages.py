@@ -24,6 +24,7 @@ from connector.vendors.sentinelone.threats import (
     normalize_threat,
 )
 from tests.conftest import REAL
+from tests.pure_python import from_source
 from tests.records_support import served_records
 
 Mapped = tuple[Any, list[tuple[str, str]]]
@@ -110,6 +111,8 @@ LEVELS = {"threatInfo": pages.ThreatInfo, "agentRealtimeInfo": pages.AgentRealti
 
 
 def test_every_key_the_mapper_reads_is_kept() -> None:
+    # The mapper's source: compiled, it reads a dict without the methods a subclass overrides.
+    source = from_source("connector.vendors.sentinelone.threats")
     records = [r for rate in (0.0, 1.0) for r in _served(rate) if isinstance(r, dict)]
     for path in sorted((REAL / "sentinelone").glob("*.json")):
         records += json.loads(path.read_text())["data"]
@@ -118,7 +121,7 @@ def test_every_key_the_mapper_reads_is_kept() -> None:
         parts = {key: _Spy(value, key, seen) if key in LEVELS and isinstance(value, dict) else value
                  for key, value in record.items()}
         with hygiene.recording(), contextlib.suppress(BadVendorAnswer):
-            normalize_threat(_Spy(parts, "record", seen))
+            source.normalize_threat(_Spy(parts, "record", seen))
     assert seen["record"] - {"<keys>"} <= set(pages.Threat.__annotations__)
     for level, shape in LEVELS.items():
         assert seen[level] <= set(shape.__annotations__), level
@@ -147,3 +150,19 @@ def test_pages_that_do_not_fit_are_read_whole(body: bytes) -> None:
 def test_invalid_json_fails_as_orjson_says() -> None:
     with pytest.raises(orjson.JSONDecodeError):
         threat_page(b'{"data": [{"id": "1"}')
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0], ids=["clean", "all-messy"])
+def test_a_page_read_in_one_pass_keeps_what_reading_each_record_keeps(rate: float) -> None:
+    served = [record for record in _served(rate) if isinstance(record, dict) and "id" in record]
+    odd = 1  # a record that is no object: the page is read record by record
+    one_pass = threat_page(orjson.dumps({"data": served, "pagination": {"nextCursor": None}}))["data"]
+    each = threat_page(orjson.dumps({"data": [*served, odd], "pagination": {"nextCursor": None}}))["data"]
+    assert each[-1] == odd
+    assert one_pass == each[:-1]
+    assert [type(record) for record in one_pass] == [type(record) for record in each[:-1]]
+
+
+def test_a_fitting_record_without_an_id_is_read_whole_on_a_page_that_fits() -> None:
+    page = threat_page(orjson.dumps({"data": [{"id": "1", "extra": 1}, {"threatInfo": {"threatId": "9"}, "extra": 2}]}))
+    assert page["data"] == [{"id": "1"}, {"threatInfo": {"threatId": "9"}, "extra": 2}]

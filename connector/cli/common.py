@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from connector.documents import load_yaml, quoted, read_text
 from connector.errors import BadInput
 from connector.redaction import redactor
 
@@ -201,6 +200,8 @@ def _with_ids(action: str, document: dict[str, Any], source: str | None) -> dict
         raise BadInput(f"--ids: action {spec.name} takes no ids (its input has no 'ids' field)")
     if "ids" in document:
         raise BadInput("--ids and input.ids: give only one of them")
+    from connector.documents import quoted, read_text  # YAML's loader with it: not for --help
+
     if source == "-":
         try:
             text = sys.stdin.read()
@@ -250,7 +251,8 @@ def read_input(value: str | None) -> dict[str, Any]:
     Empty text is refused rather than read as ``{}``: a pipe whose upstream printed nothing must
     not run the action unfiltered.
     """
-    # Imported here, not at the top: the schemas module pulls jsonschema in, and --help needs none of it.
+    # Imported here, not at the top: --help needs neither the schemas nor YAML's loader.
+    from connector.documents import read_text
     from connector.schemas import load_object
 
     if value is None:
@@ -277,6 +279,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def _yaml_input(text: str, origin: str) -> dict[str, Any]:
+    from connector.documents import load_yaml
+
     document = load_yaml(text, f"input ({origin})")
     if document is None:
         raise BadInput(f"input ({origin}): input is empty (give a mapping, {{}} for no filters)")
@@ -328,6 +332,8 @@ def seconds(text: str, option: str) -> float:
             if 0 <= value <= MAX_DURATION_S:
                 return value
             break
+    from connector.documents import quoted
+
     raise BadInput(
         f"{option}: {quoted(text)} is not a duration like 20ms, 1.5s, 5m or 1h (at most ten years)"
     )

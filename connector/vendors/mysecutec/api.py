@@ -99,12 +99,12 @@ async def read_pages(
     offset: int = 0,
     resumable: bool = False,
     decode: Decode = orjson.loads,
-) -> AsyncGenerator[dict[str, Any], None]:
-    """Every record of an offset-paged list from ``offset`` (at most ``max_records``), in order.
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """The records of an offset-paged list from ``offset`` (at most ``max_records``), in order, a page's at once.
 
     The first page gives the totals (into ``totals``) and the page size the vendor really used;
     the other pages are fetched concurrently by the HTTP layer. A record that moved a page
-    between two reads shows twice: it is yielded once (so this read keeps the ids it has seen).
+    between two reads shows twice: it is handed out once (so this read keeps the ids it has seen).
     ``decode`` reads each page's body (see :meth:`connector.http.VendorClient.request`).
     """
     paging = OffsetPaging(records_at=(records_at,), total_at=("pagination", "total"))
@@ -117,6 +117,7 @@ async def read_pages(
             if page.number == 1:
                 totals.total = _count(page.body, "total")
                 totals.unfiltered_total = _count(page.body, "unfiltered_total")
+            fresh = []
             for record in page.records:
                 key = record.get("id") if isinstance(record, dict) else None
                 # Only a well-formed id tells a repeat: records whose id a tool masked are all passed
@@ -125,4 +126,5 @@ async def read_pages(
                     if key in seen:
                         continue
                     seen.add(key)
-                yield record
+                fresh.append(record)
+            yield fresh

@@ -49,11 +49,12 @@ async def get_threat_logs(run: RunContext, input: dict[str, Any]) -> AsyncGenera
     entries = read_pages(run, path, query, "logs", totals, max_records=input.get("limit"),
                          offset=input.get("offset", 0), resumable=True)
     try:
-        async with aclosing(entries) as each:
-            async for entry in each:
-                log = run.map_record(normalize_log, entry, include_raw=include_raw)
-                if log is not None:
-                    yield log
+        async with aclosing(entries) as pages:
+            async for page in pages:
+                for entry in page:
+                    log = run.map_record(normalize_log, entry, include_raw=include_raw)
+                    if log is not None:
+                        yield log
     except VendorError as exc:
         if exc.status == 404:
             raise VendorError(f"{NAME}: threat {threat_id} not found (GET {path}: 404)", 404) from None
@@ -80,7 +81,7 @@ async def list_events(run: RunContext, input: dict[str, Any]) -> AsyncGenerator[
     else:
         selection = {name: input[name] for name in ("since", *THREAT_SELECTORS) if name in input}
         threats = matching_threats(run, selection, Totals(), until=False)
-        threat_ids = [threat["vendor_id"] async for threat in threats]
+        threat_ids = [threat["vendor_id"] async for batch in threats for threat in batch]
         try:
             paths = [threat_path(THREAT_LOGS, tid, "threat id") for tid in threat_ids]
         except BadInput as exc:
@@ -90,7 +91,7 @@ async def list_events(run: RunContext, input: dict[str, Any]) -> AsyncGenerator[
 
     async def read(path: str) -> list[dict[str, Any]] | VendorError:
         try:
-            return [entry async for entry in read_pages(run, path, query, "logs", Totals())]
+            return [entry async for page in read_pages(run, path, query, "logs", Totals()) for entry in page]
         except VendorError as exc:
             if not_found(exc):
                 return exc

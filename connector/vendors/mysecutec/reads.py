@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from connector.context import RunContext
-from connector.errors import BadInput, BadVendorAnswer, VendorError
+from connector.context import BATCH, RunContext
+from connector.errors import BadInput, BadVendorAnswer, ConnectorError, VendorError
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.mysecutec.api import (
     THREAT,
@@ -27,8 +27,9 @@ from connector.vendors.mysecutec.query import keeps, pushed_down, threat_query
 
 async def matching_threats(
     run: RunContext, filters: dict[str, Any], totals: Totals, *, until: bool = True, resumable: bool = False
-) -> AsyncGenerator[dict[str, Any], None]:
-    """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``.
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """The threats matching get_threats-style filters, mapped, in the vendor's order, at most ``limit``,
+    in batches (a page's at once, at most :data:`~connector.context.BATCH`).
 
     The API has no id filter: ``ids`` alone are read one by one (``GET /threats/{id}``, an unknown
     id matches nothing); with ``search`` or ``vendor_filters`` the list is read and kept to the ids.
@@ -42,39 +43,52 @@ async def matching_threats(
     include_raw = bool(filters.get("include_raw"))
     ids = filters.get("ids")
     listing = Totals()
-    records: AsyncGenerator[dict[str, Any], None]
+    pages: AsyncGenerator[list[dict[str, Any]], None]
     exact = False
     """Whether the vendor applies every filter, so that its count is the answer's."""
     if ids and not ("search" in filters or "vendor_filters" in filters):
         if resumable and "resume" in filters:
             raise BadInput("input.resume: a read of threats by id cannot resume: run it whole")
-        records = _each(await _read_by_id(run, ids))
+        pages = _one_page(await _read_by_id(run, ids))
     else:
         exact = pushed_down(filters) and not ids
-        records = read_pages(run, THREATS, query, "threats", listing, max_records=limit if exact else None,
-                             resumable=resumable, decode=orjson.loads if include_raw else threat_page)
+        pages = read_pages(run, THREATS, query, "threats", listing, max_records=limit if exact else None,
+                           resumable=resumable, decode=orjson.loads if include_raw else threat_page)
     wanted = set(ids or ())
     kept = 0
-    async with aclosing(records) as each:
-        async for record in each:
-            if wanted and record.get("id") not in wanted:
-                continue
-            threat = run.map_record(normalize_threat, record, include_raw=include_raw)
-            if threat is None or not keeps(threat, filters):
-                continue
+    async with aclosing(pages) as each:
+        async for page in each:
             if exact:
                 run.total_known(listing.total, limit)
-            yield threat
-            kept += 1
+            batch: list[dict[str, Any]] = []
+            try:
+                for record in page:
+                    if wanted and record.get("id") not in wanted:
+                        continue
+                    threat = run.map_record(normalize_threat, record, include_raw=include_raw)
+                    if threat is None or not keeps(threat, filters):
+                        continue
+                    batch.append(threat)
+                    kept += 1
+                    if kept == limit:
+                        break
+                    if len(batch) == BATCH:
+                        yield batch
+                        batch = []
+            except ConnectorError:  # --strict stops at a record: the threats mapped before it go out first
+                if batch:
+                    yield batch
+                raise
+            if batch:
+                yield batch
             if kept == limit:
                 break
     totals.total = None if ids else listing.total
     totals.unfiltered_total = listing.unfiltered_total
 
 
-async def _each(records: list[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
-    for record in records:
-        yield record
+async def _one_page(records: list[dict[str, Any]]) -> AsyncGenerator[list[dict[str, Any]], None]:
+    yield records
 
 
 async def _read_by_id(run: RunContext, ids: list[str]) -> list[dict[str, Any]]:
@@ -103,12 +117,12 @@ def _threat_record(body: Any, path: str) -> dict[str, Any]:
     return body
 
 
-async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
-    """Every threat matching the common and vendor filters, pages read concurrently."""
+async def get_threats(run: RunContext, filters: dict[str, Any]) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Every threat matching the common and vendor filters, pages read concurrently, in batches."""
     totals = Totals()
-    async with aclosing(matching_threats(run, filters, totals, resumable=True)) as threats:
-        async for threat in threats:
-            yield threat
+    async with aclosing(matching_threats(run, filters, totals, resumable=True)) as batches:
+        async for batch in batches:
+            yield batch
     run.fields.update(total=totals.total, unfiltered_total=totals.unfiltered_total)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 
 from connector.testing import RecordingTransport
 from tests.actions.ciso_assistant.conftest import (
@@ -28,7 +29,8 @@ def test_patch_changes_only_the_given_fields(sandbox: RecordingTransport) -> Non
     envelope = act(sandbox, "update_incident", {"id": before["uid"], "status": "closed", "severity": "critical"})
     after = envelope.output["incident"]
     assert [r.method for r in sandbox.requests] == ["PATCH", "GET"]
-    assert sandbox.requests[0].content == b'{"severity":1,"status":"closed"}'
+    # Only the given fields, in this order (httpx's JSON spacing differs between its releases).
+    assert list(orjson.loads(sandbox.requests[0].content).items()) == [("severity", 1), ("status", "closed")]
     assert (after["status"], after["vendor_status"], after["severity"]) == ("closed", "closed", "critical")
     assert after["title"] == before["title"] and after["updated_at"] > before["updated_at"]
     assert ok(sandbox, "get_incident", {"id": seeded.id})["incident"] == after
@@ -110,7 +112,7 @@ def test_batch_change_field_falls_back_to_one_patch_per_id(sandbox: RecordingTra
     batches = [r.json["ids"] for r in sandbox.requests if r.path.endswith("/batch-action/")]
     assert [len(chunk) for chunk in batches] == [100, SIZE + 1 - 100], "repeats sent once"
     patches = [r for r in sandbox.requests if r.method == "PATCH"]
-    assert len(patches) == SIZE and {r.content for r in patches} == {b'{"status":"ongoing"}'}
+    assert len(patches) == SIZE and all(orjson.loads(r.content) == {"status": "ongoing"} for r in patches)
     output = envelope.output
     assert output["succeeded"] == [i.id for i in SEEDED]
     not_found = "Object not found or access denied"

@@ -64,7 +64,8 @@ def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> O
             sys.stderr.flush()
             # setup_logging pointed the root logger at this run's stderr: give the suite its own back.
             root.handlers[:], root.level = handlers, level
-    return Outcome(code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace"))
+        # Read before the isolation ends: some click releases close its buffers on the way out.
+        return Outcome(code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace"))
 
 
 def check_outcome(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +37,24 @@ BATCH = 100
 """Records a binding that maps a page at a time yields in one list at most (see
 :class:`~connector.runner.RecordStream`): few enough that the runner still turns to the event loop
 between two, so the next page's request goes out while this page is written."""
+
+
+def in_batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``records`` (mapped as they are taken) in lists of at most :data:`BATCH`. When taking one
+    raises (``--strict`` stopping at a record), the records taken before it are handed out first."""
+    batch: list[dict[str, Any]] = []
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    except ConnectorError:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
 
 
 @dataclass

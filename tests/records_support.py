@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -10,13 +11,27 @@ import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 
+from connector import hygiene
 from connector.catalog import schemas_dir
+from connector.errors import BadVendorAnswer
 from connector.ocsf import VERSION, profiles_of
 from connector.sandbox import SandboxConfig, build_app
 from connector.schemas import SchemaStore
 
 STORE = SchemaStore([schemas_dir()])
 TOKEN = SandboxConfig().token
+
+Mapped = tuple[Any, list[tuple[str, str]]]
+
+
+def mapped_with_drops(normalize: Callable[[Any], Any], record: Any) -> Mapped:
+    """``normalize(record)``, or the refusal's line, with every value dropped on the way."""
+    with hygiene.recording() as drops:
+        try:
+            out: Any = normalize(record)
+        except BadVendorAnswer as exc:
+            out = exc.message
+    return out, [(dropped.field, dropped.rule) for dropped in drops]
 
 
 def assert_valid(record: dict[str, Any], schema: str) -> None:

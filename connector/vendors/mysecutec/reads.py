@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from typing import Any
 
 import orjson
 
-from connector.context import BATCH, RunContext
-from connector.errors import BadInput, BadVendorAnswer, ConnectorError, VendorError
+from connector.context import RunContext, in_batches
+from connector.errors import BadInput, BadVendorAnswer, VendorError
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.mysecutec.api import (
     THREAT,
@@ -60,26 +60,21 @@ async def matching_threats(
         async for page in each:
             if exact:
                 run.total_known(listing.total, limit)
-            batch: list[dict[str, Any]] = []
-            try:
-                for record in page:
+
+            def taken(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+                nonlocal kept
+                for record in records:
                     if wanted and record.get("id") not in wanted:
                         continue
                     threat = run.map_record(normalize_threat, record, include_raw=include_raw)
                     if threat is None or not keeps(threat, filters):
                         continue
-                    batch.append(threat)
                     kept += 1
+                    yield threat
                     if kept == limit:
-                        break
-                    if len(batch) == BATCH:
-                        yield batch
-                        batch = []
-            except ConnectorError:  # --strict stops at a record: the threats mapped before it go out first
-                if batch:
-                    yield batch
-                raise
-            if batch:
+                        return
+
+            for batch in in_batches(taken(page)):
                 yield batch
             if kept == limit:
                 break

@@ -5,15 +5,15 @@ Lists page by cursor (``pagination.nextCursor``, null at the end, 1000 records a
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from contextlib import aclosing
 from typing import Any
 
 import orjson
 
 from connector.bulk import chunked
-from connector.context import BATCH, RunContext
-from connector.errors import BadInput, ConnectorError, VendorError
+from connector.context import RunContext, in_batches
+from connector.errors import BadInput, VendorError
 from connector.paging import CursorPaging
 from connector.probe import TOKEN_ACCEPTED, failed_check, probe_answer
 from connector.vendors.sentinelone.mapping import needs_status_check, threat_query
@@ -91,27 +91,22 @@ async def _walk(
                 total = _total(page.body)
                 if resumable and not filtered_here:  # one walk, every threat it counts handed out
                     run.total_known(total, limit)
-            batch: list[dict[str, Any]] = []
-            try:
-                for record in page.records:
+
+            def kept(records: list[Any]) -> Iterator[dict[str, Any]]:
+                nonlocal filtered_here, returned
+                for record in records:
                     threat = run.map_record(normalize_threat, record, include_raw=include_raw)
                     if threat is None:
                         continue
                     if statuses and threat["status"] not in statuses:
                         filtered_here = True  # the vendor's total counts threats dropped here
                         continue
-                    batch.append(threat)
                     returned += 1
+                    yield threat
                     if returned == limit:
-                        break
-                    if len(batch) == BATCH:
-                        yield batch
-                        batch = []
-            except ConnectorError:  # --strict stops at a record: the threats mapped before it go out first
-                if batch:
-                    yield batch
-                raise
-            if batch:
+                        return
+
+            for batch in in_batches(kept(page.records)):
                 yield batch
             if returned == limit:
                 break

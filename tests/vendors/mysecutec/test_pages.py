@@ -16,19 +16,13 @@ from connector.sandbox import SandboxConfig
 from connector.vendors.mysecutec import pages
 from connector.vendors.mysecutec.mapping import normalize_threat
 from connector.vendors.mysecutec.pages import threat_page
-from tests.records_support import served_records
+from tests.records_support import Mapped, mapped_with_drops, served_records
 
 PAGINATION = {"limit": 1000, "offset": 0, "total": 300}
 
 
-def _mapped(record: Any) -> tuple[Any, list[tuple[str, str]]]:
-    """The record, or the refusal's line, with every value dropped on the way."""
-    with hygiene.recording() as drops:
-        try:
-            out: Any = normalize_threat(record)
-        except BadVendorAnswer as exc:
-            out = exc.message
-    return out, [(dropped.field, dropped.rule) for dropped in drops]
+def _mapped(record: Any) -> Mapped:
+    return mapped_with_drops(normalize_threat, record)
 
 
 def _served(rate: float) -> list[Any]:

@@ -25,19 +25,11 @@ from connector.vendors.sentinelone.threats import (
 )
 from tests.conftest import REAL
 from tests.pure_python import from_source
-from tests.records_support import served_records
-
-Mapped = tuple[Any, list[tuple[str, str]]]
+from tests.records_support import Mapped, mapped_with_drops, served_records
 
 
 def _mapped(record: Any) -> Mapped:
-    """The record, or the refusal's line, with every value dropped on the way."""
-    with hygiene.recording() as drops:
-        try:
-            out: Any = normalize_threat(record)
-        except BadVendorAnswer as exc:
-            out = exc.message
-    return out, [(dropped.field, dropped.rule) for dropped in drops]
+    return mapped_with_drops(normalize_threat, record)
 
 
 def _both_ways(page: bytes) -> list[Any]:

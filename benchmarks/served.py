@@ -1,10 +1,10 @@
 """`connector serve`: the latency of a one-record action against a warm client's bare request (issue 24 target 1).
 
 ``connector serve`` runs as a child process, as a SOAR runs it, with a connections file naming the
-sandbox (a child process too, pinned to one core) and a rate limit far above the load. One warm
-httpx client sends, alternately (:func:`benchmarks.method.alternate`), ``POST
-/v1/actions/get-threats/run`` for one record and the bare ``GET`` of one threat from the same
-sandbox; each request is one sample. The rows give the median and the 99th percentile of both.
+sandbox (a child process too) and a rate limit far above the load; both servers share one core, the
+client runs on the others. One warm httpx client sends, alternately
+(:func:`benchmarks.method.alternate`), ``POST /v1/actions/get-threats/run`` for one record and the
+bare ``GET`` of one threat from the same sandbox; each request is one sample. The rows give the median and the 99th percentile of both.
 Beside them, what no served action can go below: the server's own round trip (``GET /healthz``)
 and the same bare GET sent with httpx's async client, as a run sends it.
 """
@@ -27,7 +27,7 @@ import httpx
 from benchmarks.method import Samples, alternate
 from benchmarks.processes import CONNECTOR, ROOT, Measured, free_port
 from benchmarks.report import Row
-from benchmarks.servers import THREATS, in_child_process, serve_sandbox
+from benchmarks.servers import THREATS, in_child_process, pin_to_server_core, serve_sandbox
 
 REQUESTS = int(os.environ.get("BENCH_SERVED", "200"))
 MEDIAN_TARGET = 3.0
@@ -58,6 +58,7 @@ def served(sandbox_url: str, folder: Path) -> Iterator[str]:
                "--token-file", str(token_file)]
     env = {**os.environ, SECRET_ENV: "sandbox-token"}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    pin_to_server_core(process.pid)  # a server beside the sandbox, off the client's cores
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -37,27 +37,36 @@ SIZE = 5000
 SANDBOX = SandboxConfig(rate_limits=False, sizes={"sentinelone": SIZE}, vendors=("sentinelone",))
 
 
-def first_core() -> int | None:
-    """The lowest CPU this process may run on, or None where affinity is not supported."""
-    return min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+SERVER_CORE = "BENCH_SERVER_CORE"
+"""The core servers run on, as :func:`keep_off_first_core` leaves it for the children it starts: they
+inherit the client's affinity, so the lowest core they may run on would be one of the client's."""
+
+
+def server_core() -> int | None:
+    """The core servers run on: the machine's first, or None where affinity is not supported."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return int(os.environ.get(SERVER_CORE, min(os.sched_getaffinity(0))))
 
 
 def keep_off_first_core() -> None:
-    """Move the calling process (the benchmark's client) to the other cores, when there are any."""
-    core = first_core()
-    if core is not None and len(os.sched_getaffinity(0)) > 1:
-        os.sched_setaffinity(0, os.sched_getaffinity(0) - {core})
+    """Move the calling process (the benchmark's client) off the servers' core, when there are others."""
+    core, cores = server_core(), os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    if core is not None and cores - {core}:
+        os.environ[SERVER_CORE] = str(core)
+        os.sched_setaffinity(0, cores - {core})
 
 
-def _pin_to_first_core() -> None:
-    core = first_core()
+def pin_to_server_core(pid: int = 0) -> None:
+    """Pin process ``pid`` (0: this one) to the servers' core."""
+    core = server_core()
     if core is not None:
-        os.sched_setaffinity(0, {core})
+        os.sched_setaffinity(pid, {core})
 
 
 def serve_sandbox(port: int) -> None:
     """The sandbox as ``connector sandbox`` serves it: SentinelOne only, rate limits off."""
-    _pin_to_first_core()
+    pin_to_server_core()
     serve(SANDBOX, port=port, access_log=False)
 
 
@@ -67,13 +76,13 @@ def serve_static(port: int, body: bytes) -> None:
     async def page(request: Request) -> Response:
         return Response(body, media_type="application/json")
 
-    _pin_to_first_core()
+    pin_to_server_core()
     uvicorn.run(Starlette(routes=[Route(THREATS, page)]), host="127.0.0.1", port=port, log_level="warning")
 
 
 def serve_config(port: int, config: SandboxConfig) -> None:
     """The sandbox as ``connector sandbox`` serves it, with any config (sizes, latency, vendors)."""
-    _pin_to_first_core()
+    pin_to_server_core()
     serve(config, port=port, access_log=False)
 
 
@@ -111,7 +120,7 @@ def serve_threat_stream(port: int) -> None:
     async def index(request: Request) -> Response:
         return Response(b"{}", media_type="application/json")
 
-    _pin_to_first_core()
+    pin_to_server_core()
     app = Starlette(routes=[Route("/", index), Route("/{count:int}" + THREATS, threats)])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

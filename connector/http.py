@@ -31,6 +31,7 @@ import orjson
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from connector import heap
 from connector.clients import ClientPool, new_client
 from connector.connections import Connection
 from connector.errors import AuthError, BadInput, BadVendorAnswer, RetriableError, VendorError
@@ -234,6 +235,7 @@ class VendorClient:
         # httpx binds a response and its (read, closed) byte stream to each other: that reference
         # cycle would keep each page's bytes alive until the next full garbage collection.
         response.stream = httpx.ByteStream(response.content)
+        heap.body_read(len(response.content))
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.events.response_received(
             run_id=self.run_id,

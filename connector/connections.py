@@ -23,6 +23,7 @@ each, and it is reported when that connection is used (or by ``connector connect
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import ipaddress
 import os
@@ -237,6 +238,7 @@ def checked_url(value: str, schemes: tuple[str, ...] = HTTP_SCHEMES) -> str:
     return value.rstrip("/")
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an IP address, brackets allowed) is this machine's loopback."""
     if host == "localhost":

@@ -20,7 +20,7 @@ from connector.envelope import Envelope, ErrorItem, Meta
 from connector.errors import BadInput, as_connector_error
 from connector.executor import Executor, with_records
 from connector.files import check_file
-from connector.formats import BatchWriter, NoForm, OutputFormat, Writer, output_format
+from connector.formats import NoForm, OutputFormat, Writer, output_format
 from connector.output import OCSF_RECORDS
 from connector.request import RunRequest
 from connector.runner import Stream
@@ -158,7 +158,8 @@ def _converter(chosen: OutputFormat, refused: list[ErrorItem]) -> Convert | None
 
 async def _each_record(stream: Stream, convert: Convert | None, writer: Writer) -> None:
     """Every record written, a batch at once where the writer can (see :class:`BatchWriter`)."""
-    write_all = writer.records if isinstance(writer, BatchWriter) else None
+    # A BatchWriter is a writer with ``records`` (asked of the attribute: a runtime protocol check costs more).
+    write_all: Callable[[Envelope, str, list[dict[str, Any]]], None] | None = getattr(writer, "records", None)
     async for batch in stream.batches():
         assert stream.records_key is not None, "only actions with a records key yield records"
         if convert is not None:

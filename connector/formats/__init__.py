@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from connector.errors import BadInput
 
@@ -38,7 +38,6 @@ class Writer(Protocol):
         """Write what follows the records (``key`` names their output list; None for an action without records)."""
 
 
-@runtime_checkable
 class BatchWriter(Writer, Protocol):
     """A writer that also writes several records at once (a batch of a read: one write, one flush)."""
 

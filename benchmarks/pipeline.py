@@ -330,7 +330,7 @@ def what_bounds(rows: list[Row]) -> list[str]:
         )
     if missed(S1_SPEED):
         bounds.append(
-            f"- The SentinelOne stream is bound by CPU, both sides on one core: connector spends "
+            f"- The SentinelOne stream is bound by the connector's CPU (the server has a core of its own): it spends "
             f"{cpu.value:.0f} µs per record where the naive loop spends {cpu.baseline_value:.0f}, and "
             f"{STREAM_SHARE}x allows {cpu.baseline_value / STREAM_SHARE:.0f}. Of connector's: httpx's reading of "
             f"the pages (the naive loop's {httpx_part:.0f} µs beyond decoding), reading the mapper's fields "

@@ -4,7 +4,8 @@
 sandbox (a child process too) and a rate limit far above the load; both servers share one core, the
 client runs on the others. One warm httpx client sends, alternately
 (:func:`benchmarks.method.alternate`), ``POST /v1/actions/get-threats/run`` for one record and the
-bare ``GET`` of one threat from the same sandbox; each request is one sample. The rows give the median and the 99th percentile of both.
+bare ``GET`` of one threat from the same sandbox; each request is one sample. The rows give the
+median and the 99th percentile of both.
 Beside them, what no served action can go below: the server's own round trip (``GET /healthz``)
 and the same bare GET sent with httpx's async client, as a run sends it.
 """

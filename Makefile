@@ -38,7 +38,7 @@ demo: $(STAMP)
 	$(BIN)/connector playbook run examples/triage.yaml --sandbox --format table
 
 lint: $(STAMP)
-	$(BIN)/ruff check connector tests
+	$(BIN)/ruff check connector tests benchmarks hatch_build.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

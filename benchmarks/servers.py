@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connector.sandbox import SandboxConfig, serve
+from connector.sandbox import PLAIN_SERVER, SandboxConfig, serve
 from connector.sandbox.sentinelone.data import SeededThreats
 
 THREATS = "/sentinelone/web/api/v2.1/threats"
@@ -77,7 +77,8 @@ def serve_static(port: int, body: bytes) -> None:
         return Response(body, media_type="application/json")
 
     pin_to_server_core()
-    uvicorn.run(Starlette(routes=[Route(THREATS, page)]), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(Starlette(routes=[Route(THREATS, page)]), host="127.0.0.1", port=port, log_level="warning",
+                **PLAIN_SERVER)
 
 
 def serve_config(port: int, config: SandboxConfig) -> None:
@@ -122,7 +123,7 @@ def serve_threat_stream(port: int) -> None:
 
     pin_to_server_core()
     app = Starlette(routes=[Route("/", index), Route("/{count:int}" + THREATS, threats)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **PLAIN_SERVER)
 
 
 @dataclass(frozen=True)

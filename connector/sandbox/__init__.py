@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal, TypedDict
 
 import orjson
 import uvicorn
@@ -41,6 +42,16 @@ DEFAULT_SIZES: Mapping[str, int] = {
     "sentinelone": 2500, "mysecutec": 600, "nameshield": 400, "ciso_assistant": 60,
 }
 """How many seeded records each simulator holds unless ``SandboxConfig.sizes`` says otherwise."""
+
+class PlainServer(TypedDict):
+    """The sandbox's uvicorn, whatever else is installed: asyncio's loop and the pure-Python h11
+    parser, which its faults (a reset connection, a cut body) are written against."""
+
+    loop: Literal["asyncio"]
+    http: Literal["h11"]
+
+
+PLAIN_SERVER = PlainServer(loop="asyncio", http="h11")
 
 _STARTUP_TIMEOUT_S = 10.0
 _SHUTDOWN_TIMEOUT_S = 5.0
@@ -143,6 +154,7 @@ def _server(
             log_level=log_level,
             access_log=access_log,
             lifespan="off",
+            **PLAIN_SERVER,
             timeout_graceful_shutdown=1,
         )
     )
@@ -164,7 +176,8 @@ def running_sandbox(config: SandboxConfig | None = None) -> Iterator[str]:
 @contextmanager
 def serving(app: ASGIApp) -> Iterator[str]:
     """Serve any ASGI app like the sandbox (loopback, ephemeral port, background thread): for baselines."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off",
+                            **PLAIN_SERVER)
     with _in_thread(uvicorn.Server(config)) as url:
         yield url
 

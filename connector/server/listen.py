@@ -93,6 +93,7 @@ def serve(
         # Through the root logger, so connector's handler (and its redaction filter) writes every line.
         log_config=None,
         lifespan="on",  # the app closes the clients it kept on shutdown
+        # loop and http stay "auto": uvloop and httptools, dependencies both (asyncio and h11 where absent).
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_STOP_S,
         ssl_certfile=tls[0] if tls else None,

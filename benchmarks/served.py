@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -28,23 +29,28 @@ import httpx
 from benchmarks.method import Samples, alternate
 from benchmarks.processes import CONNECTOR, ROOT, Measured, free_port
 from benchmarks.report import Row
-from benchmarks.servers import THREATS, in_child_process, pin_to_server_core, serve_sandbox
+from benchmarks.servers import THREATS, ChildServer, in_child_process, pin_to_server_core, serve_sandbox
 
 REQUESTS = int(os.environ.get("BENCH_SERVED", "200"))
+CPU_REQUESTS = 5 * REQUESTS
+"""Requests of each kind the CPU rows count over: the kernel counts CPU time in 10 ms ticks."""
 MEDIAN_TARGET = 3.0
 P99_TARGET = 5.0
 TOKEN = "bench-serve-token-0123456789"
 SECRET_ENV = "BENCH_SERVE_S1_TOKEN"
 BARE = "warm httpx, bare GET of 1 threat"
 HEALTH = "serve: its own round trip, GET /healthz"
-ASYNC = "warm httpx async client, the same bare GET"
+ASYNC = "warm httpx async client, the same bare GET (serve's event loop)"
+SERVE_CPU = "serve: CPU per one-record get_threats (µs, the serve process)"
+HEALTH_CPU = "the same per GET /healthz"
+ASYNC_CPU = "httpx async client: CPU per bare GET of 1 threat (µs, serve's event loop)"
 SETTLED_S = 3600
 """How old the connections file is made to look: as a deployed one is, not one written a moment ago."""
 
 
 @contextmanager
-def served(sandbox_url: str, folder: Path) -> Iterator[str]:
-    """``connector serve`` with a connection ``s1`` to the sandbox; yields its URL once it answers."""
+def served(sandbox_url: str, folder: Path) -> Iterator[ChildServer]:
+    """``connector serve`` with a connection ``s1`` to the sandbox; yields it once it answers."""
     config, token_file = folder / "connections.yaml", folder / "token"
     config.write_text(f"connections:\n  s1:\n    vendor: sentinelone\n    base_url: {sandbox_url}/sentinelone\n"
                       f"    secret: env:{SECRET_ENV}\n    retries: 0\n"
@@ -71,7 +77,7 @@ def served(sandbox_url: str, folder: Path) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("connector serve did not start") from None
                 time.sleep(0.05)
-        yield url
+        yield ChildServer(url, process.pid)
     finally:
         process.terminate()
         process.wait(10)
@@ -98,13 +104,14 @@ def p99_ms(samples: Samples) -> float:
 
 def rows() -> list[Row]:
     """The median and the 99th percentile of a served one-record get_threats against a bare request, and its floors."""
-    loop = asyncio.new_event_loop()
+    loop = _serve_loop()
     with (
         tempfile.TemporaryDirectory() as temporary,
         in_child_process(serve_sandbox) as sandbox,
-        served(sandbox.url, Path(temporary)) as api,
+        served(sandbox.url, Path(temporary)) as server,
         httpx.Client(timeout=30) as client,
     ):
+        api = server.url
         body = {"input": {"limit": 1}, "connection": "s1"}
         one, auth = {"limit": "1"}, {"Authorization": "ApiToken sandbox-token"}
         async_client = httpx.AsyncClient(timeout=30)
@@ -115,6 +122,11 @@ def rows() -> list[Row]:
         bare_async = timed(lambda: loop.run_until_complete(
             async_client.get(f"{sandbox.url}{THREATS}", params=one, headers=auth)))
         block = alternate({"served": action, "bare": bare, "health": health, "async": bare_async}, REQUESTS)
+        # Where serve's CPU goes: each kind of request again on its own, the CPU counted around it.
+        cpu = {"served": _cpu_us(server.cpu_seconds, _each(action)),
+               "health": _cpu_us(server.cpu_seconds, _each(health)),
+               "async": _cpu_us(_own_cpu_seconds, lambda: loop.run_until_complete(
+                   _gets(async_client, f"{sandbox.url}{THREATS}", one, auth)))}
         loop.run_until_complete(async_client.aclose())
     loop.close()
     median = block["served"].seconds * 1000, block["bare"].seconds * 1000
@@ -130,19 +142,59 @@ def rows() -> list[Row]:
             reliable=block.mark("health", "bare")),
         Row(f"{ASYNC}, median ms", block["async"].seconds * 1000, BARE, median[1],
             reliable=block.mark("async", "bare")),
+        Row(SERVE_CPU, cpu["served"], f"{HEALTH_CPU}", cpu["health"]),
+        Row(ASYNC_CPU, cpu["async"], SERVE_CPU, cpu["served"]),
     ]
+
+
+def _cpu_us(cpu_seconds: Callable[[], float | None], requests: Callable[[], object]) -> float:
+    """The CPU time (µs) that ``cpu_seconds`` counts per request while ``requests`` sends CPU_REQUESTS."""
+    before = cpu_seconds()
+    requests()
+    after = cpu_seconds()
+    return math.nan if before is None or after is None else (after - before) / CPU_REQUESTS * 1e6
+
+
+def _each(send: Callable[[], Measured]) -> Callable[[], object]:
+    return lambda: [send() for _ in range(CPU_REQUESTS)]
+
+
+async def _gets(client: httpx.AsyncClient, url: str, params: dict[str, str], headers: dict[str, str]) -> None:
+    """CPU_REQUESTS GETs on one running loop, as serve's requests are sent."""
+    for _ in range(CPU_REQUESTS):
+        (await client.get(url, params=params, headers=headers)).raise_for_status()
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _serve_loop() -> asyncio.AbstractEventLoop:
+    """An event loop of the kind `connector serve` runs on (uvicorn's pick: uvloop where it is installed)."""
+    try:
+        import uvloop
+    except ImportError:  # Windows: asyncio's, as serve's there
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def what_bounds(rows: list[Row]) -> list[str]:
     """What bounds the median target when it is not met, from the measured ``rows``."""
-    served, _, health, sent = rows
+    served, _, health, sent, serve_cpu, client_cpu = rows
     if served.met:
         return []
     extra = sent.value - served.baseline_value
     floor = served.baseline_value + extra + health.value
+    run_cpu = serve_cpu.value - serve_cpu.baseline_value - client_cpu.value
     return [
         f"- A served action pays the server's round trip ({health.value:.2f} ms for `/healthz` alone) and a vendor "
         f"request sent with httpx's async client ({extra:+.2f} ms against the sync client's bare request): "
         f"{floor:.2f} ms, {floor / served.baseline_value:.2f}x the bare request, before the run's own work "
-        f"({served.value - floor:.2f} ms: the body, the run, the envelope written)."
+        f"({served.value - floor:.2f} ms: the body, the run, the envelope written).",
+        f"- In CPU: serve spends {serve_cpu.value:.0f} µs on a served action, of which {serve_cpu.baseline_value:.0f} "
+        f"go to what `/healthz` costs too (uvicorn, Starlette, the middleware) and {client_cpu.value:.0f} to what an "
+        f"httpx async client spends on the bare GET; {run_cpu:.0f} µs are left for the run: the body read and "
+        f"checked, the input and output checked, the mapping, the events, the envelope written, and httpx's "
+        f"request building and cookie handling.",
     ]

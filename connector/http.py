@@ -111,7 +111,6 @@ class VendorClient:
             self._http = new_client(self.connection, self.transport)
         else:
             self._http = self.pool.client(self.connection, self.transport)
-        self._base_url = str(self._http.base_url).removesuffix("/")
         limit = self.connection.rate_limit
         self._rate = (limit.requests, limit.per_seconds) if limit else self.vendor.rate_limit
 
@@ -220,9 +219,7 @@ class VendorClient:
         self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
         started = time.perf_counter()
         try:
-            # The whole URL at once: httpx would parse it three times, joining the base and the query.
-            url = self._base_url + path + (f"?{httpx.QueryParams(params)}" if params else "")
-            response = await self._http.request(method, url, json=json, headers=self._auth)
+            response = await self._http.request(method, path, params=params, json=json, headers=self._auth)
         except httpx.InvalidURL as exc:
             # httpx caps each URL part at 64 KiB: the input asked for a query no vendor would read.
             raise BadInput(f"{where}: the request cannot be sent: {exc} (narrow the input)") from None

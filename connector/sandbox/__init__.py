@@ -43,6 +43,7 @@ DEFAULT_SIZES: Mapping[str, int] = {
 }
 """How many seeded records each simulator holds unless ``SandboxConfig.sizes`` says otherwise."""
 
+
 class PlainServer(TypedDict):
     """The sandbox's uvicorn, whatever else is installed: asyncio's loop and the pure-Python h11
     parser, which its faults (a reset connection, a cut body) are written against."""

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from benchmarks.method import Block, Samples, alternate, order
 from benchmarks.pipeline import mysecutec_bound
-from benchmarks.processes import Measured
+from benchmarks.processes import ROOT, Measured
 from benchmarks.report import Row
 from benchmarks.served import p99_ms
+from benchmarks.servers import SERVER_CORE
 
 
 def _runs(*seconds: float) -> Samples:
@@ -78,3 +84,35 @@ def test_the_mysecutec_bound_says_what_start_the_target_leaves() -> None:
     (line,) = mysecutec_bound(speed, less)
     assert line.endswith("whole read takes 500 ms. 0.9x, start included, leaves a one-record run 356 ms, "
                          "where it takes 400.")
+
+
+SPAWNED_AFFINITY = """
+import multiprocessing, os
+from benchmarks.servers import keep_off_first_core, pin_to_server_core
+
+def server(queue):
+    pin_to_server_core()
+    queue.put(sorted(os.sched_getaffinity(0)))
+
+if __name__ == "__main__":
+    keep_off_first_core()
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    child = spawn.Process(target=server, args=(queue,))
+    child.start()
+    print(sorted(os.sched_getaffinity(0)), queue.get(timeout=60))
+    child.join()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="one core")
+def test_a_server_spawned_by_the_client_runs_on_a_core_of_its_own(tmp_path: Path) -> None:
+    # The child inherits the client's cores: it must still pin itself to the one the client left.
+    script = tmp_path / "affinity.py"
+    script.write_text(SPAWNED_AFFINITY)
+    env = {key: value for key, value in os.environ.items() if key != SERVER_CORE}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=ROOT,
+                          env={**env, "PYTHONPATH": str(ROOT)})
+    client, server = (set(cores) for cores in ast.literal_eval(done.stdout.strip().replace("] [", "], [")))
+    assert len(server) == 1
+    assert not server & client

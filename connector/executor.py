@@ -14,17 +14,19 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from connector.clients import ClientPool
 from connector.connections import Connection
 from connector.envelope import Envelope
 from connector.http import Sleep
 from connector.plugins import Host, default_host
 from connector.request import RunRequest
 from connector.runner import RecordStream, Stream
+
+if TYPE_CHECKING:
+    from connector.pool import ClientPool
 
 DEFAULT_CONCURRENCY = 4
 """Runs of :meth:`InProcess.run_all` at once, unless told otherwise."""

@@ -24,7 +24,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import orjson
@@ -32,12 +32,15 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from connector import heap
-from connector.clients import ClientPool, new_client
+from connector.clients import new_client
 from connector.connections import Connection
 from connector.errors import AuthError, BadInput, BadVendorAnswer, RetriableError, VendorError
 from connector.paging import Paging
 from connector.vendor import Vendor
 from connector.walk import Walk
+
+if TYPE_CHECKING:
+    from connector.pool import ClientPool
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRY_AFTER_S = 60.0

@@ -23,12 +23,11 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing, contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from connector.actions import ActionSpec, aliased_input
-from connector.clients import ClientPool
 from connector.connections import SANDBOX, SANDBOX_TOKEN, Connection, find_connection, sandbox_connection
 from connector.context import RunContext
 from connector.deprecations import warn_deprecated
@@ -38,6 +37,9 @@ from connector.http import Sleep, VendorClient
 from connector.plugins import Host
 from connector.request import RunRequest
 from connector.times import resolved_times
+
+if TYPE_CHECKING:
+    from connector.pool import ClientPool
 
 TURN_EVERY = 100
 """Records handed out between two turns given to the event loop (see _streamed); bindings that map

@@ -33,7 +33,6 @@ from starlette.routing import Route
 
 from connector import __version__
 from connector.catalog import manifest_path
-from connector.clients import ClientPool
 from connector.connections import SANDBOX
 from connector.envelope import EXIT_BAD_INPUT
 from connector.errors import BadInput, ConnectorError, InternalError, as_connector_error
@@ -41,6 +40,7 @@ from connector.executor import Executor, InProcess
 from connector.playbook import arun_playbook
 from connector.playbook.model import read_playbook
 from connector.plugins import Host, default_host
+from connector.pool import ClientPool
 from connector.request import RunRequest
 from connector.server.answers import (
     HTTP_STATUS,

@@ -1,6 +1,7 @@
 """Fault runs: every paged read under 20% transient faults (429, 500, 503, connection resets,
 truncated bodies) returns the same records as a fault-free run of the same sandbox: none lost,
-none twice. Pages are made small so that each read sends many requests, so many faults."""
+none twice, on a one-off run's client and on one kept as a server keeps it. Pages are made small
+so that each read sends many requests, so many faults."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import pytest
 from connector.api import arun_action
 from connector.connections import sandbox_connection
 from connector.envelope import Envelope
+from connector.executor import InProcess
+from connector.pool import ClientPool
+from connector.request import RunRequest
 from connector.sandbox import SandboxConfig, running_sandbox
 from connector.sandbox.faults import FaultPlan
 from connector.vendors.ciso_assistant import incidents as ciso_incidents
@@ -50,22 +54,35 @@ async def no_sleep(seconds: float) -> None:
     """Retry-After and backoff cost no time here: the count of retries is what is checked."""
 
 
-def read(url: str, action: str, vendor: str) -> Envelope:
+def read(url: str, action: str, vendor: str, kept: bool) -> Envelope:
+    """The read as a one-off run does it (httpcore), or on a client kept as `connector serve` keeps it (aiohttp)."""
     connection = sandbox_connection(vendor, url, SandboxConfig().token).model_copy(update={"retries": RETRIES})
-    return asyncio.run(arun_action(action, {}, connection=connection, sleep=no_sleep))
+    if not kept:
+        return asyncio.run(arun_action(action, {}, connection=connection, sleep=no_sleep))
+
+    async def on_a_kept_client() -> Envelope:
+        pool = ClientPool()
+        executor = InProcess(connections={"kept": connection}, sleep=no_sleep, pool=pool)
+        try:
+            return await executor.run(RunRequest(action=action, connection="kept"))
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(on_a_kept_client())
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["one-off", "kept"])
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("action", "vendor", "records", "size"), READS)
 def test_no_record_lost_or_read_twice_under_faults(
-    action: str, vendor: str, records: str, size: int, seed: int
+    action: str, vendor: str, records: str, size: int, seed: int, kept: bool
 ) -> None:
     # The seed draws both the data and which requests fail: the fault-free run uses the same one.
     config = SandboxConfig(sizes={vendor: size}, rate_limits=False, vendors=(vendor,), seed=seed)
     with running_sandbox(config) as url:
-        expected = read(url, action, vendor)
+        expected = read(url, action, vendor, kept)
     with running_sandbox(dataclasses.replace(config, faults=FaultPlan.parse(FAULTS))) as url:
-        envelope = read(url, action, vendor)
+        envelope = read(url, action, vendor, kept)
     assert (expected.status, envelope.status) == ("success", "success"), envelope.errors
     uids: list[Any] = [record["uid"] for record in envelope.output[records]]
     wanted = [record["uid"] for record in expected.output[records]]

@@ -114,6 +114,7 @@ class VendorClient:
             self._http = new_client(self.connection, self.transport)
         else:
             self._http = self.pool.client(self.connection, self.transport)
+        self._base_url = str(self._http.base_url).removesuffix("/")
         limit = self.connection.rate_limit
         self._rate = (limit.requests, limit.per_seconds) if limit else self.vendor.rate_limit
 
@@ -222,10 +223,14 @@ class VendorClient:
         self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
         started = time.perf_counter()
         try:
-            response = await self._http.request(method, path, params=params, json=json, headers=self._auth)
+            # The whole URL at once: joining the base and merging the query, httpx would parse it three times.
+            query = f"?{httpx.QueryParams(params)}" if params else ""
+            url = f"{self._base_url}/{path.lstrip('/')}{query}"
+            response = await self._http.request(method, url, json=json, headers=self._auth)
         except httpx.InvalidURL as exc:
-            # httpx caps each URL part at 64 KiB: the input asked for a query no vendor would read.
-            raise BadInput(f"{where}: the request cannot be sent: {exc} (narrow the input)") from None
+            # httpx caps a URL at 64 KiB: the input asked for a query no vendor would read.
+            raise BadInput(f"{where}: the request cannot be sent: {exc}, its query {len(query):,} characters "
+                           "(narrow the input)") from None
         except httpx.ConnectError as exc:
             raise _NotSent(f"{where}: cannot connect ({_reason(exc)})") from None
         except httpx.TimeoutException:

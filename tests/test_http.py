@@ -307,7 +307,8 @@ def test_a_query_too_long_to_send_is_bad_input() -> None:
     with pytest.raises(BadInput) as caught:
         asyncio.run(client.request("GET", "/threats", params={"query": "a" * 70_000}))
     assert caught.value.message == (
-        "sentinelone: GET /threats: the request cannot be sent: URL component 'query' too long (narrow the input)"
+        "sentinelone: GET /threats: the request cannot be sent: URL too long, its query 70,007 characters "
+        "(narrow the input)"
     )
 
 

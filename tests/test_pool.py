@@ -29,7 +29,6 @@ from connector.request import RunRequest
 from connector.sandbox import SandboxConfig, running_sandbox
 
 
-
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
     with running_sandbox(SandboxConfig(rate_limits=False, vendors=("sentinelone",))) as url:

@@ -7,7 +7,8 @@ client runs on the others. One warm httpx client sends, alternately
 bare ``GET`` of one threat from the same sandbox; each request is one sample. The rows give the
 median and the 99th percentile of both.
 Beside them, what no served action can go below: the server's own round trip (``GET /healthz``)
-and the same bare GET sent with httpx's async client, as a run sends it.
+and the same bare GET sent with the client serve keeps (httpx on aiohttp, :mod:`connector.pool`), as a
+served run sends it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from benchmarks.method import Samples, alternate
 from benchmarks.processes import CONNECTOR, ROOT, Measured, free_port
 from benchmarks.report import Row
 from benchmarks.servers import THREATS, ChildServer, in_child_process, pin_to_server_core, serve_sandbox
+from connector.pool import AiohttpClient
 
 REQUESTS = int(os.environ.get("BENCH_SERVED", "200"))
 CPU_REQUESTS = 5 * REQUESTS
@@ -40,10 +42,10 @@ TOKEN = "bench-serve-token-0123456789"
 SECRET_ENV = "BENCH_SERVE_S1_TOKEN"
 BARE = "warm httpx, bare GET of 1 threat"
 HEALTH = "serve: its own round trip, GET /healthz"
-ASYNC = "warm httpx async client, the same bare GET (serve's event loop)"
+ASYNC = "serve's kept client (httpx on aiohttp), the same bare GET on serve's event loop"
 SERVE_CPU = "serve: CPU per one-record get_threats (µs, the serve process)"
 HEALTH_CPU = "the same per GET /healthz"
-ASYNC_CPU = "httpx async client: CPU per bare GET of 1 threat (µs, serve's event loop)"
+ASYNC_CPU = "serve's kept client: CPU per bare GET of 1 threat (µs, serve's event loop)"
 SETTLED_S = 3600
 """How old the connections file is made to look: as a deployed one is, not one written a moment ago."""
 
@@ -114,7 +116,7 @@ def rows() -> list[Row]:
         api = server.url
         body = {"input": {"limit": 1}, "connection": "s1"}
         one, auth = {"limit": "1"}, {"Authorization": "ApiToken sandbox-token"}
-        async_client = httpx.AsyncClient(timeout=30)
+        async_client = AiohttpClient(timeout=30)
         action = timed(lambda: client.post(f"{api}/v1/actions/get-threats/run", json=body,
                                            headers={"Authorization": f"Bearer {TOKEN}"}))
         bare = timed(lambda: client.get(f"{sandbox.url}{THREATS}", params=one, headers=auth))
@@ -189,12 +191,12 @@ def what_bounds(rows: list[Row]) -> list[str]:
     run_cpu = serve_cpu.value - serve_cpu.baseline_value - client_cpu.value
     return [
         f"- A served action pays the server's round trip ({health.value:.2f} ms for `/healthz` alone) and a vendor "
-        f"request sent with httpx's async client ({extra:+.2f} ms against the sync client's bare request): "
+        f"request sent with the client serve keeps ({extra:+.2f} ms against the sync client's bare request): "
         f"{floor:.2f} ms, {floor / served.baseline_value:.2f}x the bare request, before the run's own work "
         f"({served.value - floor:.2f} ms: the body, the run, the envelope written).",
         f"- In CPU: serve spends {serve_cpu.value:.0f} µs on a served action, of which {serve_cpu.baseline_value:.0f} "
-        f"go to what `/healthz` costs too (uvicorn, Starlette, the middleware) and {client_cpu.value:.0f} to what an "
-        f"httpx async client spends on the bare GET; {run_cpu:.0f} µs are left for the run: the body read and "
+        f"go to what `/healthz` costs too (uvicorn, Starlette, the middleware) and {client_cpu.value:.0f} to what "
+        f"serve's kept client spends on the bare GET; {run_cpu:.0f} µs are left for the run: the body read and "
         f"checked, the input and output checked, the mapping, the events, the envelope written, and httpx's "
         f"request building and cookie handling.",
     ]

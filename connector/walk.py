@@ -107,10 +107,15 @@ class Walk:
         """Stop the requests still in flight (the caller stopped early, or a page failed)."""
         asked = [fetch for _, fetch in self._in_flight] + ([self._ahead] if self._ahead else [])
         self._in_flight.clear()
+        pending = []
         for fetch in asked:
-            fetch.cancel()
-        # Gathered even when already done, so that no failure is left unretrieved.
-        await asyncio.gather(*asked, return_exceptions=True)
+            if not fetch.done():
+                fetch.cancel()
+                pending.append(fetch)
+            elif not fetch.cancelled():
+                fetch.exception()  # retrieved, so that a failure nobody awaited is not reported as lost
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _top_up(self) -> None:
         assert self._planned is not None

@@ -31,7 +31,7 @@ from benchmarks.method import Samples, alternate
 from benchmarks.processes import CONNECTOR, ROOT, Measured, free_port
 from benchmarks.report import Row
 from benchmarks.servers import THREATS, ChildServer, in_child_process, pin_to_server_core, serve_sandbox
-from connector.pool import AiohttpClient
+from connector.pool import KeptClient
 
 REQUESTS = int(os.environ.get("BENCH_SERVED", "200"))
 CPU_REQUESTS = 5 * REQUESTS
@@ -116,7 +116,7 @@ def rows() -> list[Row]:
         api = server.url
         body = {"input": {"limit": 1}, "connection": "s1"}
         one, auth = {"limit": "1"}, {"Authorization": "ApiToken sandbox-token"}
-        async_client = AiohttpClient(timeout=30)
+        async_client = KeptClient(timeout=30)
         action = timed(lambda: client.post(f"{api}/v1/actions/get-threats/run", json=body,
                                            headers={"Authorization": f"Bearer {TOKEN}"}))
         bare = timed(lambda: client.get(f"{sandbox.url}{THREATS}", params=one, headers=auth))

@@ -23,6 +23,7 @@ import ssl
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import aiohttp
@@ -56,7 +57,7 @@ class ClientPool:
         kept = self._clients.setdefault(asyncio.get_running_loop(), {})
         client = kept.get(key)
         if client is None or client.is_closed:
-            client = kept[key] = new_client(connection, transport, kind=AiohttpClient)
+            client = kept[key] = new_client(connection, transport, kind=KeptClient)
         return client
 
     async def aclose(self) -> None:
@@ -66,11 +67,17 @@ class ClientPool:
             await client.aclose()
 
 
-class AiohttpClient(httpx.AsyncClient):
-    """An httpx client sending through aiohttp; through httpcore when its proxy is a SOCKS one.
+class KeptClient(httpx.AsyncClient):
+    """An httpx client kept for every run of a connection: it sends through aiohttp (through
+    httpcore when its proxy is a SOCKS one) and keeps no cookie, as the runs sharing it may send
+    different tokens (two connections to one console): a cookie the vendor set in answer to one
+    token would go out with the other's requests.
 
-    httpx builds a client's transports in these two methods (a proxy from the environment too).
+    httpx builds a client's transports in the two methods below (a proxy from the environment too).
     """
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(cookies=CookieJar(_KeepNone()), **settings)
 
     def _init_transport(
         self, verify: ssl.SSLContext | str | bool = True, cert: CertTypes | None = None, trust_env: bool = True,
@@ -117,6 +124,13 @@ def _as_httpcore_says() -> Iterator[None]:
         raise _as_httpx(origin) from None
     except (aiohttp.ClientError, TimeoutError) as error:  # what the adapter leaves as it is
         raise _as_httpx(error) from None
+
+
+class _KeepNone(DefaultCookiePolicy):
+    """Accepts no cookie, so offers none."""
+
+    def set_ok(self, cookie: Cookie, request: Any) -> bool:
+        return False
 
 
 def _as_httpx(error: aiohttp.ClientError | TimeoutError) -> httpx.TransportError:

@@ -24,7 +24,7 @@ from connector.errors import ConnectorError, RetriableError
 from connector.executor import InProcess
 from connector.http import VendorClient
 from connector.plugins import default_host
-from connector.pool import AiohttpClient, ClientPool
+from connector.pool import ClientPool, KeptClient
 from connector.request import RunRequest
 from connector.sandbox import SandboxConfig, running_sandbox
 
@@ -114,8 +114,8 @@ def test_kept_clients_send_through_aiohttp_and_one_off_runs_through_httpcore(san
 def test_a_socks_proxy_keeps_httpcore_and_an_http_one_goes_through_aiohttp() -> None:
     # httpcore's SOCKS support is the socksio extra: asking for it is how httpx tells it chose httpcore.
     with pytest.raises(ImportError, match="socksio"):
-        AiohttpClient(proxy="socks5://127.0.0.1:1080")
-    client = AiohttpClient(proxy="http://127.0.0.1:3128")
+        KeptClient(proxy="socks5://127.0.0.1:1080")
+    client = KeptClient(proxy="http://127.0.0.1:3128")
     assert {type(mounted) for mounted in client._mounts.values()} == {type(client._transport)}
 
 
@@ -213,3 +213,37 @@ def test_a_connection_never_opened_is_retried_even_for_a_write_on_a_kept_client(
     outcomes = [asyncio.run(_failed_request(url, "POST", pool)) for pool in (None, ClientPool())]
     assert [(isinstance(error, RetriableError), retries) for error, retries in outcomes] == [(True, 1)] * 2
     assert all("cannot connect (" in error.message for error, _ in outcomes)
+
+
+def test_a_kept_client_keeps_no_cookie_for_the_next_run() -> None:
+    async def cookies_sent(pool: ClientPool | None) -> list[str | None]:
+        sent: list[str | None] = []
+
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while head := await reader.readuntil(b"\r\n\r\n"):
+                    lines = head.decode().lower().split("\r\n")
+                    sent.append(next((line[8:] for line in lines if line.startswith("cookie: ")), None))
+                    writer.write(HEAD + b"Set-Cookie: sessionid=run-a; Path=/\r\nContent-Length: 2\r\n\r\n{}")
+                    await writer.drain()
+            except asyncio.IncompleteReadError:
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        connection = sandbox_connection("sentinelone", url, SandboxConfig().token)
+        host = default_host()
+        async with server:
+            client = VendorClient(connection, host.vendor("sentinelone"), host.hook, pool=pool)
+            for _ in range(2):
+                await client.request("GET", "/web/api/v2.1/threats")
+            await client.aclose()
+            if pool is not None:
+                await pool.aclose()
+        return sent
+
+    # A one-off run's client sends back what the vendor set (the run is one caller); a kept one never does.
+    assert asyncio.run(cookies_sent(None)) == [None, "sessionid=run-a"]
+    assert asyncio.run(cookies_sent(ClientPool())) == [None, None]

@@ -221,11 +221,11 @@ class VendorClient:
         where = f"{self.vendor.name}: {method} {path}"
         self.counts.requests += 1
         self.events.request_sent(run_id=self.run_id, vendor=self.vendor.name, method=method, path=path, attempt=attempt)
+        # The whole URL at once: joining the base and merging the query, httpx would parse it three times.
+        query = f"?{httpx.QueryParams(params)}" if params else ""
+        url = f"{self._base_url}/{path.lstrip('/')}{query}"
         started = time.perf_counter()
         try:
-            # The whole URL at once: joining the base and merging the query, httpx would parse it three times.
-            query = f"?{httpx.QueryParams(params)}" if params else ""
-            url = f"{self._base_url}/{path.lstrip('/')}{query}"
             response = await self._http.request(method, url, json=json, headers=self._auth)
         except httpx.InvalidURL as exc:
             # httpx caps a URL at 64 KiB: the input asked for a query no vendor would read.

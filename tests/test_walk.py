@@ -5,6 +5,7 @@ order, the same failure at the same place, never more requests in flight than th
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from connector import walk
 from connector.connections import RateLimit
 from connector.envelope import Envelope
-from connector.paging import OffsetPaging, PageNumberPaging
+from connector.paging import CursorPaging, OffsetPaging, PageNumberPaging
 from connector.sandbox import SandboxConfig, build_app
 from connector.testing import RecordingTransport, run_in_sandbox
 from connector.vendors.ciso_assistant import listing
@@ -121,3 +122,24 @@ def test_real_ciso_assistant_pages_walk_alike(monkeypatch: pytest.MonkeyPatch) -
     assert [incident["vendor_id"] for incident in planned.output["incidents"]] == [i["id"] for i in incidents]
     assert planned.output == one_by_one.output
     assert transport.most_in_flight == walk.CONCURRENCY
+
+
+def test_a_failed_page_fetched_ahead_is_not_reported_lost_when_the_caller_stops() -> None:
+    async def stop_after_the_first_page() -> list[str]:
+        reported: list[str] = []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["message"]))
+
+        async def fetch(query: dict[str, Any]) -> Any:
+            if "cursor" in query:
+                raise RuntimeError("the page asked for ahead failed")
+            return {"data": [{"id": 1}], "pagination": {"nextCursor": "next"}}
+
+        pages = walk.Walk(fetch, "test: GET /threats", {}, CursorPaging())
+        async for _ in pages:
+            await asyncio.sleep(0.01)  # the next page, asked for ahead, fails meanwhile
+            break
+        await pages.aclose()
+        gc.collect()  # an exception nobody retrieved is reported when its task is collected
+        return reported
+
+    assert asyncio.run(stop_after_the_first_page()) == []
